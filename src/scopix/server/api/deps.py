@@ -1,0 +1,51 @@
+"""FastAPI dependencies: the services and the authenticated caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from scopix.server.domain.keys import parse_key
+from scopix.server.services.container import Services
+from scopix.server.services.keys import Principal
+
+_bearer = HTTPBearer(auto_error=False, description="scopix_<8 alphanumerics>_<secret>")
+
+
+def get_services(request: Request) -> Services:
+    """The services wired at startup."""
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_principal(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """Authenticate the `Authorization: Bearer` key."""
+    presented = parse_key(credentials.credentials if credentials else None)
+    return await services.keys.authenticate(presented)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def reader(principal: PrincipalDep) -> Principal:
+    """A caller allowed to read."""
+    principal.require("read")
+    return principal
+
+
+async def writer(principal: PrincipalDep) -> Principal:
+    """A caller allowed to write."""
+    principal.require("write")
+    return principal
+
+
+Reader = Annotated[Principal, Depends(reader)]
+Writer = Annotated[Principal, Depends(writer)]

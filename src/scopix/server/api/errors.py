@@ -1,0 +1,95 @@
+"""The error envelope: every failure answers `{"error": {...}, "request_id": ...}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from scopix.server.domain import errors as domain
+
+STATUS_BY_ERROR: dict[type[domain.DomainError], int] = {
+    domain.MalformedRequest: 400,
+    domain.ValidationFailed: 422,
+    domain.EmptyFile: 422,
+    domain.UnsupportedMediaType: 422,
+    domain.CorruptFile: 422,
+    domain.ImageTooLarge: 422,
+    domain.FileTooLarge: 413,
+    domain.InvalidApiKey: 401,
+    domain.PermissionDenied: 403,
+    domain.QuotaExceeded: 403,
+    domain.NotFound: 404,
+    domain.Conflict: 409,
+    domain.Unavailable: 503,
+}
+
+CODE_BY_STATUS = {
+    400: "VALIDATION_ERROR",
+    401: "INVALID_API_KEY",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "FILE_TOO_LARGE",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED",
+    503: "UNAVAILABLE",
+}
+
+
+def request_id_of(request: Request) -> str:
+    """The id the request-id middleware gave this request."""
+    return str(request.scope.get("state", {}).get("request_id", ""))
+
+
+def envelope(
+    request: Request, status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> JSONResponse:
+    """An error response in the documented shape."""
+    rid = request_id_of(request)
+    body = {
+        "error": {"code": code, "message": message, "details": details or {}},
+        "request_id": rid,
+    }
+    headers = {"Connection": "close"} if status == 413 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def status_of(exc: domain.DomainError) -> int:
+    """The HTTP status of a domain error."""
+    for kind in type(exc).__mro__:
+        if kind in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[kind]
+    return 400
+
+
+async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, domain.DomainError)
+    return envelope(request, status_of(exc), exc.code, exc.message, dict(exc.details))
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]), "problem": e["msg"]}
+        for e in exc.errors()
+    ]
+    message = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+    return envelope(request, 422, "VALIDATION_ERROR", message, {"errors": problems})
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = CODE_BY_STATUS.get(exc.status_code, "INTERNAL_ERROR")
+    return envelope(request, exc.status_code, code, str(exc.detail))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every kind of failure through the envelope."""
+    app.add_exception_handler(domain.DomainError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)

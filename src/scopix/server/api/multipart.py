@@ -1,0 +1,241 @@
+"""Streaming multipart parsing: each file part is hashed and written to staging as it arrives.
+
+Memory stays flat whatever the upload size: at most one network chunk plus one write buffer per
+request is held. Text fields are small and capped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import anyio.to_thread
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from scopix.server.domain.errors import FileTooLarge, MalformedRequest, ValidationFailed
+from scopix.server.domain.media import SNIFF_BYTES
+from scopix.server.services.ingest import StagedUpload
+
+WRITE_BUFFER = 1 << 20
+MAX_FIELDS = 50
+MAX_FIELD_BYTES = 64 * 1024
+DIRECT_UPLOAD_HINT = "send files over the streaming limit through POST /api/v2/files/direct-uploads"
+
+
+@dataclass(frozen=True)
+class FormLimits:
+    """What one request may carry."""
+
+    file_fields: frozenset[str]
+    max_files: int
+    max_file_bytes: int
+    max_total_bytes: int
+
+
+@dataclass
+class ParsedForm:
+    """Text fields and the staged files of a multipart request."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    files: list[StagedUpload] = field(default_factory=list)
+
+    def discard(self) -> None:
+        """Remove every staged file (after an error, or once consumed)."""
+        for upload in self.files:
+            upload.path.unlink(missing_ok=True)
+
+
+class _FileSink:
+    """Hashes and writes one file part, flushing to disk in a thread in 1 MiB writes."""
+
+    def __init__(self, path: Path, filename: str, limits: FormLimits, total: list[int]) -> None:
+        self.path = path
+        self.filename = filename
+        self.limits = limits
+        self.total = total
+        self.handle: BinaryIO = path.open("wb")
+        self.hasher = hashlib.sha256()
+        self.size = 0
+        self.head = bytearray()
+        self.pending: list[bytes] = []
+        self.pending_bytes = 0
+
+    def feed(self, data: bytes) -> None:
+        self.size += len(data)
+        self.total[0] += len(data)
+        self._check_limits()
+        if len(self.head) < SNIFF_BYTES:
+            self.head += data[: SNIFF_BYTES - len(self.head)]
+        self.pending.append(data)
+        self.pending_bytes += len(data)
+
+    def _check_limits(self) -> None:
+        if self.size > self.limits.max_file_bytes:
+            raise FileTooLarge(
+                f"{self.filename!r} is larger than {self.limits.max_file_bytes:,} bytes",
+                limit=self.limits.max_file_bytes,
+                suggestion=DIRECT_UPLOAD_HINT,
+            )
+        if self.total[0] > self.limits.max_total_bytes:
+            raise FileTooLarge(
+                f"the request carries more than {self.limits.max_total_bytes:,} bytes",
+                limit=self.limits.max_total_bytes,
+                suggestion=DIRECT_UPLOAD_HINT,
+            )
+
+    async def flush(self, *, force: bool = False) -> None:
+        if self.pending_bytes >= WRITE_BUFFER or (force and self.pending):
+            data, self.pending, self.pending_bytes = b"".join(self.pending), [], 0
+            await anyio.to_thread.run_sync(self._write, data)
+
+    def _write(self, data: bytes) -> None:
+        self.hasher.update(data)
+        self.handle.write(data)
+
+    async def finish(self) -> StagedUpload:
+        await self.flush(force=True)
+        self.handle.close()
+        return StagedUpload(
+            self.path, self.filename, self.size, self.hasher.hexdigest(), bytes(self.head)
+        )
+
+    def abort(self) -> None:
+        self.handle.close()
+        self.path.unlink(missing_ok=True)
+
+
+class _FormCollector:
+    """python-multipart callbacks; file data is queued here and written by `parse_form`."""
+
+    def __init__(self, limits: FormLimits, new_path: Callable[[], Path]) -> None:
+        self.limits = limits
+        self.new_path = new_path
+        self.form = ParsedForm()
+        self.total = [0]
+        self.header_name = b""
+        self.header_value = b""
+        self.disposition = b""
+        self.text = bytearray()
+        self.sink: _FileSink | None = None
+        self.is_file = False
+        self.name = ""
+        self.finished: list[_FileSink] = []
+        self.open_sinks: list[_FileSink] = []
+
+    def callbacks(self) -> dict[str, Callable[..., None]]:
+        return {
+            "on_part_begin": self.on_part_begin,
+            "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
+            "on_header_field": self.on_header_field,
+            "on_header_value": self.on_header_value,
+            "on_header_end": self.on_header_end,
+            "on_headers_finished": self.on_headers_finished,
+        }
+
+    def on_part_begin(self) -> None:
+        self.disposition, self.text, self.sink, self.is_file = b"", bytearray(), None, False
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_name += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value += data[start:end]
+        if len(self.header_value) > MAX_FIELD_BYTES:
+            raise MalformedRequest("a multipart header is too long")
+
+    def on_header_end(self) -> None:
+        if self.header_name.lower() == b"content-disposition":
+            self.disposition = self.header_value
+        self.header_name, self.header_value = b"", b""
+
+    def on_headers_finished(self) -> None:
+        _, options = parse_options_header(self.disposition)
+        if b"name" not in options:
+            raise MalformedRequest("a multipart part has no name")
+        self.name = options[b"name"].decode("utf-8", "replace")
+        self.is_file = b"filename" in options
+        if self.is_file and self.name in self.limits.file_fields:
+            self._open_sink(options[b"filename"].decode("utf-8", "replace"))
+        elif self.is_file:
+            raise ValidationFailed(f"unexpected file field {self.name!r}", field=self.name)
+        elif len(self.form.fields) >= MAX_FIELDS:
+            raise ValidationFailed("too many form fields")
+
+    def _open_sink(self, filename: str) -> None:
+        if (
+            len(self.open_sinks) + len(self.finished) + len(self.form.files)
+            >= self.limits.max_files
+        ):
+            raise ValidationFailed(
+                f"at most {self.limits.max_files} files per request",
+                max_files=self.limits.max_files,
+            )
+        self.sink = _FileSink(self.new_path(), filename, self.limits, self.total)
+        self.open_sinks.append(self.sink)
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.sink is not None:
+            self.sink.feed(data[start:end])
+        elif not self.is_file:
+            self.text += data[start:end]
+            if len(self.text) > MAX_FIELD_BYTES:
+                raise ValidationFailed(f"form field {self.name!r} is too long", field=self.name)
+
+    def on_part_end(self) -> None:
+        if self.sink is not None:
+            self.finished.append(self.sink)
+        elif not self.is_file:
+            self.form.fields[self.name] = self.text.decode("utf-8", "replace")
+
+
+async def parse_form(
+    content_type: str | None,
+    stream: AsyncIterator[bytes],
+    limits: FormLimits,
+    new_path: Callable[[], Path],
+) -> ParsedForm:
+    """Parse a multipart body, staging every file part; nothing is left behind on error."""
+    collector = _FormCollector(limits, new_path)
+    parser = MultipartParser(_boundary(content_type), collector.callbacks())  # type: ignore[arg-type]
+    try:
+        async for chunk in stream:
+            parser.write(chunk)
+            await _drain(collector)
+        parser.finalize()
+        await _drain(collector)
+        if collector.open_sinks:
+            raise MalformedRequest("the multipart body ended in the middle of a file")
+    except MultipartParseError as exc:
+        _abort(collector)
+        raise MalformedRequest(f"the multipart body is malformed: {exc}") from None
+    except BaseException:
+        _abort(collector)
+        raise
+    return collector.form
+
+
+async def _drain(collector: _FormCollector) -> None:
+    for sink in collector.open_sinks:
+        await sink.flush()
+    for sink in collector.finished:
+        collector.open_sinks.remove(sink)
+        collector.form.files.append(await sink.finish())
+    collector.finished.clear()
+
+
+def _abort(collector: _FormCollector) -> None:
+    for sink in collector.open_sinks:
+        sink.abort()
+    collector.form.discard()
+
+
+def _boundary(content_type: str | None) -> bytes:
+    kind, params = parse_options_header(content_type)
+    if kind != b"multipart/form-data" or not params.get(b"boundary"):
+        raise MalformedRequest("send the upload as multipart/form-data")
+    return params[b"boundary"]

@@ -1,0 +1,135 @@
+"""Turn service views into response bodies, with absolute URLs for this server."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from scopix.server.api.schemas import (
+    BatchItemOut,
+    ErrorBody,
+    FileOut,
+    HistoryEntry,
+    UploadResultOut,
+    UploadSessionOut,
+)
+from scopix.server.domain.variants import ORIGINAL, THUMBNAIL
+from scopix.server.services.batches import BatchItem, BatchOutcome
+from scopix.server.services.files import FileView
+
+API_PREFIX = "/api/v2"
+
+
+class UrlMaker:
+    """Absolute URLs of files on the server that answered."""
+
+    def __init__(self, request: Request) -> None:
+        self.base = str(request.base_url).rstrip("/") + API_PREFIX
+
+    def variant(self, file_id: str, variant: str) -> str:
+        return f"{self.base}/files/{file_id}/variant/{variant}"
+
+    def thumbnail(self, view: FileView) -> str | None:
+        return self.variant(view.file.id, THUMBNAIL) if THUMBNAIL in view.blob.variants else None
+
+
+def upload_result(
+    view: FileView, urls: UrlMaker, *, deduplicated: bool | None, skipped: bool = False
+) -> UploadResultOut:
+    """The `UploadResult` of a stored (or skipped) upload."""
+    f = view.file
+    return UploadResultOut(
+        image_id=f.id,
+        filename=f.filename,
+        description=f.description,
+        tags=list(view.tags),
+        visible_text=f.visible_text,
+        text_regions=f.text_regions,
+        description_status=f.description_status,
+        thumbnail_url=urls.thumbnail(view),
+        created_at=f.created_at,
+        description_error=f.description_error,
+        description_error_type=f.description_error_type,
+        description_is_retryable=f.description_is_retryable,
+        deduplicated=deduplicated,
+        media_type=f.media_type,
+        status="skipped" if skipped else f.status,
+        session_id=f.session_id,
+    )
+
+
+def file_out(view: FileView, urls: UrlMaker, *, with_history: bool = False) -> FileOut:
+    """A file's details."""
+    f, blob = view.file, view.blob
+    variants = {name: urls.variant(f.id, name) for name in blob.variants}
+    variants[ORIGINAL] = urls.variant(f.id, ORIGINAL)
+    history = [HistoryEntry(at=e.at, event=e.event, detail=e.detail) for e in view.history]
+    return FileOut(
+        id=f.id,
+        image_id=f.id,
+        filename=f.filename,
+        title=f.title,
+        tags=list(view.tags),
+        content_category=f.content_category,
+        folder_id=f.folder_id,
+        project_id=f.project_id,
+        media_type=f.media_type,
+        mime_type=f.mime_type,
+        size_bytes=f.size_bytes,
+        width=f.width,
+        height=f.height,
+        content_hash=f.sha256,
+        content_created_at=f.content_created_at,
+        created_at=f.created_at,
+        updated_at=f.updated_at,
+        status=f.status,
+        variants=variants,
+        variant_error=blob.variant_error,
+        thumbnail_url=urls.thumbnail(view),
+        blur_hash=blob.blur_hash,
+        download_url=f"{urls.base}/files/{f.id}/download",
+        auto_describe=f.auto_describe,
+        description_status=f.description_status,
+        description=f.description,
+        visible_text=f.visible_text,
+        text_regions=f.text_regions,
+        description_error=f.description_error,
+        description_error_type=f.description_error_type,
+        description_is_retryable=f.description_is_retryable,
+        processing_history=history if with_history else None,
+    )
+
+
+def batch_item(item: BatchItem, urls: UrlMaker) -> BatchItemOut:
+    """One file of a batch."""
+    result = None
+    if item.view is not None:
+        result = upload_result(
+            item.view, urls, deduplicated=item.deduplicated, skipped=item.outcome == "skipped"
+        )
+    error = None
+    if item.error_code:
+        error = ErrorBody(code=item.error_code, message=item.error_message or "")
+    return BatchItemOut(
+        position=item.position,
+        filename=item.filename,
+        outcome=item.outcome,
+        result=result,
+        error=error,
+    )
+
+
+def upload_session(
+    outcome: BatchOutcome, urls: UrlMaker, *, with_results: bool
+) -> UploadSessionOut:
+    """A batch session, with or without its per-file results."""
+    s = outcome.session
+    return UploadSessionOut(
+        session_id=s.id,
+        status=s.status,
+        total_files=s.total_files,
+        succeeded=s.succeeded,
+        failed=s.failed,
+        created_at=s.created_at,
+        completed_at=s.completed_at,
+        results=[batch_item(i, urls) for i in outcome.items] if with_results else None,
+    )

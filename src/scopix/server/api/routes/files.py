@@ -1,0 +1,143 @@
+"""Files: details, listing, edits, deletes, and the bytes of originals and variants."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import FileResponse, StreamingResponse
+
+from scopix.server.api.deps import Reader, ServicesDep, Writer
+from scopix.server.api.presenters import UrlMaker, file_out
+from scopix.server.api.schemas import (
+    BatchDeleteIn,
+    BatchDeleteOut,
+    ErrorEnvelope,
+    FileListOut,
+    FileOut,
+    FileUpdateIn,
+)
+from scopix.server.domain.listing import file_query
+from scopix.server.domain.variants import ORIGINAL
+from scopix.server.services.container import Services
+from scopix.server.services.files import BlobLocation
+
+router = APIRouter(tags=["files"], responses={"default": {"model": ErrorEnvelope}})
+
+
+@router.get("/files", response_model=FileListOut)
+async def list_files(
+    request: Request,
+    principal: Reader,
+    services: ServicesDep,
+    tags: Annotated[list[str] | None, Query(description="all must match")] = None,
+    media_types: Annotated[list[str] | None, Query()] = None,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+    has_description: bool | None = None,
+    ids: Annotated[list[str] | None, Query(description="at most 500")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    sort_by: str = "created_at",
+    sort_order: str = "desc",
+) -> FileListOut:
+    """List the tenant's files with filters, sorting and paging."""
+    query = file_query(
+        tags=tags,
+        media_types=media_types,
+        date_from=date_from,
+        date_to=date_to,
+        has_description=has_description,
+        ids=ids,
+        limit=limit,
+        offset=offset,
+        sort_by=sort_by,
+        sort_order=sort_order,
+    )
+    page = await services.files.page(principal.tenant_id, query)
+    urls = UrlMaker(request)
+    return FileListOut(
+        items=[file_out(v, urls) for v in page.items],
+        total_count=page.total_count,
+        has_more=page.has_more,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/files/{file_id}", response_model=FileOut)
+async def get_file(
+    request: Request, file_id: str, principal: Reader, services: ServicesDep
+) -> FileOut:
+    """A file's details, variants and processing history."""
+    view = await services.files.get(principal.tenant_id, file_id)
+    return file_out(view, UrlMaker(request), with_history=True)
+
+
+@router.patch("/files/{file_id}", response_model=FileOut)
+async def update_file(
+    request: Request, file_id: str, body: FileUpdateIn, principal: Writer, services: ServicesDep
+) -> FileOut:
+    """Change the title and/or tags."""
+    view = await services.files.update(
+        principal.tenant_id,
+        file_id,
+        title=body.title,
+        tags=body.tags,
+        title_given="title" in body.model_fields_set,
+    )
+    return file_out(view, UrlMaker(request), with_history=True)
+
+
+@router.delete("/files/{file_id}", status_code=204)
+async def delete_file(file_id: str, principal: Writer, services: ServicesDep) -> Response:
+    """Soft-delete a file (recoverable for 30 days)."""
+    await services.files.delete(principal.tenant_id, file_id)
+    return Response(status_code=204)
+
+
+@router.post("/files/batch-delete", response_model=BatchDeleteOut)
+async def batch_delete(
+    body: BatchDeleteIn, principal: Writer, services: ServicesDep
+) -> BatchDeleteOut:
+    """Soft-delete up to 100 files."""
+    done = await services.files.batch_delete(principal.tenant_id, body.file_ids)
+    return BatchDeleteOut(
+        deleted=done.deleted,
+        skipped=done.skipped,
+        failed=done.failed,
+        deleted_count=len(done.deleted),
+    )
+
+
+@router.get("/files/{file_id}/variant/{variant}", response_class=Response)
+async def get_variant(
+    file_id: str, variant: str, principal: Reader, services: ServicesDep
+) -> Response:
+    """The bytes of a variant (`tiny_64`, `small_256`, `medium_750`, `large_1024`, `original`)."""
+    location = await services.files.locate(principal.tenant_id, file_id, variant)
+    return _send(services, location, attachment=False)
+
+
+@router.get("/files/{file_id}/download", response_class=Response)
+async def download(file_id: str, principal: Reader, services: ServicesDep) -> Response:
+    """The original bytes as an attachment."""
+    location = await services.files.locate(principal.tenant_id, file_id, ORIGINAL)
+    return _send(services, location, attachment=True)
+
+
+def _send(services: Services, location: BlobLocation, *, attachment: bool) -> Response:
+    disposition = "attachment" if attachment else "inline"
+    headers = {
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(location.filename)}",
+        "Cache-Control": "private, max-age=31536000, immutable",
+        "X-Content-Type-Options": "nosniff",
+    }
+    path = services.store.local_path(location.key)
+    if path is not None:
+        return FileResponse(path, media_type=location.media_type, headers=headers)
+    return StreamingResponse(
+        services.store.iter_bytes(location.key), media_type=location.media_type, headers=headers
+    )

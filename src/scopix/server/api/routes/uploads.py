@@ -1,0 +1,124 @@
+"""Streaming uploads: one file, or a batch recorded as a session."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from scopix.server.api.deps import Reader, ServicesDep, Writer
+from scopix.server.api.multipart import DIRECT_UPLOAD_HINT, FormLimits, ParsedForm, parse_form
+from scopix.server.api.presenters import UrlMaker, upload_result, upload_session
+from scopix.server.api.schemas import ErrorEnvelope, QuotaInfoOut, UploadResultOut, UploadSessionOut
+from scopix.server.domain.errors import FileTooLarge, ValidationFailed
+from scopix.server.domain.fields import upload_options
+from scopix.server.services.container import Services
+from scopix.server.services.files import FileView
+
+router = APIRouter(tags=["uploads"], responses={"default": {"model": ErrorEnvelope}})
+
+MULTIPART_SLACK = 1 << 20  # boundaries and form fields around the file bytes
+
+
+@router.post("/files/upload", status_code=201, response_model=UploadResultOut)
+async def upload_file(
+    request: Request, principal: Writer, services: ServicesDep
+) -> UploadResultOut:
+    """Upload one file (`file` field, up to the streaming limit) with optional form fields."""
+    limits = FormLimits(
+        file_fields=frozenset({"file"}),
+        max_files=1,
+        max_file_bytes=services.settings.max_upload_bytes,
+        max_total_bytes=services.settings.max_upload_bytes,
+    )
+    form = await _read_form(request, services, limits)
+    try:
+        if not form.files:
+            raise ValidationFailed("the request has no `file` part", field="file")
+        options = upload_options(form.fields)
+        done = await services.ingest.ingest(principal.tenant_id, form.files[0], options)
+    finally:
+        form.discard()
+    view = FileView(done.file, done.blob, done.tags)
+    return upload_result(
+        view, UrlMaker(request), deduplicated=done.deduplicated, skipped=done.skipped
+    )
+
+
+@router.post("/files/upload/batch", status_code=201, response_model=UploadSessionOut)
+async def upload_batch(
+    request: Request, principal: Writer, services: ServicesDep
+) -> UploadSessionOut:
+    """Upload several `files` at once (at most the tier's batch size); each file succeeds or
+    fails on its own and the answer is the batch's session with per-file results."""
+    limits = FormLimits(
+        file_fields=frozenset({"files", "files[]", "file"}),
+        max_files=principal.tier.max_batch_size,
+        max_file_bytes=services.settings.max_upload_bytes,
+        max_total_bytes=services.settings.max_batch_bytes,
+    )
+    form = await _read_form(request, services, limits)
+    try:
+        if not form.files:
+            raise ValidationFailed("the request has no `files` parts", field="files")
+        options = upload_options(form.fields)
+        outcome = await services.batches.upload(principal.tenant_id, form.files, options)
+    finally:
+        form.discard()
+    return upload_session(outcome, UrlMaker(request), with_results=True)
+
+
+@router.get("/uploads/sessions/{session_id}/status", response_model=UploadSessionOut)
+async def session_status(
+    request: Request, session_id: str, principal: Reader, services: ServicesDep
+) -> UploadSessionOut:
+    """Progress of a batch."""
+    outcome = await services.batches.get(principal.tenant_id, session_id)
+    return upload_session(outcome, UrlMaker(request), with_results=False)
+
+
+@router.get("/uploads/sessions/{session_id}/results", response_model=UploadSessionOut)
+async def session_results(
+    request: Request, session_id: str, principal: Reader, services: ServicesDep
+) -> UploadSessionOut:
+    """Per-file results of a batch, with each file as it is now."""
+    outcome = await services.batches.get(principal.tenant_id, session_id)
+    return upload_session(outcome, UrlMaker(request), with_results=True)
+
+
+@router.get("/uploads/quota-check", response_model=QuotaInfoOut)
+async def quota_check(
+    principal: Reader,
+    services: ServicesDep,
+    file_count: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> QuotaInfoOut:
+    """Whether `file_count` more descriptions fit in the tenant's quota."""
+    s = await services.quota.check(principal.tenant_id, file_count)
+    return QuotaInfoOut(
+        can_proceed=s.can_proceed,
+        requested=s.requested,
+        available=s.available,
+        monthly_limit=s.monthly_limit,
+        current_usage=s.current_usage,
+        message=s.message,
+        max_batch_size=s.max_batch_size,
+        prepaid_credits=s.prepaid_credits,
+        max_concurrent_uploads=s.max_concurrent_uploads,
+    )
+
+
+async def _read_form(request: Request, services: Services, limits: FormLimits) -> ParsedForm:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limits.max_total_bytes + MULTIPART_SLACK:
+        raise FileTooLarge(
+            f"the request declares {int(declared):,} bytes; the limit is "
+            f"{limits.max_total_bytes:,}",
+            limit=limits.max_total_bytes,
+            suggestion=DIRECT_UPLOAD_HINT,
+        )
+    return await parse_form(
+        request.headers.get("content-type"),
+        request.stream(),
+        limits,
+        services.store.new_staging_path,
+    )

@@ -1,0 +1,172 @@
+"""Request and response bodies of the REST API (these shape the OpenAPI document)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorBody(BaseModel):
+    """What went wrong."""
+
+    code: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorEnvelope(BaseModel):
+    """Every error response."""
+
+    error: ErrorBody
+    request_id: str
+
+
+class UploadResultOut(BaseModel):
+    """The SDK's `UploadResult`, field for field, plus `session_id` on batch items."""
+
+    image_id: str
+    filename: str
+    description: str | None = None
+    tags: list[str] | None = None
+    visible_text: str | None = None
+    text_regions: list[dict[str, Any]] | None = None
+    confidence_score: float | None = None
+    description_status: str = "pending"
+    thumbnail_url: str | None = None
+    created_at: datetime | None = None
+    description_error: str | None = None
+    description_error_type: str | None = None
+    description_is_retryable: bool | None = None
+    deduplicated: bool | None = None
+    media_type: str | None = None
+    status: str | None = None
+    object_key: str | None = None
+    session_id: str | None = None
+
+
+class HistoryEntry(BaseModel):
+    """One step of a file's processing history."""
+
+    at: datetime
+    event: str
+    detail: str | None = None
+
+
+class FileOut(BaseModel):
+    """A file's details."""
+
+    id: str
+    image_id: str
+    filename: str
+    title: str | None
+    tags: list[str]
+    content_category: str
+    folder_id: str | None
+    project_id: str | None
+    media_type: str
+    mime_type: str
+    size_bytes: int
+    width: int | None
+    height: int | None
+    content_hash: str
+    content_created_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    status: str
+    variants: dict[str, str]
+    variant_error: str | None
+    thumbnail_url: str | None
+    blur_hash: str | None
+    download_url: str
+    auto_describe: bool
+    description_status: str
+    description: str | None
+    visible_text: str | None
+    text_regions: list[dict[str, Any]] | None
+    description_error: str | None
+    description_error_type: str | None
+    description_is_retryable: bool | None
+    processing_history: list[HistoryEntry] | None = None
+
+
+class FileListOut(BaseModel):
+    """A page of files."""
+
+    items: list[FileOut]
+    total_count: int
+    has_more: bool
+    limit: int
+    offset: int
+
+
+class FileUpdateIn(BaseModel):
+    """Editable fields; absent ones stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = None
+    tags: list[str] | None = None
+
+
+class BatchDeleteIn(BaseModel):
+    """Ids to soft-delete."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file_ids: list[str]
+
+
+class BatchDeleteOut(BaseModel):
+    """What a batch delete did."""
+
+    deleted: list[str]
+    skipped: list[str]
+    failed: list[dict[str, str]]
+    deleted_count: int
+
+
+class BatchItemOut(BaseModel):
+    """One file of a batch."""
+
+    position: int
+    filename: str
+    outcome: str
+    result: UploadResultOut | None = None
+    error: ErrorBody | None = None
+
+
+class UploadSessionOut(BaseModel):
+    """A batch upload session."""
+
+    session_id: str
+    status: str
+    total_files: int
+    succeeded: int
+    failed: int
+    created_at: datetime
+    completed_at: datetime | None
+    results: list[BatchItemOut] | None = None
+
+
+class QuotaInfoOut(BaseModel):
+    """The SDK's `QuotaInfo`, field for field."""
+
+    can_proceed: bool
+    requested: int
+    available: int
+    monthly_limit: int
+    current_usage: int
+    message: str | None = None
+    max_batch_size: int | None = None
+    prepaid_credits: int = 0
+    max_concurrent_uploads: int | None = None
+
+
+class HealthOut(BaseModel):
+    """Liveness and the state of each dependency."""
+
+    status: str
+    version: str
+    checks: dict[str, str]

@@ -1,0 +1,225 @@
+"""Repositories: the only place that speaks SQL to the catalog."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Select, and_, delete, exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scopix.server.catalog.models import (
+    ApiKey,
+    Blob,
+    File,
+    FileEvent,
+    FileTag,
+    Tenant,
+    UploadSession,
+    UploadSessionItem,
+    Usage,
+)
+from scopix.server.domain.listing import FileQuery
+
+
+class TenantRepository:
+    """Tenants."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        return await self.session.get(Tenant, tenant_id)
+
+    async def get_by_name(self, name: str) -> Tenant | None:
+        return await self.session.scalar(select(Tenant).where(Tenant.name == name))
+
+    async def count(self) -> int:
+        return int(await self.session.scalar(select(func.count()).select_from(Tenant)) or 0)
+
+    async def add(self, tenant: Tenant) -> None:
+        self.session.add(tenant)
+        await self.session.flush()  # rows that refer to the tenant may follow in this unit
+
+
+class ApiKeyRepository:
+    """API keys, looked up by their public prefix."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_by_prefix(self, prefix: str) -> ApiKey | None:
+        return await self.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+
+    def add(self, key: ApiKey) -> None:
+        self.session.add(key)
+
+
+class BlobRepository:
+    """Stored bytes per tenant and hash."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, tenant_id: str, sha256: str) -> Blob | None:
+        return await self.session.get(Blob, (tenant_id, sha256))
+
+    async def add_if_absent(self, blob: Blob) -> tuple[Blob, bool]:
+        """Insert `blob`, or lock the row already there; True when this call inserted it.
+
+        Either way the row stays locked until commit, so uploads of the same bytes record their
+        files one after the other and each sees the files of the others.
+        """
+        try:
+            async with self.session.begin_nested():
+                self.session.add(blob)
+            return blob, True
+        except IntegrityError:
+            existing = await self.lock(blob.tenant_id, blob.sha256)
+            if existing is None:
+                raise
+            return existing, False
+
+    async def lock(self, tenant_id: str, sha256: str) -> Blob | None:
+        """The blob row, locked until commit (SQLite's writer lock already covers it)."""
+        return await self.session.scalar(
+            select(Blob)
+            .where(Blob.tenant_id == tenant_id, Blob.sha256 == sha256)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+
+class FileRepository:
+    """Files, their tags and their history; deleted files are invisible unless asked for."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, tenant_id: str, file_id: str) -> File | None:
+        return await self.session.scalar(
+            select(File).where(
+                File.id == file_id, File.tenant_id == tenant_id, File.deleted_at.is_(None)
+            )
+        )
+
+    async def find_live_by_hash(self, tenant_id: str, sha256: str) -> File | None:
+        return await self.session.scalar(
+            select(File)
+            .where(File.tenant_id == tenant_id, File.sha256 == sha256, File.deleted_at.is_(None))
+            .order_by(File.created_at)
+            .limit(1)
+        )
+
+    def add(self, file: File, tags: Sequence[str]) -> None:
+        self.session.add(file)
+        self.session.add_all(
+            FileTag(file_id=file.id, tag=t, position=i) for i, t in enumerate(tags)
+        )
+
+    async def replace_tags(self, file_id: str, tags: Sequence[str]) -> None:
+        await self.session.execute(delete(FileTag).where(FileTag.file_id == file_id))
+        self.session.add_all(
+            FileTag(file_id=file_id, tag=t, position=i) for i, t in enumerate(tags)
+        )
+
+    async def tags_for(self, file_ids: Sequence[str]) -> dict[str, list[str]]:
+        rows = await self.session.execute(
+            select(FileTag.file_id, FileTag.tag)
+            .where(FileTag.file_id.in_(file_ids))
+            .order_by(FileTag.file_id, FileTag.position)
+        )
+        tags: dict[str, list[str]] = defaultdict(list)
+        for file_id, tag in rows:
+            tags[file_id].append(tag)
+        return tags
+
+    def add_event(self, file_id: str, at: datetime, event: str, detail: str | None = None) -> None:
+        self.session.add(FileEvent(file_id=file_id, at=at, event=event, detail=detail))
+
+    async def events_for(self, file_id: str) -> Sequence[FileEvent]:
+        rows = await self.session.scalars(
+            select(FileEvent).where(FileEvent.file_id == file_id).order_by(FileEvent.id)
+        )
+        return rows.all()
+
+    async def blobs_for(self, files: Sequence[File]) -> dict[str, Blob]:
+        if not files:
+            return {}
+        tenant_id = files[0].tenant_id
+        rows = await self.session.scalars(
+            select(Blob).where(
+                Blob.tenant_id == tenant_id, Blob.sha256.in_({f.sha256 for f in files})
+            )
+        )
+        return {b.sha256: b for b in rows}
+
+    async def page(self, tenant_id: str, query: FileQuery) -> tuple[Sequence[File], int]:
+        """One page of a listing and the total count of matches."""
+        filtered = _filtered(tenant_id, query)
+        total = await self.session.scalar(select(func.count()).select_from(filtered.subquery()))
+        column = getattr(File, query.sort_by)
+        order = (column.desc() if query.descending else column.asc()).nulls_last()
+        tiebreak = File.id.desc() if query.descending else File.id.asc()
+        rows = await self.session.scalars(
+            filtered.order_by(order, tiebreak).limit(query.limit).offset(query.offset)
+        )
+        return rows.all(), int(total or 0)
+
+
+def _filtered(tenant_id: str, query: FileQuery) -> Select[File]:
+    stmt = select(File).where(File.tenant_id == tenant_id, File.deleted_at.is_(None))
+    for tag in query.tags:
+        stmt = stmt.where(exists().where(and_(FileTag.file_id == File.id, FileTag.tag == tag)))
+    if query.media_types:
+        stmt = stmt.where(File.media_type.in_(query.media_types))
+    if query.date_from:
+        stmt = stmt.where(File.created_at >= query.date_from)
+    if query.date_to:
+        stmt = stmt.where(File.created_at <= query.date_to)
+    if query.has_description is True:
+        stmt = stmt.where(File.description.is_not(None))
+    elif query.has_description is False:
+        stmt = stmt.where(File.description.is_(None))
+    if query.ids:
+        stmt = stmt.where(File.id.in_(query.ids))
+    return stmt
+
+
+class SessionRepository:
+    """Batch upload sessions and their items."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, upload_session: UploadSession, items: Sequence[UploadSessionItem]) -> None:
+        self.session.add(upload_session)
+        self.session.add_all(items)
+
+    async def get(self, tenant_id: str, session_id: str) -> UploadSession | None:
+        return await self.session.scalar(
+            select(UploadSession).where(
+                UploadSession.id == session_id, UploadSession.tenant_id == tenant_id
+            )
+        )
+
+    async def items(self, session_id: str) -> Sequence[UploadSessionItem]:
+        rows = await self.session.scalars(
+            select(UploadSessionItem)
+            .where(UploadSessionItem.session_id == session_id)
+            .order_by(UploadSessionItem.position)
+        )
+        return rows.all()
+
+
+class UsageRepository:
+    """Monthly description counters."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def used(self, tenant_id: str, period: str) -> int:
+        usage = await self.session.get(Usage, (tenant_id, period))
+        return 0 if usage is None else usage.descriptions_used

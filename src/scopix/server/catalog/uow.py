@@ -1,0 +1,70 @@
+"""The unit of work: one transaction, the repositories on it, and an explicit commit."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from scopix.server.catalog.db import Database
+from scopix.server.catalog.repositories import (
+    ApiKeyRepository,
+    BlobRepository,
+    FileRepository,
+    SessionRepository,
+    TenantRepository,
+    UsageRepository,
+)
+
+
+class UnitOfWork:
+    """`async with uow:` opens a transaction that is rolled back unless `commit()` was called."""
+
+    session: AsyncSession
+    tenants: TenantRepository
+    keys: ApiKeyRepository
+    blobs: BlobRepository
+    files: FileRepository
+    sessions: SessionRepository
+    usage: UsageRepository
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._session_factory()
+        self.tenants = TenantRepository(self.session)
+        self.keys = ApiKeyRepository(self.session)
+        self.blobs = BlobRepository(self.session)
+        self.files = FileRepository(self.session)
+        self.sessions = SessionRepository(self.session)
+        self.usage = UsageRepository(self.session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Closing rolls back whatever was not committed and keeps loaded rows readable.
+        await self.session.close()
+
+    async def commit(self) -> None:
+        """Make everything done in this unit durable."""
+        await self.session.commit()
+
+
+class UnitOfWorkFactory:
+    """Hands out units of work for reading or for writing."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def read(self) -> UnitOfWork:
+        """A unit of work that only reads."""
+        return UnitOfWork(self.database.reader)
+
+    def write(self) -> UnitOfWork:
+        """A unit of work that writes (on SQLite, it holds the single writer lock)."""
+        return UnitOfWork(self.database.writer)

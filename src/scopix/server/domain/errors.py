@@ -1,0 +1,91 @@
+"""Domain errors: each carries a stable code that the API turns into a status and an envelope."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    """A refusal the user can act on; `code` is stable and part of the API contract."""
+
+    code: ClassVar[str] = "VALIDATION_ERROR"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: Mapping[str, Any] = details
+
+
+class ValidationFailed(DomainError):
+    """A field or parameter breaks a documented rule."""
+
+
+class MalformedRequest(DomainError):
+    """The request itself cannot be read (not multipart, broken body)."""
+
+
+class EmptyFile(DomainError):
+    """A file of zero bytes."""
+
+    code = "EMPTY_FILE"
+
+
+class UnsupportedMediaType(DomainError):
+    """The bytes are of a type we do not accept."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class CorruptFile(DomainError):
+    """The bytes claim a supported type but do not decode."""
+
+    code = "CORRUPT_FILE"
+
+
+class ImageTooLarge(DomainError):
+    """The declared pixel dimensions exceed the limits."""
+
+    code = "IMAGE_TOO_LARGE"
+
+
+class FileTooLarge(DomainError):
+    """More bytes than the route accepts."""
+
+    code = "FILE_TOO_LARGE"
+
+
+class InvalidApiKey(DomainError):
+    """Missing, malformed, unknown or revoked API key."""
+
+    code = "INVALID_API_KEY"
+
+
+class PermissionDenied(DomainError):
+    """The key is valid but lacks the scope for this action."""
+
+    code = "PERMISSION_DENIED"
+
+
+class QuotaExceeded(DomainError):
+    """The tenant has no credits left for the work asked."""
+
+    code = "QUOTA_EXCEEDED"
+
+
+class NotFound(DomainError):
+    """No such resource for this tenant (also said for other tenants' resources)."""
+
+    code = "NOT_FOUND"
+
+
+class Conflict(DomainError):
+    """The resource is in a state that forbids the action."""
+
+    code = "CONFLICT"
+
+
+class Unavailable(DomainError):
+    """A dependency (database, storage) cannot serve right now; retrying may help."""
+
+    code = "UNAVAILABLE"

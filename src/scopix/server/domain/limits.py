@@ -1,0 +1,25 @@
+"""Size and pixel limits, decided from declared facts before anything is decoded."""
+
+from __future__ import annotations
+
+from scopix.server.domain.errors import ImageTooLarge
+
+
+def check_image_dimensions(width: int, height: int, *, max_pixels: int, max_side: int) -> None:
+    """Refuse images whose declared size would cost too much to decode."""
+    if width <= 0 or height <= 0:
+        raise ImageTooLarge("the image declares no pixels", width=width, height=height)
+    if max(width, height) > max_side:
+        raise ImageTooLarge(
+            f"images may be at most {max_side} px on a side; this one is {width}x{height}",
+            width=width,
+            height=height,
+            max_side=max_side,
+        )
+    if width * height > max_pixels:
+        raise ImageTooLarge(
+            f"images may have at most {max_pixels:,} pixels; this one has {width * height:,}",
+            width=width,
+            height=height,
+            max_pixels=max_pixels,
+        )

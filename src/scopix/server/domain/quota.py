@@ -1,0 +1,57 @@
+"""Quota arithmetic: the monthly allowance first, then prepaid credits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from scopix.server.domain.tiers import UNLIMITED, Tier
+
+
+@dataclass(frozen=True)
+class QuotaStanding:
+    """What a tenant may still do this month."""
+
+    requested: int
+    available: int
+    monthly_limit: int
+    current_usage: int
+    prepaid_credits: int
+    max_batch_size: int
+    max_concurrent_uploads: int
+
+    @property
+    def can_proceed(self) -> bool:
+        """Whether `requested` descriptions fit."""
+        return self.requested <= self.available
+
+    @property
+    def message(self) -> str:
+        """A sentence for people."""
+        if self.can_proceed:
+            return f"{self.available} descriptions available"
+        return (
+            f"{self.requested} descriptions requested but only {self.available} available "
+            f"({self.current_usage} of {self.monthly_limit} used this month, "
+            f"{self.prepaid_credits} prepaid credits)"
+        )
+
+
+def billing_period(now: datetime) -> str:
+    """The month a usage counter belongs to, as `YYYY-MM`."""
+    return now.strftime("%Y-%m")
+
+
+def standing(tier: Tier, *, used: int, prepaid: int, requested: int) -> QuotaStanding:
+    """Combine a tier, this month's usage and prepaid credits."""
+    monthly_left = max(tier.monthly_descriptions - used, 0)
+    available = min(monthly_left + max(prepaid, 0), UNLIMITED)
+    return QuotaStanding(
+        requested=requested,
+        available=available,
+        monthly_limit=tier.monthly_descriptions,
+        current_usage=used,
+        prepaid_credits=prepaid,
+        max_batch_size=tier.max_batch_size,
+        max_concurrent_uploads=tier.max_concurrent_uploads,
+    )

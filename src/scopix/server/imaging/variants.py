@@ -1,0 +1,149 @@
+"""Decode an image once and render its WebP variants, its blurhash and its EXIF date."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pyvips
+
+# blurhash-python's own encode() takes a Pillow image and calls Image.getdata, deprecated in
+# Pillow 13 and removed in 14: call its C encoder on libvips' raw pixels instead.
+from blurhash._functions import ffi as _blurhash_ffi
+from blurhash._functions import lib as _blurhash_lib
+
+from scopix.server.imaging.probe import ImageDecodeError, header_of, message_of, open_header
+
+__all__ = ["BLURHASH_COMPONENTS", "RenderedImage", "content_created_at", "render_variants"]
+
+#: Blurhash components across and down.
+BLURHASH_COMPONENTS = (4, 3)
+_BLURHASH_SIZE = 32
+_WEBP_QUALITY = 80
+# effort 2 encodes twice as fast as the default 4, for files within 3% of the size (measured).
+_WEBP_EFFORT = 2
+# (date field, the field holding its UTC offset), best first.
+_DATE_FIELDS = (
+    ("exif-ifd2-DateTimeOriginal", "exif-ifd2-OffsetTimeOriginal"),
+    ("exif-ifd2-DateTimeDigitized", "exif-ifd2-OffsetTimeDigitized"),
+    ("exif-ifd0-DateTime", "exif-ifd2-OffsetTime"),
+)
+_DATE = re.compile(r"\s*(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+_OFFSET = re.compile(r"\s*([+-])(\d{2}):?(\d{2})")
+
+
+@dataclass(frozen=True)
+class RenderedImage:
+    """An image's display size, EXIF date, blurhash and WebP variants."""
+
+    width: int
+    height: int
+    content_created_at: datetime | None
+    blur_hash: str | None
+    variants: dict[str, bytes]
+
+
+def render_variants(path: Path, sizes: Mapping[str, int]) -> RenderedImage:
+    """Decode the first page once and render a WebP per entry of `sizes` (name -> longest side)."""
+    image = open_header(path)
+    header = header_of(image)
+    try:
+        largest = _decode(path, max(sizes.values(), default=_BLURHASH_SIZE), _has_profile(image))
+        variants = {name: _webp(_fit(largest, size)) for name, size in sizes.items()}
+        blur_hash = _blur_hash(_fit(largest, _BLURHASH_SIZE))
+    except pyvips.Error as exc:
+        raise ImageDecodeError(message_of(exc)) from exc
+    return RenderedImage(
+        width=header.display_width,
+        height=header.display_height,
+        content_created_at=content_created_at(image),
+        blur_hash=blur_hash,
+        variants=variants,
+    )
+
+
+def _decode(path: Path, size: int, has_profile: bool) -> pyvips.Image:
+    """Decode to fit size x size (shrink-on-load), upright, 8-bit sRGB, failing on any error."""
+    # Only an embedded profile needs a transform: untagged pixels are sRGB already, and CMYK is
+    # converted anyway. Transforming untagged images too would double the time of a decode.
+    profile = {"output_profile": "srgb"} if has_profile else {}
+    image = pyvips.Image.thumbnail(
+        str(path), size, height=size, size="down", fail_on="error", **profile
+    )
+    if image.interpretation != "srgb":
+        image = image.colourspace("srgb")
+    if image.format != "uchar":
+        image = image.cast("uchar")
+    return image.copy_memory()
+
+
+def _has_profile(image: pyvips.Image) -> bool:
+    """Whether the image embeds an ICC profile (Display P3 from a phone, Adobe RGB, CMYK, ...)."""
+    return bool(image.get_typeof("icc-profile-data") != 0)
+
+
+def _fit(image: pyvips.Image, size: int) -> pyvips.Image:
+    """Shrink an in-memory image to fit size x size; never enlarge it."""
+    return image.thumbnail_image(size, height=size, size="down")
+
+
+def _webp(image: pyvips.Image) -> bytes:
+    """Encode as lossy WebP with no metadata at all (no EXIF, XMP or ICC)."""
+    return bytes(
+        image.webpsave_buffer(
+            Q=_WEBP_QUALITY, effort=_WEBP_EFFORT, keep=pyvips.enums.ForeignKeep.NONE
+        )
+    )
+
+
+def _blur_hash(image: pyvips.Image) -> str:
+    """Return the blurhash of a small 8-bit sRGB image, transparent areas shown on white."""
+    if image.hasalpha():
+        image = image.flatten(background=255)
+    x_components, y_components = BLURHASH_COMPONENTS
+    destination = _blurhash_ffi.new("char[]", 6 + 2 * (x_components * y_components - 1) + 1)
+    pixels = _blurhash_ffi.from_buffer("uint8_t[]", image.write_to_memory())
+    result = _blurhash_lib.create_hash_from_pixels(
+        x_components, y_components, image.width, image.height, pixels, image.width * 3, destination
+    )
+    return str(_blurhash_ffi.string(result).decode("ascii"))
+
+
+def content_created_at(image: pyvips.Image) -> datetime | None:
+    """Return when the picture was taken, from EXIF, tz-aware (UTC without an offset); or None."""
+    for date_field, offset_field in _DATE_FIELDS:
+        taken = _exif_datetime(_exif_text(image, date_field), _exif_text(image, offset_field))
+        if taken is not None:
+            return taken
+    return None
+
+
+def _exif_text(image: pyvips.Image, field: str) -> str:
+    """Return an EXIF field as libvips renders it ("value (value, ASCII, ...)"), or ""."""
+    value = image.get(field) if image.get_typeof(field) else None
+    return value if isinstance(value, str) else ""
+
+
+def _exif_datetime(date_text: str, offset_text: str) -> datetime | None:
+    """Parse "YYYY:MM:DD HH:MM:SS" plus an optional "+HH:MM"; None when absent or invalid."""
+    date = _DATE.match(date_text)
+    if date is None:
+        return None
+    year, month, day, hour, minute, second = map(int, date.groups())
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=_exif_offset(offset_text))
+    except ValueError:
+        return None
+
+
+def _exif_offset(offset_text: str) -> timezone:
+    """Parse an EXIF offset such as "+02:00"; UTC when absent. Raises ValueError when absurd."""
+    offset = _OFFSET.match(offset_text)
+    if offset is None:
+        return UTC
+    sign, hours, minutes = offset.groups()
+    delta = timedelta(hours=int(hours), minutes=int(minutes))
+    return timezone(-delta if sign == "-" else delta)

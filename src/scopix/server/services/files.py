@@ -1,0 +1,170 @@
+"""Reading, listing, editing and deleting a tenant's files."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from scopix.server.catalog.models import Blob, File, FileEvent
+from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
+from scopix.server.domain import blobkeys
+from scopix.server.domain.errors import NotFound, ValidationFailed
+from scopix.server.domain.fields import validate_tags, validate_title
+from scopix.server.domain.ids import looks_like_id
+from scopix.server.domain.listing import FileQuery
+from scopix.server.domain.variants import ORIGINAL, is_known_variant
+
+MAX_BATCH_DELETE = 100
+
+
+@dataclass(frozen=True)
+class FileView:
+    """A file with what belongs to it, ready to present."""
+
+    file: File
+    blob: Blob
+    tags: tuple[str, ...]
+    history: Sequence[FileEvent] = ()
+
+
+@dataclass(frozen=True)
+class FilePage:
+    """One page of a listing."""
+
+    items: list[FileView]
+    total_count: int
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class BatchDeleteOutcome:
+    """Which ids were deleted, which were already gone, which failed and why."""
+
+    deleted: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BlobLocation:
+    """Where the bytes of an original or a variant are stored."""
+
+    key: str
+    media_type: str
+    filename: str
+
+
+class FileService:
+    """File use cases; every lookup is scoped to the caller's tenant."""
+
+    def __init__(self, uows: UnitOfWorkFactory) -> None:
+        self.uows = uows
+
+    async def get(self, tenant_id: str, file_id: str) -> FileView:
+        """One live file with tags and processing history."""
+        async with self.uows.read() as uow:
+            file = await _live_file(uow, tenant_id, file_id)
+            return await _view(uow, file, with_history=True)
+
+    async def page(self, tenant_id: str, query: FileQuery) -> FilePage:
+        """A page of live files matching `query`."""
+        async with self.uows.read() as uow:
+            files, total = await uow.files.page(tenant_id, query)
+            blobs = await uow.files.blobs_for(files)
+            tags = await uow.files.tags_for([f.id for f in files])
+        items = [FileView(f, blobs[f.sha256], tuple(tags.get(f.id, ()))) for f in files]
+        return FilePage(items, total, query.offset + len(items) < total)
+
+    async def update(
+        self,
+        tenant_id: str,
+        file_id: str,
+        *,
+        title: str | None,
+        tags: list[str] | None,
+        title_given: bool,
+    ) -> FileView:
+        """Change the title and/or the tags."""
+        async with self.uows.write() as uow:
+            file = await _live_file(uow, tenant_id, file_id)
+            now = datetime.now(UTC)
+            if title_given:
+                file.title = validate_title(title)
+            if tags is not None:
+                await uow.files.replace_tags(file.id, validate_tags(tags))
+            file.updated_at = now
+            uow.files.add_event(file.id, now, "edited", _edit_note(title_given, tags))
+            await uow.commit()
+            return await _view(uow, file, with_history=True)
+
+    async def delete(self, tenant_id: str, file_id: str) -> None:
+        """Soft-delete: hidden at once, recoverable for 30 days."""
+        async with self.uows.write() as uow:
+            file = await _live_file(uow, tenant_id, file_id)
+            _soft_delete(uow, file)
+            await uow.commit()
+
+    async def batch_delete(self, tenant_id: str, file_ids: list[str]) -> BatchDeleteOutcome:
+        """Soft-delete up to 100 files; unknown ids are reported, not fatal."""
+        if not 1 <= len(file_ids) <= MAX_BATCH_DELETE:
+            raise ValidationFailed(
+                f"file_ids must hold 1 to {MAX_BATCH_DELETE} ids", field="file_ids"
+            )
+        outcome = BatchDeleteOutcome()
+        async with self.uows.write() as uow:
+            for file_id in dict.fromkeys(file_ids):
+                file = await uow.files.get(tenant_id, file_id) if looks_like_id(file_id) else None
+                if file is None:
+                    outcome.skipped.append(file_id)
+                    continue
+                _soft_delete(uow, file)
+                outcome.deleted.append(file_id)
+            await uow.commit()
+        return outcome
+
+    async def locate(self, tenant_id: str, file_id: str, variant: str) -> BlobLocation:
+        """Where the original or a variant of a file is stored."""
+        if not is_known_variant(variant):
+            raise NotFound(f"there is no variant called {variant!r}", variant=variant)
+        async with self.uows.read() as uow:
+            file = await _live_file(uow, tenant_id, file_id)
+            blob = await uow.blobs.get(tenant_id, file.sha256)
+        if blob is None:
+            raise NotFound("file not found")
+        if variant == ORIGINAL:
+            return BlobLocation(blob.storage_key, blob.mime_type, file.filename)
+        if variant not in blob.variants:
+            raise NotFound(f"the {variant} variant of this file is not available", variant=variant)
+        key = blobkeys.variant_key(tenant_id, file.sha256, variant)
+        return BlobLocation(key, "image/webp", f"{file.filename}.{variant}.webp")
+
+
+async def _live_file(uow: UnitOfWork, tenant_id: str, file_id: str) -> File:
+    file = await uow.files.get(tenant_id, file_id) if looks_like_id(file_id) else None
+    if file is None:
+        raise NotFound("file not found", file_id=file_id)
+    return file
+
+
+async def _view(uow: UnitOfWork, file: File, *, with_history: bool) -> FileView:
+    blob = await uow.blobs.get(file.tenant_id, file.sha256)
+    if blob is None:
+        raise NotFound("file not found", file_id=file.id)
+    tags = await uow.files.tags_for([file.id])
+    history = await uow.files.events_for(file.id) if with_history else ()
+    return FileView(file, blob, tuple(tags.get(file.id, ())), history)
+
+
+def _soft_delete(uow: UnitOfWork, file: File) -> None:
+    now = datetime.now(UTC)
+    file.deleted_at = now
+    file.updated_at = now
+    uow.files.add_event(file.id, now, "deleted", None)
+
+
+def _edit_note(title_given: bool, tags: list[str] | None) -> str:
+    changed = [
+        name for name, given in (("title", title_given), ("tags", tags is not None)) if given
+    ]
+    return ", ".join(changed) or "nothing"

@@ -1,0 +1,269 @@
+"""Ingest: turn a staged upload into a stored, deduplicated, catalogued file with variants."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+
+from scopix.server.catalog.models import Blob, File
+from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
+from scopix.server.domain import blobkeys
+from scopix.server.domain.dedup import DedupOutcome, dedup_outcome
+from scopix.server.domain.errors import Conflict, CorruptFile, EmptyFile, Unavailable
+from scopix.server.domain.fields import UploadOptions
+from scopix.server.domain.ids import new_id
+from scopix.server.domain.limits import check_image_dimensions
+from scopix.server.domain.media import MediaType, sniff
+from scopix.server.domain.variants import VARIANT_SIZES
+from scopix.server.imaging import (
+    ImageDecodeError,
+    ImageHeader,
+    RenderedImage,
+    read_header,
+    render_variants,
+)
+from scopix.server.storage.base import BlobStore
+from scopix.types.describe import DescriptionStatus
+
+log = logging.getLogger("scopix.ingest")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StagedUpload:
+    """An upload streamed to a local staging file, hashed on the way in."""
+
+    path: Path
+    filename: str
+    size: int
+    sha256: str
+    head: bytes
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """Pixel limits checked from the header."""
+
+    max_pixels: int
+    max_side: int
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """The outcome of one upload."""
+
+    file: File
+    blob: Blob
+    tags: tuple[str, ...]
+    deduplicated: bool
+    skipped: bool
+
+
+class Ingestor:
+    """The ingest use case; decoding runs in threads, at most `decoders` at once."""
+
+    def __init__(
+        self,
+        uows: UnitOfWorkFactory,
+        store: BlobStore,
+        limits: ImageLimits,
+        decoders: anyio.CapacityLimiter,
+    ) -> None:
+        self.uows = uows
+        self.store = store
+        self.limits = limits
+        self.decoders = decoders
+
+    async def ingest(
+        self,
+        tenant_id: str,
+        staged: StagedUpload,
+        options: UploadOptions,
+        session_id: str | None = None,
+    ) -> Ingested:
+        """Validate, dedup, store and record one upload; the staged file is always consumed."""
+        try:
+            media = _media_of(staged)
+            header = await self._header(staged.path)
+            check_image_dimensions(
+                header.display_width,
+                header.display_height,
+                max_pixels=self.limits.max_pixels,
+                max_side=self.limits.max_side,
+            )
+            return await self._store_and_record(tenant_id, staged, media, options, session_id)
+        finally:
+            staged.path.unlink(missing_ok=True)
+
+    async def _store_and_record(
+        self,
+        tenant_id: str,
+        staged: StagedUpload,
+        media: MediaType,
+        options: UploadOptions,
+        session_id: str | None,
+    ) -> Ingested:
+        async with self.uows.read() as uow:
+            blob = await uow.blobs.get(tenant_id, staged.sha256)
+            live = await uow.files.find_live_by_hash(tenant_id, staged.sha256)
+        outcome = dedup_outcome(
+            live_file_exists=live is not None,
+            blob_exists=blob is not None,
+            skip_duplicates=options.skip_duplicates,
+        )
+        if outcome is DedupOutcome.SKIPPED and live is not None and blob is not None:
+            return await self._skipped(live, blob)
+        new_blob = None if blob else await self._store_blob(tenant_id, staged, media)
+        return await self._record(tenant_id, staged, new_blob, options, session_id)
+
+    async def _header(self, path: Path) -> ImageHeader:
+        try:
+            return await anyio.to_thread.run_sync(read_header, path)
+        except ImageDecodeError as exc:
+            raise CorruptFile(f"the image header cannot be read: {exc}") from None
+
+    async def _render(self, path: Path) -> RenderedImage:
+        try:
+            return await self._in_decoder(lambda: render_variants(path, VARIANT_SIZES))
+        except ImageDecodeError as exc:
+            raise CorruptFile(f"the image does not decode: {exc}") from None
+
+    async def _in_decoder(self, func: Callable[[], T]) -> T:
+        return await anyio.to_thread.run_sync(func, limiter=self.decoders)
+
+    async def _store_blob(self, tenant_id: str, staged: StagedUpload, media: MediaType) -> Blob:
+        """Decode, write variants and the original; the row is inserted by the caller."""
+        rendered = await self._render(staged.path)
+        stored, error = await self._put_variants(tenant_id, staged.sha256, rendered)
+        try:
+            await self.store.promote(staged.path, blobkeys.original_key(tenant_id, staged.sha256))
+        except OSError as exc:
+            log.exception("storing an original failed")
+            raise Unavailable("storage is unavailable; nothing was stored") from exc
+        return Blob(
+            tenant_id=tenant_id,
+            sha256=staged.sha256,
+            storage_key=blobkeys.original_key(tenant_id, staged.sha256),
+            size_bytes=staged.size,
+            mime_type=media.mime,
+            width=rendered.width,
+            height=rendered.height,
+            content_created_at=rendered.content_created_at,
+            blur_hash=rendered.blur_hash,
+            variants=stored,
+            variant_error=error,
+            created_at=_now(),
+        )
+
+    async def _put_variants(
+        self, tenant_id: str, sha256: str, rendered: RenderedImage
+    ) -> tuple[list[str], str | None]:
+        """Write each variant; a failure is recorded, never fatal to the original."""
+        stored: list[str] = []
+        for name, data in rendered.variants.items():
+            try:
+                await self.store.put_bytes(blobkeys.variant_key(tenant_id, sha256, name), data)
+            except OSError as exc:
+                log.warning("variant %s of %s failed: %s", name, sha256, exc)
+                return stored, f"variant {name} could not be stored: {exc.strerror or exc}"
+            stored.append(name)
+        return stored, None
+
+    async def _record(
+        self,
+        tenant_id: str,
+        staged: StagedUpload,
+        new_blob: Blob | None,
+        options: UploadOptions,
+        session_id: str | None,
+    ) -> Ingested:
+        """Record the file; `new_blob` is None when the bytes were already stored."""
+        async with self.uows.write() as uow:
+            saved, deduplicated = await _blob_row(uow, tenant_id, staged.sha256, new_blob)
+            if options.skip_duplicates:
+                live = await uow.files.find_live_by_hash(tenant_id, staged.sha256)
+                if live is not None:  # a concurrent upload of the same bytes won the race
+                    return await self._skipped(live, saved)
+            file = _new_file(tenant_id, staged, saved, options, session_id)
+            uow.files.add(file, options.tags)
+            uow.files.add_event(file.id, file.created_at, "uploaded", _upload_note(deduplicated))
+            uow.files.add_event(file.id, file.created_at, *_variant_event(saved))
+            await uow.commit()
+        return Ingested(file, saved, options.tags, deduplicated=deduplicated, skipped=False)
+
+    async def _skipped(self, live: File, blob: Blob) -> Ingested:
+        async with self.uows.read() as uow:
+            tags = await uow.files.tags_for([live.id])
+        return Ingested(live, blob, tuple(tags.get(live.id, ())), deduplicated=True, skipped=True)
+
+
+async def _blob_row(
+    uow: UnitOfWork, tenant_id: str, sha256: str, new_blob: Blob | None
+) -> tuple[Blob, bool]:
+    """The locked blob row and whether these bytes were stored before this upload."""
+    if new_blob is not None:
+        saved, inserted = await uow.blobs.add_if_absent(new_blob)
+        return saved, not inserted
+    existing = await uow.blobs.lock(tenant_id, sha256)
+    if existing is None:
+        raise Conflict("the stored copy of these bytes was purged meanwhile; upload again")
+    return existing, True
+
+
+def _media_of(staged: StagedUpload) -> MediaType:
+    if staged.size == 0:
+        raise EmptyFile("the file is empty", filename=staged.filename)
+    return sniff(staged.head)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _upload_note(deduplicated: bool) -> str:
+    return "shares bytes already stored" if deduplicated else "new bytes stored"
+
+
+def _variant_event(blob: Blob) -> tuple[str, str | None]:
+    if blob.variant_error:
+        return "variants_failed", blob.variant_error
+    return "variants_ready", ", ".join(blob.variants)
+
+
+def _new_file(
+    tenant_id: str,
+    staged: StagedUpload,
+    blob: Blob,
+    options: UploadOptions,
+    session_id: str | None,
+) -> File:
+    now = _now()
+    return File(
+        id=new_id(),
+        tenant_id=tenant_id,
+        sha256=staged.sha256,
+        filename=staged.filename,
+        title=options.title,
+        content_category=options.content_category,
+        folder_id=options.folder_id,
+        project_id=options.project_id,
+        media_type="image",
+        mime_type=blob.mime_type,
+        size_bytes=blob.size_bytes,
+        width=blob.width,
+        height=blob.height,
+        content_created_at=blob.content_created_at,
+        status="completed",
+        auto_describe=options.auto_describe,
+        description_status=DescriptionStatus.PENDING.value,
+        session_id=session_id,
+        created_at=now,
+        updated_at=now,
+    )

@@ -1,0 +1,133 @@
+"""Tenants and API keys: creating them and authenticating requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from scopix.server.catalog.models import ApiKey, Tenant
+from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
+from scopix.server.domain.errors import InvalidApiKey, PermissionDenied
+from scopix.server.domain.ids import new_id
+from scopix.server.domain.keys import (
+    DEFAULT_SCOPES,
+    PresentedKey,
+    generate_key,
+    validate_scopes,
+)
+from scopix.server.domain.tiers import Tier, tier_named
+
+DEFAULT_TENANT = "default"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a tenant, its tier and the key's scopes."""
+
+    tenant_id: str
+    tenant_name: str
+    tier: Tier
+    scopes: frozenset[str]
+    key_id: str
+
+    def require(self, scope: str) -> None:
+        """Refuse the call unless the key has `scope` (admin implies every scope)."""
+        if scope not in self.scopes and "admin" not in self.scopes:
+            raise PermissionDenied(f"this API key lacks the {scope!r} scope", scope=scope)
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    """A key just made; `plaintext` is never shown again."""
+
+    plaintext: str
+    tenant_name: str
+    tier: str
+    scopes: tuple[str, ...]
+
+
+class KeyService:
+    """Tenant and key administration, and authentication."""
+
+    def __init__(self, uows: UnitOfWorkFactory) -> None:
+        self.uows = uows
+
+    async def authenticate(self, presented: PresentedKey) -> Principal:
+        """The principal of a presented key, or InvalidApiKey."""
+        async with self.uows.read() as uow:
+            key = await uow.keys.get_by_prefix(presented.prefix)
+            if key is None or key.revoked_at is not None or not presented.matches(key.secret_hash):
+                raise InvalidApiKey("the API key is not valid")
+            tenant = await uow.tenants.get(key.tenant_id)
+        if tenant is None:
+            raise InvalidApiKey("the API key is not valid")
+        return Principal(
+            tenant_id=tenant.id,
+            tenant_name=tenant.name,
+            tier=tier_named(tenant.tier),
+            scopes=frozenset(key.scopes.split(",")),
+            key_id=key.id,
+        )
+
+    async def create_key(
+        self,
+        tenant_name: str,
+        *,
+        tier: str | None = None,
+        scopes: tuple[str, ...] = DEFAULT_SCOPES,
+        key_name: str | None = None,
+    ) -> CreatedKey:
+        """A new key for `tenant_name`; a new tenant gets `tier` (free by default), an existing
+        one is moved to `tier` when it is given."""
+        if tier is not None:
+            tier_named(tier)
+        scopes = validate_scopes(scopes)
+        async with self.uows.write() as uow:
+            tenant = await _tenant(uow, tenant_name, tier)
+            created = _add_key(uow, tenant, scopes, key_name)
+            await uow.commit()
+        return created
+
+    async def ensure_default_tenant(self) -> CreatedKey | None:
+        """On a fresh catalog, create the default tenant and its first key."""
+        async with self.uows.write() as uow:
+            if await uow.tenants.count() > 0:
+                return None
+            tenant = await _tenant(uow, DEFAULT_TENANT, "custom")
+            created = _add_key(uow, tenant, ("admin", "read", "write"), "first key")
+            await uow.commit()
+        return created
+
+
+async def _tenant(uow: UnitOfWork, name: str, tier: str | None) -> Tenant:
+    tenant = await uow.tenants.get_by_name(name)
+    if tenant is None:
+        tenant = Tenant(
+            id=new_id(), name=name, tier=tier or "free", prepaid_credits=0, created_at=_now()
+        )
+        await uow.tenants.add(tenant)
+    elif tier is not None:
+        tenant.tier = tier
+    return tenant
+
+
+def _add_key(
+    uow: UnitOfWork, tenant: Tenant, scopes: tuple[str, ...], key_name: str | None
+) -> CreatedKey:
+    new = generate_key()
+    uow.keys.add(
+        ApiKey(
+            id=new_id(),
+            tenant_id=tenant.id,
+            prefix=new.prefix,
+            secret_hash=new.secret_hash,
+            scopes=",".join(scopes),
+            name=key_name,
+            created_at=_now(),
+        )
+    )
+    return CreatedKey(new.plaintext, tenant.name, tenant.tier, scopes)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

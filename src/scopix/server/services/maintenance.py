@@ -1,0 +1,48 @@
+"""Housekeeping: abandoned staging files and blobs whose catalog row never committed."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from scopix.server.catalog.uow import UnitOfWorkFactory
+from scopix.server.domain.blobkeys import parse_blob_prefix
+from scopix.server.storage.base import BlobStore
+
+log = logging.getLogger("scopix.maintenance")
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one sweep removed."""
+
+    staging_files: int
+    orphan_blobs: int
+
+
+class Maintenance:
+    """Sweeps that keep storage equal to what the catalog names."""
+
+    def __init__(self, uows: UnitOfWorkFactory, store: BlobStore, grace_seconds: float) -> None:
+        self.uows = uows
+        self.store = store
+        self.grace_seconds = grace_seconds
+
+    async def sweep(self) -> SweepReport:
+        """Remove staging files and orphan blobs older than the grace period."""
+        staging = await self.store.sweep_staging(self.grace_seconds)
+        orphans = 0
+        for prefix in await self.store.list_stale_prefixes(3, self.grace_seconds):
+            if await self._is_orphan(prefix):
+                await self.store.delete_prefix(prefix)
+                orphans += 1
+        if staging or orphans:
+            log.info("swept %d staging files and %d orphan blobs", staging, orphans)
+        return SweepReport(staging, orphans)
+
+    async def _is_orphan(self, prefix: str) -> bool:
+        parsed = parse_blob_prefix(prefix)
+        if parsed is None:
+            return False
+        async with self.uows.read() as uow:
+            return await uow.blobs.get(*parsed) is None

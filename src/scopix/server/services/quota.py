@@ -1,0 +1,33 @@
+"""Quota checks against the tier's monthly allowance and prepaid credits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from scopix.server.catalog.uow import UnitOfWorkFactory
+from scopix.server.domain.errors import ValidationFailed
+from scopix.server.domain.quota import QuotaStanding, billing_period, standing
+from scopix.server.domain.tiers import tier_named
+
+MAX_FILE_COUNT = 10_000
+
+
+class QuotaService:
+    """What a tenant may still have described this month."""
+
+    def __init__(self, uows: UnitOfWorkFactory) -> None:
+        self.uows = uows
+
+    async def check(self, tenant_id: str, file_count: int) -> QuotaStanding:
+        """Whether `file_count` more descriptions fit."""
+        if not 1 <= file_count <= MAX_FILE_COUNT:
+            raise ValidationFailed(
+                f"file_count must be between 1 and {MAX_FILE_COUNT}", field="file_count"
+            )
+        async with self.uows.read() as uow:
+            tenant = await uow.tenants.get(tenant_id)
+            used = await uow.usage.used(tenant_id, billing_period(datetime.now(UTC)))
+        assert tenant is not None, "an authenticated tenant exists"
+        return standing(
+            tier_named(tenant.tier), used=used, prepaid=tenant.prepaid_credits, requested=file_count
+        )

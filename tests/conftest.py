@@ -1,0 +1,105 @@
+"""Shared fixtures: real catalogs (a SQLite file and a fresh PostgreSQL database), a real app."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from scopix.server.app import create_app
+from scopix.server.services.container import Services
+from scopix.server.settings import Settings
+
+POSTGRES_URL = os.environ.get(
+    "SCOPIX_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_POSTGRES = os.environ.get("SCOPIX_REQUIRE_POSTGRES") == "1"
+
+
+def _postgres_reachable() -> bool:
+    import psycopg
+
+    url = make_url(POSTGRES_URL)
+    try:
+        psycopg.connect(_libpq(url.set(database="postgres")), connect_timeout=3).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+def _libpq(url: object) -> str:
+    parsed = make_url(str(url))
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> bool:
+    available = _postgres_reachable()
+    if not available and REQUIRE_POSTGRES:
+        pytest.fail(f"SCOPIX_REQUIRE_POSTGRES=1 but PostgreSQL at {POSTGRES_URL} is unreachable")
+    return available
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_available: bool) -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped after the test."""
+    if not postgres_available:
+        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is unreachable (set SCOPIX_TEST_POSTGRES_URL)")
+    import psycopg
+
+    name = f"scopix_test_{uuid.uuid4().hex[:12]}"
+    admin = _libpq(make_url(POSTGRES_URL).set(database="postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test that uses this runs once on a SQLite file and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'catalog.db'}"
+    url: str = request.getfixturevalue("fresh_postgres_url")
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url)
+
+
+@dataclass
+class Api:
+    """A running app, a client for it, and keys of two tenants."""
+
+    client: httpx.AsyncClient
+    services: Services
+    key: str
+    other_key: str
+
+    def auth(self, key: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key or self.key}"}
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[Api]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        services: Services = app.state.services
+        key = await services.keys.create_key("acme", tier="starter")
+        other = await services.keys.create_key("globex", tier="starter")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            client.headers["Authorization"] = f"Bearer {key.plaintext}"
+            yield Api(client, services, key.plaintext, other.plaintext)
+
+
