@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from apiclient import Api
 from scopix.server.app import create_app
 from scopix.server.services.container import Services
 from scopix.server.settings import Settings
@@ -77,19 +76,6 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(data_dir=tmp_path / "data", database_url=database_url)
 
 
-@dataclass
-class Api:
-    """A running app, a client for it, and keys of two tenants."""
-
-    client: httpx.AsyncClient
-    services: Services
-    key: str
-    other_key: str
-
-    def auth(self, key: str | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {key or self.key}"}
-
-
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[Api]:
     app = create_app(settings)
@@ -101,5 +87,3 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             client.headers["Authorization"] = f"Bearer {key.plaintext}"
             yield Api(client, services, key.plaintext, other.plaintext)
-
-

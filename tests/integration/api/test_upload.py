@@ -7,9 +7,9 @@ import dataclasses
 from datetime import UTC, datetime
 
 import pyvips
-from conftest import Api
-from imagefactory import jpeg_bytes, png_bytes
 
+from apiclient import Api
+from imagefactory import jpeg_bytes, png_bytes
 from scopix.types.upload import UploadResult
 
 
@@ -47,7 +47,13 @@ async def test_details_show_dimensions_variants_and_history(api: Api) -> None:
     details = (await api.client.get(f"/api/v2/files/{body['image_id']}")).json()
 
     assert (details["width"], details["height"]) == (1600, 1200)
-    assert set(details["variants"]) == {"tiny_64", "small_256", "medium_750", "large_1024", "original"}
+    assert set(details["variants"]) == {
+        "tiny_64",
+        "small_256",
+        "medium_750",
+        "large_1024",
+        "original",
+    }
     assert details["blur_hash"]
     assert len(details["content_hash"]) == 64
     assert [e["event"] for e in details["processing_history"]] == ["uploaded", "variants_ready"]
@@ -55,7 +61,12 @@ async def test_details_show_dimensions_variants_and_history(api: Api) -> None:
 
 async def test_variant_routes_serve_webp_of_the_right_size(api: Api) -> None:
     body = await upload(api, jpeg_bytes(1600, 1200))
-    for name, side in [("tiny_64", 64), ("small_256", 256), ("medium_750", 750), ("large_1024", 1024)]:
+    for name, side in [
+        ("tiny_64", 64),
+        ("small_256", 256),
+        ("medium_750", 750),
+        ("large_1024", 1024),
+    ]:
         response = await api.client.get(f"/api/v2/files/{body['image_id']}/variant/{name}")
         assert response.status_code == 200
         assert response.headers["content-type"] == "image/webp"

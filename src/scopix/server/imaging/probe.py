@@ -17,7 +17,8 @@ __all__ = [
     "read_header",
 ]
 
-# libvips' operation cache keys loads by file name: a rewritten file would come back stale.
+# libvips' operation cache keys loads by file name (a file rewritten in place came back stale from
+# a random-access open) and keeps up to 100 MB of results; each upload is decoded once anyway.
 pyvips.cache_set_max(0)
 
 #: libvips loaders we accept; others (svgload, vipsload, matrixload, ...) are refused.

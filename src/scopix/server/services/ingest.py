@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -17,7 +17,7 @@ from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
 from scopix.server.domain import blobkeys
 from scopix.server.domain.dedup import DedupOutcome, dedup_outcome
 from scopix.server.domain.errors import Conflict, CorruptFile, EmptyFile, Unavailable
-from scopix.server.domain.fields import UploadOptions
+from scopix.server.domain.fields import UploadOptions, validate_filename
 from scopix.server.domain.ids import new_id
 from scopix.server.domain.limits import check_image_dimensions
 from scopix.server.domain.media import MediaType, sniff
@@ -90,6 +90,7 @@ class Ingestor:
     ) -> Ingested:
         """Validate, dedup, store and record one upload; the staged file is always consumed."""
         try:
+            staged = replace(staged, filename=validate_filename(staged.filename))
             media = _media_of(staged)
             header = await self._header(staged.path)
             check_image_dimensions(

@@ -1,0 +1,5 @@
+"""`python -m scopix` runs the command line."""
+
+from scopix.cli import main
+
+main()

@@ -1,0 +1,87 @@
+"""Real `scopix serve` processes on free ports, with their first API key read from stdout."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+KEY_LINE = re.compile(r"^scopix_[A-Za-z0-9]{8}_[A-Za-z0-9_-]+$")
+SCOPIX = [sys.executable, "-m", "scopix"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    """A `scopix serve` child process and what it printed."""
+
+    process: subprocess.Popen[str]
+    port: int
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def keys(self) -> list[str]:
+        return [line for line in self.lines if KEY_LINE.match(line)]
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("server exited:\n" + "\n".join(self.lines))
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError("server did not become ready:\n" + "\n".join(self.lines))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(data_dir: Path, *, env: dict[str, str] | None = None) -> ServerProcess:
+    """Start `scopix serve` on a free port and wait until it answers."""
+    port = free_port()
+    child_env = {**os.environ, "SCOPIX_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+    child_env.update(env or {})
+    process = subprocess.Popen(
+        [*SCOPIX, "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=child_env,
+    )
+    server = ServerProcess(process, port)
+    threading.Thread(target=_collect, args=(process, server.lines), daemon=True).start()
+    server.wait_ready()
+    return server
+
+
+def _collect(process: subprocess.Popen[str], lines: list[str]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line.rstrip("\n"))
