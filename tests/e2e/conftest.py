@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from serverproc import ServerProcess, start_server
+from scopix.server.testing import ServerProcess, start_server
 
 
 @pytest.fixture

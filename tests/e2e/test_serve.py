@@ -10,7 +10,7 @@ import httpx
 import pyvips
 
 from imagefactory import jpeg_bytes
-from serverproc import KEY_LINE, SCOPIX
+from scopix.server.testing import KEY_LINE, SCOPIX
 
 
 def test_first_start_creates_data_prints_one_key_and_serves(

@@ -1,4 +1,6 @@
-"""Real `scopix serve` processes on free ports, with their first API key read from stdout."""
+"""Helpers for tests and benches: real `scopix serve` processes on free ports.
+
+The first API key a fresh server prints is read from its stdout."""
 
 from __future__ import annotations
 
