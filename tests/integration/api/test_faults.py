@@ -1,0 +1,72 @@
+"""Failures inside the server: nothing half-visible, originals never lost, the server keeps serving."""
+
+from __future__ import annotations
+
+import pytest
+from apiclient import Api
+from imagefactory import jpeg_bytes
+
+from scopix.server.catalog.uow import UnitOfWork
+
+UPLOAD = "/api/v2/files/upload"
+
+
+async def test_a_variant_failure_keeps_the_original(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def disk_full(key: str, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(api.services.store, "put_bytes", disk_full)
+    data = jpeg_bytes(500, 400, seed=21)
+    response = await api.client.post(UPLOAD, files={"file": ("p.jpg", data)})
+
+    assert response.status_code == 201
+    file_id = response.json()["image_id"]
+    assert response.json()["thumbnail_url"] is None
+    details = (await api.client.get(f"/api/v2/files/{file_id}")).json()
+    assert "No space left" in details["variant_error"]
+    assert list(details["variants"]) == ["original"]
+    assert details["processing_history"][-1]["event"] == "variants_failed"
+    assert (await api.client.get(f"/api/v2/files/{file_id}/download")).content == data
+    missing = await api.client.get(f"/api/v2/files/{file_id}/variant/small_256")
+    assert missing.status_code == 404
+
+
+async def test_a_crash_before_commit_leaves_nothing_visible(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def crash(self: UnitOfWork) -> None:
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(UnitOfWork, "commit", crash)
+    response = await api.client.post(UPLOAD, files={"file": ("p.jpg", jpeg_bytes(300, 200))})
+    monkeypatch.undo()
+
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "INTERNAL_ERROR"
+    assert "Traceback" not in response.text
+    assert (await api.client.get("/api/v2/files")).json()["total_count"] == 0
+    api.services.maintenance.grace_seconds = -1  # everything is old enough to sweep now
+    report = await api.services.maintenance.sweep()
+    assert report.orphan_blobs == 1
+    root = api.services.settings.resolved_storage_dir
+    assert [p for p in root.rglob("*") if p.is_file()] == []
+    again = await api.client.post(UPLOAD, files={"file": ("p.jpg", jpeg_bytes(300, 200))})
+    assert again.status_code == 201
+    assert again.json()["deduplicated"] is False
+
+
+async def test_storage_failure_on_the_original_is_503_and_stores_nothing(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(staged: object, key: str) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(api.services.store, "promote", broken)
+    response = await api.client.post(UPLOAD, files={"file": ("p.jpg", jpeg_bytes(300, 200))})
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "UNAVAILABLE"
+    assert (await api.client.get("/api/v2/files")).json()["total_count"] == 0
+    staging = api.services.settings.resolved_storage_dir / ".staging"
+    assert list(staging.iterdir()) == []
