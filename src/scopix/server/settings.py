@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -26,7 +27,9 @@ class Settings(BaseSettings):
     max_batch_bytes: int = Field(default=2048 * MiB, description="per batch request")
     max_image_pixels: int = 100_000_000
     max_image_side: int = 16_384
-    image_workers: int = Field(default=2, description="concurrent decodes (memory bound)")
+    image_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, description="concurrent image decodes"
+    )
     orphan_grace_seconds: int = Field(default=3600, description="age before a stray blob is swept")
     log_level: str = "info"
 

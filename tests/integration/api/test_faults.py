@@ -1,11 +1,11 @@
-"""Failures inside the server: nothing half-visible, originals never lost, the server keeps serving."""
+"""Failures inside the server: nothing half-visible, originals kept, the server keeps serving."""
 
 from __future__ import annotations
 
 import pytest
+
 from apiclient import Api
 from imagefactory import jpeg_bytes
-
 from scopix.server.catalog.uow import UnitOfWork
 
 UPLOAD = "/api/v2/files/upload"

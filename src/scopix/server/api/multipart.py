@@ -125,6 +125,7 @@ class _FormCollector:
         self.name = ""
         self.finished: list[_FileSink] = []
         self.open_sinks: list[_FileSink] = []
+        self.ended = False
 
     def callbacks(self) -> dict[str, Callable[..., None]]:
         return {
@@ -135,7 +136,11 @@ class _FormCollector:
             "on_header_value": self.on_header_value,
             "on_header_end": self.on_header_end,
             "on_headers_finished": self.on_headers_finished,
+            "on_end": self.on_end,
         }
+
+    def on_end(self) -> None:
+        self.ended = True
 
     def on_part_begin(self) -> None:
         self.disposition, self.text, self.sink, self.is_file = b"", bytearray(), None, False
@@ -167,10 +172,8 @@ class _FormCollector:
             raise ValidationFailed("too many form fields")
 
     def _open_sink(self, filename: str) -> None:
-        if (
-            len(self.open_sinks) + len(self.finished) + len(self.form.files)
-            >= self.limits.max_files
-        ):
+        # A sink that finished in this chunk stays in open_sinks until the next drain.
+        if len(self.open_sinks) + len(self.form.files) >= self.limits.max_files:
             raise ValidationFailed(
                 f"at most {self.limits.max_files} files per request",
                 max_files=self.limits.max_files,
@@ -208,8 +211,8 @@ async def parse_form(
             await _drain(collector)
         parser.finalize()
         await _drain(collector)
-        if collector.open_sinks:
-            raise MalformedRequest("the multipart body ended in the middle of a file")
+        if not collector.ended:
+            raise MalformedRequest("the multipart body ended before its closing boundary")
     except MultipartParseError as exc:
         _abort(collector)
         raise MalformedRequest(f"the multipart body is malformed: {exc}") from None

@@ -52,8 +52,19 @@ class UploadOptions:
     project_id: str | None = None
 
 
+#: Format characters that ordinary text needs (emoji sequences, Persian and Indic scripts).
+_JOINERS: Final = frozenset("\u200c\u200d")
+
+
 def _has_control_chars(text: str) -> bool:
-    return any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
+    """Control characters, and format characters other than the joiners (bidi overrides,
+    zero-width spaces, BOMs), which can disguise a name as something else."""
+    return any(_is_control(ch) for ch in text)
+
+
+def _is_control(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    return category == "Cc" or (category == "Cf" and ch not in _JOINERS)
 
 
 def validate_title(title: str | None) -> str | None:
@@ -139,7 +150,7 @@ def validate_optional_id(raw: str | None, *, field: str) -> str | None:
     if raw is None or raw.strip() == "":
         return None
     value = raw.strip()
-    if len(value) > 64 or _has_control_chars(value):
+    if len(value) > 64 or not value.isprintable():
         raise ValidationFailed(f"{field} must be at most 64 printable characters", field=field)
     return value
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final, Literal
 
 from scopix.server.domain.errors import ValidationFailed
@@ -38,6 +38,13 @@ def split_multi(values: list[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def _as_utc(moment: datetime | None) -> datetime | None:
+    """Times without a zone are UTC, as everywhere in the API."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
 def file_query(
     *,
     tags: list[str] | None = None,
@@ -63,6 +70,7 @@ def file_query(
     id_list = split_multi(ids)
     if len(id_list) > MAX_IDS:
         raise ValidationFailed(f"at most {MAX_IDS} ids per request", field="ids")
+    date_from, date_to = _as_utc(date_from), _as_utc(date_to)
     if date_from and date_to and date_from > date_to:
         raise ValidationFailed("date_from is after date_to", field="date_from")
     return FileQuery(

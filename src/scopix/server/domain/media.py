@@ -63,6 +63,10 @@ def sniff(head: bytes) -> MediaType:
     )
 
 
+#: Types `filetype` reports under a name of their own that are one of ours.
+ALIASES: dict[str, str] = {"image/apng": "image/png"}
+
+
 def _guess_mime(head: bytes) -> str | None:
     kind = filetype.guess(head)
-    return None if kind is None else str(kind.mime)
+    return None if kind is None else ALIASES.get(str(kind.mime), str(kind.mime))

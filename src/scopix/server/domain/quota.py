@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from scopix.server.domain.tiers import UNLIMITED, Tier
 
@@ -39,7 +39,7 @@ class QuotaStanding:
 
 def billing_period(now: datetime) -> str:
     """The month a usage counter belongs to, as `YYYY-MM`."""
-    return now.strftime("%Y-%m")
+    return now.astimezone(UTC).strftime("%Y-%m")
 
 
 def standing(tier: Tier, *, used: int, prepaid: int, requested: int) -> QuotaStanding:

@@ -1,0 +1,213 @@
+"""API keys: `scopix_<8 alphanumerics>_<secret>`, public prefix, hashed secret, bearer parsing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scopix.server.domain.errors import InvalidApiKey, ValidationFailed
+from scopix.server.domain.keys import (
+    DEFAULT_SCOPES,
+    PREFIX_LENGTH,
+    SCOPES,
+    generate_key,
+    hash_secret,
+    parse_bearer,
+    parse_key,
+    validate_scopes,
+)
+
+GOOD_SECRET = "s" * 43
+GOOD_KEY = f"scopix_AbCd1234_{GOOD_SECRET}"
+
+
+def test_generated_key_shape() -> None:
+    key = generate_key()
+    assert re.fullmatch(r"scopix_[A-Za-z0-9]{8}_[A-Za-z0-9_-]+", key.plaintext)
+    assert PREFIX_LENGTH == 15
+    assert len(key.prefix) == 15
+    assert key.prefix == key.plaintext[:15]
+    assert re.fullmatch(r"scopix_[A-Za-z0-9]{8}", key.prefix)
+
+
+def test_generated_key_parses_back() -> None:
+    for _ in range(50):
+        key = generate_key()
+        presented = parse_key(key.plaintext)
+        assert presented.prefix == key.prefix
+        assert key.plaintext == f"{presented.prefix}_{presented.secret}"
+        assert presented.matches(key.secret_hash)
+        assert parse_bearer(f"Bearer {key.plaintext}") == presented
+
+
+def test_stored_hash_is_not_the_secret() -> None:
+    key = generate_key()
+    secret = parse_key(key.plaintext).secret
+    assert key.secret_hash != secret
+    assert secret not in key.secret_hash
+    assert key.secret_hash not in key.plaintext
+    assert re.fullmatch(r"[0-9a-f]{64}", key.secret_hash)
+    assert key.secret_hash == hash_secret(secret)
+
+
+def test_generated_keys_differ() -> None:
+    keys = [generate_key() for _ in range(100)]
+    assert len({k.plaintext for k in keys}) == 100
+    assert len({k.secret_hash for k in keys}) == 100
+
+
+def test_matches_only_the_right_secret() -> None:
+    key = generate_key()
+    other = generate_key()
+    assert parse_key(key.plaintext).matches(key.secret_hash)
+    assert not parse_key(other.plaintext).matches(key.secret_hash)
+    presented = parse_key(key.plaintext)
+    tampered = presented.secret[:-1] + ("A" if presented.secret[-1] != "A" else "B")
+    assert not parse_key(f"{presented.prefix}_{tampered}").matches(key.secret_hash)
+    assert not presented.matches(presented.secret)
+    assert not presented.matches("")
+
+
+@given(st.from_regex(r"[A-Za-z0-9_-]{32,128}", fullmatch=True), st.data())
+@settings(max_examples=50)
+def test_matches_property(secret: str, data: st.DataObject) -> None:
+    other = data.draw(st.from_regex(r"[A-Za-z0-9_-]{32,128}", fullmatch=True))
+    presented = parse_key(f"scopix_ABCDEFGH_{secret}")
+    assert presented.secret == secret
+    assert presented.matches(hash_secret(secret))
+    assert presented.matches(hash_secret(other)) is (other == secret)
+
+
+def test_parse_key_accepts_documented_shape() -> None:
+    presented = parse_key(GOOD_KEY)
+    assert presented.prefix == "scopix_AbCd1234"
+    assert presented.secret == GOOD_SECRET
+    assert parse_key("scopix_ABCDEFGH_" + "a_b-" * 8).secret == "a_b-" * 8
+
+
+def test_secret_length_bounds() -> None:
+    assert parse_key("scopix_ABCDEFGH_" + "x" * 32).secret == "x" * 32
+    assert parse_key("scopix_ABCDEFGH_" + "x" * 128).secret == "x" * 128
+    for n in (31, 129):
+        with pytest.raises(InvalidApiKey):
+            parse_key("scopix_ABCDEFGH_" + "x" * n)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        None,
+        "",
+        "scopix_",
+        "scopix_AbCd1234",
+        "scopix_AbCd1234_",
+        f"scopix_AbCd123_{GOOD_SECRET}",
+        f"scopix_AbCd12345_{GOOD_SECRET}",
+        f"scopix_AbCd-234_{GOOD_SECRET}",
+        f"Scopix_AbCd1234_{GOOD_SECRET}",
+        f"sk_AbCd1234_{GOOD_SECRET}",
+        f" {GOOD_KEY}",
+        f"{GOOD_KEY}\n",
+        f"{GOOD_KEY} ",
+        f"scopix_AbCd1234_{GOOD_SECRET}!",
+        f"scopix_AbCd1234_{GOOD_SECRET[:-1]}é",
+        f"scopix_ÄbCd1234_{GOOD_SECRET}",
+        f"scopix_AbCd1234_{'٣' * 40}",
+    ],
+)
+def test_parse_key_refuses_malformed(raw: str | None) -> None:
+    with pytest.raises(InvalidApiKey) as info:
+        parse_key(raw)
+    assert info.value.code == "INVALID_API_KEY"
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
+def test_bearer_scheme_is_case_insensitive(scheme: str) -> None:
+    assert parse_bearer(f"{scheme} {GOOD_KEY}").prefix == "scopix_AbCd1234"
+
+
+def test_bearer_tolerates_extra_spaces_around_the_key() -> None:
+    assert parse_bearer(f"Bearer   {GOOD_KEY}  ").secret == GOOD_SECRET
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        GOOD_KEY,
+        f"Basic {GOOD_KEY}",
+        f"Token {GOOD_KEY}",
+        f"Bearer: {GOOD_KEY}",
+        f"Bearer{GOOD_KEY}",
+        "Bearer",
+        "Bearer ",
+        "Bearer not-a-key",
+        f"Bearer {GOOD_KEY} extra",
+        f"Bearer {GOOD_KEY[:-40]}",
+    ],
+)
+def test_parse_bearer_refuses(header: str | None) -> None:
+    with pytest.raises(InvalidApiKey):
+        parse_bearer(header)
+
+
+@given(st.one_of(st.none(), st.text(max_size=200)))
+@settings(max_examples=300)
+def test_parse_key_property(raw: str | None) -> None:
+    try:
+        presented = parse_key(raw)
+    except InvalidApiKey:
+        return
+    assert raw is not None
+    assert raw == f"{presented.prefix}_{presented.secret}"
+    assert len(presented.prefix) == PREFIX_LENGTH
+
+
+@given(st.one_of(st.none(), st.text(max_size=200)))
+@settings(max_examples=300)
+def test_parse_bearer_property(header: str | None) -> None:
+    try:
+        presented = parse_bearer(header)
+    except InvalidApiKey:
+        return
+    assert header is not None
+    assert header.split(" ", 1)[0].lower() == "bearer"
+    assert presented.prefix.startswith("scopix_")
+
+
+# --- scopes ------------------------------------------------------------------------------------
+
+
+def test_scope_names() -> None:
+    assert {"read", "write", "admin"} == SCOPES
+    assert validate_scopes(list(DEFAULT_SCOPES)) == ("read", "write")
+
+
+def test_scopes_deduplicated_and_sorted() -> None:
+    assert validate_scopes(["write", "read", "write"]) == ("read", "write")
+    assert validate_scopes(("admin",)) == ("admin",)
+    assert validate_scopes(["write", "admin", "read"]) == ("admin", "read", "write")
+
+
+@pytest.mark.parametrize("scopes", [[], (), ["delete"], ["read", "Write"], ["read", ""]])
+def test_bad_scopes_refused(scopes: list[str]) -> None:
+    with pytest.raises(ValidationFailed) as info:
+        validate_scopes(scopes)
+    assert info.value.details["field"] == "scopes"
+
+
+@given(st.lists(st.one_of(st.sampled_from(sorted(SCOPES)), st.text(max_size=8)), max_size=6))
+@settings(max_examples=200)
+def test_scopes_property(scopes: list[str]) -> None:
+    try:
+        result = validate_scopes(scopes)
+    except ValidationFailed as exc:
+        assert exc.details["field"] == "scopes"
+        assert not scopes or not set(scopes) <= SCOPES
+        return
+    assert result == tuple(sorted(set(scopes)))
+    assert set(result) <= SCOPES and result
