@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -53,48 +54,38 @@ def _blob(tenant_id: str) -> Blob:
     )
 
 
-async def test_uncommitted_work_is_rolled_back(database_url: str) -> None:
+@pytest.fixture
+async def uows(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
     upgrade(database_url)
     database = connect(database_url)
-    uows = UnitOfWorkFactory(database)
-    try:
-        tenant_id = await _tenant(uows)
+    yield UnitOfWorkFactory(database)
+    await database.dispose()
+
+
+async def test_uncommitted_work_is_rolled_back(uows: UnitOfWorkFactory) -> None:
+    tenant_id = await _tenant(uows)
+    async with uows.write() as uow:
+        await uow.blobs.add_if_absent(_blob(tenant_id))
+    async with uows.read() as uow:
+        assert await uow.blobs.get(tenant_id, SHA) is None
+
+
+async def test_racing_blob_inserts_keep_one_row(uows: UnitOfWorkFactory) -> None:
+    tenant_id = await _tenant(uows)
+
+    async def insert() -> bool:
         async with uows.write() as uow:
-            await uow.blobs.add_if_absent(_blob(tenant_id))
-        async with uows.read() as uow:
-            assert await uow.blobs.get(tenant_id, SHA) is None
-    finally:
-        await database.dispose()
+            _, inserted = await uow.blobs.add_if_absent(_blob(tenant_id))
+            await asyncio.sleep(0.05)  # hold the row while the others try
+            await uow.commit()
+        return inserted
+
+    results = await asyncio.gather(*(insert() for _ in range(5)))
+    assert sorted(results) == [False, False, False, False, True]
 
 
-async def test_racing_blob_inserts_keep_one_row(database_url: str) -> None:
-    upgrade(database_url)
-    database = connect(database_url)
-    uows = UnitOfWorkFactory(database)
-    try:
-        tenant_id = await _tenant(uows)
-
-        async def insert() -> bool:
-            async with uows.write() as uow:
-                _, inserted = await uow.blobs.add_if_absent(_blob(tenant_id))
-                await asyncio.sleep(0.05)  # hold the row while the others try
-                await uow.commit()
-            return inserted
-
-        results = await asyncio.gather(*(insert() for _ in range(5)))
-        assert sorted(results) == [False, False, False, False, True]
-    finally:
-        await database.dispose()
-
-
-async def test_datetimes_come_back_in_utc(database_url: str) -> None:
-    upgrade(database_url)
-    database = connect(database_url)
-    uows = UnitOfWorkFactory(database)
-    try:
-        tenant_id = await _tenant(uows)
-        async with uows.read() as uow:
-            tenant = await uow.tenants.get(tenant_id)
-        assert tenant is not None and tenant.created_at.utcoffset() is not None
-    finally:
-        await database.dispose()
+async def test_datetimes_come_back_in_utc(uows: UnitOfWorkFactory) -> None:
+    tenant_id = await _tenant(uows)
+    async with uows.read() as uow:
+        tenant = await uow.tenants.get(tenant_id)
+    assert tenant is not None and tenant.created_at.utcoffset() is not None

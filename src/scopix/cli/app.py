@@ -48,8 +48,6 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
-        http="httptools",
-        loop="uvloop",
     )
 
 
