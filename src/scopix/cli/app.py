@@ -35,6 +35,7 @@ def serve(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     _prepare(settings)
     first = asyncio.run(_with_keys(settings, lambda keys: keys.ensure_default_tenant()))
     if first is not None:
