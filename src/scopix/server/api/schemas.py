@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from scopix.server.domain.fields import MAX_TAG_CHARS, MAX_TAGS, MAX_TITLE_CHARS
+from scopix.server.services.files import MAX_BATCH_DELETE
 
 
 class ErrorBody(BaseModel):
@@ -106,8 +109,10 @@ class FileUpdateIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = None
-    tags: list[str] | None = None
+    title: str | None = Field(default=None, max_length=MAX_TITLE_CHARS)
+    tags: list[Annotated[str, Field(max_length=MAX_TAG_CHARS)]] | None = Field(
+        default=None, max_length=MAX_TAGS
+    )
 
 
 class BatchDeleteIn(BaseModel):
@@ -115,7 +120,9 @@ class BatchDeleteIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    file_ids: list[str]
+    file_ids: list[Annotated[str, Field(max_length=64)]] = Field(
+        min_length=1, max_length=MAX_BATCH_DELETE
+    )
 
 
 class BatchDeleteOut(BaseModel):

@@ -12,6 +12,7 @@ SortField = Literal["content_created_at", "created_at", "title", "size_bytes"]
 SORT_FIELDS: Final = ("content_created_at", "created_at", "title", "size_bytes")
 MAX_IDS: Final = 500
 MAX_LIMIT: Final = 100
+MAX_OFFSET: Final = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,8 @@ def file_query(
     """Check every listing parameter against API.md's rules."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
-    if offset < 0:
-        raise ValidationFailed("offset may not be negative", field="offset")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise ValidationFailed(f"offset must be between 0 and {MAX_OFFSET}", field="offset")
     if sort_by not in SORT_FIELDS:
         raise ValidationFailed("unknown sort_by", field="sort_by", allowed=list(SORT_FIELDS))
     if sort_order not in ("asc", "desc"):
@@ -70,9 +71,7 @@ def file_query(
     id_list = split_multi(ids)
     if len(id_list) > MAX_IDS:
         raise ValidationFailed(f"at most {MAX_IDS} ids per request", field="ids")
-    date_from, date_to = _as_utc(date_from), _as_utc(date_to)
-    if date_from and date_to and date_from > date_to:
-        raise ValidationFailed("date_from is after date_to", field="date_from")
+    date_from, date_to = _as_utc(date_from), _as_utc(date_to)  # an inverted range matches nothing
     return FileQuery(
         tags=split_multi(tags),
         media_types=split_multi(media_types),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
@@ -19,7 +19,7 @@ from scopix.server.api.schemas import (
     FileOut,
     FileUpdateIn,
 )
-from scopix.server.domain.listing import file_query
+from scopix.server.domain.listing import MAX_OFFSET, SortField, file_query
 from scopix.server.domain.variants import ORIGINAL
 from scopix.server.services.container import Services
 from scopix.server.services.files import BlobLocation
@@ -39,9 +39,9 @@ async def list_files(
     has_description: bool | None = None,
     ids: Annotated[list[str] | None, Query(description="at most 500")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    sort_by: str = "created_at",
-    sort_order: str = "desc",
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    sort_by: SortField = "created_at",
+    sort_order: Literal["asc", "desc"] = "desc",
 ) -> FileListOut:
     """List the tenant's files with filters, sorting and paging."""
     query = file_query(

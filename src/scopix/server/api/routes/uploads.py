@@ -11,7 +11,12 @@ from scopix.server.api.multipart import DIRECT_UPLOAD_HINT, FormLimits, ParsedFo
 from scopix.server.api.presenters import UrlMaker, upload_result, upload_session
 from scopix.server.api.schemas import ErrorEnvelope, QuotaInfoOut, UploadResultOut, UploadSessionOut
 from scopix.server.domain.errors import FileTooLarge, ValidationFailed
-from scopix.server.domain.fields import upload_options
+from scopix.server.domain.fields import (
+    CONTENT_CATEGORIES,
+    MAX_TAGS,
+    MAX_TITLE_CHARS,
+    upload_options,
+)
 from scopix.server.services.container import Services
 from scopix.server.services.files import FileView
 
@@ -19,8 +24,40 @@ router = APIRouter(tags=["uploads"], responses={"default": {"model": ErrorEnvelo
 
 MULTIPART_SLACK = 1 << 20  # boundaries and form fields around the file bytes
 
+# The body is parsed by hand as it streams, so FastAPI cannot infer it: document it here.
+_FORM_FIELDS: dict[str, object] = {
+    "title": {"type": "string", "maxLength": MAX_TITLE_CHARS},
+    "tags": {"type": "string", "description": f"comma-separated, at most {MAX_TAGS} tags"},
+    "auto_describe": {"type": "boolean", "default": True},
+    "skip_duplicates": {"type": "boolean", "default": False},
+    "content_category": {
+        "type": "string",
+        "enum": sorted(CONTENT_CATEGORIES),
+        "default": "general",
+    },
+    "folder_id": {"type": "string", "maxLength": 64},
+    "project_id": {"type": "string", "maxLength": 64},
+}
+_BINARY: dict[str, object] = {"type": "string", "format": "binary"}
 
-@router.post("/files/upload", status_code=201, response_model=UploadResultOut)
+
+def _multipart_body(file_field: str, file_schema: dict[str, object]) -> dict[str, object]:
+    schema = {
+        "type": "object",
+        "required": [file_field],
+        "properties": {file_field: file_schema, **_FORM_FIELDS},
+    }
+    return {
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+    }
+
+
+@router.post(
+    "/files/upload",
+    status_code=201,
+    response_model=UploadResultOut,
+    openapi_extra=_multipart_body("file", _BINARY),
+)
 async def upload_file(
     request: Request, principal: Writer, services: ServicesDep
 ) -> UploadResultOut:
@@ -45,7 +82,12 @@ async def upload_file(
     )
 
 
-@router.post("/files/upload/batch", status_code=201, response_model=UploadSessionOut)
+@router.post(
+    "/files/upload/batch",
+    status_code=201,
+    response_model=UploadSessionOut,
+    openapi_extra=_multipart_body("files", {"type": "array", "items": _BINARY}),
+)
 async def upload_batch(
     request: Request, principal: Writer, services: ServicesDep
 ) -> UploadSessionOut:
