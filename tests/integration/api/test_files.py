@@ -96,6 +96,25 @@ async def test_delete_is_soft_and_hides_the_file(api: Api) -> None:
         assert row is not None and row.deleted_at is not None
 
 
+async def test_a_deleted_file_can_be_restored_once(api: Api) -> None:
+    file_id = await put(api, 1, tags="kept")
+    await api.client.delete(f"/api/v2/files/{file_id}")
+    restored = await api.client.post(f"/api/v2/files/{file_id}/restore")
+    assert restored.status_code == 200
+    assert restored.json()["tags"] == ["kept"]
+    assert [e["event"] for e in restored.json()["processing_history"]][-2:] == [
+        "deleted",
+        "restored",
+    ]
+    assert await list_ids(api) == [file_id]
+    again = await api.client.post(f"/api/v2/files/{file_id}/restore")
+    assert again.status_code == 404  # it is not deleted any more
+    other = await api.client.post(
+        f"/api/v2/files/{file_id}/restore", headers=api.auth(api.other_key)
+    )
+    assert other.status_code == 404
+
+
 async def test_batch_delete(api: Api) -> None:
     ids = [await put(api, i) for i in range(3)]
     response = await api.client.post(
@@ -207,3 +226,17 @@ async def test_client_request_id_is_echoed(api: Api) -> None:
         response.headers["x-request-id"]
         != (await api.client.get("/api/v2/files")).headers["x-request-id"]
     )
+
+
+async def test_a_file_deleted_over_30_days_ago_is_not_recoverable(api: Api) -> None:
+    from scopix.server.catalog.models import File
+
+    file_id = await put(api, 1)
+    await api.client.delete(f"/api/v2/files/{file_id}")
+    async with api.services.database.writer() as session:
+        row = await session.get(File, file_id)
+        assert row is not None
+        row.deleted_at = datetime.now(UTC) - timedelta(days=31)
+        await session.commit()
+    response = await api.client.post(f"/api/v2/files/{file_id}/restore")
+    assert response.status_code == 404

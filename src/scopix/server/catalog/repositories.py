@@ -105,6 +105,13 @@ class FileRepository:
             )
         )
 
+    async def get_deleted(self, tenant_id: str, file_id: str) -> File | None:
+        return await self.session.scalar(
+            select(File).where(
+                File.id == file_id, File.tenant_id == tenant_id, File.deleted_at.is_not(None)
+            )
+        )
+
     async def find_live_by_hash(self, tenant_id: str, sha256: str) -> File | None:
         return await self.session.scalar(
             select(File)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from scopix.server.catalog.models import Blob, File, FileEvent
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
@@ -16,6 +16,7 @@ from scopix.server.domain.listing import FileQuery
 from scopix.server.domain.variants import ORIGINAL, is_known_variant
 
 MAX_BATCH_DELETE = 100
+RECOVERABLE_FOR = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,21 @@ class FileService:
             file = await _live_file(uow, tenant_id, file_id)
             _soft_delete(uow, file)
             await uow.commit()
+
+    async def restore(self, tenant_id: str, file_id: str) -> FileView:
+        """Bring back a file deleted less than 30 days ago."""
+        async with self.uows.write() as uow:
+            file = (
+                await uow.files.get_deleted(tenant_id, file_id) if looks_like_id(file_id) else None
+            )
+            now = datetime.now(UTC)
+            if file is None or file.deleted_at is None or now - file.deleted_at > RECOVERABLE_FOR:
+                raise NotFound("no recoverable deleted file with this id", file_id=file_id)
+            file.deleted_at = None
+            file.updated_at = now
+            uow.files.add_event(file.id, now, "restored", None)
+            await uow.commit()
+            return await _view(uow, file, with_history=True)
 
     async def batch_delete(self, tenant_id: str, file_ids: list[str]) -> BatchDeleteOutcome:
         """Soft-delete up to 100 files; unknown ids are reported, not fatal."""

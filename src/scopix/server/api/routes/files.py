@@ -98,6 +98,15 @@ async def delete_file(file_id: str, principal: Writer, services: ServicesDep) ->
     return Response(status_code=204)
 
 
+@router.post("/files/{file_id}/restore", response_model=FileOut)
+async def restore_file(
+    request: Request, file_id: str, principal: Writer, services: ServicesDep
+) -> FileOut:
+    """Undo a delete made less than 30 days ago."""
+    view = await services.files.restore(principal.tenant_id, file_id)
+    return file_out(view, UrlMaker(request), with_history=True)
+
+
 @router.post("/files/batch-delete", response_model=BatchDeleteOut)
 async def batch_delete(
     body: BatchDeleteIn, principal: Writer, services: ServicesDep
