@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 
 import anyio
 import anyio.to_thread
@@ -33,7 +31,6 @@ from scopix.server.storage.base import BlobStore
 from scopix.types.describe import DescriptionStatus
 
 log = logging.getLogger("scopix.ingest")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -132,12 +129,11 @@ class Ingestor:
 
     async def _render(self, path: Path) -> RenderedImage:
         try:
-            return await self._in_decoder(lambda: render_variants(path, VARIANT_SIZES))
+            return await anyio.to_thread.run_sync(
+                render_variants, path, VARIANT_SIZES, limiter=self.decoders
+            )
         except ImageDecodeError as exc:
             raise CorruptFile(f"the image does not decode: {exc}") from None
-
-    async def _in_decoder(self, func: Callable[[], T]) -> T:
-        return await anyio.to_thread.run_sync(func, limiter=self.decoders)
 
     async def _store_blob(self, tenant_id: str, staged: StagedUpload, media: MediaType) -> Blob:
         """Decode, write variants and the original; the row is inserted by the caller."""
