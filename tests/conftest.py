@@ -9,12 +9,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 
 from apiclient import Api
 from scopix.server.app import create_app
 from scopix.server.services.container import Services
 from scopix.server.settings import Settings
+
+# Tests never assert on wall-clock time, and CI shares two cores: no per-example deadline.
+hypothesis_settings.register_profile("scopix", deadline=None, print_blob=True)
+hypothesis_settings.load_profile("scopix")
 
 POSTGRES_URL = os.environ.get(
     "SCOPIX_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
