@@ -15,7 +15,6 @@ from scopix.server.domain.keys import (
     SCOPES,
     generate_key,
     hash_secret,
-    parse_bearer,
     parse_key,
     validate_scopes,
 )
@@ -40,7 +39,6 @@ def test_generated_key_parses_back() -> None:
         assert presented.prefix == key.prefix
         assert key.plaintext == f"{presented.prefix}_{presented.secret}"
         assert presented.matches(key.secret_hash)
-        assert parse_bearer(f"Bearer {key.plaintext}") == presented
 
 
 def test_stored_hash_is_not_the_secret() -> None:
@@ -124,37 +122,6 @@ def test_parse_key_refuses_malformed(raw: str | None) -> None:
     assert info.value.code == "INVALID_API_KEY"
 
 
-@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
-def test_bearer_scheme_is_case_insensitive(scheme: str) -> None:
-    assert parse_bearer(f"{scheme} {GOOD_KEY}").prefix == "scopix_AbCd1234"
-
-
-def test_bearer_tolerates_extra_spaces_around_the_key() -> None:
-    assert parse_bearer(f"Bearer   {GOOD_KEY}  ").secret == GOOD_SECRET
-
-
-@pytest.mark.parametrize(
-    "header",
-    [
-        None,
-        "",
-        GOOD_KEY,
-        f"Basic {GOOD_KEY}",
-        f"Token {GOOD_KEY}",
-        f"Bearer: {GOOD_KEY}",
-        f"Bearer{GOOD_KEY}",
-        "Bearer",
-        "Bearer ",
-        "Bearer not-a-key",
-        f"Bearer {GOOD_KEY} extra",
-        f"Bearer {GOOD_KEY[:-40]}",
-    ],
-)
-def test_parse_bearer_refuses(header: str | None) -> None:
-    with pytest.raises(InvalidApiKey):
-        parse_bearer(header)
-
-
 @given(st.one_of(st.none(), st.text(max_size=200)))
 @settings(max_examples=300)
 def test_parse_key_property(raw: str | None) -> None:
@@ -165,18 +132,6 @@ def test_parse_key_property(raw: str | None) -> None:
     assert raw is not None
     assert raw == f"{presented.prefix}_{presented.secret}"
     assert len(presented.prefix) == PREFIX_LENGTH
-
-
-@given(st.one_of(st.none(), st.text(max_size=200)))
-@settings(max_examples=300)
-def test_parse_bearer_property(header: str | None) -> None:
-    try:
-        presented = parse_bearer(header)
-    except InvalidApiKey:
-        return
-    assert header is not None
-    assert header.split(" ", 1)[0].lower() == "bearer"
-    assert presented.prefix.startswith("scopix_")
 
 
 # --- scopes ------------------------------------------------------------------------------------

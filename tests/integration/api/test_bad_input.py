@@ -154,6 +154,14 @@ async def test_bad_api_keys_get_401(api: Api, header: str | None) -> None:
     assert (await api.client.get("/api/v2/files", headers=headers)).status_code == 401
 
 
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER"])
+async def test_the_bearer_scheme_is_case_insensitive(api: Api, scheme: str) -> None:
+    response = await api.client.get(
+        "/api/v2/files", headers={"Authorization": f"{scheme} {api.key}"}
+    )
+    assert response.status_code == 200
+
+
 async def test_a_real_key_with_a_wrong_secret_gets_401(api: Api) -> None:
     forged = api.key[:15] + "_" + "B" * 43
     response = await api.client.get("/api/v2/files", headers=api.auth(forged))

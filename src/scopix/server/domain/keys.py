@@ -61,14 +61,6 @@ def parse_key(raw: str | None) -> PresentedKey:
     return PresentedKey(f"scopix_{match.group(1)}", match.group(2))
 
 
-def parse_bearer(header: str | None) -> PresentedKey:
-    """The key from an `Authorization: Bearer ...` header."""
-    scheme, _, value = (header or "").partition(" ")
-    if scheme.lower() != "bearer":
-        raise InvalidApiKey("send the API key as `Authorization: Bearer scopix_...`")
-    return parse_key(value.strip())
-
-
 def validate_scopes(scopes: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """Known scopes, deduplicated and sorted."""
     unknown = set(scopes) - SCOPES
