@@ -1,0 +1,1 @@
+"""Vision: analyzers that describe an image, on-device or through a remote model."""

@@ -1,0 +1,137 @@
+"""The Analyzer port: what every vision provider takes and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from scopix.types.describe import DescriptionErrorType
+
+Pixels = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """An upright (EXIF orientation applied), 8-bit RGB image, height x width x 3.
+
+    `width` and `height` are the pixel array's; normalized coordinates are relative to them,
+    which equals the displayed image because decoding only ever scales uniformly.
+    """
+
+    pixels: Pixels
+    jpeg: bytes  # the same picture as a JPEG, for providers that take an encoded image
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+
+@dataclass(frozen=True)
+class BoundingBox:
+    """An axis-aligned box, normalized to 0-1 of the displayed image."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class TextRegion:
+    """One line of text: normalized box and clockwise polygon from the text's top-left corner."""
+
+    text: str
+    confidence: float
+    bbox: BoundingBox
+    polygon: tuple[tuple[float, float], ...]
+
+    def to_dict(self) -> dict[str, object]:
+        """The API's `text_regions` entry."""
+        return {
+            "text": self.text,
+            "confidence": self.confidence,
+            "bbox": {
+                "x": self.bbox.x,
+                "y": self.bbox.y,
+                "width": self.bbox.width,
+                "height": self.bbox.height,
+            },
+            "polygon": [[x, y] for x, y in self.polygon],
+        }
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A label and how sure the provider is of it (1.0 when the provider gives no score)."""
+
+    label: str
+    score: float = 1.0
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What one provider found; empty fields mean it had nothing to say about them."""
+
+    provider: str
+    description: str | None = None
+    tags: tuple[Tag, ...] = ()
+    key_elements: tuple[str, ...] = ()
+    visible_text: str | None = None
+    text_regions: tuple[TextRegion, ...] = ()
+    #: stage name -> milliseconds of model inference, e.g. {"ocr": 640.2, "tags": 9.1}
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class AnalyzerError(Exception):
+    """A provider failed; `error_type` classifies it and decides whether a retry may help."""
+
+    def __init__(
+        self,
+        error_type: DescriptionErrorType,
+        message: str,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+        self.retry_after = retry_after
+
+
+class Analyzer(Protocol):
+    """A vision provider. `fingerprint` names its models and options, for the analysis cache."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    async def analyze(self, image: DecodedImage) -> Analysis:
+        """Describe `image`; raises AnalyzerError on a classified failure."""
+        ...
+
+
+class TextEmbedder(Protocol):
+    """Turns text into a unit-length vector for semantic search."""
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    @property
+    def dimensions(self) -> int: ...
+
+    async def embed_passage(self, text: str) -> list[float]:
+        """Embed a document to be searched."""
+        ...
+
+    async def embed_query(self, text: str) -> list[float]:
+        """Embed a search query."""
+        ...

@@ -1,0 +1,449 @@
+"""A vision-language model behind any OpenAI-compatible chat-completions endpoint.
+
+Ollama, vLLM, llama.cpp's server, LM Studio and OpenAI all speak `POST {base}/chat/completions`
+with an image passed as a `data:` URL. We ask for one JSON object (description, tags, key
+elements, visible text), validate it with pydantic, and classify every failure as an
+`AnalyzerError` so the describe pipeline can decide whether a retry may help.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Annotated, Any, Final
+
+import httpx
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
+
+from scopix.server.vision.base import Analysis, AnalyzerError, DecodedImage, Tag
+from scopix.types.describe import DescriptionErrorType
+
+__all__ = [
+    "PROMPT_VERSION",
+    "OpenAICompatibleAnalyzer",
+    "VLMAnswer",
+    "parse_answer",
+    "parse_retry_after",
+]
+
+log = logging.getLogger("scopix.vision.remote")
+
+MAX_TAGS: Final = 15
+MAX_KEY_ELEMENTS: Final = 10
+MAX_TAG_CHARS: Final = 50
+MAX_ELEMENT_CHARS: Final = 120
+MAX_DESCRIPTION_CHARS: Final = 2000
+MAX_VISIBLE_TEXT_CHARS: Final = 20_000
+#: A Retry-After beyond this is treated as nonsense rather than parking a job for days.
+MAX_RETRY_AFTER_S: Final = 24 * 3600.0
+_EXCERPT_CHARS: Final = 200
+_NOT_JSON: Final = object()  # json.loads's "null" is None, so failure needs its own marker
+
+SYSTEM_PROMPT: Final = (
+    "You describe images for a searchable photo library. Answer with one JSON object and "
+    "nothing else, with exactly these keys:\n"
+    '"description": 1-3 plain sentences saying what the image shows: the subject, the setting '
+    "and notable details.\n"
+    f'"tags": up to {MAX_TAGS} lowercase words or short phrases someone might search for.\n'
+    f'"key_elements": up to {MAX_KEY_ELEMENTS} short phrases naming the main things visible.\n'
+    '"visible_text": all legible text in the image, verbatim, in reading order, lines separated '
+    'by newlines; "" if there is none.\n'
+    "Describe only what is visible; do not guess names of people or places that are not written."
+)
+USER_PROMPT: Final = "Describe this image as that JSON object."
+
+#: Hash of everything that shapes the answer; part of the fingerprint, so editing the prompt or
+#: the limits invalidates cached analyses without anyone remembering to bump a number.
+PROMPT_VERSION: Final = hashlib.sha256(
+    json.dumps(
+        [SYSTEM_PROMPT, USER_PROMPT, MAX_TAGS, MAX_KEY_ELEMENTS, MAX_TAG_CHARS, MAX_ELEMENT_CHARS]
+    ).encode()
+).hexdigest()[:12]
+
+_FENCE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
+_HINTS: Final[dict[int, str]] = {
+    400: "the server refused the request or the image; check that the model accepts images",
+    401: "check the API key",
+    403: "check that the API key may use this model",
+    404: "check the model name and that the base URL ends in /v1",
+    413: "the image is too large for this server",
+    422: "the server refused the request or the image; check that the model accepts images",
+}
+
+
+class VLMAnswer(BaseModel):
+    """The model's answer, normalized: trimmed, deduplicated, capped; tags lowercased."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    tags: tuple[str, ...] = ()
+    key_elements: tuple[str, ...] = ()
+    visible_text: str = ""
+
+    @field_validator("description", mode="after")
+    @classmethod
+    def _cap_description(cls, value: str) -> str:
+        return value[:MAX_DESCRIPTION_CHARS].rstrip()
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _normalize_tags(cls, value: object) -> tuple[str, ...]:
+        # Models also write hashtags and Title Case; a search tag is neither.
+        tags = (p.lower().strip(" #.,;:") for p in _phrases(value))
+        return _unique((t[:MAX_TAG_CHARS].rstrip() for t in tags), MAX_TAGS)
+
+    @field_validator("key_elements", mode="before")
+    @classmethod
+    def _normalize_key_elements(cls, value: object) -> tuple[str, ...]:
+        elements = (p[:MAX_ELEMENT_CHARS].rstrip() for p in _phrases(value))
+        return _unique(elements, MAX_KEY_ELEMENTS)
+
+    @field_validator("visible_text", mode="before")
+    @classmethod
+    def _normalize_visible_text(cls, value: object) -> str:
+        if value is None:
+            return ""
+        # Some models give the lines as a list; the contract is one string in reading order.
+        if isinstance(value, list) and all(isinstance(line, str) for line in value):
+            value = "\n".join(value)
+        if not isinstance(value, str):
+            raise ValueError("visible_text must be a string")
+        return value.strip()[:MAX_VISIBLE_TEXT_CHARS]
+
+
+def _phrases(value: object) -> list[str]:
+    """A list of strings with whitespace collapsed and blanks dropped; "a, b" counts as a list."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple):
+        raise ValueError("must be a list of strings")
+    if not all(isinstance(item, str) for item in value):
+        raise ValueError("must be a list of strings")
+    return [" ".join(item.split()) for item in value if item.strip()]
+
+
+def _unique(items: Iterable[str], limit: int) -> tuple[str, ...]:
+    """The first `limit` distinct non-empty items, compared case-insensitively, in order."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    for item in items:
+        key = item.casefold()
+        if item and key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return tuple(kept[:limit])
+
+
+def parse_answer(content: str) -> VLMAnswer:
+    """Parse and validate a model's answer; raises AnalyzerError(VLM_ERROR) when unusable."""
+    data = _load_json_object(content)
+    try:
+        return VLMAnswer.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'answer'}: {err['msg']}"
+            for err in exc.errors(include_url=False)[:3]
+        )
+        raise AnalyzerError(
+            DescriptionErrorType.VLM_ERROR, f"VLM answer does not fit the schema: {problems}"
+        ) from None
+
+
+def _load_json_object(content: str) -> dict[str, Any]:
+    """The JSON object in `content`, tolerating ```json fences and chatter around the object."""
+    text = content.strip()
+    fenced = _FENCE.match(text)
+    if fenced:
+        text = fenced.group(1).strip()
+    data = _loads(text)
+    if data is _NOT_JSON and "{" in text:
+        # Small models sometimes say "Here is the JSON:" first; take the outermost braces.
+        data = _loads(text[text.index("{") : text.rfind("}") + 1])
+    if data is _NOT_JSON:
+        raise AnalyzerError(
+            DescriptionErrorType.VLM_ERROR, f"VLM answer is not JSON: {_excerpt(content)!r}"
+        )
+    if not isinstance(data, dict):
+        raise AnalyzerError(
+            DescriptionErrorType.VLM_ERROR,
+            f"VLM answer is JSON but not an object: {_excerpt(content)!r}",
+        )
+    return data
+
+
+def _loads(text: str) -> object:
+    """json.loads, or _NOT_JSON when `text` is not JSON (deep nesting and huge numbers included)."""
+    try:
+        data: object = json.loads(text)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+    return data
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value (delta-seconds or HTTP-date); None if nonsense.
+
+    Dates in the past mean "now" (0.0); negative, non-finite or over-a-day values are ignored.
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    seconds: float | None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = _seconds_until(text, now or datetime.now(UTC))
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return None
+    return seconds if seconds <= MAX_RETRY_AFTER_S else None
+
+
+def _seconds_until(http_date: str, now: datetime) -> float | None:
+    """Seconds from `now` to an HTTP-date, at least 0; None if it is not a date."""
+    try:
+        when = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; "-0000" parses as naive
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _excerpt(text: str, limit: int = _EXCERPT_CHARS) -> str:
+    """`text` on one line, cut to `limit` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+class OpenAICompatibleAnalyzer:
+    """Describes images with a VLM at `base_url` (e.g. `http://localhost:11434/v1`).
+
+    `name` is `vlm:<model>`; `fingerprint` is `vlm:<model>@<host[:port]>:prompt-<PROMPT_VERSION>`.
+    `timeout` bounds each whole request. The analyzer owns (and `aclose()` closes) an
+    httpx.AsyncClient unless `client` is given, which stays the caller's to close.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        *,
+        client: httpx.AsyncClient | None = None,
+        max_tokens: int = 800,
+    ) -> None:
+        url = _parse_base_url(base_url)
+        if not model.strip():
+            raise ValueError("model must not be empty")
+        if timeout <= 0 or max_tokens <= 0:
+            raise ValueError("timeout and max_tokens must be positive")
+        self._model = model.strip()
+        self._endpoint = str(url).rstrip("/") + "/chat/completions"
+        # Only host and port ever appear in messages: the URL may carry user:password.
+        self._where = url.host if url.port is None else f"{url.host}:{url.port}"
+        self._api_key = (api_key or "").strip() or None
+        self._timeout = timeout
+        self._max_tokens = max_tokens
+        self._owns_client = client is None
+        self._client = client or httpx.AsyncClient(timeout=timeout)
+
+    @property
+    def name(self) -> str:
+        return f"vlm:{self._model}"
+
+    @property
+    def fingerprint(self) -> str:
+        return f"vlm:{self._model}@{self._where}:prompt-{PROMPT_VERSION}"
+
+    async def analyze(self, image: DecodedImage) -> Analysis:
+        """Ask the model about `image`; raises AnalyzerError on any classified failure."""
+        started = time.perf_counter()
+        try:
+            response = await self._post(self._payload(image))
+            answer = self._answer_of(response)
+        except AnalyzerError as exc:
+            raise self._redacted(exc) from exc.__cause__
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        log.debug("%s answered in %.0f ms", self.name, elapsed_ms)
+        return Analysis(
+            provider=self.name,
+            description=answer.description,
+            tags=tuple(Tag(label) for label in answer.tags),
+            key_elements=answer.key_elements,
+            visible_text=answer.visible_text or None,
+            timings_ms={"vlm": elapsed_ms},
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this analyzer created it."""
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def __aenter__(self) -> OpenAICompatibleAnalyzer:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def _payload(self, image: DecodedImage) -> dict[str, Any]:
+        """The chat-completions request body: system prompt, then the prompt and the image."""
+        data_url = "data:image/jpeg;base64," + base64.b64encode(image.jpeg).decode("ascii")
+        return {
+            "model": self._model,
+            "messages": [
+                {"role": "system", "content": SYSTEM_PROMPT},
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": USER_PROMPT},
+                        {"type": "image_url", "image_url": {"url": data_url}},
+                    ],
+                },
+            ],
+            "temperature": 0,
+            "max_tokens": self._max_tokens,
+            "response_format": {"type": "json_object"},
+            "stream": False,
+        }
+
+    async def _post(self, payload: dict[str, Any]) -> httpx.Response:
+        """POST the request; transport failures and non-2xx answers become AnalyzerError."""
+        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+        try:
+            # httpx's timeout is per phase (connect, each read...); this one bounds the whole.
+            async with asyncio.timeout(self._timeout):
+                response = await self._client.post(
+                    self._endpoint, json=payload, headers=headers, timeout=self._timeout
+                )
+        except (httpx.TimeoutException, TimeoutError) as exc:
+            raise self._error(
+                DescriptionErrorType.TIMEOUT, f"did not answer within {self._timeout:g} s"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise self._error(
+                DescriptionErrorType.VLM_ERROR,
+                f"could not be reached ({type(exc).__name__}: {_excerpt(str(exc))})",
+            ) from exc
+        self._check_status(response)
+        return response
+
+    def _check_status(self, response: httpx.Response) -> None:
+        """Classify a non-2xx answer: 429 rate limit, 408 timeout, anything else a VLM error."""
+        status = response.status_code
+        if response.is_success:
+            return
+        detail = _error_detail(response)
+        if status == 429:
+            raise self._error(
+                DescriptionErrorType.RATE_LIMIT,
+                f"rate limited the request (HTTP 429): {detail}",
+                retry_after=parse_retry_after(response.headers.get("retry-after")),
+            )
+        if status == 408:
+            raise self._error(DescriptionErrorType.TIMEOUT, f"timed out (HTTP 408): {detail}")
+        if status >= 500:
+            raise self._error(DescriptionErrorType.VLM_ERROR, f"failed (HTTP {status}): {detail}")
+        hint = _HINTS.get(status, "check the base URL, model and API key")
+        raise self._error(
+            DescriptionErrorType.VLM_ERROR,
+            f"refused the request (HTTP {status}; {hint}): {detail}",
+        )
+
+    def _answer_of(self, response: httpx.Response) -> VLMAnswer:
+        """The validated answer in a 2xx chat-completions body."""
+        try:
+            body = response.json()
+        except (ValueError, RecursionError):
+            raise self._error(
+                DescriptionErrorType.VLM_ERROR,
+                f"answered HTTP {response.status_code} with a body that is not JSON: "
+                f"{_excerpt(response.text)!r}",
+            ) from None
+        content, finish_reason = _message_content(body)
+        if not content.strip():
+            raise self._error(DescriptionErrorType.VLM_ERROR, "gave an empty answer")
+        try:
+            return parse_answer(content)
+        except AnalyzerError as exc:
+            # A cut-off JSON object is the usual cause, and the fix is a setting, not a retry.
+            cut = (
+                f" (cut off at max_tokens={self._max_tokens})" if finish_reason == "length" else ""
+            )
+            raise self._error(exc.error_type, exc.message + cut) from None
+
+    def _error(
+        self, error_type: DescriptionErrorType, what: str, *, retry_after: float | None = None
+    ) -> AnalyzerError:
+        """An AnalyzerError naming this endpoint and model."""
+        message = f"VLM {self._model} at {self._where} {what}"
+        return AnalyzerError(error_type, message, retry_after=retry_after)
+
+    def _redacted(self, exc: AnalyzerError) -> AnalyzerError:
+        """`exc` with the API key scrubbed (servers echo it in errors); logged at debug level."""
+        message = exc.message
+        if self._api_key:
+            message = message.replace(self._api_key, "[redacted]")
+        log.debug("%s failed: %s: %s", self.name, exc.error_type.value, message)
+        return AnalyzerError(exc.error_type, message, retry_after=exc.retry_after)
+
+
+def _parse_base_url(base_url: str) -> httpx.URL:
+    """`base_url` as a URL; ValueError (not echoing it: it may carry a password) if unusable."""
+    problem = ValueError("base_url must be an http(s) URL with a host, like http://host:11434/v1")
+    try:
+        url = httpx.URL(base_url.strip())
+    except httpx.InvalidURL:
+        raise problem from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise problem
+    return url
+
+
+def _message_content(body: object) -> tuple[str, str | None]:
+    """`choices[0].message.content` as text (text parts joined) and the finish reason."""
+    choices = body.get("choices") if isinstance(body, dict) else None
+    choice = choices[0] if isinstance(choices, list) and choices else None
+    if not isinstance(choice, dict):
+        return "", None
+    message = choice.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, list):  # the content-parts form some servers answer with
+        content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    reason = choice.get("finish_reason")
+    return (content if isinstance(content, str) else ""), (
+        reason if isinstance(reason, str) else None
+    )
+
+
+def _error_detail(response: httpx.Response) -> str:
+    """A short excerpt of an error body, preferring OpenAI's / Ollama's `error` message."""
+    text = response.text
+    try:
+        body = json.loads(text)
+    except (ValueError, RecursionError):
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        text = error["message"]
+    elif isinstance(error, str):
+        text = error
+    return _excerpt(text) or "(empty body)"
