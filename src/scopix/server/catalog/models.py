@@ -10,13 +10,16 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -137,6 +140,12 @@ class File(Base):
     description_error: Mapped[str | None] = mapped_column(Text)
     description_error_type: Mapped[str | None] = mapped_column(String(20))
     description_is_retryable: Mapped[bool | None] = mapped_column(Boolean)
+    key_elements: Mapped[list[str] | None] = mapped_column(JSON)
+    confidence_score: Mapped[float | None] = mapped_column(Float)
+    provider_count: Mapped[int | None] = mapped_column(Integer)
+    #: the pipeline fingerprint of the analysis the description came from (see `Analysis`)
+    analysis_pipeline: Mapped[str | None] = mapped_column(String(64))
+    described_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     session_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -154,6 +163,8 @@ class FileTag(Base):
     )
     tag: Mapped[str] = mapped_column(String(50), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
+    #: `user` tags are the uploader's (PATCH replaces them); `ai` tags come from a description
+    source: Mapped[str] = mapped_column(String(10), default="user", server_default="user")
 
 
 class FileEvent(Base):
@@ -210,3 +221,78 @@ class Usage(Base):
     )
     period: Mapped[str] = mapped_column(String(7), primary_key=True)
     descriptions_used: Mapped[int] = mapped_column(Integer, default=0)
+
+
+ACTIVE_JOB_STATES = ("queued", "running")
+
+
+class Job(Base):
+    """Durable work: the source of truth for what must run; queues only wake workers.
+
+    A job row is written in the same transaction as the file it works on. A worker claims it with
+    a lease (`lease_token`, `lease_expires_at`) and commits its result only while the token is
+    still its own, so a job that outlived its worker runs again and is committed exactly once.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_ready", "state", "run_after"),
+        Index("ix_jobs_tenant_kind_state", "tenant_id", "kind", "state"),
+        # At most one queued or running job of a kind per file.
+        Index(
+            "ux_jobs_active_per_file",
+            "file_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("state IN ('queued', 'running')"),
+            postgresql_where=text("state IN ('queued', 'running')"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    run_after: Mapped[datetime] = mapped_column(UtcDateTime())
+    lease_token: Mapped[str | None] = mapped_column(String(36))
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_type: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Analysis(Base):
+    """The merged description of some bytes under one pipeline configuration: the analysis cache.
+
+    Scoped to the tenant on purpose: a cache shared across tenants would tell one tenant, by a
+    fast answer, that another already holds the same bytes.
+    """
+
+    __tablename__ = "analyses"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "sha256"], ["blobs.tenant_id", "blobs.sha256"]),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pipeline: Mapped[str] = mapped_column(String(64), primary_key=True)
+    description: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON)
+    key_elements: Mapped[list[str]] = mapped_column(JSON)
+    visible_text: Mapped[str | None] = mapped_column(Text)
+    text_regions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    confidence_score: Mapped[float | None] = mapped_column(Float)
+    providers: Mapped[list[str]] = mapped_column(JSON)
+    #: float32 little-endian, unit length; the embedder is part of the pipeline fingerprint
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    timings_ms: Mapped[dict[str, float]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

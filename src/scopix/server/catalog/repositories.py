@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, and_, delete, exists, func, select
+from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from scopix.server.catalog.models import (
+    ACTIVE_JOB_STATES,
+    Analysis,
     ApiKey,
     Blob,
     File,
     FileEvent,
     FileTag,
+    Job,
     Tenant,
     UploadSession,
     UploadSessionItem,
@@ -120,6 +124,21 @@ class FileRepository:
             .limit(1)
         )
 
+    async def by_id(self, tenant_id: str, file_id: str) -> File | None:
+        """A file whether deleted or not (jobs finish their work on deleted files too)."""
+        return await self.session.scalar(
+            select(File).where(File.id == file_id, File.tenant_id == tenant_id)
+        )
+
+    async def awaiting_variants(self, tenant_id: str, sha256: str) -> Sequence[File]:
+        """Files of these bytes whose variants are still being made."""
+        rows = await self.session.scalars(
+            select(File).where(
+                File.tenant_id == tenant_id, File.sha256 == sha256, File.status == "processing"
+            )
+        )
+        return rows.all()
+
     def add(self, file: File, tags: Sequence[str]) -> None:
         self.session.add(file)
         self.session.add_all(
@@ -127,16 +146,38 @@ class FileRepository:
         )
 
     async def replace_tags(self, file_id: str, tags: Sequence[str]) -> None:
-        await self.session.execute(delete(FileTag).where(FileTag.file_id == file_id))
+        """Replace the uploader's tags; a description's tags stay unless the user now owns them."""
+        await self.session.execute(
+            delete(FileTag).where(
+                FileTag.file_id == file_id,
+                or_(FileTag.source == "user", FileTag.tag.in_(tags)),
+            )
+        )
+        await self.session.flush()
         self.session.add_all(
             FileTag(file_id=file_id, tag=t, position=i) for i, t in enumerate(tags)
+        )
+
+    async def replace_ai_tags(self, file_id: str, tags: Sequence[str]) -> None:
+        """Replace a description's tags, leaving the uploader's (and their duplicates) alone."""
+        await self.session.execute(
+            delete(FileTag).where(FileTag.file_id == file_id, FileTag.source == "ai")
+        )
+        owned = set(
+            await self.session.scalars(select(FileTag.tag).where(FileTag.file_id == file_id))
+        )
+        self.session.add_all(
+            FileTag(file_id=file_id, tag=t, position=i, source="ai")
+            for i, t in enumerate(tags)
+            if t not in owned
         )
 
     async def tags_for(self, file_ids: Sequence[str]) -> dict[str, list[str]]:
         rows = await self.session.execute(
             select(FileTag.file_id, FileTag.tag)
             .where(FileTag.file_id.in_(file_ids))
-            .order_by(FileTag.file_id, FileTag.position)
+            # the uploader's tags first ("user" sorts after "ai"), then the description's
+            .order_by(FileTag.file_id, FileTag.source.desc(), FileTag.position)
         )
         tags: dict[str, list[str]] = defaultdict(list)
         for file_id, tag in rows:
@@ -230,3 +271,138 @@ class UsageRepository:
     async def used(self, tenant_id: str, period: str) -> int:
         usage = await self.session.get(Usage, (tenant_id, period))
         return 0 if usage is None else usage.descriptions_used
+
+    async def lock_tenant(self, tenant_id: str) -> Tenant | None:
+        """The tenant row, locked so concurrent charges and reservations see each other."""
+        return await self.session.scalar(
+            select(Tenant)
+            .where(Tenant.id == tenant_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+    async def charge(self, tenant: Tenant, period: str, monthly_limit: int) -> None:
+        """Charge one description: the monthly allowance first, then a prepaid credit."""
+        usage = await self.session.get(Usage, (tenant.id, period), with_for_update=True)
+        if usage is None:
+            usage = Usage(tenant_id=tenant.id, period=period, descriptions_used=0)
+            self.session.add(usage)
+        if usage.descriptions_used >= monthly_limit and tenant.prepaid_credits > 0:
+            tenant.prepaid_credits -= 1
+        usage.descriptions_used += 1
+
+
+class JobRepository:
+    """Durable jobs: claims with leases, heartbeats, guarded completion, expiry."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, job: Job) -> None:
+        self.session.add(job)
+
+    async def active_for_file(self, file_id: str, kind: str) -> Job | None:
+        return await self.session.scalar(
+            select(Job).where(
+                Job.file_id == file_id, Job.kind == kind, Job.state.in_(ACTIVE_JOB_STATES)
+            )
+        )
+
+    async def latest_for_file(self, file_id: str, kind: str) -> Job | None:
+        return await self.session.scalar(
+            select(Job)
+            .where(Job.file_id == file_id, Job.kind == kind)
+            .order_by(Job.created_at.desc(), Job.id.desc())
+            .limit(1)
+        )
+
+    async def reserved(self, tenant_id: str, kind: str) -> int:
+        """How many jobs of `kind` are queued or running for the tenant."""
+        count = await self.session.scalar(
+            select(func.count()).where(
+                Job.tenant_id == tenant_id, Job.kind == kind, Job.state.in_(ACTIVE_JOB_STATES)
+            )
+        )
+        return int(count or 0)
+
+    async def next_ready(self, now: datetime, kinds: Collection[str] | None = None) -> Job | None:
+        """The oldest due queued job, locked; other PostgreSQL workers skip past it.
+
+        A job waits while another of its kind runs on the same bytes, so identical bytes are
+        analysed once and the second job finds the first one's cached result.
+        """
+        running = aliased(Job)
+        same_bytes_running = exists().where(
+            running.tenant_id == Job.tenant_id,
+            running.sha256 == Job.sha256,
+            running.kind == Job.kind,
+            running.state == "running",
+        )
+        ready = select(Job).where(Job.state == "queued", Job.run_after <= now, ~same_bytes_running)
+        if kinds is not None:
+            ready = ready.where(Job.kind.in_(kinds))
+        return await self.session.scalar(
+            ready.order_by(Job.run_after, Job.id).limit(1).with_for_update(skip_locked=True)
+        )
+
+    async def lock(self, job_id: str) -> Job | None:
+        return await self.session.scalar(
+            select(Job)
+            .where(Job.id == job_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+    async def lock_leased(self, job_id: str, token: str) -> Job | None:
+        """The job, locked, only while `token` still holds its lease."""
+        return await self.session.scalar(
+            select(Job)
+            .where(Job.id == job_id, Job.lease_token == token, Job.state == "running")
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+    async def extend_lease(self, job_id: str, token: str, expires_at: datetime) -> bool:
+        """Push the lease's expiry; False when the lease is no longer this token's."""
+        result = await self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.lease_token == token, Job.state == "running")
+            .values(lease_expires_at=expires_at)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def expired(self, now: datetime, limit: int = 100) -> Sequence[Job]:
+        """Running jobs whose lease ran out, locked."""
+        rows = await self.session.scalars(
+            select(Job)
+            .where(Job.state == "running", Job.lease_expires_at < now)
+            .order_by(Job.lease_expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return rows.all()
+
+    async def has_due(self, now: datetime) -> bool:
+        return bool(
+            await self.session.scalar(
+                select(exists().where(Job.state == "queued", Job.run_after <= now))
+            )
+        )
+
+
+class AnalysisRepository:
+    """The analysis cache: one merged description per tenant, content hash and pipeline."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, tenant_id: str, sha256: str, pipeline: str) -> Analysis | None:
+        return await self.session.get(Analysis, (tenant_id, sha256, pipeline))
+
+    async def add_if_absent(self, analysis: Analysis) -> Analysis:
+        """Store `analysis` unless the same key is already there; return the stored one."""
+        existing = await self.get(analysis.tenant_id, analysis.sha256, analysis.pipeline)
+        if existing is not None:
+            return existing
+        self.session.add(analysis)
+        return analysis

@@ -8,9 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scopix.server.catalog.db import Database
 from scopix.server.catalog.repositories import (
+    AnalysisRepository,
     ApiKeyRepository,
     BlobRepository,
     FileRepository,
+    JobRepository,
     SessionRepository,
     TenantRepository,
     UsageRepository,
@@ -27,6 +29,8 @@ class UnitOfWork:
     files: FileRepository
     sessions: SessionRepository
     usage: UsageRepository
+    jobs: JobRepository
+    analyses: AnalysisRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -39,6 +43,8 @@ class UnitOfWork:
         self.files = FileRepository(self.session)
         self.sessions = SessionRepository(self.session)
         self.usage = UsageRepository(self.session)
+        self.jobs = JobRepository(self.session)
+        self.analyses = AnalysisRepository(self.session)
         return self
 
     async def __aexit__(

@@ -1,0 +1,326 @@
+"""The job runner and sweeper on a real SQLite file and a real PostgreSQL database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from scopix.server.catalog.db import connect
+from scopix.server.catalog.migrate import upgrade
+from scopix.server.catalog.models import Blob, File, Job, Tenant
+from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
+from scopix.server.domain.failures import Failure, RetryPolicy
+from scopix.server.domain.ids import new_id
+from scopix.server.jobs.handler import JobFailed
+from scopix.server.jobs.records import new_job
+from scopix.server.jobs.runner import JobRunner, LeaseSettings
+from scopix.server.jobs.sweeper import JobSweeper
+from scopix.types.describe import DescriptionErrorType
+
+KIND = "probe"
+
+
+@dataclass
+class ProbeHandler:
+    """Records every hook; `execute` does what the test scripts."""
+
+    kind: str = KIND
+    delay_s: float = 0.0
+    failures: list[Failure] = field(default_factory=list)
+    executed: list[str] = field(default_factory=list)
+    events: list[tuple[str, str]] = field(default_factory=list)
+
+    broken_start: bool = False
+
+    async def started(self, uow: UnitOfWork, job: Job) -> None:
+        if self.broken_start:
+            raise RuntimeError("the file is in no state to start")
+        self.events.append(("started", job.id))
+
+    async def execute(self, job: Job) -> str:
+        self.executed.append(job.id)
+        await asyncio.sleep(self.delay_s)
+        if self.failures:
+            raise JobFailed(self.failures.pop(0))
+        return f"done {job.id}"
+
+    async def succeeded(self, uow: UnitOfWork, job: Job, result: str) -> None:
+        self.events.append(("succeeded", job.id))
+
+    async def retrying(
+        self, uow: UnitOfWork, job: Job, failure: Failure, run_after: datetime
+    ) -> None:
+        self.events.append(("retrying", job.id))
+
+    async def requeued(self, uow: UnitOfWork, job: Job) -> None:
+        self.events.append(("requeued", job.id))
+
+    async def failed(self, uow: UnitOfWork, job: Job, failure: Failure) -> None:
+        self.events.append(("failed", job.id))
+
+    def count(self, event: str) -> int:
+        return sum(1 for e, _ in self.events if e == event)
+
+
+@pytest.fixture
+async def uows(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
+    upgrade(database_url)
+    database = connect(database_url)
+    yield UnitOfWorkFactory(database)
+    await database.dispose()
+
+
+def _runner(
+    uows: UnitOfWorkFactory, handler: ProbeHandler, *, lease_s: float = 30.0, owner: str = "w1"
+) -> JobRunner:
+    return JobRunner(
+        uows,
+        {KIND: handler},
+        lease=LeaseSettings(lease_s),
+        retry=RetryPolicy(base_delay_s=0.0, max_delay_s=0.0),
+        owner=owner,
+    )
+
+
+async def _jobs(uows: UnitOfWorkFactory, count: int, *, sha256: str | None = None) -> list[str]:
+    """`count` queued probe jobs, each on its own file (all of the same bytes if `sha256`)."""
+    now = datetime.now(UTC)
+    tenant = Tenant(id=new_id(), name=new_id(), tier="free", prepaid_credits=0, created_at=now)
+    ids = []
+    async with uows.write() as uow:
+        await uow.tenants.add(tenant)
+        shas = [sha256 or f"{i:064x}" for i in range(count)]
+        for sha in sorted(set(shas)):
+            await uow.blobs.add_if_absent(_blob(tenant.id, sha, now))
+        for sha in shas:
+            file = _file(tenant.id, sha, now)
+            uow.files.add(file, ())
+            await uow.session.flush()
+            job = new_job(KIND, file, max_attempts=3, now=now)
+            uow.jobs.add(job)
+            ids.append(job.id)
+        await uow.commit()
+    return ids
+
+
+def _blob(tenant_id: str, sha: str, now: datetime) -> Blob:
+    return Blob(
+        tenant_id=tenant_id,
+        sha256=sha,
+        storage_key="k",
+        size_bytes=1,
+        mime_type="image/png",
+        variants=[],
+        created_at=now,
+    )
+
+
+def _file(tenant_id: str, sha: str, now: datetime) -> File:
+    return File(
+        id=new_id(),
+        tenant_id=tenant_id,
+        sha256=sha,
+        filename="f.png",
+        media_type="image",
+        mime_type="image/png",
+        size_bytes=1,
+        status="completed",
+        description_status="queued",
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def _job(uows: UnitOfWorkFactory, job_id: str) -> Job:
+    async with uows.read() as uow:
+        job = await uow.session.scalar(select(Job).where(Job.id == job_id))
+    assert job is not None
+    return job
+
+
+async def _expire_leases(uows: UnitOfWorkFactory) -> None:
+    """Make every running job's lease run out, as if its worker had died long ago."""
+    async with uows.write() as uow:
+        for job in await uow.session.scalars(select(Job).where(Job.state == "running")):
+            job.lease_expires_at = datetime.now(UTC) - timedelta(seconds=1)
+        await uow.commit()
+
+
+async def test_a_claim_leases_the_job_to_one_worker(uows: UnitOfWorkFactory) -> None:
+    [job_id] = await _jobs(uows, 1)
+    handler = ProbeHandler()
+    claimed = await _runner(uows, handler).claim()
+    assert claimed is not None and claimed.id == job_id
+    assert await _runner(uows, handler, owner="w2").claim() is None
+    stored = await _job(uows, job_id)
+    assert (stored.state, stored.attempts, stored.lease_owner) == ("running", 1, "w1")
+    assert stored.lease_expires_at is not None and stored.lease_expires_at > datetime.now(UTC)
+
+
+async def test_a_run_commits_its_result_once(uows: UnitOfWorkFactory) -> None:
+    [job_id] = await _jobs(uows, 1)
+    handler = ProbeHandler()
+    runner = _runner(uows, handler)
+    job = await runner.claim()
+    assert job is not None
+    await runner.run(job)
+    stored = await _job(uows, job_id)
+    assert (stored.state, stored.lease_token, stored.finished_at is not None) == (
+        "succeeded",
+        None,
+        True,
+    )
+    assert handler.events == [("started", job_id), ("succeeded", job_id)]
+
+
+async def test_retryable_failures_retry_then_fail(uows: UnitOfWorkFactory) -> None:
+    [job_id] = await _jobs(uows, 1)
+    timeout = Failure(DescriptionErrorType.TIMEOUT, "slow")
+    handler = ProbeHandler(failures=[timeout, timeout, timeout])
+    runner = _runner(uows, handler)
+    for _ in range(3):
+        job = await runner.claim()
+        assert job is not None
+        await runner.run(job)
+    stored = await _job(uows, job_id)
+    assert (stored.state, stored.attempts, stored.last_error_type) == ("failed", 3, "timeout")
+    assert [e for e, _ in handler.events if e != "started"] == ["retrying", "retrying", "failed"]
+    assert await runner.claim() is None
+
+
+async def test_permanent_failures_do_not_retry(uows: UnitOfWorkFactory) -> None:
+    [job_id] = await _jobs(uows, 1)
+    handler = ProbeHandler(failures=[Failure(DescriptionErrorType.VALIDATION_ERROR, "bad")])
+    runner = _runner(uows, handler)
+    job = await runner.claim()
+    assert job is not None
+    await runner.run(job)
+    assert (await _job(uows, job_id)).state == "failed"
+    assert handler.count("failed") == 1 and handler.count("retrying") == 0
+
+
+async def test_a_provider_retry_after_delays_the_next_attempt(uows: UnitOfWorkFactory) -> None:
+    [job_id] = await _jobs(uows, 1)
+    limited = Failure(DescriptionErrorType.RATE_LIMIT, "429", retry_after=120.0)
+    handler = ProbeHandler(failures=[limited])
+    runner = _runner(uows, handler)
+    job = await runner.claim()
+    assert job is not None
+    await runner.run(job)
+    stored = await _job(uows, job_id)
+    assert stored.state == "queued"
+    assert stored.run_after >= datetime.now(UTC) + timedelta(seconds=100)
+    assert await runner.claim() is None  # not due yet
+
+
+async def test_an_expired_lease_runs_again_and_commits_exactly_once(
+    uows: UnitOfWorkFactory,
+) -> None:
+    [job_id] = await _jobs(uows, 1)
+    handler = ProbeHandler()
+    stalled = _runner(uows, handler, owner="stalled")
+    first = await stalled.claim()
+    assert first is not None
+    await _expire_leases(uows)
+    assert await JobSweeper(uows, {KIND: handler}).sweep() is True
+    rescuer = _runner(uows, handler, owner="rescuer")
+    second = await rescuer.claim()
+    assert second is not None and second.id == job_id
+    await rescuer.run(second)
+    await stalled.run(first)  # the stalled worker wakes up and tries to commit: refused
+    stored = await _job(uows, job_id)
+    assert (stored.state, stored.attempts) == ("succeeded", 2)
+    assert handler.count("succeeded") == 1
+    assert handler.count("requeued") == 1
+    assert len(handler.executed) == 2
+
+
+async def test_a_job_whose_workers_keep_dying_fails(uows: UnitOfWorkFactory) -> None:
+    [job_id] = await _jobs(uows, 1)
+    handler = ProbeHandler()
+    sweeper = JobSweeper(uows, {KIND: handler})
+    for _ in range(3):
+        assert await _runner(uows, handler).claim() is not None
+        await _expire_leases(uows)
+        await sweeper.sweep()
+    stored = await _job(uows, job_id)
+    assert (stored.state, stored.last_error_type) == ("failed", "unknown")
+    assert handler.count("requeued") == 2 and handler.count("failed") == 1
+
+
+async def test_heartbeats_keep_a_long_job_leased(uows: UnitOfWorkFactory) -> None:
+    [job_id] = await _jobs(uows, 1)
+    handler = ProbeHandler(delay_s=1.5)
+    runner = _runner(uows, handler, lease_s=0.6)
+    job = await runner.claim()
+    assert job is not None
+    sweeper = JobSweeper(uows, {KIND: handler})
+
+    async def sweep_meanwhile() -> None:
+        for _ in range(6):
+            await asyncio.sleep(0.25)
+            await sweeper.sweep()
+
+    await asyncio.gather(runner.run(job), sweep_meanwhile())
+    assert (await _job(uows, job_id)).state == "succeeded"
+    assert handler.count("requeued") == 0 and len(handler.executed) == 1
+
+
+async def test_a_worker_that_lost_its_lease_abandons_the_attempt(uows: UnitOfWorkFactory) -> None:
+    [job_id] = await _jobs(uows, 1)
+    handler = ProbeHandler(delay_s=3.0)
+    runner = _runner(uows, handler, lease_s=0.6)
+    job = await runner.claim()
+    assert job is not None
+
+    async def take_over() -> None:
+        await asyncio.sleep(0.05)
+        await _expire_leases(uows)
+        await JobSweeper(uows, {KIND: handler}).sweep()
+
+    await asyncio.wait_for(asyncio.gather(runner.run(job), take_over()), timeout=2.5)
+    stored = await _job(uows, job_id)
+    assert stored.state == "queued" and handler.count("succeeded") == 0
+
+
+async def test_jobs_on_the_same_bytes_never_run_at_once(uows: UnitOfWorkFactory) -> None:
+    first_id, second_id = await _jobs(uows, 2, sha256="cd" * 32)
+    handler = ProbeHandler()
+    runner = _runner(uows, handler)
+    first = await runner.claim()
+    assert first is not None and first.id == first_id
+    assert await runner.claim() is None
+    await runner.run(first)
+    second = await runner.claim()
+    assert second is not None and second.id == second_id
+
+
+async def test_concurrent_workers_claim_each_job_once(uows: UnitOfWorkFactory) -> None:
+    ids = await _jobs(uows, 12)
+    handler = ProbeHandler(delay_s=0.01)
+
+    async def worker(name: str) -> None:
+        runner = _runner(uows, handler, owner=name)
+        while (job := await runner.claim()) is not None:
+            await runner.run(job)
+
+    await asyncio.gather(*(worker(f"w{i}") for i in range(4)))
+    assert sorted(handler.executed) == sorted(ids)
+    assert handler.count("succeeded") == 12
+
+
+async def test_a_job_that_cannot_start_fails_instead_of_blocking(uows: UnitOfWorkFactory) -> None:
+    first_id, second_id = await _jobs(uows, 2)
+    handler = ProbeHandler(broken_start=True)
+    runner = _runner(uows, handler)
+    assert await runner.claim() is None
+    stored = await _job(uows, first_id)
+    assert (stored.state, stored.last_error_type) == ("failed", "unknown")
+    handler.broken_start = False
+    second = await runner.claim()
+    assert second is not None and second.id == second_id
