@@ -1,0 +1,234 @@
+"""A description sentence composed from what the on-device models found (pure).
+
+The sentence only ever names what a model reported: the labels it is given (confident ones plainly,
+middling ones hedged with "probably") and the OCR text, quoted. It never guesses relations
+("a cup *on* a table"), settings or a medium ("a *photo* of"), which the models cannot see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from scopix.server.vision.base import Tag
+
+__all__ = [
+    "CONFIDENT",
+    "DOCUMENT_MIN_ROWS",
+    "DOCUMENT_MIN_WORDS",
+    "NOTHING_FOUND",
+    "PROBABLE",
+    "QUOTE_MAX_CHARS",
+    "TEXT_MIN_CHARS",
+    "Caption",
+    "Finding",
+    "compose",
+    "is_document",
+    "text_tags",
+    "with_article",
+]
+
+#: A label at least this sure is stated plainly ("A cat.").
+CONFIDENT: Final = 0.6
+#: A label at least this sure, but not confident, is hedged ("probably a missile"); below, unsaid.
+PROBABLE: Final = 0.3
+#: At most this many things are named, so the sentence stays a sentence.
+MAX_MENTIONS: Final = 2
+#: Text quoted in the description is cut to about this many characters, at a word boundary.
+QUOTE_MAX_CHARS: Final = 80
+#: Letters and digits the OCR must find before the image is tagged "text": a sign's "STOP" or
+#: "EXIT" counts, a stray "ok" or "A1" (often the engine reading a texture) does not.
+TEXT_MIN_CHARS: Final = 4
+#: A page of text, a receipt, a letter or a slide: several rows and a couple of sentences' worth
+#: of words. Signs and captions on photos have fewer rows.
+DOCUMENT_MIN_ROWS: Final = 3
+DOCUMENT_MIN_WORDS: Final = 10
+
+NOTHING_FOUND: Final = "An image with no objects or text recognised."
+
+# Labels that take no article (mass nouns, plurals) or come in pairs; ImageNet has a handful.
+_NO_ARTICLE: Final = frozenset(
+    {
+        "brass",
+        "carbonara",
+        "chain mail",
+        "chocolate sauce",
+        "coffee",
+        "consomme",
+        "dough",
+        "eggnog",
+        "fruit",
+        "guacamole",
+        "hay",
+        "ice cream",
+        "mashed potato",
+        "parallel bars",
+        "red wine",
+        "toilet tissue",
+        "trifle",
+    }
+)
+_PAIRS: Final = frozenset({"binoculars", "sunglasses", "swimming trunks"})
+# Vowel letters that sound like a consonant ("a unicycle") and silent h's ("an hourglass").
+_A_BEFORE: Final = ("eu", "ewe", "one", "once", "uni", "use", "usu", "uk", "ur")
+_AN_BEFORE: Final = ("heir", "honest", "honor", "honour", "hour")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something a tagger reported: a label, how sure it is, and the broader word it is a kind of.
+
+    A specific class carries its broader word in `kind` ("tabby" is a kind of "cat"); the broader
+    word itself is a finding with no kind, scored with the summed probability of its classes.
+    """
+
+    label: str
+    score: float
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class Caption:
+    """The description sentence and the things it names, most important first."""
+
+    description: str
+    key_elements: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Mention:
+    """One named thing: its label, whether it is stated plainly, and a hedged refinement."""
+
+    label: str
+    sure: bool
+    refinement: str | None = None
+
+
+def compose(findings: Sequence[Finding], visible_text: str = "") -> Caption:
+    """Describe an image from its tagger findings and its OCR text (rows separated by newlines)."""
+    mentions = _mentions(findings)
+    text = " ".join(visible_text.split())
+    named = tuple(label for m in mentions for label in (m.label, m.refinement) if label)
+    if is_document(visible_text):
+        return Caption(_document_sentence(text, mentions), ("document", *named))
+    if text:
+        return Caption(_text_sentence(text, mentions), (*named, "text"))
+    if mentions:
+        return Caption(_capitalized(_objects_clause(mentions)) + ".", named)
+    return Caption(NOTHING_FOUND, ())
+
+
+def text_tags(visible_text: str) -> tuple[Tag, ...]:
+    """The tags "text" (enough letters and digits) and "document" (a page of text) that apply."""
+    tags: list[Tag] = []
+    if sum(c.isalnum() for c in visible_text) >= TEXT_MIN_CHARS:
+        tags.append(Tag("text"))
+    if is_document(visible_text):
+        tags.append(Tag("document"))
+    return tuple(tags)
+
+
+def is_document(visible_text: str) -> bool:
+    """Whether the OCR text (rows separated by newlines) reads as a page rather than a sign."""
+    rows = [row for row in visible_text.splitlines() if row.strip()]
+    words = [w for w in visible_text.split() if any(c.isalnum() for c in w)]
+    return len(rows) >= DOCUMENT_MIN_ROWS and len(words) >= DOCUMENT_MIN_WORDS
+
+
+def with_article(label: str) -> str:
+    """Return "a cat", "an espresso", "an hourglass", "a unicycle", "coffee", "a pair of ..."."""
+    lowered = label.lower()
+    if lowered in _NO_ARTICLE:
+        return label
+    if lowered in _PAIRS:
+        return f"a pair of {label}"
+    vowel = lowered[:1] in set("aeiou")
+    if lowered.startswith(_A_BEFORE):
+        vowel = False
+    elif lowered.startswith(_AN_BEFORE):
+        vowel = True
+    return f"{'an' if vowel else 'a'} {label}"
+
+
+def _mentions(findings: Sequence[Finding]) -> list[_Mention]:
+    """The at most MAX_MENTIONS things worth naming, one per broader word, best first."""
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.label.strip() and finding.score >= PROBABLE:
+            groups.setdefault(finding.kind or finding.label, []).append(finding)
+    ranked = sorted(groups.items(), key=lambda item: -max(f.score for f in item[1]))
+    return [_mention(head, members) for head, members in ranked[:MAX_MENTIONS]]
+
+
+def _mention(head: str, members: list[Finding]) -> _Mention:
+    """Name a group: its confident specific label, else its confident broader word, else hedge."""
+    specific = max((f for f in members if f.kind is not None), key=_score, default=None)
+    broad = next((f for f in members if f.kind is None and f.label == head), None)
+    if specific is not None and specific.score >= CONFIDENT:
+        return _Mention(specific.label, sure=True)
+    if broad is not None and broad.score >= CONFIDENT:
+        refinement = specific.label if specific and specific.label != broad.label else None
+        return _Mention(broad.label, sure=True, refinement=refinement)
+    return _Mention(max(members, key=_score).label, sure=False)
+
+
+def _score(finding: Finding) -> float:
+    return finding.score
+
+
+def _objects_clause(mentions: Sequence[_Mention]) -> str:
+    """ "a cat, probably a tiger cat" / "an image showing a cat and probably a sofa" / ..."""
+    if len(mentions) == 1 and mentions[0].sure:
+        return _phrase(mentions[0])
+    if not any(m.sure for m in mentions):
+        things = " and ".join(with_article(m.label) for m in mentions)
+        return f"an image that probably shows {things}"
+    return "an image showing " + _and([_phrase(m) for m in mentions])
+
+
+def _phrase(mention: _Mention) -> str:
+    """One mention: "a cat", "a cat, probably a tiger cat" or "probably a sofa"."""
+    if not mention.sure:
+        return f"probably {with_article(mention.label)}"
+    if mention.refinement:
+        return f"{with_article(mention.label)}, probably {with_article(mention.refinement)}"
+    return with_article(mention.label)
+
+
+def _and(phrases: Sequence[str]) -> str:
+    """Join phrases with "and"; "a cat, probably a tiger cat, and a dog" closes the aside."""
+    first, *rest = phrases
+    if not rest:
+        return first
+    return first + (", and " if "," in first else " and ") + " and ".join(rest)
+
+
+def _document_sentence(text: str, mentions: Sequence[_Mention]) -> str:
+    """'A document with text that begins: "..."', plus what else is confidently in the picture."""
+    sentence = f"A document with text that begins: {_quote(text)}."
+    sure = [m for m in mentions if m.sure]
+    if sure:
+        sentence += f" It also shows {_and([with_article(m.label) for m in sure])}."
+    return sentence
+
+
+def _text_sentence(text: str, mentions: Sequence[_Mention]) -> str:
+    """'An image with the text "STOP".' or 'A cat, with the text "HELLO".'"""
+    if not mentions:
+        return f"An image with the text {_quote(text)}."
+    return f"{_capitalized(_objects_clause(mentions))}, with the text {_quote(text)}."
+
+
+def _quote(text: str) -> str:
+    """Quote text, cut to about QUOTE_MAX_CHARS at a word boundary; inner quotes made single."""
+    text = text.replace('"', "'")
+    if len(text) > QUOTE_MAX_CHARS:
+        cut = text[: QUOTE_MAX_CHARS - 1]
+        space = cut.rfind(" ")
+        text = (cut[:space] if space >= QUOTE_MAX_CHARS // 2 else cut).rstrip() + "…"
+    return f'"{text}"'
+
+
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]

@@ -1,0 +1,107 @@
+"""The on-device Analyzer: OCR, ImageNet tags and a composed sentence, with no network at all."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Final, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from scopix.server.domain.regions import SPURIOUS_MIN_CONFIDENCE, join_text
+from scopix.server.vision.base import Analysis, AnalyzerError, DecodedImage, Tag
+from scopix.server.vision.caption import CONFIDENT, PROBABLE, Finding, compose, text_tags
+from scopix.server.vision.ondevice.ocr import MIN_CONFIDENCE, RAPIDOCR_VERSION, TextReader
+from scopix.server.vision.ondevice.tagger import Tagger, model_sha256
+from scopix.types.describe import DescriptionErrorType
+
+__all__ = ["PROVIDER", "OnDeviceAnalyzer"]
+
+PROVIDER: Final = "ondevice"
+# Bump when the code changes what an analysis contains for the same models and thresholds, so
+# cached analyses are redone.
+_REVISION: Final = 1
+
+T = TypeVar("T")
+
+
+class OnDeviceAnalyzer:
+    """Reads text and tags objects in a worker thread, within `limiter` when one is given.
+
+    Size the limiter to the cores: each analysis keeps `threads` cores busy for about a second.
+    """
+
+    def __init__(
+        self,
+        limiter: anyio.CapacityLimiter | None = None,
+        *,
+        threads: int = 1,
+        reader: TextReader | None = None,
+        tagger: Tagger | None = None,
+    ) -> None:
+        self._limiter = limiter
+        self._reader = reader or TextReader(threads=threads)
+        self._tagger = tagger or Tagger(threads=threads)
+
+    @property
+    def name(self) -> str:
+        return PROVIDER
+
+    @property
+    def fingerprint(self) -> str:
+        """The models, their versions and every threshold that shapes the result."""
+        tagger = self._tagger
+        return ":".join(
+            [
+                f"{PROVIDER}/{_REVISION}",
+                f"rapidocr-{RAPIDOCR_VERSION}>={MIN_CONFIDENCE},lone>={SPURIOUS_MIN_CONFIDENCE}",
+                f"efficientnet-lite0-{model_sha256()[:12]}>={tagger.min_score},top{tagger.max_classes}",
+                f"caption>={PROBABLE}/{CONFIDENT}",
+            ]
+        )
+
+    def load(self) -> None:
+        """Load every model now (at startup) rather than on the first image."""
+        self._reader.load()
+        self._tagger.load()
+
+    async def analyze(self, image: DecodedImage) -> Analysis:
+        """Describe `image` off the event loop; raises AnalyzerError on a classified failure."""
+        return await anyio.to_thread.run_sync(self.analyze_sync, image, limiter=self._limiter)
+
+    def analyze_sync(self, image: DecodedImage) -> Analysis:
+        """Describe `image` in the calling thread."""
+        timings: dict[str, float] = {}
+        regions = _timed(timings, "ocr", lambda: self._reader.read(image))
+        findings = _timed(timings, "tags", lambda: self._classify(image))
+        visible_text = join_text(regions)
+        caption = compose(findings, visible_text)
+        tags = [Tag(f.label, f.score) for f in findings] + list(text_tags(visible_text))
+        return Analysis(
+            provider=PROVIDER,
+            description=caption.description,
+            tags=tuple(sorted(tags, key=lambda t: -t.score)),
+            key_elements=caption.key_elements,
+            visible_text=visible_text or None,
+            text_regions=regions,
+            timings_ms=timings,
+        )
+
+    def _classify(self, image: DecodedImage) -> tuple[Finding, ...]:
+        """The tagger's findings; its failures classified."""
+        try:
+            return self._tagger.findings(image)
+        except Exception as exc:  # onnxruntime's errors are not classified; the pixels were
+            raise AnalyzerError(  # checked by OCR already, so this is no fault of the image
+                DescriptionErrorType.UNKNOWN, f"the tagger failed: {type(exc).__name__}: {exc}"
+            ) from exc
+
+
+def _timed(timings: dict[str, float], stage: str, run: Callable[[], T]) -> T:
+    """Run one stage and record its wall time in milliseconds."""
+    start = time.perf_counter()
+    try:
+        return run()
+    finally:
+        timings[stage] = round((time.perf_counter() - start) * 1000, 1)
