@@ -20,3 +20,12 @@ class Api:
 
     def auth(self, key: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key or self.key}"}
+
+    async def drain(self, *kinds: str) -> int:
+        """Run due jobs (of `kinds`, or all) in this process until none is left; the count."""
+        runner = self.services.workers.runner
+        ran = 0
+        while (job := await runner.claim(kinds or None)) is not None:
+            await runner.run(job)
+            ran += 1
+        return ran

@@ -78,7 +78,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url)
+    # No background workers: tests run jobs themselves (Api.drain), at the moment they choose.
+    return Settings(
+        data_dir=tmp_path / "data", database_url=database_url, workers=0, retry_base_seconds=0
+    )
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import httpx
 import pyvips
 
 from imagefactory import jpeg_bytes
-from scopix.server.testing import KEY_LINE, SCOPIX
+from scopix.server.testing import KEY_LINE, SCOPIX, wait_for_status
 
 
 def test_first_start_creates_data_prints_one_key_and_serves(
@@ -25,10 +25,16 @@ def test_first_start_creates_data_prints_one_key_and_serves(
     headers = {"Authorization": f"Bearer {keys[0]}"}
     photo = jpeg_bytes(2000, 1500, seed=1)
     response = httpx.post(
-        f"{server.base_url}/api/v2/files/upload", files={"file": ("p.jpg", photo)}, headers=headers
+        f"{server.base_url}/api/v2/files/upload",
+        files={"file": ("p.jpg", photo)},
+        data={"auto_describe": "false"},
+        headers=headers,
     )
     assert response.status_code == 201, response.text
-    thumb = httpx.get(response.json()["thumbnail_url"], headers=headers)
+    file_id = response.json()["image_id"]
+    wait_for_status(server.base_url, headers, file_id, lambda s: s["status"] == "completed")
+    details = httpx.get(f"{server.base_url}/api/v2/files/{file_id}", headers=headers).json()
+    thumb = httpx.get(details["thumbnail_url"], headers=headers)
     assert max(pyvips.Image.new_from_buffer(thumb.content, "").width, 0) == 256
 
     server.stop()

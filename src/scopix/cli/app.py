@@ -25,13 +25,17 @@ app.add_typer(keys_app, name="keys")
 def serve(
     host: Annotated[str | None, typer.Option(help="interface to bind [SCOPIX_HOST]")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on [SCOPIX_PORT]")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=0, help="job workers in this process, 0 for none [SCOPIX_WORKERS]"),
+    ] = None,
 ) -> None:
     """Start the server: create the data folder, migrate, make a first key, serve."""
     import uvicorn
 
     from scopix.server.app import create_app
 
-    settings = _settings(host=host, port=port)
+    settings = _settings(host=host, port=port, workers=workers)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )

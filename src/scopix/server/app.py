@@ -22,6 +22,7 @@ from scopix.server.settings import Settings
 
 log = logging.getLogger("scopix")
 SWEEP_INTERVAL_S = 600
+SHUTDOWN_GRACE_S = 10
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -34,11 +35,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await anyio.to_thread.run_sync(upgrade, settings.resolved_database_url)
         services = build_services(settings)
         app.state.services = services
-        sweeper = asyncio.create_task(_sweep_forever(services), name="scopix-sweeper")
+        stopping = asyncio.Event()
+        background = [
+            asyncio.create_task(_sweep_until(stopping, services), name="scopix-sweeper"),
+            asyncio.create_task(services.workers.run(), name="scopix-workers"),
+        ]
         try:
             yield
         finally:
-            sweeper.cancel()
+            stopping.set()
+            services.workers.stop()
+            await _finish(background)
             await services.close()
 
     app = FastAPI(
@@ -58,10 +65,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-async def _sweep_forever(services: Services) -> None:
-    while True:
+async def _sweep_until(stopping: asyncio.Event, services: Services) -> None:
+    while not stopping.is_set():
         try:
             await services.maintenance.sweep()
         except Exception:  # a failed sweep is retried next round, never fatal to serving
             log.exception("sweep failed")
-        await anyio.sleep(SWEEP_INTERVAL_S)
+        with anyio.move_on_after(SWEEP_INTERVAL_S):
+            await stopping.wait()
+
+
+async def _finish(tasks: list[asyncio.Task[None]]) -> None:
+    """Let background tasks end at a safe point (no query cut in half, which would leave a
+    connection to be torn down after the loop is gone); cancel what outlives the grace period.
+    A job cut short this way runs again once its lease expires."""
+    _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_S)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
@@ -32,6 +32,28 @@ class Settings(BaseSettings):
     )
     orphan_grace_seconds: int = Field(default=3600, description="age before a stray blob is swept")
     log_level: str = "info"
+
+    # Jobs
+    workers: int = Field(default=2, ge=0, description="in-process job workers (0: none here)")
+    inference_threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1, description="concurrent model runs"
+    )
+    job_lease_seconds: float = Field(default=60.0, gt=0, description="a claim without heartbeat")
+    job_poll_seconds: float = Field(default=1.0, gt=0, description="idle workers re-check jobs")
+    describe_max_attempts: int = Field(default=4, ge=1, description="attempts per description")
+    retry_base_seconds: float = Field(default=2.0, ge=0, description="first retry's delay")
+    retry_max_seconds: float = Field(default=300.0, ge=0, description="longest retry delay")
+
+    # Vision
+    ondevice: bool = Field(default=True, description="run the on-device OCR, tagger, captioner")
+    vlm_base_url: str | None = Field(
+        default=None, description="an OpenAI-compatible endpoint, e.g. http://localhost:11434/v1"
+    )
+    vlm_model: str | None = Field(default=None, description="the vision model to ask")
+    vlm_api_key: SecretStr | None = None
+    vlm_timeout_seconds: float = Field(default=60.0, gt=0)
+    vlm_breaker_failures: int = Field(default=5, ge=1, description="failures in a row to trip")
+    vlm_breaker_reset_seconds: float = Field(default=30.0, gt=0, description="first open period")
 
     @property
     def resolved_database_url(self) -> str:

@@ -12,8 +12,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -63,6 +65,26 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def wait_for_status(
+    base_url: str,
+    headers: dict[str, str],
+    file_id: str,
+    done: Callable[[dict[str, Any]], bool],
+    timeout: float = 120,
+) -> dict[str, Any]:
+    """Poll `GET /files/{id}/status` until `done(status)`; the last status seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status: dict[str, Any] = httpx.get(
+            f"{base_url}/api/v2/files/{file_id}/status", headers=headers, timeout=10
+        ).json()
+        if done(status):
+            return status
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"file {file_id} never got there: {status}")
+        time.sleep(0.2)
 
 
 def start_server(data_dir: Path, *, env: dict[str, str] | None = None) -> ServerProcess:

@@ -33,17 +33,28 @@ async def test_jpeg_upload_returns_the_seed_upload_result(api: Api) -> None:
     assert seed_fields <= body.keys()
     result = UploadResult.from_dict(body)
     assert result.filename == "photo.jpg"
-    assert result.description_status.value == "pending"
-    assert result.status == "completed"
+    assert result.description_status.value == "queued"
+    assert result.status == "processing"  # until the variants job has run
     assert result.media_type == "image"
     assert result.deduplicated is False
     assert result.tags == ["desk", "window"]
-    assert result.thumbnail_url and result.thumbnail_url.endswith("/variant/small_256")
+    assert result.thumbnail_url is None
     assert result.created_at is not None and result.created_at.tzinfo is not None
+    await api.drain("variants")
+    details = (await api.client.get(f"/api/v2/files/{result.image_id}")).json()
+    assert details["status"] == "completed"
+    assert details["thumbnail_url"].endswith("/variant/small_256")
+
+
+async def test_auto_describe_false_leaves_the_description_pending(api: Api) -> None:
+    body = await upload(api, jpeg_bytes(320, 240, seed=8), auto_describe="false")
+    assert body["description_status"] == "pending"
+    assert await api.drain("describe") == 0
 
 
 async def test_details_show_dimensions_variants_and_history(api: Api) -> None:
     body = await upload(api, jpeg_bytes(1600, 1200))
+    await api.drain("variants")
     details = (await api.client.get(f"/api/v2/files/{body['image_id']}")).json()
 
     assert (details["width"], details["height"]) == (1600, 1200)
@@ -56,11 +67,16 @@ async def test_details_show_dimensions_variants_and_history(api: Api) -> None:
     }
     assert details["blur_hash"]
     assert len(details["content_hash"]) == 64
-    assert [e["event"] for e in details["processing_history"]] == ["uploaded", "variants_ready"]
+    assert [e["event"] for e in details["processing_history"]] == [
+        "uploaded",
+        "description_queued",
+        "variants_ready",
+    ]
 
 
 async def test_variant_routes_serve_webp_of_the_right_size(api: Api) -> None:
     body = await upload(api, jpeg_bytes(1600, 1200))
+    await api.drain("variants")
     for name, side in [
         ("tiny_64", 64),
         ("small_256", 256),
@@ -95,6 +111,7 @@ async def test_original_and_download_return_the_exact_bytes(api: Api) -> None:
 async def test_exif_orientation_and_date_taken(api: Api) -> None:
     taken = datetime(2021, 6, 5, 14, 30, 0, tzinfo=UTC)
     body = await upload(api, jpeg_bytes(300, 200, orientation=6, date_taken=taken))
+    await api.drain("variants")
     details = (await api.client.get(f"/api/v2/files/{body['image_id']}")).json()
     assert (details["width"], details["height"]) == (200, 300)
     assert datetime.fromisoformat(details["content_created_at"]) == taken
@@ -110,7 +127,11 @@ async def test_same_bytes_twice_share_one_blob(api: Api) -> None:
     assert first["deduplicated"] is False
     assert second["deduplicated"] is True
     assert second["image_id"] != first["image_id"]
-    assert second["status"] == "completed"
+    assert second["status"] == "processing"  # the first upload's variants job serves both
+    assert await api.drain("variants") == 1
+    for body in (first, second):
+        details = (await api.client.get(f"/api/v2/files/{body['image_id']}")).json()
+        assert details["status"] == "completed"
     assert len(stored_blobs(api)) == 1
 
 
@@ -139,7 +160,7 @@ async def test_concurrent_identical_uploads_with_skip_make_one_file(api: Api) ->
         *(upload(api, data, name=f"{i}.jpg", skip_duplicates="true") for i in range(4))
     )
     assert len({r["image_id"] for r in results}) == 1
-    assert sorted(r["status"] for r in results) == ["completed", "skipped", "skipped", "skipped"]
+    assert sorted(r["status"] for r in results) == ["processing", "skipped", "skipped", "skipped"]
     assert (await api.client.get("/api/v2/files")).json()["total_count"] == 1
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import Request
 
 from scopix.server.api.schemas import (
@@ -9,12 +11,13 @@ from scopix.server.api.schemas import (
     ErrorBody,
     FileOut,
     HistoryEntry,
+    ProcessingStatusOut,
     UploadResultOut,
     UploadSessionOut,
 )
-from scopix.server.domain.variants import ORIGINAL, THUMBNAIL
+from scopix.server.domain.variants import ORIGINAL, THUMBNAIL, VARIANT_SIZES
 from scopix.server.services.batches import BatchItem, BatchOutcome
-from scopix.server.services.files import FileView
+from scopix.server.services.files import FileView, ProcessingView
 
 API_PREFIX = "/api/v2"
 
@@ -44,6 +47,7 @@ def upload_result(
         tags=list(view.tags),
         visible_text=f.visible_text,
         text_regions=f.text_regions,
+        confidence_score=f.confidence_score,
         description_status=f.description_status,
         thumbnail_url=urls.thumbnail(view),
         created_at=f.created_at,
@@ -95,7 +99,39 @@ def file_out(view: FileView, urls: UrlMaker, *, with_history: bool = False) -> F
         description_error=f.description_error,
         description_error_type=f.description_error_type,
         description_is_retryable=f.description_is_retryable,
+        key_elements=f.key_elements,
+        confidence_score=f.confidence_score,
+        provider_count=f.provider_count,
+        described_at=f.described_at,
         processing_history=history if with_history else None,
+    )
+
+
+def processing_status(processing: ProcessingView) -> ProcessingStatusOut:
+    """Where a file's upload, variants and description stand."""
+    f, blob, job = processing.view.file, processing.view.blob, processing.describe_job
+    if blob.variant_error:
+        variant_status: Literal["processing", "completed", "failed"] = "failed"
+    elif set(VARIANT_SIZES) <= set(blob.variants):
+        variant_status = "completed"
+    else:
+        variant_status = "processing"
+    waiting = job is not None and job.state == "queued" and job.attempts > 0
+    return ProcessingStatusOut(
+        image_id=f.id,
+        status=f.status,
+        variant_status=variant_status,
+        variants_ready=list(blob.variants),
+        variant_error=blob.variant_error,
+        description_status=f.description_status,
+        description_attempts=job.attempts if job else 0,
+        description_max_attempts=job.max_attempts if job else None,
+        next_attempt_at=job.run_after if job and waiting else None,
+        description_error=f.description_error,
+        description_error_type=f.description_error_type,
+        description_is_retryable=f.description_is_retryable,
+        provider_count=f.provider_count,
+        updated_at=f.updated_at,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -91,7 +91,30 @@ class FileOut(BaseModel):
     description_error: str | None
     description_error_type: str | None
     description_is_retryable: bool | None
+    key_elements: list[str] | None = None
+    confidence_score: float | None = None
+    provider_count: int | None = None
+    described_at: datetime | None = None
     processing_history: list[HistoryEntry] | None = None
+
+
+class ProcessingStatusOut(BaseModel):
+    """Where a file stands: its upload, its variants and its description."""
+
+    image_id: str
+    status: str = Field(description="the upload: processing until its variants exist")
+    variant_status: Literal["processing", "completed", "failed"]
+    variants_ready: list[str]
+    variant_error: str | None
+    description_status: str
+    description_attempts: int = Field(description="attempts of the latest description job")
+    description_max_attempts: int | None
+    next_attempt_at: datetime | None = Field(description="when a queued retry is due")
+    description_error: str | None
+    description_error_type: str | None
+    description_is_retryable: bool | None
+    provider_count: int | None
+    updated_at: datetime
 
 
 class FileListOut(BaseModel):

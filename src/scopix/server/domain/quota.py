@@ -42,10 +42,13 @@ def billing_period(now: datetime) -> str:
     return now.astimezone(UTC).strftime("%Y-%m")
 
 
-def standing(tier: Tier, *, used: int, prepaid: int, requested: int) -> QuotaStanding:
-    """Combine a tier, this month's usage and prepaid credits."""
+def standing(
+    tier: Tier, *, used: int, prepaid: int, requested: int, reserved: int = 0
+) -> QuotaStanding:
+    """Combine a tier, this month's usage, prepaid credits and descriptions not yet charged
+    (queued or running), which hold a credit each until they complete or fail."""
     monthly_left = max(tier.monthly_descriptions - used, 0)
-    available = min(monthly_left + max(prepaid, 0), UNLIMITED)
+    available = min(max(monthly_left + max(prepaid, 0) - max(reserved, 0), 0), UNLIMITED)
     return QuotaStanding(
         requested=requested,
         available=available,

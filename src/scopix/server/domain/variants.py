@@ -11,6 +11,9 @@ VARIANT_SIZES: Final[dict[str, int]] = {
     "large_1024": 1024,
 }
 
+#: What an upload request renders itself (its decode proves the file whole); the rest is a job.
+PREVIEW_SIZES: Final[dict[str, int]] = {"tiny_64": VARIANT_SIZES["tiny_64"]}
+
 ORIGINAL: Final = "original"
 THUMBNAIL: Final = "small_256"
 

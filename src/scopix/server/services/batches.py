@@ -11,6 +11,7 @@ from scopix.server.catalog.uow import UnitOfWorkFactory
 from scopix.server.domain.errors import DomainError, NotFound
 from scopix.server.domain.fields import UploadOptions
 from scopix.server.domain.ids import looks_like_id, new_id
+from scopix.server.services.describe import reserve_descriptions
 from scopix.server.services.files import FileView
 from scopix.server.services.ingest import Ingested, Ingestor, StagedUpload
 
@@ -46,7 +47,11 @@ class BatchService:
     async def upload(
         self, tenant_id: str, staged: Sequence[StagedUpload], options: UploadOptions
     ) -> BatchOutcome:
-        """Ingest every file; one bad file fails alone."""
+        """Ingest every file; one bad file fails alone. A batch whose descriptions do not all
+        fit in the quota is refused whole, before anything is stored."""
+        if options.auto_describe and staged:
+            async with self.uows.read() as uow:
+                await reserve_descriptions(uow, tenant_id, len(staged))
         session_id = new_id()
         items = [
             await self._one(tenant_id, position, upload, options, session_id)

@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from scopix.server.catalog.db import Database, connect
 from scopix.server.catalog.uow import UnitOfWorkFactory
+from scopix.server.domain.breaker import CircuitBreaker
+from scopix.server.domain.failures import RetryPolicy
+from scopix.server.jobs.handler import JobHandler
+from scopix.server.jobs.inline import InlineWorkerPool
+from scopix.server.jobs.runner import JobRunner, LeaseSettings
+from scopix.server.jobs.sweeper import JobSweeper
 from scopix.server.services.batches import BatchService
+from scopix.server.services.describe import DescribeHandler, DescribeService
 from scopix.server.services.files import FileService
-from scopix.server.services.ingest import ImageLimits, Ingestor
+from scopix.server.services.ingest import ImageLimits, Ingestor, JobSettings
 from scopix.server.services.keys import KeyService
 from scopix.server.services.maintenance import Maintenance
 from scopix.server.services.quota import QuotaService
+from scopix.server.services.variants import VariantsHandler
 from scopix.server.settings import Settings
 from scopix.server.storage.base import BlobStore
 from scopix.server.storage.local import LocalBlobStore
+from scopix.server.vision.base import Analyzer
+from scopix.server.vision.guarded import GuardedAnalyzer
+
+if TYPE_CHECKING:
+    from scopix.server.vision.pipeline import DescriptionPipeline
 
 
 @dataclass
@@ -32,9 +48,16 @@ class Services:
     batches: BatchService
     quota: QuotaService
     maintenance: Maintenance
+    describe: DescribeService
+    pipeline: DescriptionPipeline
+    workers: InlineWorkerPool
 
     async def close(self) -> None:
         """Release connections."""
+        for analyzer in self.pipeline.analyzers:
+            inner = getattr(analyzer, "inner", analyzer)
+            if hasattr(inner, "aclose"):
+                await inner.aclose()
         await self.database.dispose()
 
 
@@ -43,11 +66,19 @@ def build_services(settings: Settings) -> Services:
     database = connect(settings.resolved_database_url)
     uows = UnitOfWorkFactory(database)
     store = LocalBlobStore(settings.resolved_storage_dir)
+    decoders = anyio.CapacityLimiter(settings.image_workers)
+    pipeline = build_pipeline(settings, decoders)
+    handlers: dict[str, JobHandler[Any]] = {
+        VariantsHandler.kind: VariantsHandler(store, decoders),
+        DescribeHandler.kind: DescribeHandler(uows, store, pipeline),
+    }
+    workers = _worker_pool(settings, uows, handlers)
     ingest = Ingestor(
         uows,
         store,
         ImageLimits(settings.max_image_pixels, settings.max_image_side),
-        anyio.CapacityLimiter(settings.image_workers),
+        decoders,
+        JobSettings(workers, settings.describe_max_attempts),
     )
     return Services(
         settings=settings,
@@ -59,4 +90,60 @@ def build_services(settings: Settings) -> Services:
         batches=BatchService(uows, ingest),
         quota=QuotaService(uows),
         maintenance=Maintenance(uows, store, settings.orphan_grace_seconds),
+        describe=DescribeService(uows, workers, settings.describe_max_attempts),
+        pipeline=pipeline,
+        workers=workers,
+    )
+
+
+def build_pipeline(settings: Settings, decoders: anyio.CapacityLimiter) -> DescriptionPipeline:
+    """The analyzers the settings name, best first: a VLM's words before the on-device caption."""
+    from scopix.server.vision.pipeline import DescriptionPipeline
+
+    inference = anyio.CapacityLimiter(settings.inference_threads)
+    analyzers: list[Analyzer] = []
+    if settings.vlm_base_url and settings.vlm_model:
+        from scopix.server.vision.remote.openai_compat import OpenAICompatibleAnalyzer
+
+        key = settings.vlm_api_key.get_secret_value() if settings.vlm_api_key else None
+        remote = OpenAICompatibleAnalyzer(
+            settings.vlm_base_url, settings.vlm_model, key, settings.vlm_timeout_seconds
+        )
+        breaker = CircuitBreaker(
+            settings.vlm_breaker_failures,
+            settings.vlm_breaker_reset_seconds,
+            max(settings.vlm_breaker_reset_seconds, 300.0),
+        )
+        analyzers.append(GuardedAnalyzer(remote, breaker))
+    embedder = None
+    if settings.ondevice:
+        from scopix.server.vision.ondevice import E5Embedder, OnDeviceAnalyzer
+
+        analyzers.append(OnDeviceAnalyzer(inference))
+        embedder = E5Embedder(inference)
+    if not analyzers:
+        raise ValueError("no analyzer is configured: enable SCOPIX_ONDEVICE or set SCOPIX_VLM_*")
+    return DescriptionPipeline(analyzers, embedder, decoders)
+
+
+def _worker_pool(
+    settings: Settings, uows: UnitOfWorkFactory, handlers: dict[str, JobHandler[Any]]
+) -> InlineWorkerPool:
+    runner = JobRunner(
+        uows,
+        handlers,
+        lease=LeaseSettings(settings.job_lease_seconds),
+        retry=RetryPolicy(
+            max_attempts=settings.describe_max_attempts,
+            base_delay_s=settings.retry_base_seconds,
+            max_delay_s=settings.retry_max_seconds,
+        ),
+        owner=f"{socket.gethostname()}:{os.getpid()}",
+    )
+    return InlineWorkerPool(
+        runner,
+        JobSweeper(uows, handlers),
+        workers=settings.workers,
+        poll_s=settings.job_poll_seconds,
+        sweep_every_s=min(settings.job_lease_seconds / 2, 30.0),
     )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from scopix.server.catalog.models import Blob, File, FileEvent
+from scopix.server.catalog.models import Blob, File, FileEvent, Job
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
 from scopix.server.domain import blobkeys
 from scopix.server.domain.errors import NotFound, ValidationFailed
@@ -14,6 +14,7 @@ from scopix.server.domain.fields import validate_tags, validate_title
 from scopix.server.domain.ids import looks_like_id
 from scopix.server.domain.listing import FileQuery
 from scopix.server.domain.variants import ORIGINAL, is_known_variant
+from scopix.server.jobs.records import DESCRIBE
 
 MAX_BATCH_DELETE = 100
 RECOVERABLE_FOR = timedelta(days=30)
@@ -27,6 +28,14 @@ class FileView:
     blob: Blob
     tags: tuple[str, ...]
     history: Sequence[FileEvent] = ()
+
+
+@dataclass(frozen=True)
+class ProcessingView:
+    """A file and its latest description job."""
+
+    view: FileView
+    describe_job: Job | None
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,14 @@ class FileService:
         async with self.uows.read() as uow:
             file = await _live_file(uow, tenant_id, file_id)
             return await _view(uow, file, with_history=True)
+
+    async def processing(self, tenant_id: str, file_id: str) -> ProcessingView:
+        """A live file with its latest description job."""
+        async with self.uows.read() as uow:
+            file = await _live_file(uow, tenant_id, file_id)
+            view = await _view(uow, file, with_history=False)
+            job = await uow.jobs.latest_for_file(file.id, DESCRIBE)
+        return ProcessingView(view, job)
 
     async def page(self, tenant_id: str, query: FileQuery) -> FilePage:
         """A page of live files matching `query`."""

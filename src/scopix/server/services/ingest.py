@@ -19,7 +19,8 @@ from scopix.server.domain.fields import UploadOptions, validate_filename
 from scopix.server.domain.ids import new_id
 from scopix.server.domain.limits import check_image_dimensions
 from scopix.server.domain.media import MediaType, sniff
-from scopix.server.domain.variants import VARIANT_SIZES
+from scopix.server.domain.status import initial_status
+from scopix.server.domain.variants import PREVIEW_SIZES, VARIANT_SIZES
 from scopix.server.imaging import (
     ImageDecodeError,
     ImageHeader,
@@ -27,8 +28,11 @@ from scopix.server.imaging import (
     read_header,
     render_variants,
 )
+from scopix.server.jobs.queue import JobQueue
+from scopix.server.jobs.records import VARIANTS, new_job
+from scopix.server.services.describe import queue_new_file, reserve_descriptions
+from scopix.server.services.variants import VARIANT_ATTEMPTS
 from scopix.server.storage.base import BlobStore
-from scopix.types.describe import DescriptionStatus
 
 log = logging.getLogger("scopix.ingest")
 
@@ -53,6 +57,14 @@ class ImageLimits:
 
 
 @dataclass(frozen=True)
+class JobSettings:
+    """Where new jobs go and how often a description is attempted."""
+
+    queue: JobQueue
+    describe_attempts: int
+
+
+@dataclass(frozen=True)
 class Ingested:
     """The outcome of one upload."""
 
@@ -64,7 +76,12 @@ class Ingested:
 
 
 class Ingestor:
-    """The ingest use case; decoding runs in threads, at most `decoders` at once."""
+    """The ingest use case; decoding runs in threads, at most `decoders` at once.
+
+    A request decodes the whole image once at the smallest size (so corrupt and truncated files
+    are refused with a 4xx) and stores the tiny preview and blurhash; the larger variants and the
+    description are jobs committed with the file.
+    """
 
     def __init__(
         self,
@@ -72,11 +89,13 @@ class Ingestor:
         store: BlobStore,
         limits: ImageLimits,
         decoders: anyio.CapacityLimiter,
+        jobs: JobSettings,
     ) -> None:
         self.uows = uows
         self.store = store
         self.limits = limits
         self.decoders = decoders
+        self.jobs = jobs
 
     async def ingest(
         self,
@@ -118,6 +137,9 @@ class Ingestor:
         )
         if outcome is DedupOutcome.SKIPPED and live is not None and blob is not None:
             return await self._skipped(live, blob)
+        if options.auto_describe:  # refuse before any byte is stored; _record checks again
+            async with self.uows.read() as uow:
+                await reserve_descriptions(uow, tenant_id, 1)
         new_blob = None if blob else await self._store_blob(tenant_id, staged, media)
         return await self._record(tenant_id, staged, new_blob, options, session_id)
 
@@ -130,7 +152,7 @@ class Ingestor:
     async def _render(self, path: Path) -> RenderedImage:
         try:
             return await anyio.to_thread.run_sync(
-                render_variants, path, VARIANT_SIZES, limiter=self.decoders
+                render_variants, path, PREVIEW_SIZES, limiter=self.decoders
             )
         except ImageDecodeError as exc:
             raise CorruptFile(f"the image does not decode: {exc}") from None
@@ -138,7 +160,8 @@ class Ingestor:
     async def _store_blob(self, tenant_id: str, staged: StagedUpload, media: MediaType) -> Blob:
         """Decode, write variants and the original; the row is inserted by the caller."""
         rendered = await self._render(staged.path)
-        stored, error = await self._put_variants(tenant_id, staged.sha256, rendered)
+        # A preview the store refused is not fatal: the variants job renders and retries it.
+        stored, _ = await self._put_variants(tenant_id, staged.sha256, rendered)
         try:
             await self.store.promote(staged.path, blobkeys.original_key(tenant_id, staged.sha256))
         except OSError as exc:
@@ -155,7 +178,7 @@ class Ingestor:
             content_created_at=rendered.content_created_at,
             blur_hash=rendered.blur_hash,
             variants=stored,
-            variant_error=error,
+            variant_error=None,
             created_at=_now(),
         )
 
@@ -188,12 +211,28 @@ class Ingestor:
                 live = await uow.files.find_live_by_hash(tenant_id, staged.sha256)
                 if live is not None:  # a concurrent upload of the same bytes won the race
                     return await self._skipped(live, saved)
+            if options.auto_describe:
+                await reserve_descriptions(uow, tenant_id, 1)
             file = _new_file(tenant_id, staged, saved, options, session_id)
             uow.files.add(file, options.tags)
             uow.files.add_event(file.id, file.created_at, "uploaded", _upload_note(deduplicated))
-            uow.files.add_event(file.id, file.created_at, *_variant_event(saved))
+            self._queue_work(uow, file, saved, variants_needed=new_blob is not None)
             await uow.commit()
+        self.jobs.queue.wake()
         return Ingested(file, saved, options.tags, deduplicated=deduplicated, skipped=False)
+
+    def _queue_work(
+        self, uow: UnitOfWork, file: File, blob: Blob, *, variants_needed: bool
+    ) -> None:
+        """The jobs of a new file, in its own transaction: none is ever lost or orphaned."""
+        if variants_needed:
+            uow.jobs.add(
+                new_job(VARIANTS, file, max_attempts=VARIANT_ATTEMPTS, now=file.created_at)
+            )
+        elif file.status == "completed":
+            uow.files.add_event(file.id, file.created_at, *_variant_event(blob))
+        if file.auto_describe:
+            queue_new_file(uow, file, max_attempts=self.jobs.describe_attempts, now=file.created_at)
 
     async def _skipped(self, live: File, blob: Blob) -> Ingested:
         async with self.uows.read() as uow:
@@ -228,6 +267,11 @@ def _upload_note(deduplicated: bool) -> str:
     return "shares bytes already stored" if deduplicated else "new bytes stored"
 
 
+def _variants_settled(blob: Blob) -> bool:
+    """Whether the variants job of these bytes has finished, one way or the other."""
+    return blob.variant_error is not None or set(VARIANT_SIZES) <= set(blob.variants)
+
+
 def _variant_event(blob: Blob) -> tuple[str, str | None]:
     if blob.variant_error:
         return "variants_failed", blob.variant_error
@@ -257,9 +301,11 @@ def _new_file(
         width=blob.width,
         height=blob.height,
         content_created_at=blob.content_created_at,
-        status="completed",
+        status="completed" if _variants_settled(blob) else "processing",
         auto_describe=options.auto_describe,
-        description_status=DescriptionStatus.PENDING.value,
+        description_status=initial_status(
+            auto_describe=options.auto_describe, describable=True
+        ).value,
         session_id=session_id,
         created_at=now,
         updated_at=now,

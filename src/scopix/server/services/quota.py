@@ -8,6 +8,7 @@ from scopix.server.catalog.uow import UnitOfWorkFactory
 from scopix.server.domain.errors import ValidationFailed
 from scopix.server.domain.quota import QuotaStanding, billing_period, standing
 from scopix.server.domain.tiers import tier_named
+from scopix.server.jobs.records import DESCRIBE
 
 MAX_FILE_COUNT = 10_000
 
@@ -27,7 +28,12 @@ class QuotaService:
         async with self.uows.read() as uow:
             tenant = await uow.tenants.get(tenant_id)
             used = await uow.usage.used(tenant_id, billing_period(datetime.now(UTC)))
+            reserved = await uow.jobs.reserved(tenant_id, DESCRIBE)
         assert tenant is not None, "an authenticated tenant exists"
         return standing(
-            tier_named(tenant.tier), used=used, prepaid=tenant.prepaid_credits, requested=file_count
+            tier_named(tenant.tier),
+            used=used,
+            prepaid=tenant.prepaid_credits,
+            requested=file_count,
+            reserved=reserved,
         )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Protocol
+
+import anyio
 
 
 class BlobNotFound(Exception):
@@ -54,3 +57,22 @@ class BlobStore(Protocol):
     async def sweep_staging(self, older_than_s: float) -> int:
         """Delete staging files abandoned for longer than `older_than_s`; returns the count."""
         ...
+
+
+@asynccontextmanager
+async def local_copy(store: BlobStore, key: str) -> AsyncIterator[Path]:
+    """A local file with the blob's bytes: the blob itself on local disk, else a staged copy."""
+    path = store.local_path(key)
+    if path is not None:
+        if not path.exists():
+            raise BlobNotFound(key)
+        yield path
+        return
+    staged = store.new_staging_path()
+    try:
+        async with await anyio.open_file(staged, "wb") as out:
+            async for chunk in store.iter_bytes(key):
+                await out.write(chunk)
+        yield staged
+    finally:
+        staged.unlink(missing_ok=True)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
 from scopix.server.api.deps import Reader, ServicesDep, Writer
-from scopix.server.api.presenters import UrlMaker, file_out
+from scopix.server.api.presenters import UrlMaker, file_out, processing_status
 from scopix.server.api.schemas import (
     BatchDeleteIn,
     BatchDeleteOut,
@@ -18,6 +18,7 @@ from scopix.server.api.schemas import (
     FileListOut,
     FileOut,
     FileUpdateIn,
+    ProcessingStatusOut,
 )
 from scopix.server.domain.listing import MAX_OFFSET, SortField, file_query
 from scopix.server.domain.variants import ORIGINAL
@@ -105,6 +106,24 @@ async def restore_file(
     """Undo a delete made less than 30 days ago."""
     view = await services.files.restore(principal.tenant_id, file_id)
     return file_out(view, UrlMaker(request), with_history=True)
+
+
+@router.get("/files/{file_id}/status", response_model=ProcessingStatusOut)
+async def get_status(file_id: str, principal: Reader, services: ServicesDep) -> ProcessingStatusOut:
+    """Upload, variant and description state, attempts and the last error."""
+    return processing_status(await services.files.processing(principal.tenant_id, file_id))
+
+
+@router.post(
+    "/files/{file_id}/describe",
+    response_model=ProcessingStatusOut,
+    status_code=202,
+    responses={409: {"model": ErrorEnvelope}, 403: {"model": ErrorEnvelope}},
+)
+async def describe(file_id: str, principal: Writer, services: ServicesDep) -> ProcessingStatusOut:
+    """Queue a new description attempt (409 while one is queued or running)."""
+    await services.describe.request(principal.tenant_id, file_id)
+    return processing_status(await services.files.processing(principal.tenant_id, file_id))
 
 
 @router.post("/files/batch-delete", response_model=BatchDeleteOut)

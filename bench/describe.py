@@ -1,0 +1,155 @@
+"""Description pipeline speed: 100 real photos and documents through the describe jobs.
+
+Uploads every file to an in-process server (variants rendered first, untimed), then runs the
+describe jobs one at a time through the same JobRunner the server's workers use, and prints:
+images/s, per-stage milliseconds (decode, OCR, tags, embedding, catalog) and the pipeline's
+overhead: end-to-end time divided by the models' own inference time (OCR + tags + embedding),
+both measured in this run.
+
+    .venv/bin/python bench/describe.py [--photos 70] [--documents 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pyvips
+from sqlalchemy import select
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from ingest import make_photos  # noqa: E402
+from scopix.server.app import create_app  # noqa: E402
+from scopix.server.catalog.models import Analysis  # noqa: E402
+from scopix.server.services.container import Services  # noqa: E402
+from scopix.server.settings import Settings  # noqa: E402
+
+WORDS = (
+    *("invoice", "total", "amount", "due", "payment", "order", "delivery", "coffee", "beans"),
+    *("kilogram", "price", "tax", "net", "gross", "customer", "address", "street", "city"),
+    *("account", "number", "date", "reference", "quantity", "unit", "description"),
+    *("Rechnung", "Betrag", "Lieferung", "Kunde", "Straße", "facture", "montant", "livraison"),
+)
+INFERENCE_STAGES = ("ocr", "tags", "embedding")
+
+
+def make_documents(out: Path, count: int, seed: int = 11) -> list[Path]:
+    """Pages of 8 to 16 printed lines at random places, as PNG, like scanned forms."""
+    rng = random.Random(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = out / f"document_{i:03d}.png"
+        page = pyvips.Image.black(1100, 1500) + 255
+        top = 60
+        for _ in range(rng.randint(8, 16)):
+            line = " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 7)))
+            text = pyvips.Image.text(f"{line} {rng.randint(1, 9999)}", font="sans 28", dpi=72)
+            page = page.insert(255 - text, rng.randint(40, 300), top)
+            top += text.height + rng.randint(30, 60)
+            if top > 1400:
+                break
+        page.cast("uchar").pngsave(str(path))
+        paths.append(path)
+    return paths
+
+
+async def upload_all(client: httpx.AsyncClient, paths: list[Path]) -> None:
+    for path in paths:
+        response = await client.post(
+            "/api/v2/files/upload", files={"file": (path.name, path.read_bytes())}
+        )
+        response.raise_for_status()
+
+
+async def describe_all(services: Services) -> tuple[float, list[float]]:
+    """Run every describe job in turn; the wall time and each job's claim+commit overhead."""
+    runner = services.workers.runner
+    claims: list[float] = []
+    start = time.perf_counter()
+    while True:
+        t0 = time.perf_counter()
+        job = await runner.claim(("describe",))
+        claims.append((time.perf_counter() - t0) * 1000)
+        if job is None:
+            break
+        await runner.run(job)
+    return time.perf_counter() - start, claims[:-1]
+
+
+async def stage_timings(services: Services) -> list[dict[str, float]]:
+    async with services.workers.runner.uows.read() as uow:
+        rows = await uow.session.scalars(select(Analysis))
+        return [dict(a.timings_ms) for a in rows]
+
+
+async def main(photos: int, documents: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="scopix-bench-") as tmp:
+        work = Path(tmp)
+        files = make_photos(work / "photos", photos) + make_documents(work / "docs", documents)
+        settings = Settings(data_dir=work / "data", workers=0)
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            services: Services = app.state.services
+            key = await services.keys.create_key("bench", tier="custom")
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport,
+                base_url="http://bench",
+                headers={"Authorization": f"Bearer {key.plaintext}"},
+                timeout=600,
+            ) as client:
+                await upload_all(client, files)
+            while (job := await services.workers.runner.claim(("variants",))) is not None:
+                await services.workers.runner.run(job)
+            await warm_up(services)
+            wall_s, claims_ms = await describe_all(services)
+            timings = await stage_timings(services)
+        report(len(files), wall_s, claims_ms, timings)
+
+
+async def warm_up(services: Services) -> None:
+    """Load the models before timing, as a running server has them loaded already."""
+    sample = ROOT / "tests" / "assets" / "photos" / "coffee.png"
+    await services.pipeline.describe(sample)
+
+
+def report(count: int, wall_s: float, claims_ms: list[float], timings: list[dict]) -> None:
+    stages = sorted({k for t in timings for k in t})
+    print(f"{count} images described in {wall_s:.1f} s: {count / wall_s:.2f} images/s")
+    print(f"{'stage':<12} {'mean ms':>9} {'median ms':>10} {'total s':>8}")
+    for stage in stages:
+        values = [t.get(stage, 0.0) for t in timings]
+        print(
+            f"{stage:<12} {statistics.mean(values):>9.1f} {statistics.median(values):>10.1f}"
+            f" {sum(values) / 1000:>8.1f}"
+        )
+    inference_s = sum(t.get(s, 0.0) for t in timings for s in INFERENCE_STAGES) / 1000
+    decode_s = sum(t.get("decode", 0.0) for t in timings) / 1000
+    catalog_s = wall_s - inference_s - decode_s
+    print(
+        f"{'catalog':<12} {catalog_s * 1000 / count:>9.1f} {'':>10} {catalog_s:>8.1f}"
+        f"   (claim, commit and scheduling: the rest of the wall time;"
+        f" claims alone {statistics.mean(claims_ms):.1f} ms)"
+    )
+    print(
+        f"overhead: end-to-end {wall_s:.1f} s / model inference {inference_s:.1f} s"
+        f" = {wall_s / inference_s:.3f}"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", type=int, default=70)
+    parser.add_argument("--documents", type=int, default=30)
+    args = parser.parse_args()
+    asyncio.run(main(args.photos, args.documents))

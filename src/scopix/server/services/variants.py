@@ -1,0 +1,111 @@
+"""The variants job: render an image's WebP variants from its stored original."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import anyio
+import anyio.to_thread
+
+from scopix.server.catalog.models import Job
+from scopix.server.catalog.uow import UnitOfWork
+from scopix.server.domain import blobkeys
+from scopix.server.domain.failures import Failure
+from scopix.server.domain.variants import VARIANT_SIZES
+from scopix.server.imaging import ImageDecodeError, RenderedImage, render_variants
+from scopix.server.jobs.handler import JobFailed
+from scopix.server.jobs.records import VARIANTS
+from scopix.server.storage.base import BlobNotFound, BlobStore, local_copy
+from scopix.types.describe import DescriptionErrorType
+
+log = logging.getLogger("scopix.variants")
+
+#: A variant job retries storage hiccups a few times; a bad image fails at once.
+VARIANT_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class StoredVariants:
+    """The variants written, in size order."""
+
+    names: list[str]
+
+
+class VariantsHandler:
+    """One job per stored blob; it completes every file that shares the blob."""
+
+    kind = VARIANTS
+
+    def __init__(self, store: BlobStore, decoders: anyio.CapacityLimiter) -> None:
+        self.store = store
+        self.decoders = decoders
+
+    async def started(self, uow: UnitOfWork, job: Job) -> None:
+        """Nothing to record: the upload already says its variants are being made."""
+
+    async def execute(self, job: Job) -> StoredVariants:
+        rendered = await self._render(job)
+        names = []
+        for name, data in rendered.variants.items():
+            try:
+                await self.store.put_bytes(
+                    blobkeys.variant_key(job.tenant_id, job.sha256, name), data
+                )
+            except OSError as exc:
+                raise JobFailed(
+                    Failure(
+                        DescriptionErrorType.TIMEOUT,
+                        f"storage did not take the {name} variant: {exc.strerror or exc}",
+                    )
+                ) from exc
+            names.append(name)
+        return StoredVariants(names)
+
+    async def _render(self, job: Job) -> RenderedImage:
+        key = blobkeys.original_key(job.tenant_id, job.sha256)
+        try:
+            async with local_copy(self.store, key) as path:
+                return await anyio.to_thread.run_sync(
+                    render_variants, path, VARIANT_SIZES, limiter=self.decoders
+                )
+        except ImageDecodeError as exc:
+            raise JobFailed(
+                Failure(DescriptionErrorType.VALIDATION_ERROR, f"the image does not decode: {exc}")
+            ) from None
+        except BlobNotFound:
+            raise JobFailed(
+                Failure(DescriptionErrorType.VALIDATION_ERROR, "the stored original is missing")
+            ) from None
+
+    async def succeeded(self, uow: UnitOfWork, job: Job, result: StoredVariants) -> None:
+        blob = await uow.blobs.lock(job.tenant_id, job.sha256)
+        if blob is None:
+            return
+        blob.variants = result.names
+        blob.variant_error = None
+        await _finish_files(uow, job, "variants_ready", ", ".join(result.names))
+
+    async def retrying(
+        self, uow: UnitOfWork, job: Job, failure: Failure, run_after: datetime
+    ) -> None:
+        log.warning("variants of %s: %s; retrying", job.sha256, failure.message)
+
+    async def requeued(self, uow: UnitOfWork, job: Job) -> None:
+        """Nothing to record: the files stay `processing` until a worker finishes."""
+
+    async def failed(self, uow: UnitOfWork, job: Job, failure: Failure) -> None:
+        # The original stays stored and downloadable: the upload itself did not fail.
+        blob = await uow.blobs.lock(job.tenant_id, job.sha256)
+        if blob is not None:
+            blob.variant_error = failure.message
+        await _finish_files(uow, job, "variants_failed", failure.message)
+
+
+async def _finish_files(uow: UnitOfWork, job: Job, event: str, detail: str) -> None:
+    now = datetime.now(UTC)
+    for file in await uow.files.awaiting_variants(job.tenant_id, job.sha256):
+        file.status = "completed"
+        file.updated_at = now
+        uow.files.add_event(file.id, now, event, detail)
