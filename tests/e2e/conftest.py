@@ -16,8 +16,12 @@ def server_factory(tmp_path: Path) -> Iterator[type[object]]:
 
     class Factory:
         @staticmethod
-        def start(env: dict[str, str] | None = None, data_dir: Path | None = None) -> ServerProcess:
-            server = start_server(data_dir or tmp_path / "data", env=env)
+        def start(
+            env: dict[str, str] | None = None,
+            data_dir: Path | None = None,
+            args: tuple[str, ...] = (),
+        ) -> ServerProcess:
+            server = start_server(data_dir or tmp_path / "data", env=env, args=args)
             started.append(server)
             return server
 

@@ -41,7 +41,7 @@ def test_a_killed_worker_s_job_completes_exactly_once(server_factory: Any, tmp_p
 
         first.process.send_signal(signal.SIGKILL)
         first.process.wait()
-        second = server_factory.start(env=env, data_dir=data_dir)
+        second = server_factory.start(env=env, data_dir=data_dir, args=("--workers", "1"))
         done = wait_for_status(
             second.base_url, headers, file_id, lambda s: s["description_status"] == "completed"
         )

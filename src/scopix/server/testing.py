@@ -87,13 +87,15 @@ def wait_for_status(
         time.sleep(0.2)
 
 
-def start_server(data_dir: Path, *, env: dict[str, str] | None = None) -> ServerProcess:
-    """Start `scopix serve` on a free port and wait until it answers."""
+def start_server(
+    data_dir: Path, *, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> ServerProcess:
+    """Start `scopix serve [args]` on a free port and wait until it answers."""
     port = free_port()
     child_env = {**os.environ, "SCOPIX_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
     child_env.update(env or {})
     process = subprocess.Popen(
-        [*SCOPIX, "serve", "--port", str(port)],
+        [*SCOPIX, "serve", "--port", str(port), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

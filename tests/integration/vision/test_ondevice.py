@@ -23,6 +23,7 @@ from scopix.server.vision.base import (
 )
 from scopix.server.vision.ondevice import E5Embedder, OnDeviceAnalyzer, Tagger, TextReader
 from scopix.server.vision.ondevice import ocr as ocr_module
+from scopix.server.vision.ondevice.loading import PerProcess
 from scopix.server.vision.ondevice.ocr import RAPIDOCR_VERSION
 from scopix.server.vision.ondevice.tagger import (
     KINDS,
@@ -282,7 +283,7 @@ def test_an_engine_failure_is_a_validation_error(monkeypatch: pytest.MonkeyPatch
 
         return engine
 
-    monkeypatch.setattr(ocr_module, "_engine", choking)
+    monkeypatch.setattr(ocr_module, "_engines", PerProcess(choking))
     with pytest.raises(AnalyzerError) as caught:
         TextReader().read(DecodedImage(pixels=np.zeros((8, 8, 3), np.uint8), jpeg=b""))
     assert caught.value.error_type is DescriptionErrorType.VALIDATION_ERROR

@@ -21,7 +21,7 @@ __all__ = ["PROVIDER", "OnDeviceAnalyzer"]
 PROVIDER: Final = "ondevice"
 # Bump when the code changes what an analysis contains for the same models and thresholds, so
 # cached analyses are redone.
-_REVISION: Final = 1
+_REVISION: Final = 2
 
 T = TypeVar("T")
 

@@ -26,6 +26,10 @@ MIN_CONFIDENCE: Final = 0.5
 # the detector's input under 736 x 2944: measured on a 2048 x 160 banner and a 280 x 2048
 # screenshot, both read in full, 30 % faster and with 300 MB less memory than at 1/8.
 _MAX_ASPECT: Final = 4
+# The detector sees at most this long a side: measured on 1600 px photos and 1100 x 1500 pages,
+# 1.5 to 2.5 times faster than full size, with the same lines found and read.
+_DETECT_MAX_SIDE: Final = 1280
+_DETECT_MIN_SIDE: Final = 736
 # The bundled models, named so that rapidocr never takes its download path: without a model_path
 # it looks the file up and re-downloads it when the checksum does not match. Only these models
 # ship in the rapidocr==3.10.0 wheel; another model or language would need a download.
@@ -60,7 +64,7 @@ class TextReader:
 
     def read(self, image: DecodedImage) -> tuple[TextRegion, ...]:
         """The text lines in reading order; AnalyzerError(VALIDATION_ERROR) if unreadable."""
-        pixels = _checked(image.pixels)
+        pixels = _upscaled(_checked(image.pixels))
         try:
             output = _engines.get(self._threads)(_padded_bgr(pixels))
         except Exception as exc:  # rapidocr raises bare errors of many kinds on odd input
@@ -68,7 +72,8 @@ class TextReader:
                 DescriptionErrorType.VALIDATION_ERROR,
                 f"the OCR engine could not read this image: {type(exc).__name__}: {exc}",
             ) from exc
-        return text_regions(_raw_lines(output), image.width, image.height)
+        # Normalized coordinates are the same at any scale: normalize by the size OCR saw.
+        return text_regions(_raw_lines(output), pixels.shape[1], pixels.shape[0])
 
 
 def _create_engine(threads: int) -> Any:
@@ -82,6 +87,8 @@ def _create_engine(threads: int) -> Any:
         "Global.text_score": MIN_CONFIDENCE,
         "EngineConfig.onnxruntime.intra_op_num_threads": threads,
         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        "Det.limit_type": "max",
+        "Det.limit_side_len": _DETECT_MAX_SIDE,
     }
     params.update({f"{task}.model_path": str(models / f) for task, f in _MODEL_FILES.items()})
     return rapidocr.RapidOCR(params=params)
@@ -96,6 +103,18 @@ def _checked(pixels: Pixels) -> Pixels:
             f"expected non-empty 8-bit RGB pixels, got {pixels.dtype} {shape}",
         )
     return pixels
+
+
+def _upscaled(pixels: Pixels) -> Pixels:
+    """A small image enlarged so its short side reaches _DETECT_MIN_SIDE: small text on a small
+    image is found only when the detector sees it larger (rapidocr's own default did this, but
+    also ran its detector on every large photo at full size, two to three times slower)."""
+    height, width = pixels.shape[:2]
+    factor = min(_DETECT_MIN_SIDE / min(height, width), _DETECT_MAX_SIDE / max(height, width))
+    if factor <= 1:
+        return pixels
+    size = (round(width * factor), round(height * factor))
+    return np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
 
 
 def _padded_bgr(pixels: Pixels) -> Pixels:
