@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     vlm_timeout_seconds: float = Field(default=60.0, gt=0)
     vlm_breaker_failures: int = Field(default=5, ge=1, description="failures in a row to trip")
     vlm_breaker_reset_seconds: float = Field(default=30.0, gt=0, description="first open period")
+
+    @model_validator(mode="after")
+    def _vlm_named_whole(self) -> Settings:
+        if bool(self.vlm_base_url) != bool(self.vlm_model):
+            raise ValueError("set SCOPIX_VLM_BASE_URL and SCOPIX_VLM_MODEL together, or neither")
+        if not self.ondevice and not self.vlm_base_url:
+            raise ValueError("no analyzer: keep SCOPIX_ONDEVICE=true or set SCOPIX_VLM_*")
+        return self
 
     @property
     def resolved_database_url(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,8 @@ import pyvips
 
 from apiclient import Api
 from imagefactory import jpeg_bytes
+from scopix.server.catalog.models import Usage
+from scopix.server.domain.quota import billing_period
 
 PHOTOS = Path(__file__).parents[2] / "assets" / "photos"
 UPLOAD = "/api/v2/files/upload"
@@ -186,3 +190,38 @@ async def test_descriptions_are_charged_and_reserved_against_the_quota(api: Api)
     await api.drain()
     quota = (await api.client.get("/api/v2/uploads/quota-check", headers=headers)).json()
     assert (quota["current_usage"], quota["available"]) == (10, 0)
+
+
+async def test_describe_beyond_the_quota_is_refused(api: Api) -> None:
+    created = await api.services.keys.create_key("spent", tier="free")
+    headers = api.auth(created.plaintext)
+    response = await api.client.post(
+        UPLOAD,
+        files={"file": ("p.jpg", jpeg_bytes(64, 64, seed=97))},
+        data={"auto_describe": "false"},
+        headers=headers,
+    )
+    assert response.status_code == 201
+    async with api.services.describe.uows.write() as uow:
+        tenant = await uow.tenants.get_by_name("spent")
+        assert tenant is not None
+        uow.session.add(
+            Usage(
+                tenant_id=tenant.id,
+                period=billing_period(datetime.now(UTC)),
+                descriptions_used=10,
+            )
+        )
+        await uow.commit()
+    refused = await api.client.post(
+        f"/api/v2/files/{response.json()['image_id']}/describe", headers=headers
+    )
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "QUOTA_EXCEEDED"
+
+
+async def test_racing_describe_requests_queue_one_attempt(api: Api) -> None:
+    body = await upload(api, jpeg_bytes(96, 96, seed=96), "p.jpg", auto_describe="false")
+    route = f"/api/v2/files/{body['image_id']}/describe"
+    answers = await asyncio.gather(*(api.client.post(route) for _ in range(4)))
+    assert sorted(a.status_code for a in answers) == [202, 409, 409, 409]

@@ -109,6 +109,15 @@ class FileRepository:
             )
         )
 
+    async def lock(self, tenant_id: str, file_id: str) -> File | None:
+        """A live file, locked until commit, so concurrent state changes see each other."""
+        return await self.session.scalar(
+            select(File)
+            .where(File.id == file_id, File.tenant_id == tenant_id, File.deleted_at.is_(None))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
     async def get_deleted(self, tenant_id: str, file_id: str) -> File | None:
         return await self.session.scalar(
             select(File).where(

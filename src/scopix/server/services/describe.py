@@ -82,7 +82,7 @@ class DescribeService:
     async def request(self, tenant_id: str, file_id: str) -> File:
         """Queue a description of the file; 409 while one is queued or running."""
         async with self.uows.write() as uow:
-            file = await uow.files.get(tenant_id, file_id) if looks_like_id(file_id) else None
+            file = await uow.files.lock(tenant_id, file_id) if looks_like_id(file_id) else None
             if file is None:
                 raise NotFound("file not found", file_id=file_id)
             status = DescriptionStatus(file.description_status)
