@@ -57,7 +57,7 @@ class ProbeHandler:
     ) -> None:
         self.events.append(("retrying", job.id))
 
-    async def requeued(self, uow: UnitOfWork, job: Job) -> None:
+    async def requeued(self, uow: UnitOfWork, job: Job, reason: str) -> None:
         self.events.append(("requeued", job.id))
 
     async def failed(self, uow: UnitOfWork, job: Job, failure: Failure) -> None:
@@ -324,3 +324,21 @@ async def test_a_job_that_cannot_start_fails_instead_of_blocking(uows: UnitOfWor
     handler.broken_start = False
     second = await runner.claim()
     assert second is not None and second.id == second_id
+
+
+async def test_a_stopping_worker_hands_its_job_back_at_once(uows: UnitOfWorkFactory) -> None:
+    [job_id] = await _jobs(uows, 1)
+    handler = ProbeHandler(delay_s=30)
+    runner = _runner(uows, handler)
+    job = await runner.claim()
+    assert job is not None
+    task = asyncio.create_task(runner.run(job))
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    stored = await _job(uows, job_id)
+    assert (stored.state, stored.attempts, stored.lease_token) == ("queued", 0, None)
+    assert handler.count("requeued") == 1
+    again = await _runner(uows, ProbeHandler(), owner="next").claim()
+    assert again is not None and again.id == job_id

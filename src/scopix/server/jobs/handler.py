@@ -45,8 +45,8 @@ class JobHandler(Protocol[ResultT]):
         """The attempt failed and another one will run at `run_after`."""
         ...
 
-    async def requeued(self, uow: UnitOfWork, job: Job) -> None:
-        """The worker holding the job vanished; it will run again."""
+    async def requeued(self, uow: UnitOfWork, job: Job, reason: str) -> None:
+        """The worker holding the job vanished or stopped; it will run again."""
         ...
 
     async def failed(self, uow: UnitOfWork, job: Job, failure: Failure) -> None:

@@ -19,6 +19,8 @@ from scopix.server.jobs.handler import JobFailed, JobHandler
 
 log = logging.getLogger("scopix.jobs")
 
+SHUTDOWN_NOTE = "the worker stopped mid-attempt; queued again"
+
 
 @dataclass(frozen=True)
 class LeaseSettings:
@@ -95,6 +97,19 @@ class JobRunner:
 
     async def run(self, job: Job) -> None:
         """Execute a claimed job and commit its outcome, unless its lease was lost meanwhile."""
+        try:
+            outcome, lease_lost = await self._attempt(job)
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                await self._hand_back(job)
+            raise
+        if lease_lost or outcome is None:
+            log.warning("job %s lost its lease; its attempt is abandoned", job.id)
+            return
+        await self._finish(job, outcome)
+
+    async def _attempt(self, job: Job) -> tuple[_Succeeded | _Failed | None, bool]:
+        """Execute while heartbeating; the outcome, and whether the lease was lost meanwhile."""
         outcome: _Succeeded | _Failed | None = None
         lease_lost = False
         async with anyio.create_task_group() as group:
@@ -114,10 +129,25 @@ class JobRunner:
 
             group.start_soon(work)
             group.start_soon(heartbeat)
-        if lease_lost or outcome is None:
-            log.warning("job %s lost its lease; its attempt is abandoned", job.id)
-            return
-        await self._finish(job, outcome)
+        return outcome, lease_lost
+
+    async def _hand_back(self, job: Job) -> None:
+        """The worker is stopping mid-attempt: requeue the job now rather than after its lease,
+        without counting the attempt it never finished."""
+        assert job.lease_token is not None
+        try:
+            async with self.uows.write() as uow:
+                current = await uow.jobs.lock_leased(job.id, job.lease_token)
+                if current is None:
+                    return
+                now = _now()
+                _release(current, now)
+                current.state, current.run_after = "queued", now
+                current.attempts = max(current.attempts - 1, 0)
+                await self.handlers[job.kind].requeued(uow, current, SHUTDOWN_NOTE)
+                await uow.commit()
+        except Exception:  # its lease expires and the sweeper requeues it instead
+            log.warning("job %s could not be handed back", job.id, exc_info=True)
 
     async def _execute(self, job: Job) -> _Succeeded | _Failed:
         try:

@@ -13,6 +13,8 @@ from scopix.server.jobs.handler import JobHandler
 
 log = logging.getLogger("scopix.jobs")
 
+LEASE_EXPIRED_NOTE = "the worker stopped responding; queued again"
+
 
 class JobSweeper:
     """Idempotent: any number of processes may sweep the same catalog at once."""
@@ -41,7 +43,7 @@ class JobSweeper:
                     await handler.failed(uow, job, failure)
                 else:
                     job.state, job.run_after = "queued", now
-                    await handler.requeued(uow, job)
+                    await handler.requeued(uow, job, LEASE_EXPIRED_NOTE)
             await uow.commit()
         if expired:
             log.warning("%d job(s) outlived their worker's lease", len(expired))

@@ -177,10 +177,9 @@ class DescribeHandler:
         note = f"{failure.error_type.value}: {failure.message}; retrying in {wait:.0f} s"
         record_event(uow, file, DescriptionEvent.RETRY_SCHEDULED, datetime.now(UTC), note)
 
-    async def requeued(self, uow: UnitOfWork, job: Job) -> None:
+    async def requeued(self, uow: UnitOfWork, job: Job, reason: str) -> None:
         file = await _file_of(uow, job)
-        note = "the worker stopped responding; queued again"
-        record_event(uow, file, DescriptionEvent.LEASE_EXPIRED, datetime.now(UTC), note)
+        record_event(uow, file, DescriptionEvent.LEASE_EXPIRED, datetime.now(UTC), reason)
 
     async def failed(self, uow: UnitOfWork, job: Job, failure: Failure) -> None:
         file = await _file_of(uow, job)

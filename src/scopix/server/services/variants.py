@@ -92,7 +92,7 @@ class VariantsHandler:
     ) -> None:
         log.warning("variants of %s: %s; retrying", job.sha256, failure.message)
 
-    async def requeued(self, uow: UnitOfWork, job: Job) -> None:
+    async def requeued(self, uow: UnitOfWork, job: Job, reason: str) -> None:
         """Nothing to record: the files stay `processing` until a worker finishes."""
 
     async def failed(self, uow: UnitOfWork, job: Job, failure: Failure) -> None:
