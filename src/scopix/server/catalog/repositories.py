@@ -310,13 +310,6 @@ class JobRepository:
     def add(self, job: Job) -> None:
         self.session.add(job)
 
-    async def active_for_file(self, file_id: str, kind: str) -> Job | None:
-        return await self.session.scalar(
-            select(Job).where(
-                Job.file_id == file_id, Job.kind == kind, Job.state.in_(ACTIVE_JOB_STATES)
-            )
-        )
-
     async def latest_for_file(self, file_id: str, kind: str) -> Job | None:
         return await self.session.scalar(
             select(Job)

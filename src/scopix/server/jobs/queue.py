@@ -13,10 +13,3 @@ class JobQueue(Protocol):
     def wake(self) -> None:
         """Tell idle workers that committed jobs are waiting."""
         ...
-
-
-class NoWorkers:
-    """The queue of a process that runs no workers: other processes poll the jobs table."""
-
-    def wake(self) -> None:
-        """Nothing to wake here."""

@@ -160,8 +160,7 @@ class Ingestor:
     async def _store_blob(self, tenant_id: str, staged: StagedUpload, media: MediaType) -> Blob:
         """Decode, write variants and the original; the row is inserted by the caller."""
         rendered = await self._render(staged.path)
-        # A preview the store refused is not fatal: the variants job renders and retries it.
-        stored, _ = await self._put_variants(tenant_id, staged.sha256, rendered)
+        stored = await self._put_preview(tenant_id, staged.sha256, rendered)
         try:
             await self.store.promote(staged.path, blobkeys.original_key(tenant_id, staged.sha256))
         except OSError as exc:
@@ -182,19 +181,17 @@ class Ingestor:
             created_at=_now(),
         )
 
-    async def _put_variants(
-        self, tenant_id: str, sha256: str, rendered: RenderedImage
-    ) -> tuple[list[str], str | None]:
-        """Write each variant; a failure is recorded, never fatal to the original."""
+    async def _put_preview(self, tenant_id: str, sha256: str, rendered: RenderedImage) -> list[str]:
+        """Write the preview variants; a refusal is not fatal: the variants job retries them."""
         stored: list[str] = []
         for name, data in rendered.variants.items():
             try:
                 await self.store.put_bytes(blobkeys.variant_key(tenant_id, sha256, name), data)
             except OSError as exc:
-                log.warning("variant %s of %s failed: %s", name, sha256, exc)
-                return stored, f"variant {name} could not be stored: {exc.strerror or exc}"
+                log.warning("preview %s of %s not stored: %s", name, sha256, exc)
+                break
             stored.append(name)
-        return stored, None
+        return stored
 
     async def _record(
         self,

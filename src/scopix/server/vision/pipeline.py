@@ -55,10 +55,6 @@ class DescriptionPipeline:
         parts.append(f"embedder={self.embedder.fingerprint if self.embedder else None}")
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
-    @property
-    def provider_names(self) -> tuple[str, ...]:
-        return tuple(a.name for a in self.analyzers)
-
     async def describe(self, path: Path) -> Described:
         """Decode, analyse, merge, embed. Raises AnalyzerError, classified."""
         started = time.perf_counter()
