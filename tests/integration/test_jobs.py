@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from scopix.server.catalog.db import connect
-from scopix.server.catalog.migrate import upgrade
-from scopix.server.catalog.models import Blob, File, Job, Tenant
+from catalogrows import blob_row, tenant_row
+from scopix.server.catalog.models import File, Job
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
 from scopix.server.domain.failures import Failure, RetryPolicy
 from scopix.server.domain.ids import new_id
@@ -67,14 +65,6 @@ class ProbeHandler:
         return sum(1 for e, _ in self.events if e == event)
 
 
-@pytest.fixture
-async def uows(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
-    upgrade(database_url)
-    database = connect(database_url)
-    yield UnitOfWorkFactory(database)
-    await database.dispose()
-
-
 def _runner(
     uows: UnitOfWorkFactory, handler: ProbeHandler, *, lease_s: float = 30.0, owner: str = "w1"
 ) -> JobRunner:
@@ -90,13 +80,13 @@ def _runner(
 async def _jobs(uows: UnitOfWorkFactory, count: int, *, sha256: str | None = None) -> list[str]:
     """`count` queued probe jobs, each on its own file (all of the same bytes if `sha256`)."""
     now = datetime.now(UTC)
-    tenant = Tenant(id=new_id(), name=new_id(), tier="free", prepaid_credits=0, created_at=now)
+    tenant = tenant_row()
     ids = []
     async with uows.write() as uow:
         await uow.tenants.add(tenant)
         shas = [sha256 or f"{i:064x}" for i in range(count)]
         for sha in sorted(set(shas)):
-            await uow.blobs.add_if_absent(_blob(tenant.id, sha, now))
+            await uow.blobs.add_if_absent(blob_row(tenant.id, sha))
         for sha in shas:
             file = _file(tenant.id, sha, now)
             uow.files.add(file, ())
@@ -106,18 +96,6 @@ async def _jobs(uows: UnitOfWorkFactory, count: int, *, sha256: str | None = Non
             ids.append(job.id)
         await uow.commit()
     return ids
-
-
-def _blob(tenant_id: str, sha: str, now: datetime) -> Blob:
-    return Blob(
-        tenant_id=tenant_id,
-        sha256=sha,
-        storage_key="k",
-        size_bytes=1,
-        mime_type="image/png",
-        variants=[],
-        created_at=now,
-    )
 
 
 def _file(tenant_id: str, sha: str, now: datetime) -> File:
