@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import Request
 
 from scopix.server.api.schemas import (
@@ -15,7 +13,7 @@ from scopix.server.api.schemas import (
     UploadResultOut,
     UploadSessionOut,
 )
-from scopix.server.domain.variants import ORIGINAL, THUMBNAIL, VARIANT_SIZES
+from scopix.server.domain.variants import ORIGINAL, THUMBNAIL, variant_state
 from scopix.server.services.batches import BatchItem, BatchOutcome
 from scopix.server.services.files import FileView, ProcessingView
 
@@ -110,17 +108,11 @@ def file_out(view: FileView, urls: UrlMaker, *, with_history: bool = False) -> F
 def processing_status(processing: ProcessingView) -> ProcessingStatusOut:
     """Where a file's upload, variants and description stand."""
     f, blob, job = processing.view.file, processing.view.blob, processing.describe_job
-    if blob.variant_error:
-        variant_status: Literal["processing", "completed", "failed"] = "failed"
-    elif set(VARIANT_SIZES) <= set(blob.variants):
-        variant_status = "completed"
-    else:
-        variant_status = "processing"
     waiting = job is not None and job.state == "queued" and job.attempts > 0
     return ProcessingStatusOut(
         image_id=f.id,
         status=f.status,
-        variant_status=variant_status,
+        variant_status=variant_state(blob.variants, blob.variant_error),
         variants_ready=list(blob.variants),
         variant_error=blob.variant_error,
         description_status=f.description_status,

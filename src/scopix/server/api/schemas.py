@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from scopix.server.domain.fields import MAX_TAG_CHARS, MAX_TAGS, MAX_TITLE_CHARS
+from scopix.server.domain.variants import VariantState
 from scopix.server.services.files import MAX_BATCH_DELETE
 
 
@@ -103,7 +104,7 @@ class ProcessingStatusOut(BaseModel):
 
     image_id: str
     status: str = Field(description="the upload: processing until its variants exist")
-    variant_status: Literal["processing", "completed", "failed"]
+    variant_status: VariantState
     variants_ready: list[str]
     variant_error: str | None
     description_status: str

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Collection
+from typing import Final, Literal
+
+VariantState = Literal["processing", "completed", "failed"]
 
 VARIANT_SIZES: Final[dict[str, int]] = {
     "tiny_64": 64,
@@ -21,3 +24,10 @@ THUMBNAIL: Final = "small_256"
 def is_known_variant(name: str) -> bool:
     """Whether `name` is a variant a client may ask for."""
     return name == ORIGINAL or name in VARIANT_SIZES
+
+
+def variant_state(stored: Collection[str], error: str | None) -> VariantState:
+    """Where the variants of some bytes stand: still being made, all made, or given up on."""
+    if error is not None:
+        return "failed"
+    return "completed" if set(VARIANT_SIZES) <= set(stored) else "processing"

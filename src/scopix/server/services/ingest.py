@@ -20,7 +20,7 @@ from scopix.server.domain.ids import new_id
 from scopix.server.domain.limits import check_image_dimensions
 from scopix.server.domain.media import MediaType, sniff
 from scopix.server.domain.status import initial_status
-from scopix.server.domain.variants import PREVIEW_SIZES, VARIANT_SIZES
+from scopix.server.domain.variants import PREVIEW_SIZES, variant_state
 from scopix.server.imaging import (
     ImageDecodeError,
     ImageHeader,
@@ -264,11 +264,6 @@ def _upload_note(deduplicated: bool) -> str:
     return "shares bytes already stored" if deduplicated else "new bytes stored"
 
 
-def _variants_settled(blob: Blob) -> bool:
-    """Whether the variants job of these bytes has finished, one way or the other."""
-    return blob.variant_error is not None or set(VARIANT_SIZES) <= set(blob.variants)
-
-
 def _variant_event(blob: Blob) -> tuple[str, str | None]:
     if blob.variant_error:
         return "variants_failed", blob.variant_error
@@ -298,7 +293,10 @@ def _new_file(
         width=blob.width,
         height=blob.height,
         content_created_at=blob.content_created_at,
-        status="completed" if _variants_settled(blob) else "processing",
+        # The upload is done once its variants job has finished, one way or the other.
+        status="processing"
+        if variant_state(blob.variants, blob.variant_error) == "processing"
+        else "completed",
         auto_describe=options.auto_describe,
         description_status=initial_status(
             auto_describe=options.auto_describe, describable=True
