@@ -20,10 +20,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 import httpx
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from scopix.server.vision.base import Analysis, AnalyzerError, DecodedImage, Tag
 from scopix.types.describe import DescriptionErrorType
@@ -86,15 +86,20 @@ class VLMAnswer(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    description: str
     tags: tuple[str, ...] = ()
     key_elements: tuple[str, ...] = ()
     visible_text: str = ""
 
     @field_validator("description", mode="after")
     @classmethod
-    def _cap_description(cls, value: str) -> str:
-        return value[:MAX_DESCRIPTION_CHARS].rstrip()
+    def _trim_description(cls, value: str) -> str:
+        # Python's notion of whitespace, for the check and the trim alike: pydantic's own strip
+        # keeps separators such as U+001C that str.strip() removes, letting "" through.
+        description = value.strip()[:MAX_DESCRIPTION_CHARS].rstrip()
+        if not description:
+            raise ValueError("the description is empty")
+        return description
 
     @field_validator("tags", mode="before")
     @classmethod
