@@ -15,7 +15,7 @@ from scopix.server.domain.dedup import DedupOutcome, dedup_outcome
 from scopix.server.domain.errors import ValidationFailed
 from scopix.server.domain.ids import looks_like_id, new_id
 from scopix.server.domain.listing import MAX_IDS, MAX_LIMIT, SORT_FIELDS, file_query, split_multi
-from scopix.server.domain.quota import billing_period, standing
+from scopix.server.domain.quota import CREDITS_PER_ITEM, billing_period, credits_for, standing
 from scopix.server.domain.tiers import TIERS, UNLIMITED, Tier, tier_named
 from scopix.server.domain.variants import ORIGINAL, THUMBNAIL, VARIANT_SIZES, is_known_variant
 
@@ -432,3 +432,9 @@ def test_known_variants(name: str) -> None:
 )
 def test_unknown_variants(name: str) -> None:
     assert not is_known_variant(name)
+
+
+def test_every_analysis_level_costs_one_credit_an_item() -> None:
+    assert set(CREDITS_PER_ITEM) == {"basic", "standard", "detailed"}
+    for level in ("basic", "standard", "detailed"):
+        assert credits_for(7, level) == 7

@@ -13,9 +13,11 @@ from fastapi import FastAPI
 
 from scopix import __version__
 from scopix.server.api.errors import install_error_handlers
+from scopix.server.api.idempotency import IdempotencyMiddleware
 from scopix.server.api.middleware import RequestIdMiddleware
 from scopix.server.api.presenters import API_PREFIX
-from scopix.server.api.routes import files, system, uploads
+from scopix.server.api.ratelimit import RateLimitHeadersMiddleware
+from scopix.server.api.routes import files, system, uploads, usage
 from scopix.server.catalog.migrate import upgrade
 from scopix.server.services.container import Services, build_services
 from scopix.server.settings import Settings
@@ -58,10 +60,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)  # inside RequestIdMiddleware: added before it
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RateLimitHeadersMiddleware)  # outside it: a 500 carries the headers too
     app.include_router(system.router)
     app.include_router(uploads.router, prefix=API_PREFIX)
     app.include_router(files.router, prefix=API_PREFIX)
+    app.include_router(usage.router, prefix=API_PREFIX)
     return app
 
 

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         default_factory=lambda: os.cpu_count() or 1, ge=1, description="concurrent model runs"
     )
     job_lease_seconds: float = Field(default=60.0, gt=0, description="a claim without heartbeat")
+    idempotency_lease_seconds: float = Field(
+        default=30.0, gt=0, description="a keyed request's hold on its key without heartbeat"
+    )
     job_poll_seconds: float = Field(default=1.0, gt=0, description="idle workers re-check jobs")
     describe_max_attempts: int = Field(default=4, ge=1, description="attempts per description")
     retry_base_seconds: float = Field(default=2.0, ge=0, description="first retry's delay")

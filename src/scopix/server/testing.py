@@ -57,6 +57,11 @@ class ServerProcess:
             time.sleep(0.1)
         raise TimeoutError("server did not become ready:\n" + "\n".join(self.lines))
 
+    def kill(self) -> None:
+        """End the server as a crash would: SIGKILL, no shutdown of any kind."""
+        self.process.kill()
+        self.process.wait()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
@@ -88,10 +93,14 @@ def wait_for_status(
 
 
 def start_server(
-    data_dir: Path, *, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+    data_dir: Path,
+    *,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    port: int | None = None,
 ) -> ServerProcess:
-    """Start `scopix serve [args]` on a free port and wait until it answers."""
-    port = free_port()
+    """Start `scopix serve [args]` on `port` (default: a free one) and wait until it answers."""
+    port = port or free_port()
     child_env = {**os.environ, "SCOPIX_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
     child_env.update(env or {})
     process = subprocess.Popen(

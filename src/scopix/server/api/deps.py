@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from scopix.server.api.ratelimit import enforce
 from scopix.server.domain.keys import parse_key
 from scopix.server.services.container import Services
 from scopix.server.services.keys import Principal
@@ -24,12 +25,21 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 async def get_principal(
+    request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """Authenticate the `Authorization: Bearer` key."""
+    """Authenticate the `Authorization: Bearer` key, check an `X-Tenant-ID` the client sent
+    against it, then count the request against its tenant's rate limit (429 `RATE_LIMITED`
+    when it does not fit)."""
     presented = parse_key(credentials.credentials if credentials else None)
-    return await services.keys.authenticate(presented)
+    principal = await services.keys.authenticate(presented)
+    principal.claim_tenant(request.headers.get("x-tenant-id"))
+    state = request.scope.setdefault("state", {})
+    await enforce(
+        services.rate_limiter, state, principal.tenant_id, principal.tier.requests_per_minute
+    )
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Send
 
 from scopix.server.domain import errors as domain
 
@@ -24,6 +27,8 @@ STATUS_BY_ERROR: dict[type[domain.DomainError], int] = {
     domain.QuotaExceeded: 403,
     domain.NotFound: 404,
     domain.Conflict: 409,
+    domain.IdempotencyKeyReused: 422,
+    domain.RateLimited: 429,
     domain.Unavailable: 503,
 }
 
@@ -46,17 +51,52 @@ def request_id_of(request: Request) -> str:
     return str(request.scope.get("state", {}).get("request_id", ""))
 
 
+def envelope_body(
+    code: str, message: str, details: Mapping[str, Any] | None, request_id: str
+) -> dict[str, Any]:
+    """The documented error shape."""
+    return {
+        "error": {"code": code, "message": message, "details": dict(details or {})},
+        "request_id": request_id,
+    }
+
+
 def envelope(
     request: Request, status: int, code: str, message: str, details: dict[str, Any] | None = None
 ) -> JSONResponse:
     """An error response in the documented shape."""
-    rid = request_id_of(request)
-    body = {
-        "error": {"code": code, "message": message, "details": details or {}},
-        "request_id": rid,
-    }
+    body = envelope_body(code, message, details, request_id_of(request))
     headers = {"Connection": "close"} if status == 413 else None
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def send_envelope(
+    send: Send,
+    request_id: str,
+    status: int,
+    code: str,
+    message: str,
+    details: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """Write an error response from the ASGI layer, where there is no Request to answer."""
+    body = json.dumps(envelope_body(code, message, details, request_id)).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_domain_error(
+    send: Send,
+    request_id: str,
+    exc: domain.DomainError,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """A domain refusal written from the ASGI layer, with the status the handlers give it."""
+    await send_envelope(
+        send, request_id, status_of(exc), exc.code, exc.message, exc.details, headers
+    )
 
 
 def status_of(exc: domain.DomainError) -> int:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from scopix.server.api.errors import send_envelope
 
 log = logging.getLogger("scopix.api")
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
@@ -47,19 +48,9 @@ class RequestIdMiddleware:
 
 async def _internal_error(send: Send, request_id: str) -> None:
     """The envelope for a failure nothing else caught: never a stack trace."""
-    body = json.dumps(
-        {
-            "error": {
-                "code": "INTERNAL_ERROR",
-                "message": "the server failed; the error was logged",
-                "details": {},
-            },
-            "request_id": request_id,
-        }
-    ).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 500, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_envelope(
+        send, request_id, 500, "INTERNAL_ERROR", "the server failed; the error was logged"
+    )
 
 
 def _incoming(scope: Scope) -> str | None:

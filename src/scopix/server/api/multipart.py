@@ -10,15 +10,22 @@ import hashlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import anyio.to_thread
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from scopix.server.domain.errors import FileTooLarge, MalformedRequest, ValidationFailed
+from scopix.server.domain.errors import (
+    FileTooLarge,
+    MalformedRequest,
+    Unavailable,
+    ValidationFailed,
+)
 from scopix.server.domain.media import SNIFF_BYTES
 from scopix.server.services.ingest import StagedUpload
+
+T = TypeVar("T")
 
 WRITE_BUFFER = 1 << 20
 MAX_FIELDS = 50
@@ -49,6 +56,14 @@ class ParsedForm:
             upload.path.unlink(missing_ok=True)
 
 
+def _staged(write: Callable[..., T], *args: Any) -> T:
+    """Run a staging-disk operation; a disk that fails (full, gone) is a 503, not a 500."""
+    try:
+        return write(*args)
+    except OSError as exc:
+        raise Unavailable("the server cannot stage uploads right now; nothing was stored") from exc
+
+
 class _FileSink:
     """Hashes and writes one file part, flushing to disk in a thread in 1 MiB writes."""
 
@@ -57,7 +72,7 @@ class _FileSink:
         self.filename = filename
         self.limits = limits
         self.total = total
-        self.handle: BinaryIO = path.open("wb")
+        self.handle: BinaryIO = _staged(lambda: path.open("wb"))
         self.hasher = hashlib.sha256()
         self.size = 0
         self.head = bytearray()
@@ -90,7 +105,7 @@ class _FileSink:
     async def flush(self, *, force: bool = False) -> None:
         if self.pending_bytes >= WRITE_BUFFER or (force and self.pending):
             data, self.pending, self.pending_bytes = b"".join(self.pending), [], 0
-            await anyio.to_thread.run_sync(self._write, data)
+            await anyio.to_thread.run_sync(_staged, self._write, data)
 
     def _write(self, data: bytes) -> None:
         self.hasher.update(data)

@@ -46,7 +46,9 @@ def upload_result(
         visible_text=f.visible_text,
         text_regions=f.text_regions,
         confidence_score=f.confidence_score,
-        description_status=f.description_status,
+        # API.md: a skipped duplicate's own description status is `skipped`; the existing
+        # file it points at keeps its own.
+        description_status="skipped" if skipped else f.description_status,
         thumbnail_url=urls.thumbnail(view),
         created_at=f.created_at,
         description_error=f.description_error,

@@ -8,8 +8,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from scopix.server.domain.fields import MAX_TAG_CHARS, MAX_TAGS, MAX_TITLE_CHARS
+from scopix.server.domain.quota import AnalysisLevel
 from scopix.server.domain.variants import VariantState
 from scopix.server.services.files import MAX_BATCH_DELETE
+from scopix.server.services.quota import MAX_FILE_COUNT
 
 
 class ErrorBody(BaseModel):
@@ -193,6 +195,25 @@ class QuotaInfoOut(BaseModel):
     max_batch_size: int | None = None
     prepaid_credits: int = 0
     max_concurrent_uploads: int | None = None
+
+
+class UsageCheckIn(BaseModel):
+    """Work a client is about to ask for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_count: int = Field(ge=1, le=MAX_FILE_COUNT)
+    analysis_level: AnalysisLevel = Field(
+        default="standard", description="every level costs one credit per item"
+    )
+
+
+class UsageCheckOut(BaseModel):
+    """Whether the work fits in the tenant's credits."""
+
+    can_proceed: bool
+    available_credits: int
+    message: str
 
 
 class HealthOut(BaseModel):

@@ -19,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -115,6 +116,9 @@ class File(Base):
         ForeignKeyConstraint(["tenant_id", "sha256"], ["blobs.tenant_id", "blobs.sha256"]),
         Index("ix_files_tenant_created", "tenant_id", "created_at"),
         Index("ix_files_tenant_sha256", "tenant_id", "sha256"),
+        # One file per keyed upload position: a retried request finds it instead of adding one.
+        # NULLs are distinct on SQLite and PostgreSQL, so unkeyed uploads never collide.
+        Index("ux_files_tenant_upload_ref", "tenant_id", "upload_ref", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -147,6 +151,8 @@ class File(Base):
     analysis_pipeline: Mapped[str | None] = mapped_column(String(64))
     described_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     session_id: Mapped[str | None] = mapped_column(String(36))
+    #: `<idempotency record id>:<position>` for uploads sent with an Idempotency-Key
+    upload_ref: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -296,3 +302,31 @@ class Analysis(Base):
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     timings_ms: Mapped[dict[str, float]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class IdempotencyKey(Base):
+    """A write sent with an `Idempotency-Key`: running under a lease, then its first response.
+
+    The id is what the request's work is stored under (`File.upload_ref`), so it survives a
+    take-over: a retry after a crash continues the first attempt instead of starting afresh.
+    `lease_token` fences the attempts: only the one holding the lease may finish or release.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    #: SHA-256 of method, path, query, content type and length (domain.idempotency)
+    request_signature: Mapped[str] = mapped_column(String(64))
+    #: SHA-256 of the body, once an attempt has read all of it
+    body_sha256: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(10))  # "running" or "done"
+    lease_token: Mapped[str | None] = mapped_column(String(36))
+    locked_until: Mapped[datetime] = mapped_column(UtcDateTime())
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

@@ -6,10 +6,22 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import QueryableAttribute, aliased
 
 from scopix.server.catalog.models import (
     ACTIVE_JOB_STATES,
@@ -19,13 +31,14 @@ from scopix.server.catalog.models import (
     File,
     FileEvent,
     FileTag,
+    IdempotencyKey,
     Job,
     Tenant,
     UploadSession,
     UploadSessionItem,
     Usage,
 )
-from scopix.server.domain.listing import FileQuery
+from scopix.server.domain.listing import FileQuery, TextSearch
 
 
 class TenantRepository:
@@ -132,6 +145,21 @@ class FileRepository:
             .order_by(File.created_at)
             .limit(1)
         )
+
+    async def by_upload_ref(self, tenant_id: str, ref: str) -> File | None:
+        """The file a keyed upload stored at this reference, deleted or not."""
+        return await self.session.scalar(
+            select(File).where(File.tenant_id == tenant_id, File.upload_ref == ref)
+        )
+
+    async def stored_refs(self, tenant_id: str, refs: Collection[str]) -> set[str]:
+        """Which of `refs` already name a file (deleted or not)."""
+        if not refs:
+            return set()
+        rows = await self.session.scalars(
+            select(File.upload_ref).where(File.tenant_id == tenant_id, File.upload_ref.in_(refs))
+        )
+        return {ref for ref in rows if ref is not None}
 
     async def by_id(self, tenant_id: str, file_id: str) -> File | None:
         """A file whether deleted or not (jobs finish their work on deleted files too)."""
@@ -242,7 +270,41 @@ def _filtered(tenant_id: str, query: FileQuery) -> Select[File]:
         stmt = stmt.where(File.description.is_(None))
     if query.ids:
         stmt = stmt.where(File.id.in_(query.ids))
+    if query.search is not None:
+        stmt = stmt.where(_matches_text(query.search))
     return stmt
+
+
+def _matches_text(search: TextSearch) -> ColumnElement[bool]:
+    """Every word occurs in one of the mode's fields: a substring test, case-insensitive.
+
+    The words arrive lowercased (in Python, which folds all of Unicode) and are compared with
+    `LIKE` against `lower(column)`, their `%`, `_` and escape characters escaped (`autoescape`).
+    PostgreSQL's lower() folds what the database's LC_CTYPE knows (all of Unicode under a UTF-8
+    locale), but SQLite's built-in lower() folds only ASCII: there a stored "GRÖSSE" is not found
+    by "grösse" (stored "Größe" is, since its non-ASCII letters are lowercase already). The
+    ranked full-text search that replaces this filter will fold case itself.
+    """
+    metadata = search.mode in ("all", "metadata")
+    visible = search.mode in ("all", "visible_text")
+    conditions: list[ColumnElement[bool]] = []
+    for word in search.words:
+        if "\x00" in word:
+            return false()  # no stored text holds a NUL (PostgreSQL text cannot)
+        fields: list[ColumnElement[bool]] = []
+        if metadata:
+            fields += [_contains(File.filename, word), _contains(File.title, word)]
+            fields.append(_contains(File.description, word))
+            tagged = and_(FileTag.file_id == File.id, _contains(FileTag.tag, word))
+            fields.append(exists().where(tagged))
+        if visible:
+            fields.append(_contains(File.visible_text, word))
+        conditions.append(or_(*fields))
+    return and_(*conditions)
+
+
+def _contains(column: QueryableAttribute[str | None], lowered: str) -> ColumnElement[bool]:
+    return func.lower(column, type_=String()).contains(lowered, autoescape=True)
 
 
 class SessionRepository:
@@ -258,6 +320,20 @@ class SessionRepository:
     async def get(self, tenant_id: str, session_id: str) -> UploadSession | None:
         return await self.session.scalar(
             select(UploadSession).where(
+                UploadSession.id == session_id, UploadSession.tenant_id == tenant_id
+            )
+        )
+
+    async def remove(self, tenant_id: str, session_id: str) -> None:
+        """Delete a session and its items (a retried batch records its session afresh)."""
+        owned = select(UploadSession.id).where(
+            UploadSession.id == session_id, UploadSession.tenant_id == tenant_id
+        )
+        await self.session.execute(
+            delete(UploadSessionItem).where(UploadSessionItem.session_id.in_(owned))
+        )
+        await self.session.execute(
+            delete(UploadSession).where(
                 UploadSession.id == session_id, UploadSession.tenant_id == tenant_id
             )
         )
@@ -282,11 +358,16 @@ class UsageRepository:
         return 0 if usage is None else usage.descriptions_used
 
     async def lock_tenant(self, tenant_id: str) -> Tenant | None:
-        """The tenant row, locked so concurrent charges and reservations see each other."""
+        """The tenant row, locked so concurrent charges and reservations see each other.
+
+        FOR NO KEY UPDATE (PostgreSQL; SQLite serializes writers anyway): it still orders two
+        charges, but does not wait on the key-share locks that inserting rows which refer to
+        the tenant (files, analyses) takes, so two such transactions cannot deadlock.
+        """
         return await self.session.scalar(
             select(Tenant)
             .where(Tenant.id == tenant_id)
-            .with_for_update()
+            .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         )
 
@@ -408,3 +489,81 @@ class AnalysisRepository:
             return existing
         self.session.add(analysis)
         return analysis
+
+
+class IdempotencyRepository:
+    """Idempotency keys: claimed under a lease, finished with the first response, purged."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def lock(self, tenant_id: str, key: str) -> IdempotencyKey | None:
+        """The tenant's record of `key`, locked until commit."""
+        return await self.session.scalar(
+            select(IdempotencyKey)
+            .where(IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+    async def add(self, record: IdempotencyKey) -> None:
+        """Insert; IntegrityError when a concurrent request inserted the same key first."""
+        self.session.add(record)
+        await self.session.flush()
+
+    async def remove(self, record: IdempotencyKey) -> None:
+        await self.session.delete(record)
+        await self.session.flush()
+
+    async def extend(self, record_id: str, token: str, until: datetime) -> bool:
+        """Push the lease's end; False when the lease is no longer this token's."""
+        return await self._update_leased(record_id, token, locked_until=until)
+
+    async def note_body(self, record_id: str, token: str, body_sha256: str) -> bool:
+        """Record the body's hash once an attempt has read all of it."""
+        return await self._update_leased(record_id, token, body_sha256=body_sha256)
+
+    async def finish(
+        self,
+        record_id: str,
+        token: str,
+        *,
+        status: int,
+        headers: dict[str, str],
+        body: bytes,
+        body_sha256: str,
+    ) -> bool:
+        """Store the first response; False when the lease is no longer this token's."""
+        return await self._update_leased(
+            record_id,
+            token,
+            state="done",
+            lease_token=None,
+            response_status=status,
+            response_headers=headers,
+            response_body=body,
+            body_sha256=body_sha256,
+        )
+
+    async def lapse(self, record_id: str, token: str, now: datetime) -> bool:
+        """End the lease now, keeping the record, so a retry takes over at once."""
+        return await self._update_leased(record_id, token, lease_token=None, locked_until=now)
+
+    async def purge_expired(self, now: datetime) -> int:
+        """Delete records past retention; how many."""
+        result = await self.session.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.expires_at < now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def _update_leased(self, record_id: str, token: str, **values: object) -> bool:
+        result = await self.session.execute(
+            update(IdempotencyKey)
+            .where(
+                IdempotencyKey.id == record_id,
+                IdempotencyKey.lease_token == token,
+                IdempotencyKey.state == "running",
+            )
+            .values(**values)
+        )
+        return bool(getattr(result, "rowcount", 0))

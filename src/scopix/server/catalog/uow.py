@@ -12,6 +12,7 @@ from scopix.server.catalog.repositories import (
     ApiKeyRepository,
     BlobRepository,
     FileRepository,
+    IdempotencyRepository,
     JobRepository,
     SessionRepository,
     TenantRepository,
@@ -31,6 +32,7 @@ class UnitOfWork:
     usage: UsageRepository
     jobs: JobRepository
     analyses: AnalysisRepository
+    idempotency: IdempotencyRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -45,6 +47,7 @@ class UnitOfWork:
         self.usage = UsageRepository(self.session)
         self.jobs = JobRepository(self.session)
         self.analyses = AnalysisRepository(self.session)
+        self.idempotency = IdempotencyRepository(self.session)
         return self
 
     async def __aexit__(

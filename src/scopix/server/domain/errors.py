@@ -85,6 +85,18 @@ class Conflict(DomainError):
     code = "CONFLICT"
 
 
+class IdempotencyKeyReused(DomainError):
+    """An `Idempotency-Key` presented again with a different request or body."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class RateLimited(DomainError):
+    """More requests than the tenant's tier allows a minute; `details.retry_after` says when."""
+
+    code = "RATE_LIMITED"
+
+
 class Unavailable(DomainError):
     """A dependency (database, storage) cannot serve right now; retrying may help."""
 

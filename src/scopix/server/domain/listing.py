@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Literal
@@ -13,6 +14,22 @@ SORT_FIELDS: Final = ("content_created_at", "created_at", "title", "size_bytes")
 MAX_IDS: Final = 500
 MAX_LIMIT: Final = 100
 MAX_OFFSET: Final = 1_000_000_000
+
+SearchMode = Literal["all", "metadata", "visible_text"]
+#: the search modes this server answers; API.md also names `semantic`, refused until it lands
+SEARCH_MODES: Final = ("all", "metadata", "visible_text")
+UNAVAILABLE_SEARCH_MODES: Final = ("semantic",)
+MAX_SEARCH_CHARS: Final = 200
+
+
+@dataclass(frozen=True)
+class TextSearch:
+    """A plain text filter: every word must occur, case-insensitively, in one of the mode's
+    fields (`metadata`: filename, title, description, tags; `visible_text`; `all`: any of them).
+    """
+
+    words: tuple[str, ...]
+    mode: SearchMode = "all"
 
 
 @dataclass(frozen=True)
@@ -29,6 +46,7 @@ class FileQuery:
     offset: int = 0
     sort_by: SortField = "created_at"
     descending: bool = True
+    search: TextSearch | None = None
 
 
 def split_multi(values: list[str] | None) -> tuple[str, ...]:
@@ -37,6 +55,43 @@ def split_multi(values: list[str] | None) -> tuple[str, ...]:
     for value in values or []:
         out.extend(part.strip() for part in value.split(",") if part.strip())
     return tuple(dict.fromkeys(out))
+
+
+def search_words(text: str) -> tuple[str, ...]:
+    """The distinct words of a query, lowercased, in order.
+
+    Words are what `str.split` separates (any Unicode whitespace). The text is NFC-normalized,
+    as stored filenames are, and lowercased with `str.lower` (not `casefold`, which would turn
+    "ß" into "ss" and then miss the "ß" that a lowercased column still holds).
+    """
+    words = unicodedata.normalize("NFC", text).lower().split()
+    return tuple(dict.fromkeys(words))
+
+
+def text_search(search: str | None, mode: str = "all") -> TextSearch | None:
+    """Validate `search` and `search_mode`; None when there is nothing to search for."""
+    if mode in UNAVAILABLE_SEARCH_MODES:
+        raise ValidationFailed(
+            f"{mode} search is not available on this server yet; "
+            f"use one of: {', '.join(SEARCH_MODES)}",
+            field="search_mode",
+            allowed=list(SEARCH_MODES),
+        )
+    if mode not in SEARCH_MODES:
+        raise ValidationFailed(
+            "unknown search_mode", field="search_mode", allowed=list(SEARCH_MODES)
+        )
+    text = (search or "").strip()
+    if len(text) > MAX_SEARCH_CHARS:
+        raise ValidationFailed(
+            f"search may be at most {MAX_SEARCH_CHARS} characters",
+            field="search",
+            length=len(text),
+        )
+    words = search_words(text)
+    if not words:
+        return None  # a blank search is no search
+    return TextSearch(words, mode)  # type: ignore[arg-type]  # checked against SEARCH_MODES
 
 
 def _as_utc(moment: datetime | None) -> datetime | None:
@@ -58,6 +113,8 @@ def file_query(
     offset: int = 0,
     sort_by: str = "created_at",
     sort_order: str = "desc",
+    search: str | None = None,
+    search_mode: str = "all",
 ) -> FileQuery:
     """Check every listing parameter against API.md's rules."""
     if not 1 <= limit <= MAX_LIMIT:
@@ -72,6 +129,7 @@ def file_query(
     if len(id_list) > MAX_IDS:
         raise ValidationFailed(f"at most {MAX_IDS} ids per request", field="ids")
     date_from, date_to = _as_utc(date_from), _as_utc(date_to)  # an inverted range matches nothing
+    text = text_search(search, search_mode)
     return FileQuery(
         tags=split_multi(tags),
         media_types=split_multi(media_types),
@@ -83,4 +141,5 @@ def file_query(
         offset=offset,
         sort_by=sort_by,  # type: ignore[arg-type]  # checked against SORT_FIELDS above
         descending=sort_order == "desc",
+        search=text,
     )

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Final, Literal
 
 from scopix.server.domain.tiers import UNLIMITED, Tier
+
+AnalysisLevel = Literal["basic", "standard", "detailed"]
+
+#: Credits one item costs at each analysis level: one AI description is one credit (API.md),
+#: whatever the level.
+CREDITS_PER_ITEM: Final[dict[AnalysisLevel, int]] = {"basic": 1, "standard": 1, "detailed": 1}
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,11 @@ class QuotaStanding:
             f"({self.current_usage} of {self.monthly_limit} used this month, "
             f"{self.prepaid_credits} prepaid credits)"
         )
+
+
+def credits_for(item_count: int, level: AnalysisLevel) -> int:
+    """Credits `item_count` items analysed at `level` cost."""
+    return item_count * CREDITS_PER_ITEM[level]
 
 
 def billing_period(now: datetime) -> str:

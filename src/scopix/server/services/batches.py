@@ -6,10 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import IntegrityError
+
 from scopix.server.catalog.models import UploadSession, UploadSessionItem
 from scopix.server.catalog.uow import UnitOfWorkFactory
-from scopix.server.domain.errors import DomainError, NotFound
+from scopix.server.domain.errors import DomainError, IdempotencyKeyReused, NotFound
 from scopix.server.domain.fields import UploadOptions
+from scopix.server.domain.idempotency import upload_ref
 from scopix.server.domain.ids import looks_like_id, new_id
 from scopix.server.services.describe import reserve_descriptions
 from scopix.server.services.files import FileView
@@ -45,20 +48,41 @@ class BatchService:
         self.ingestor = ingestor
 
     async def upload(
-        self, tenant_id: str, staged: Sequence[StagedUpload], options: UploadOptions
+        self,
+        tenant_id: str,
+        staged: Sequence[StagedUpload],
+        options: UploadOptions,
+        idempotency_record: str | None = None,
     ) -> BatchOutcome:
         """Ingest every file; one bad file fails alone. A batch whose descriptions do not all
-        fit in the quota is refused whole, before anything is stored."""
+        fit in the quota is refused whole, before anything is stored.
+
+        A keyed batch (`idempotency_record`) is its record's session, and each file is stored
+        under its position's reference: a retry after a crash finds what the first attempt
+        stored, and stores, reserves and records only the rest.
+        """
+        refs = [
+            upload_ref(idempotency_record, i) if idempotency_record else None
+            for i in range(len(staged))
+        ]
         if options.auto_describe and staged:
-            async with self.uows.read() as uow:
-                await reserve_descriptions(uow, tenant_id, len(staged))
-        session_id = new_id()
+            await self._reserve(tenant_id, refs)
+        session_id = idempotency_record or new_id()
         items = [
-            await self._one(tenant_id, position, upload, options, session_id)
+            await self._one(tenant_id, position, upload, options, session_id, refs[position])
             for position, upload in enumerate(staged)
         ]
         session = await self._record(tenant_id, session_id, items)
         return BatchOutcome(session, items)
+
+    async def _reserve(self, tenant_id: str, refs: list[str | None]) -> None:
+        """Check the quota for the files not yet stored (their descriptions hold a credit)."""
+        async with self.uows.read() as uow:
+            keyed = [r for r in refs if r is not None]
+            stored = await uow.files.stored_refs(tenant_id, keyed)
+            needed = len(refs) - len(stored)
+            if needed:
+                await reserve_descriptions(uow, tenant_id, needed)
 
     async def _one(
         self,
@@ -67,9 +91,12 @@ class BatchService:
         upload: StagedUpload,
         options: UploadOptions,
         session_id: str,
+        ref: str | None,
     ) -> BatchItem:
         try:
-            done = await self.ingestor.ingest(tenant_id, upload, options, session_id)
+            done = await self.ingestor.ingest(tenant_id, upload, options, session_id, ref)
+        except IdempotencyKeyReused:
+            raise  # the whole request is another one, not one bad file
         except DomainError as exc:
             return BatchItem(position, upload.filename, None, None, "failed", exc.code, exc.message)
         return _item(position, upload.filename, done)
@@ -89,9 +116,20 @@ class BatchService:
             created_at=now,
             completed_at=now,
         )
-        async with self.uows.write() as uow:
-            uow.sessions.add(session, [_row(session_id, i) for i in items])
-            await uow.commit()
+        rows = [_row(session_id, i) for i in items]
+        try:
+            async with self.uows.write() as uow:
+                # A retried batch records its session afresh: the first attempt may have
+                # recorded it before dying.
+                await uow.sessions.remove(tenant_id, session_id)
+                uow.sessions.add(session, rows)
+                await uow.commit()
+        except IntegrityError:  # a concurrent attempt of the same keyed batch recorded it
+            async with self.uows.read() as uow:
+                recorded = await uow.sessions.get(tenant_id, session_id)
+            if recorded is None:
+                raise
+            return recorded
         return session
 
     async def get(self, tenant_id: str, session_id: str) -> BatchOutcome:

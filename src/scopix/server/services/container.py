@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -20,10 +21,12 @@ from scopix.server.jobs.sweeper import JobSweeper
 from scopix.server.services.batches import BatchService
 from scopix.server.services.describe import DescribeHandler, DescribeService
 from scopix.server.services.files import FileService
+from scopix.server.services.idempotency import IdempotencyService
 from scopix.server.services.ingest import ImageLimits, Ingestor, JobSettings
 from scopix.server.services.keys import KeyService
 from scopix.server.services.maintenance import Maintenance
 from scopix.server.services.quota import QuotaService
+from scopix.server.services.ratelimit import MemoryRateLimiter, RateLimiter
 from scopix.server.services.variants import VariantsHandler
 from scopix.server.settings import Settings
 from scopix.server.storage.base import BlobStore
@@ -47,8 +50,10 @@ class Services:
     ingest: Ingestor
     batches: BatchService
     quota: QuotaService
+    rate_limiter: RateLimiter
     maintenance: Maintenance
     describe: DescribeService
+    idempotency: IdempotencyService
     pipeline: DescriptionPipeline
     workers: InlineWorkerPool
 
@@ -80,6 +85,7 @@ def build_services(settings: Settings) -> Services:
         decoders,
         JobSettings(workers, settings.describe_max_attempts),
     )
+    idempotency = IdempotencyService(uows, timedelta(seconds=settings.idempotency_lease_seconds))
     return Services(
         settings=settings,
         database=database,
@@ -89,8 +95,10 @@ def build_services(settings: Settings) -> Services:
         ingest=ingest,
         batches=BatchService(uows, ingest),
         quota=QuotaService(uows),
-        maintenance=Maintenance(uows, store, settings.orphan_grace_seconds),
+        rate_limiter=MemoryRateLimiter(),
+        maintenance=Maintenance(uows, store, settings.orphan_grace_seconds, idempotency),
         describe=DescribeService(uows, workers, settings.describe_max_attempts),
+        idempotency=idempotency,
         pipeline=pipeline,
         workers=workers,
     )

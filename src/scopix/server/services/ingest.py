@@ -9,12 +9,19 @@ from pathlib import Path
 
 import anyio
 import anyio.to_thread
+from sqlalchemy.exc import IntegrityError
 
 from scopix.server.catalog.models import Blob, File
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
 from scopix.server.domain import blobkeys
 from scopix.server.domain.dedup import DedupOutcome, dedup_outcome
-from scopix.server.domain.errors import Conflict, CorruptFile, EmptyFile, Unavailable
+from scopix.server.domain.errors import (
+    Conflict,
+    CorruptFile,
+    EmptyFile,
+    IdempotencyKeyReused,
+    Unavailable,
+)
 from scopix.server.domain.fields import UploadOptions, validate_filename
 from scopix.server.domain.ids import new_id
 from scopix.server.domain.limits import check_image_dimensions
@@ -65,6 +72,14 @@ class JobSettings:
 
 
 @dataclass(frozen=True)
+class _Placement:
+    """Where a new file belongs: its batch session and its keyed-upload reference."""
+
+    session_id: str | None
+    upload_ref: str | None
+
+
+@dataclass(frozen=True)
 class Ingested:
     """The outcome of one upload."""
 
@@ -103,8 +118,14 @@ class Ingestor:
         staged: StagedUpload,
         options: UploadOptions,
         session_id: str | None = None,
+        upload_ref: str | None = None,
     ) -> Ingested:
-        """Validate, dedup, store and record one upload; the staged file is always consumed."""
+        """Validate, dedup, store and record one upload; the staged file is always consumed.
+
+        `upload_ref` names this upload within a keyed request (domain.idempotency.upload_ref):
+        when a first attempt already stored it, that file is the result, and nothing is stored,
+        queued or reserved again.
+        """
         try:
             staged = replace(staged, filename=validate_filename(staged.filename))
             media = _media_of(staged)
@@ -115,7 +136,8 @@ class Ingestor:
                 max_pixels=self.limits.max_pixels,
                 max_side=self.limits.max_side,
             )
-            return await self._store_and_record(tenant_id, staged, media, options, session_id)
+            placed = _Placement(session_id, upload_ref)
+            return await self._store_and_record(tenant_id, staged, media, options, placed)
         finally:
             staged.path.unlink(missing_ok=True)
 
@@ -125,9 +147,13 @@ class Ingestor:
         staged: StagedUpload,
         media: MediaType,
         options: UploadOptions,
-        session_id: str | None,
+        placed: _Placement,
     ) -> Ingested:
         async with self.uows.read() as uow:
+            if placed.upload_ref is not None:
+                earlier = await _stored_under(uow, tenant_id, placed.upload_ref, staged.sha256)
+                if earlier is not None:
+                    return earlier
             blob = await uow.blobs.get(tenant_id, staged.sha256)
             live = await uow.files.find_live_by_hash(tenant_id, staged.sha256)
         outcome = dedup_outcome(
@@ -141,7 +167,17 @@ class Ingestor:
             async with self.uows.read() as uow:
                 await reserve_descriptions(uow, tenant_id, 1)
         new_blob = None if blob else await self._store_blob(tenant_id, staged, media)
-        return await self._record(tenant_id, staged, new_blob, options, session_id)
+        try:
+            return await self._record(tenant_id, staged, new_blob, options, placed)
+        except IntegrityError:
+            # Another attempt of the same keyed upload recorded it first: one file, not two.
+            if placed.upload_ref is None:
+                raise
+            async with self.uows.read() as uow:
+                earlier = await _stored_under(uow, tenant_id, placed.upload_ref, staged.sha256)
+            if earlier is None:
+                raise
+            return earlier
 
     async def _header(self, path: Path) -> ImageHeader:
         try:
@@ -199,18 +235,27 @@ class Ingestor:
         staged: StagedUpload,
         new_blob: Blob | None,
         options: UploadOptions,
-        session_id: str | None,
+        placed: _Placement,
     ) -> Ingested:
         """Record the file; `new_blob` is None when the bytes were already stored."""
         async with self.uows.write() as uow:
+            if options.auto_describe:
+                # Lock the tenant before inserting rows that refer to it: their foreign-key
+                # checks take a share lock on it, and PostgreSQL would deadlock two uploads
+                # that each hold one and then ask to lock it for update.
+                await uow.usage.lock_tenant(tenant_id)
             saved, deduplicated = await _blob_row(uow, tenant_id, staged.sha256, new_blob)
+            if placed.upload_ref is not None:  # the blob lock orders attempts of the same bytes
+                earlier = await _stored_under(uow, tenant_id, placed.upload_ref, staged.sha256)
+                if earlier is not None:
+                    return earlier
             if options.skip_duplicates:
                 live = await uow.files.find_live_by_hash(tenant_id, staged.sha256)
                 if live is not None:  # a concurrent upload of the same bytes won the race
                     return await self._skipped(live, saved)
             if options.auto_describe:
                 await reserve_descriptions(uow, tenant_id, 1)
-            file = _new_file(tenant_id, staged, saved, options, session_id)
+            file = _new_file(tenant_id, staged, saved, options, placed)
             uow.files.add(file, options.tags)
             uow.files.add_event(file.id, file.created_at, "uploaded", _upload_note(deduplicated))
             self._queue_work(uow, file, saved, variants_needed=new_blob is not None)
@@ -235,6 +280,28 @@ class Ingestor:
         async with self.uows.read() as uow:
             tags = await uow.files.tags_for([live.id])
         return Ingested(live, blob, tuple(tags.get(live.id, ())), deduplicated=True, skipped=True)
+
+
+async def _stored_under(
+    uow: UnitOfWork, tenant_id: str, upload_ref: str, sha256: str
+) -> Ingested | None:
+    """What a first attempt of this keyed upload stored at `upload_ref` (even if deleted since),
+    or None; other bytes at the same reference mean the key was reused for another request."""
+    file = await uow.files.by_upload_ref(tenant_id, upload_ref)
+    if file is None:
+        return None
+    if file.sha256 != sha256:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was already used to upload other bytes; use a new key",
+            field="Idempotency-Key",
+        )
+    blob = await uow.blobs.get(tenant_id, sha256)
+    if blob is None:  # pragma: no cover - a file's blob row outlives it (foreign key)
+        raise Conflict("the stored copy of these bytes was purged meanwhile; upload again")
+    tags = await uow.files.tags_for([file.id])
+    events = await uow.files.events_for(file.id)
+    deduplicated = any(e.event == "uploaded" and e.detail == _upload_note(True) for e in events)
+    return Ingested(file, blob, tuple(tags.get(file.id, ())), deduplicated, skipped=False)
 
 
 async def _blob_row(
@@ -275,7 +342,7 @@ def _new_file(
     staged: StagedUpload,
     blob: Blob,
     options: UploadOptions,
-    session_id: str | None,
+    placed: _Placement,
 ) -> File:
     now = _now()
     return File(
@@ -301,7 +368,8 @@ def _new_file(
         description_status=initial_status(
             auto_describe=options.auto_describe, describable=True
         ).value,
-        session_id=session_id,
+        session_id=placed.session_id,
+        upload_ref=placed.upload_ref,
         created_at=now,
         updated_at=now,
     )

@@ -30,6 +30,14 @@ class Principal:
     scopes: frozenset[str]
     key_id: str
 
+    def claim_tenant(self, claimed: str | None) -> None:
+        """Refuse a call that names (in `X-Tenant-ID`) a tenant other than the key's own:
+        a client configured for one tenant must never act as another by a mixed-up key."""
+        if claimed and claimed not in (self.tenant_id, self.tenant_name):
+            raise PermissionDenied(
+                "this API key belongs to another tenant than X-Tenant-ID names", field="X-Tenant-ID"
+            )
+
     def require(self, scope: str) -> None:
         """Refuse the call unless the key has `scope` (admin implies every scope)."""
         if scope not in self.scopes and "admin" not in self.scopes:

@@ -1,4 +1,5 @@
-"""Housekeeping: abandoned staging files and blobs whose catalog row never committed."""
+"""Housekeeping: abandoned staging files, blobs whose catalog row never committed, and
+idempotency keys past retention."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 
 from scopix.server.catalog.uow import UnitOfWorkFactory
 from scopix.server.domain.blobkeys import parse_blob_prefix
+from scopix.server.services.idempotency import IdempotencyService
 from scopix.server.storage.base import BlobStore
 
 log = logging.getLogger("scopix.maintenance")
@@ -18,27 +20,42 @@ class SweepReport:
 
     staging_files: int
     orphan_blobs: int
+    idempotency_keys: int = 0
 
 
 class Maintenance:
     """Sweeps that keep storage equal to what the catalog names."""
 
-    def __init__(self, uows: UnitOfWorkFactory, store: BlobStore, grace_seconds: float) -> None:
+    def __init__(
+        self,
+        uows: UnitOfWorkFactory,
+        store: BlobStore,
+        grace_seconds: float,
+        idempotency: IdempotencyService | None = None,
+    ) -> None:
         self.uows = uows
         self.store = store
         self.grace_seconds = grace_seconds
+        self.idempotency = idempotency or IdempotencyService(uows)
 
     async def sweep(self) -> SweepReport:
-        """Remove staging files and orphan blobs older than the grace period."""
+        """Remove staging files and orphan blobs older than the grace period, and idempotency
+        keys past retention."""
         staging = await self.store.sweep_staging(self.grace_seconds)
         orphans = 0
         for prefix in await self.store.list_stale_prefixes(3, self.grace_seconds):
             if await self._is_orphan(prefix):
                 await self.store.delete_prefix(prefix)
                 orphans += 1
-        if staging or orphans:
-            log.info("swept %d staging files and %d orphan blobs", staging, orphans)
-        return SweepReport(staging, orphans)
+        keys = await self.idempotency.purge_expired()
+        if staging or orphans or keys:
+            log.info(
+                "swept %d staging files, %d orphan blobs, %d idempotency keys",
+                staging,
+                orphans,
+                keys,
+            )
+        return SweepReport(staging, orphans, keys)
 
     async def _is_orphan(self, prefix: str) -> bool:
         parsed = parse_blob_prefix(prefix)

@@ -20,7 +20,13 @@ from scopix.server.api.schemas import (
     FileUpdateIn,
     ProcessingStatusOut,
 )
-from scopix.server.domain.listing import MAX_OFFSET, SortField, file_query
+from scopix.server.domain.listing import (
+    MAX_OFFSET,
+    MAX_SEARCH_CHARS,
+    SEARCH_MODES,
+    SortField,
+    file_query,
+)
 from scopix.server.domain.variants import ORIGINAL
 from scopix.server.services.container import Services
 from scopix.server.services.files import BlobLocation
@@ -33,6 +39,27 @@ async def list_files(
     request: Request,
     principal: Reader,
     services: ServicesDep,
+    search: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_SEARCH_CHARS,
+            description=(
+                "every whitespace-separated word must occur, case-insensitively, in one of the "
+                "fields that `search_mode` names; blank means no search"
+            ),
+        ),
+    ] = None,
+    search_mode: Annotated[
+        str,
+        Query(
+            description=(
+                "`metadata`: filename, title, description, tags; `visible_text`; `all`: any of "
+                "them. `semantic` is answered 422 until this server has semantic search."
+            ),
+            # The modes this server answers; the domain refuses the rest with a clear message.
+            json_schema_extra={"enum": list(SEARCH_MODES)},
+        ),
+    ] = "all",
     tags: Annotated[list[str] | None, Query(description="all must match")] = None,
     media_types: Annotated[list[str] | None, Query()] = None,
     date_from: datetime | None = None,
@@ -56,6 +83,8 @@ async def list_files(
         offset=offset,
         sort_by=sort_by,
         sort_order=sort_order,
+        search=search,
+        search_mode=search_mode,
     )
     page = await services.files.page(principal.tenant_id, query)
     urls = UrlMaker(request)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from scopix.server.api.deps import Reader, ServicesDep, Writer
+from scopix.server.api.idempotency import RECORD_STATE_KEY
 from scopix.server.api.multipart import DIRECT_UPLOAD_HINT, FormLimits, ParsedForm, parse_form
 from scopix.server.api.presenters import UrlMaker, upload_result, upload_session
 from scopix.server.api.schemas import ErrorEnvelope, QuotaInfoOut, UploadResultOut, UploadSessionOut
@@ -17,6 +18,7 @@ from scopix.server.domain.fields import (
     MAX_TITLE_CHARS,
     upload_options,
 )
+from scopix.server.domain.idempotency import upload_ref
 from scopix.server.services.container import Services
 from scopix.server.services.files import FileView
 
@@ -73,7 +75,13 @@ async def upload_file(
         if not form.files:
             raise ValidationFailed("the request has no `file` part", field="file")
         options = upload_options(form.fields)
-        done = await services.ingest.ingest(principal.tenant_id, form.files[0], options)
+        record = _idempotency_record(request)
+        done = await services.ingest.ingest(
+            principal.tenant_id,
+            form.files[0],
+            options,
+            upload_ref=upload_ref(record, 0) if record else None,
+        )
     finally:
         form.discard()
     view = FileView(done.file, done.blob, done.tags)
@@ -104,7 +112,9 @@ async def upload_batch(
         if not form.files:
             raise ValidationFailed("the request has no `files` parts", field="files")
         options = upload_options(form.fields)
-        outcome = await services.batches.upload(principal.tenant_id, form.files, options)
+        outcome = await services.batches.upload(
+            principal.tenant_id, form.files, options, _idempotency_record(request)
+        )
     finally:
         form.discard()
     return upload_session(outcome, UrlMaker(request), with_results=True)
@@ -147,6 +157,12 @@ async def quota_check(
         prepaid_credits=s.prepaid_credits,
         max_concurrent_uploads=s.max_concurrent_uploads,
     )
+
+
+def _idempotency_record(request: Request) -> str | None:
+    """The id of the Idempotency-Key record this request runs under, if it carries a key."""
+    record = request.scope.get("state", {}).get(RECORD_STATE_KEY)
+    return str(record) if record else None
 
 
 async def _read_form(request: Request, services: Services, limits: FormLimits) -> ParsedForm:
