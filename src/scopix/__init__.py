@@ -1,8 +1,10 @@
 """Scopix: the typed Python SDK for the Scopix visual intelligence service.
 
-Importing this package stays light: it loads the types and errors, never the server
-or an HTTP client.
+Importing this package stays light: it loads the types and errors; the clients (and
+httpx) load on first use of ``Scopix`` or ``SyncScopix``, and the server never.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from scopix.errors import (
     AuthenticationError,
@@ -28,6 +30,9 @@ from scopix.types import (
     UploadResult,
 )
 
+if TYPE_CHECKING:
+    from scopix.client import Scopix, SyncScopix
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -42,13 +47,23 @@ __all__ = [
     "QuotaInfo",
     "RateLimitError",
     "ResourceNotFoundError",
+    "Scopix",
     "ScopixConnectionError",
     "ScopixError",
     "ScopixPermissionError",
     "ScopixTimeoutError",
     "ServerError",
+    "SyncScopix",
     "UploadError",
     "UploadResult",
     "ValidationError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Scopix", "SyncScopix"):
+        from scopix import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'scopix' has no attribute {name!r}")

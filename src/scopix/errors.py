@@ -11,7 +11,7 @@ ScopixError                   code, message, details, status_code, request_id
 ├── ScopixTimeoutError        408, or the client gave up waiting
 ├── ServerError               5xx INTERNAL_ERROR / UNAVAILABLE
 ├── ScopixConnectionError     the server could not be reached
-├── UploadError               an upload could not be completed
+├── UploadError               a batch could not be completed  .partial_results
 └── DescriptionError          descriptions failed           .failures
 ```
 
@@ -142,9 +142,16 @@ class ScopixConnectionError(ScopixError):
 
 
 class UploadError(ScopixError):
-    """An upload could not be completed."""
+    """An upload could not be completed: the server stayed unreachable or failing after
+    every retry. ``partial_results`` holds what a batch upload finished before, if any."""
 
     default_code = "UPLOAD_FAILED"
+
+    def __init__(
+        self, message: str, *, partial_results: BatchUploadResults | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.partial_results = partial_results
 
 
 class DescriptionError(ScopixError):

@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Any
 
 from scopix.errors import DescriptionError
+from scopix.types._parse import optional_int, parse_datetime
 from scopix.types.describe import DescriptionErrorType, DescriptionFailure, DescriptionStatus
 
 __all__ = ["BatchUploadResults", "QuotaInfo", "UploadResult"]
@@ -86,7 +87,7 @@ class UploadResult:
         kwargs["image_id"] = _require_id(data)
         kwargs["filename"] = data.get("filename") or ""
         kwargs["description_status"] = _parse_status(data.get("description_status"))
-        kwargs["created_at"] = _parse_datetime(data.get("created_at"))
+        kwargs["created_at"] = parse_datetime(data.get("created_at"))
         for key in ("tags", "text_regions"):
             if isinstance(kwargs.get(key), list | tuple):
                 kwargs[key] = list(kwargs[key])
@@ -190,9 +191,9 @@ class QuotaInfo:
             monthly_limit=int(data["monthly_limit"]),
             current_usage=int(data["current_usage"]),
             message=data.get("message"),
-            max_batch_size=_opt_int(data.get("max_batch_size")),
+            max_batch_size=optional_int(data.get("max_batch_size")),
             prepaid_credits=int(data.get("prepaid_credits") or 0),
-            max_concurrent_uploads=_opt_int(data.get("max_concurrent_uploads")),
+            max_concurrent_uploads=optional_int(data.get("max_concurrent_uploads")),
         )
 
 
@@ -226,20 +227,6 @@ def _parse_status(value: Any) -> DescriptionStatus:
     if isinstance(value, DescriptionStatus):
         return value
     return DescriptionStatus(str(value).lower())
-
-
-def _parse_datetime(value: Any) -> datetime | None:
-    """Parse an ISO 8601 string (a trailing "Z" included); None stays None."""
-    if value is None or isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        return datetime.fromisoformat(value)
-    raise ValueError(f"not an ISO 8601 datetime: {value!r}")
-
-
-def _opt_int(value: Any) -> int | None:
-    """int(value), keeping None."""
-    return None if value is None else int(value)
 
 
 def _failure_from_result(result: UploadResult) -> DescriptionFailure:

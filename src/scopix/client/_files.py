@@ -1,0 +1,368 @@
+"""``client.files``: upload, list, read, change and delete files, and follow descriptions."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Unpack, overload
+
+import anyio
+
+from scopix.client._batch import DEFAULT_CONCURRENCY, REQUEST_FILES, BatchCallbacks, BatchRun
+from scopix.client._forms import UploadArguments, UploadOptions
+from scopix.client._options import ClientOptions
+from scopix.client._sources import UploadSource, collect, file_parts, one
+from scopix.client._transport import Multipart, Transport
+from scopix.errors import QuotaExceededError, ScopixTimeoutError
+from scopix.types.events import DescriptionProgress, UploadProgress
+from scopix.types.files import BatchDeleteResult, FileDetails, FileList, ProcessingStatus
+from scopix.types.upload import BatchUploadResults, QuotaInfo, UploadResult
+
+Variant = Literal["tiny_64", "small_256", "medium_750", "large_1024", "original"]
+SortField = Literal["content_created_at", "created_at", "title", "size_bytes"]
+BATCH_DELETE_IDS = 100
+_PAGE = 100
+
+
+class _Unset:
+    """Marks an argument that was not given (None has a meaning of its own)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = _Unset()
+
+
+class AsyncFiles:
+    """File operations of an async client; reach it as ``client.files``."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    @property
+    def _options(self) -> ClientOptions:
+        return self._transport.options
+
+    @overload
+    async def upload(
+        self, source: UploadSource, **options: Unpack[UploadArguments]
+    ) -> UploadResult: ...
+
+    @overload
+    async def upload(
+        self,
+        source: list[UploadSource] | tuple[UploadSource, ...],
+        **options: Unpack[UploadArguments],
+    ) -> BatchUploadResults: ...
+
+    async def upload(
+        self,
+        source: UploadSource | list[UploadSource] | tuple[UploadSource, ...],
+        *,
+        title: str | None = None,
+        tags: Sequence[str] | None = None,
+        auto_describe: bool = True,
+        skip_duplicates: bool = False,
+        content_category: str = "general",
+        wait_for_descriptions: bool = True,
+        description_timeout: float | None = None,
+        raise_on_failure: bool = True,
+        on_progress: Callable[[UploadProgress], None] | None = None,
+    ) -> UploadResult | BatchUploadResults:
+        """Upload one file (a path, bytes or a binary file object) or a list of them.
+
+        One file gives an ``UploadResult``, a list a ``BatchUploadResults``. With
+        ``wait_for_descriptions`` the call returns once the descriptions are settled or
+        ``description_timeout`` (default: the client's ``polling_timeout``) has passed,
+        whichever comes first; results still pending then say so. With
+        ``raise_on_failure`` a failed description raises ``DescriptionError``. Refusals
+        of the upload itself raise the matching ``ScopixError`` for one file and appear
+        as failed results in a list.
+        """
+        options = UploadOptions(title, tags, auto_describe, skip_duplicates, content_category)
+        if isinstance(source, list | tuple):
+            return await self.upload_batch(
+                source,
+                title=title,
+                tags=tags,
+                auto_describe=auto_describe,
+                skip_duplicates=skip_duplicates,
+                content_category=content_category,
+                wait_for_descriptions=wait_for_descriptions,
+                description_timeout=description_timeout,
+                raise_on_failure=raise_on_failure,
+                on_progress=on_progress,
+            )
+        result = await self._upload_one(source, options, on_progress)
+        if wait_for_descriptions and result.is_pending and auto_describe:
+            result = await self._settled(result, description_timeout)
+        if raise_on_failure and result.is_failed:
+            BatchUploadResults([result]).raise_on_failures()
+        return result
+
+    async def upload_batch(
+        self,
+        sources: UploadSource | Iterable[UploadSource],
+        *,
+        recursive: bool = True,
+        include_hidden: bool = False,
+        title: str | None = None,
+        tags: Sequence[str] | None = None,
+        auto_describe: bool = True,
+        skip_duplicates: bool = False,
+        content_category: str = "general",
+        wait_for_descriptions: bool = True,
+        description_timeout: float | None = None,
+        raise_on_failure: bool = False,
+        max_concurrency: int | None = None,
+        on_progress: Callable[[UploadProgress], None] | None = None,
+        on_file_complete: Callable[[UploadResult], None] | None = None,
+        on_description_progress: Callable[[DescriptionProgress], None] | None = None,
+    ) -> BatchUploadResults:
+        """Upload up to 10,000 files: paths, folders (walked, ``recursive`` by default,
+        keeping supported image types and, unless ``include_hidden``, skipping dot-files),
+        bytes or file objects.
+
+        Files travel in requests of at most the tier's batch size (and 100 files or
+        64 MiB), at most ``max_concurrency`` requests at once (default 4, never more than
+        the tier's ``max_concurrent_uploads``). Results come back in the order given.
+        A file the server refuses is a failed result; a quota refusal stops the batch
+        and raises ``QuotaExceededError`` whose ``partial_results`` holds the files stored
+        (described, when waiting); a server that stays down or failing after the retries
+        raises ``UploadError``, also with ``partial_results``.
+        ``raise_on_failure`` raises ``DescriptionError`` if any result failed.
+        Callbacks run as things happen (in the client's event loop thread for
+        ``SyncScopix``): ``on_progress`` with bytes and files sent, ``on_file_complete``
+        with each upload result, ``on_description_progress`` after each polling round.
+        """
+        items = [sources] if isinstance(sources, str | bytes | os.PathLike) else list(sources)
+        chosen = collect(items, recursive=recursive, include_hidden=include_hidden)
+        run = BatchRun(
+            self._transport,
+            chosen,
+            UploadOptions(title, tags, auto_describe, skip_duplicates, content_category),
+            BatchCallbacks(on_progress, on_file_complete, on_description_progress),
+        )
+        waiting = wait_for_descriptions and auto_describe
+        if chosen:
+            quota = await self.check_quota(len(chosen))
+            try:
+                await run.upload(
+                    max_files=min(quota.max_batch_size or 1, REQUEST_FILES),
+                    concurrency=min(
+                        quota.max_concurrent_uploads or 1, max_concurrency or DEFAULT_CONCURRENCY
+                    ),
+                )
+            except QuotaExceededError as stop:  # what was stored is still described
+                if waiting:
+                    await run.wait_for_descriptions(self._timeout(description_timeout))
+                    stop.partial_results = run.collected()
+                raise
+            if waiting:
+                await run.wait_for_descriptions(self._timeout(description_timeout))
+        results = run.collected()
+        return results.raise_on_failures() if raise_on_failure else results
+
+    async def check_quota(self, file_count: int = 1) -> QuotaInfo:
+        """Whether ``file_count`` more descriptions fit, and the tier's batch limits."""
+        answer = await self._transport.json(
+            "GET", "uploads/quota-check", params={"file_count": file_count}
+        )
+        return QuotaInfo.from_dict(answer)
+
+    async def list(
+        self,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        search: str | None = None,
+        search_mode: str | None = None,
+        tags: Sequence[str] | None = None,
+        media_types: Sequence[str] | None = None,
+        date_from: datetime | None = None,
+        date_to: datetime | None = None,
+        has_description: bool | None = None,
+        ids: Sequence[str] | None = None,
+        sort_by: SortField = "created_at",
+        sort_order: Literal["asc", "desc"] = "desc",
+    ) -> FileList:
+        """One page of files (``limit`` 1-100), filtered and sorted on the server."""
+        params = {
+            "limit": limit,
+            "offset": offset,
+            "search": search,
+            "search_mode": search_mode,
+            "tags": list(tags) if tags else None,
+            "media_types": list(media_types) if media_types else None,
+            "date_from": date_from,
+            "date_to": date_to,
+            "has_description": has_description,
+            "ids": list(ids) if ids else None,
+            "sort_by": sort_by,
+            "sort_order": sort_order,
+        }
+        return FileList.from_dict(await self._transport.json("GET", "files", params=params))
+
+    async def list_all(self, **filters: Any) -> AsyncIterator[FileDetails]:
+        """Every matching file, fetched page by page (``filters`` as for ``list``)."""
+        filters.pop("offset", None)
+        filters.setdefault("limit", _PAGE)
+        offset = 0
+        while True:
+            page = await self.list(offset=offset, **filters)
+            for item in page.items:
+                yield item
+            if not page.has_more or not page.items:
+                return
+            offset += len(page.items)
+
+    async def get(self, image_id: str) -> FileDetails:
+        """A file's details: description, tags, text, regions, variants and history."""
+        return FileDetails.from_dict(await self._transport.json("GET", f"files/{image_id}"))
+
+    async def update(
+        self,
+        image_id: str,
+        *,
+        title: str | _Unset | None = UNSET,
+        tags: Sequence[str] | None = None,
+    ) -> FileDetails:
+        """Change the title (None clears it) and/or replace the user tags."""
+        body: dict[str, Any] = {}
+        if not isinstance(title, _Unset):
+            body["title"] = title
+        if tags is not None:
+            body["tags"] = list(tags)
+        answer = await self._transport.json("PATCH", f"files/{image_id}", body=body, write=True)
+        return FileDetails.from_dict(answer)
+
+    async def delete(self, image_id: str) -> None:
+        """Soft-delete a file; it can be restored for 30 days."""
+        await self._transport.send("DELETE", f"files/{image_id}", write=True)
+
+    async def batch_delete(self, image_ids: Sequence[str]) -> BatchDeleteResult:
+        """Soft-delete many files (sent 100 per request)."""
+        result = BatchDeleteResult()
+        for start in range(0, len(image_ids), BATCH_DELETE_IDS):
+            chunk = list(image_ids[start : start + BATCH_DELETE_IDS])
+            answer = await self._transport.json(
+                "POST", "files/batch-delete", body={"file_ids": chunk}, write=True
+            )
+            result = result.merged(BatchDeleteResult.from_dict(answer))
+        return result
+
+    async def get_variant(self, image_id: str, variant: Variant = "small_256") -> bytes:
+        """The bytes of a variant (WebP) or of the ``original``."""
+        response = await self._transport.send("GET", f"files/{image_id}/variant/{variant}")
+        return response.content
+
+    @overload
+    async def download(self, image_id: str, path: None = None) -> bytes: ...
+
+    @overload
+    async def download(self, image_id: str, path: str | os.PathLike[str]) -> Path: ...
+
+    async def download(
+        self, image_id: str, path: str | os.PathLike[str] | None = None
+    ) -> bytes | Path:
+        """The original bytes; with ``path`` they are streamed to that file (written under a
+        temporary name and renamed, so a failed download never leaves a partial file)."""
+        if path is None:
+            return (await self._transport.send("GET", f"files/{image_id}/download")).content
+        target = Path(path)
+        response = await self._transport.send("GET", f"files/{image_id}/download", stream=True)
+        try:
+            await _stream_to(response.aiter_bytes(), target)
+        finally:
+            await response.aclose()
+        return target
+
+    async def get_processing_status(self, image_id: str) -> ProcessingStatus:
+        """Upload, variant and description state, attempts and the last error."""
+        answer = await self._transport.json("GET", f"files/{image_id}/status")
+        return ProcessingStatus.from_dict(answer)
+
+    async def describe(self, image_id: str) -> ProcessingStatus:
+        """Queue a new description attempt (a ``ScopixError`` with code CONFLICT while one is
+        already queued or running); follow it with ``wait_for_description``."""
+        answer = await self._transport.json("POST", f"files/{image_id}/describe", write=True)
+        return ProcessingStatus.from_dict(answer)
+
+    async def wait_for_description(
+        self,
+        image_id: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - the SDK's documented signature
+    ) -> UploadResult:
+        """Poll until the description is settled and return the file as an ``UploadResult``.
+
+        Raises ``ScopixTimeoutError`` after ``timeout`` seconds (default: the client's
+        ``polling_timeout``). A failed description is returned, not raised: check
+        ``is_failed``.
+        """
+        limit = self._timeout(timeout)
+        settled = await self._poll(image_id, limit)
+        if settled is not None:
+            return settled
+        raise ScopixTimeoutError(
+            f"the description of {image_id} was not ready after {limit:g} s",
+            details={"image_id": image_id},
+        )
+
+    async def _upload_one(
+        self,
+        source: UploadSource,
+        options: UploadOptions,
+        on_progress: Callable[[UploadProgress], None] | None,
+    ) -> UploadResult:
+        chosen = one(source)
+        sent = 0
+
+        def on_bytes(count: int) -> None:
+            nonlocal sent
+            sent += count
+            if on_progress is not None:
+                on_progress(UploadProgress(0, 1, sent, chosen.size))
+
+        body = Multipart(options.fields(), file_parts("file", [chosen], on_bytes))
+        answer = await self._transport.json("POST", "files/upload", multipart=body, write=True)
+        result = UploadResult.from_dict(answer)
+        if on_progress is not None:
+            on_progress(UploadProgress(1, 1, sent, chosen.size))
+        return result
+
+    async def _settled(self, uploaded: UploadResult, limit: float | None) -> UploadResult:
+        """The upload's result once its description settles, or as it is when time is up."""
+        waited = await self._poll(uploaded.image_id, self._timeout(limit))
+        if waited is None:
+            return uploaded
+        return dataclasses.replace(waited, deduplicated=uploaded.deduplicated)
+
+    async def _poll(self, image_id: str, limit: float) -> UploadResult | None:
+        """The file once its description settles; None when ``limit`` seconds pass first."""
+        with anyio.move_on_after(limit):
+            # the server is polled: no event here could tell us sooner
+            while not (await self.get_processing_status(image_id)).is_description_final:  # noqa: ASYNC110
+                await anyio.sleep(self._options.polling_interval)
+            return (await self.get(image_id)).to_upload_result()
+        return None
+
+    def _timeout(self, timeout: float | None) -> float:
+        return float(self._options.polling_timeout if timeout is None else timeout)
+
+
+async def _stream_to(chunks: AsyncIterator[bytes], target: Path) -> None:
+    """Write ``chunks`` to a temporary file beside ``target``, then rename it into place."""
+    temporary = anyio.Path(target.with_name(f".{target.name}.{uuid.uuid4().hex}.part"))
+    try:
+        async with await anyio.open_file(temporary, "wb") as out:
+            async for chunk in chunks:
+                await out.write(chunk)
+        await temporary.replace(target)
+    except BaseException:
+        await temporary.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,216 @@
+"""``SyncScopix``: the same client for synchronous code.
+
+It does not re-implement anything: it runs an async ``Scopix`` on an event loop in a
+background thread (an anyio blocking portal) and waits for each call, so transport,
+retries, parsing and batch logic exist once.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import os
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Concatenate, ParamSpec, TypeVar, overload
+
+import httpx
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+
+from scopix.client._client import AsyncUsage, Scopix
+from scopix.client._files import AsyncFiles
+from scopix.client._options import from_environment
+from scopix.client._sources import UploadSource
+from scopix.types.events import UploadProgress
+from scopix.types.files import FileDetails
+from scopix.types.upload import BatchUploadResults, UploadResult
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class _Facade:
+    """Holds the portal and the async object whose methods it runs."""
+
+    def __init__(self, portal: BlockingPortal, target: Any) -> None:
+        self._portal = portal
+        self._target = target
+
+
+def _blocking(
+    method: Callable[Concatenate[Any, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[_Facade, P], R]:
+    """The synchronous twin of an async method: same signature and docstring."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def call(self: _Facade, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        bound = getattr(self._target, name)
+        result: R = self._portal.call(functools.partial(bound, *args, **kwargs))
+        return result
+
+    return call
+
+
+class SyncFiles(_Facade):
+    """File operations of a ``SyncScopix``; the same methods as ``Scopix.files``."""
+
+    upload_batch = _blocking(AsyncFiles.upload_batch)
+    check_quota = _blocking(AsyncFiles.check_quota)
+    list = _blocking(AsyncFiles.list)
+    get = _blocking(AsyncFiles.get)
+    update = _blocking(AsyncFiles.update)
+    delete = _blocking(AsyncFiles.delete)
+    batch_delete = _blocking(AsyncFiles.batch_delete)
+    get_variant = _blocking(AsyncFiles.get_variant)
+    get_processing_status = _blocking(AsyncFiles.get_processing_status)
+    describe = _blocking(AsyncFiles.describe)
+    wait_for_description = _blocking(AsyncFiles.wait_for_description)
+
+    @overload
+    def upload(
+        self,
+        source: UploadSource,
+        *,
+        title: str | None = None,
+        tags: Sequence[str] | None = None,
+        auto_describe: bool = True,
+        skip_duplicates: bool = False,
+        content_category: str = "general",
+        wait_for_descriptions: bool = True,
+        description_timeout: float | None = None,
+        raise_on_failure: bool = True,
+        on_progress: Callable[[UploadProgress], None] | None = None,
+    ) -> UploadResult: ...
+
+    @overload
+    def upload(
+        self,
+        source: builtins.list[UploadSource] | tuple[UploadSource, ...],
+        *,
+        title: str | None = None,
+        tags: Sequence[str] | None = None,
+        auto_describe: bool = True,
+        skip_duplicates: bool = False,
+        content_category: str = "general",
+        wait_for_descriptions: bool = True,
+        description_timeout: float | None = None,
+        raise_on_failure: bool = True,
+        on_progress: Callable[[UploadProgress], None] | None = None,
+    ) -> BatchUploadResults: ...
+
+    def upload(self, source: Any, **options: Any) -> UploadResult | BatchUploadResults:
+        """Upload one file or a list of them; see ``Scopix.files.upload``."""
+        result: UploadResult | BatchUploadResults = self._portal.call(
+            functools.partial(self._target.upload, source, **options)
+        )
+        return result
+
+    @overload
+    def download(self, image_id: str, path: None = None) -> bytes: ...
+
+    @overload
+    def download(self, image_id: str, path: str | os.PathLike[str]) -> Path: ...
+
+    def download(self, image_id: str, path: str | os.PathLike[str] | None = None) -> bytes | Path:
+        """The original bytes, or streamed to ``path``; see ``Scopix.files.download``."""
+        result: bytes | Path = self._portal.call(self._target.download, image_id, path)
+        return result
+
+    def list_all(self, **filters: Any) -> Iterator[FileDetails]:
+        """Every matching file, fetched page by page; see ``Scopix.files.list_all``."""
+        pages = self._target.list_all(**filters)
+        try:
+            while True:
+                more, item = self._portal.call(_next, pages)
+                if not more:
+                    return
+                yield item
+        finally:
+            self._portal.call(pages.aclose)
+
+
+class SyncUsage(_Facade):
+    """Credit checks of a ``SyncScopix``."""
+
+    check = _blocking(AsyncUsage.check)
+
+
+async def _next(items: Any) -> tuple[bool, Any]:
+    try:
+        return True, await items.__anext__()
+    except StopAsyncIteration:
+        return False, None
+
+
+class SyncScopix:
+    """The Scopix client for synchronous code; the same arguments as ``Scopix``.
+
+    ```python
+    with SyncScopix() as client:          # SCOPIX_API_KEY from the environment
+        result = client.files.upload("photo.jpg")
+    ```
+
+    Calls block until done. Callbacks given to uploads run in the client's background
+    thread. Close the client (or use ``with``) to stop that thread.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 300.0,
+        max_retries: int = 3,
+        retry_delay: float = 1.0,
+        polling_interval: float = 2.0,
+        polling_timeout: float = 360.0,
+        tenant_id: str | None = None,
+        proxy_url: str | None = None,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._async = Scopix(
+            api_key,
+            base_url,
+            timeout,
+            max_retries,
+            retry_delay,
+            polling_interval,
+            polling_timeout,
+            tenant_id,
+            proxy_url,
+            http_client=http_client,
+        )
+        self.options = self._async.options
+        self._portal_cm: AbstractContextManager[BlockingPortal] = start_blocking_portal()
+        self._portal: BlockingPortal | None = self._portal_cm.__enter__()
+        self.files = SyncFiles(self._portal, self._async.files)
+        self.usage = SyncUsage(self._portal, self._async.usage)
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> SyncScopix:
+        """A client configured from ``SCOPIX_*`` variables; see ``Scopix.from_env``."""
+        return cls(**from_environment(os.environ, overrides))
+
+    def close(self) -> None:
+        """Close the connections and stop the background thread (safe to call twice)."""
+        if self._portal is None:
+            return
+        try:
+            self._portal.call(self._async.close)
+        finally:
+            self._portal = None
+            self._portal_cm.__exit__(None, None, None)
+
+    def __enter__(self) -> SyncScopix:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
