@@ -1,113 +1,26 @@
-"""`scopix serve` and `scopix keys`."""
+"""The ``scopix`` Typer app: client commands (``cli`` extra) and server commands
+(``server`` extra, imported only when they run)."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, TypeVar
-
 import typer
 
-from scopix.server.settings import Settings
+from scopix.cli import client_commands, server_commands
 
-if TYPE_CHECKING:
-    from scopix.server.services.keys import KeyService
-
-T = TypeVar("T")
-
-app = typer.Typer(help="Scopix: self-hostable visual intelligence.", no_args_is_help=True)
-keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app = typer.Typer(
+    help="Scopix: self-hostable visual intelligence.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(help="Manage API keys (on the server's machine).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
+app.command()(server_commands.serve)
+keys_app.command("create")(server_commands.keys_create)
 
-@app.command()
-def serve(
-    host: Annotated[str | None, typer.Option(help="interface to bind [SCOPIX_HOST]")] = None,
-    port: Annotated[int | None, typer.Option(help="port to listen on [SCOPIX_PORT]")] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(min=0, help="job workers in this process, 0 for none [SCOPIX_WORKERS]"),
-    ] = None,
-) -> None:
-    """Start the server: create the data folder, migrate, make a first key, serve."""
-    import uvicorn
-
-    from scopix.server.app import create_app
-
-    settings = _settings(host=host, port=port, workers=workers)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    _prepare(settings)
-    first = asyncio.run(_with_keys(settings, lambda keys: keys.ensure_default_tenant()))
-    if first is not None:
-        typer.echo(f"Created tenant '{first.tenant_name}'. Its API key, shown only this once:")
-        typer.echo(first.plaintext)
-    typer.echo(
-        f"Scopix serving on http://{settings.host}:{settings.port} (data: {settings.data_dir})"
-    )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-    )
-
-
-@keys_app.command("create")
-def keys_create(
-    tenant: Annotated[str, typer.Option(help="tenant name; created if new")],
-    tier: Annotated[
-        str | None, typer.Option(help="free, starter, professional, enterprise, custom")
-    ] = None,
-    scope: Annotated[list[str] | None, typer.Option(help="read, write, admin (repeatable)")] = None,
-    name: Annotated[str | None, typer.Option(help="a label for the key")] = None,
-) -> None:
-    """Create an API key and print it once, on a line of its own."""
-    from scopix.server.domain.errors import DomainError
-
-    settings = _settings()
-    _prepare(settings)
-    try:
-        created = asyncio.run(
-            _with_keys(
-                settings,
-                lambda keys: keys.create_key(
-                    tenant, tier=tier, scopes=tuple(scope or ("read", "write")), key_name=name
-                ),
-            )
-        )
-    except DomainError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(
-        f"Key for tenant '{created.tenant_name}' ({created.tier}, {','.join(created.scopes)}):",
-        err=True,
-    )
-    typer.echo(created.plaintext)
-
-
-def _settings(**overrides: object) -> Settings:
-    given = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**given)  # type: ignore[arg-type]  # keys are Settings fields
-
-
-def _prepare(settings: Settings) -> None:
-    from scopix.server.catalog.migrate import upgrade
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.resolved_database_url)
-
-
-async def _with_keys(settings: Settings, use: Callable[[KeyService], Awaitable[T]]) -> T:
-    from scopix.server.catalog.db import connect
-    from scopix.server.catalog.uow import UnitOfWorkFactory
-    from scopix.server.services.keys import KeyService
-
-    database = connect(settings.resolved_database_url)
-    try:
-        return await use(KeyService(UnitOfWorkFactory(database)))
-    finally:
-        await database.dispose()
+app.command()(client_commands.upload)
+app.command()(client_commands.ls)
+app.command()(client_commands.get)
+app.command()(client_commands.search)
+app.command()(client_commands.quota)
+app.command()(client_commands.describe)

@@ -1,0 +1,261 @@
+"""The client commands: ``upload``, ``ls``, ``get``, ``search``, ``quota``, ``describe``.
+
+They need only the ``cli`` extra (typer, rich) and httpx. Each command parses its
+options, then hands ``run_client`` a coroutine that talks to the server and prints;
+``--json`` puts JSON on stdout and nothing else there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from scopix.cli import render
+from scopix.cli.common import (
+    ApiKeyOption,
+    BaseUrlOption,
+    JsonOption,
+    run_client,
+    stderr,
+    stdout,
+)
+from scopix.cli.progress import UploadDisplay
+from scopix.errors import QuotaExceededError
+from scopix.types.upload import BatchUploadResults
+
+if TYPE_CHECKING:
+    from scopix.client import Scopix
+    from scopix.types.files import FileList
+
+IdArgument = Annotated[str, typer.Argument(help="the file's id")]
+LimitOption = Annotated[int, typer.Option(min=1, max=100, help="files per page")]
+OffsetOption = Annotated[int, typer.Option(min=0, help="files to skip")]
+
+
+class SearchMode(StrEnum):
+    """Where ``search`` looks for the text."""
+
+    ALL = "all"
+    METADATA = "metadata"
+    VISIBLE_TEXT = "visible_text"
+    SEMANTIC = "semantic"
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    """What ``scopix upload`` was asked to do."""
+
+    paths: list[Path]
+    tags: list[str]
+    title: str | None
+    describe: bool
+    wait: bool
+    skip_duplicates: bool
+    recursive: bool
+    include_hidden: bool
+
+
+def upload(
+    paths: Annotated[list[Path], typer.Argument(help="files and folders to upload")],
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="wait until the descriptions are settled")
+    ] = True,
+    tags: Annotated[str | None, typer.Option(help="tags for every file, comma-separated")] = None,
+    title: Annotated[str | None, typer.Option(help="a title for every file")] = None,
+    no_describe: Annotated[
+        bool, typer.Option("--no-describe", help="store the files without describing them")
+    ] = False,
+    skip_duplicates: Annotated[
+        bool, typer.Option("--skip-duplicates", help="skip files already stored")
+    ] = False,
+    recursive: Annotated[
+        bool, typer.Option("--recursive/--no-recursive", help="walk folders' subfolders")
+    ] = True,
+    include_hidden: Annotated[
+        bool, typer.Option("--include-hidden", help="upload dot-files found in folders too")
+    ] = False,
+    api_key: ApiKeyOption = None,
+    base_url: BaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Upload files and folders (supported images in folders), then show each result.
+
+    Exits 1 when any file failed: refused by the server, or its description failed.
+    """
+    request = UploadRequest(
+        paths=paths,
+        tags=[t.strip() for t in (tags or "").split(",") if t.strip()],
+        title=title,
+        describe=not no_describe,
+        wait=wait,
+        skip_duplicates=skip_duplicates,
+        recursive=recursive,
+        include_hidden=include_hidden,
+    )
+    run_client(api_key, base_url, lambda client: _upload(client, request, as_json))
+
+
+def ls(
+    limit: LimitOption = 20,
+    offset: OffsetOption = 0,
+    tag: Annotated[
+        list[str] | None, typer.Option(help="only files with this tag (repeatable; all must match)")
+    ] = None,
+    api_key: ApiKeyOption = None,
+    base_url: BaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List stored files, newest first."""
+    filters = {"limit": limit, "offset": offset, "tags": tag}
+    run_client(api_key, base_url, lambda client: _list(client, as_json, filters))
+
+
+def search(
+    text: Annotated[str, typer.Argument(help="what to look for")],
+    mode: Annotated[SearchMode, typer.Option(help="where to look")] = SearchMode.ALL,
+    limit: LimitOption = 20,
+    offset: OffsetOption = 0,
+    api_key: ApiKeyOption = None,
+    base_url: BaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Search stored files by text, tags, visible text or meaning."""
+    filters = {"search": text, "search_mode": mode.value, "limit": limit, "offset": offset}
+    run_client(api_key, base_url, lambda client: _list(client, as_json, filters))
+
+
+def get(
+    image_id: IdArgument,
+    api_key: ApiKeyOption = None,
+    base_url: BaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one file: its type, size, statuses, description, tags and visible text."""
+    run_client(api_key, base_url, lambda client: _get(client, image_id, as_json))
+
+
+def quota(
+    files: Annotated[int, typer.Option(min=1, help="how many files to check for")] = 1,
+    api_key: ApiKeyOption = None,
+    base_url: BaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check whether the quota covers describing --files more files, and the tier's limits."""
+    run_client(api_key, base_url, lambda client: _quota(client, files, as_json))
+
+
+def describe(
+    image_id: IdArgument,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="wait until the description is settled")
+    ] = True,
+    timeout: Annotated[
+        float | None, typer.Option(min=0.1, help="seconds to wait [SCOPIX_POLLING_TIMEOUT, or 360]")
+    ] = None,
+    api_key: ApiKeyOption = None,
+    base_url: BaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Describe a file again, and show the new description.
+
+    Exits 1 when the description failed.
+    """
+    run_client(
+        api_key,
+        base_url,
+        lambda client: _describe(client, image_id, as_json, wait=wait, wait_for=timeout),
+    )
+
+
+async def _upload(client: Scopix, request: UploadRequest, as_json: bool) -> int:
+    describing = request.wait and request.describe
+    display = UploadDisplay(stderr(), enabled=not as_json, describing=describing)
+    try:
+        with display:
+            results = await client.files.upload_batch(
+                request.paths,
+                recursive=request.recursive,
+                include_hidden=request.include_hidden,
+                title=request.title,
+                tags=request.tags or None,
+                auto_describe=request.describe,
+                skip_duplicates=request.skip_duplicates,
+                wait_for_descriptions=request.wait,
+                on_progress=display.on_upload,
+                on_description_progress=display.on_descriptions,
+            )
+    except QuotaExceededError as exc:  # show what was done; run_client prints the error
+        if exc.partial_results or as_json:
+            _show_uploads(exc.partial_results or BatchUploadResults(), as_json)
+        raise
+    _show_uploads(results, as_json)
+    return 1 if results.has_failures else 0
+
+
+def _show_uploads(results: BatchUploadResults, as_json: bool) -> None:
+    if as_json:
+        typer.echo(render.dumps([r.to_dict() for r in results]))
+        return
+    if not results:
+        typer.echo("nothing to upload: no supported files found", err=True)
+        return
+    console = stdout()
+    console.print(render.upload_table(results, console.width))
+    console.print(results.summary(), markup=False, highlight=False)
+
+
+async def _list(client: Scopix, as_json: bool, filters: dict[str, Any]) -> int:
+    page = await client.files.list(**filters)
+    _show_page(page, as_json)
+    return 0
+
+
+def _show_page(page: FileList, as_json: bool) -> None:
+    if as_json:
+        typer.echo(render.dumps(page))
+        return
+    console = stdout()
+    if page.items:
+        console.print(render.file_table(page.items))
+    console.print(render.page_footer(page), highlight=False)
+
+
+async def _get(client: Scopix, image_id: str, as_json: bool) -> int:
+    details = await client.files.get(image_id)
+    if as_json:
+        typer.echo(render.dumps(details))
+    else:
+        stdout().print(render.file_panel(details))
+    return 0
+
+
+async def _quota(client: Scopix, files: int, as_json: bool) -> int:
+    info = await client.files.check_quota(files)
+    if as_json:
+        typer.echo(render.dumps(info))
+    else:
+        stdout().print(render.quota_table(info))
+    return 0
+
+
+async def _describe(
+    client: Scopix, image_id: str, as_json: bool, *, wait: bool, wait_for: float | None
+) -> int:
+    """Queue a description; with ``wait``, wait ``wait_for`` seconds (None: the default)."""
+    status = await client.files.describe(image_id)
+    if not wait:
+        if as_json:
+            typer.echo(render.dumps(status))
+        else:
+            stdout().print(render.status_line(status.description_status))
+        return 0
+    result = await client.files.wait_for_description(image_id, timeout=wait_for)
+    if as_json:
+        typer.echo(render.dumps(result.to_dict()))
+    else:
+        stdout().print(render.description_view(result))
+    return 1 if result.is_failed else 0

@@ -1,0 +1,257 @@
+"""What the client commands print: Rich tables and panels for people, JSON for programs.
+
+Everything here is pure: functions take SDK values and return renderables or text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from scopix.types.describe import DescriptionStatus
+from scopix.types.files import FileDetails, FileList
+from scopix.types.upload import QuotaInfo, UploadResult
+
+NONE = "—"
+_STATUS_STYLES = {
+    DescriptionStatus.COMPLETED: "green",
+    DescriptionStatus.SKIPPED: "green",
+    DescriptionStatus.FAILED: "red",
+    DescriptionStatus.PENDING: "yellow",
+    DescriptionStatus.QUEUED: "yellow",
+    DescriptionStatus.PROCESSING: "yellow",
+}
+_SIZE_UNITS = ("B", "KB", "MB", "GB", "TB")
+#: Console width from which the upload table gets a column each for description and tags.
+WIDE = 130
+_COLUMNS: dict[str, dict[str, Any]] = {
+    "ID": {"no_wrap": True, "min_width": 36},
+    "ID and status": {"no_wrap": True, "min_width": 36},
+    "File": {"overflow": "fold", "min_width": 8},
+    "Upload": {"no_wrap": True},
+    "Described": {"no_wrap": True},
+    "Description": {"min_width": 16},
+    "Tags": {"min_width": 8},
+    "Size": {"justify": "right", "no_wrap": True},
+    "Created": {"no_wrap": True},
+}
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON-ready data: dataclasses as dicts, enums as their values,
+    datetimes as ISO 8601 strings, tuples as lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable(dataclasses.asdict(value))
+    if isinstance(value, Enum):
+        return jsonable(value.value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def dumps(value: Any) -> str:
+    """``value`` as indented JSON text (run through ``jsonable`` first)."""
+    return json.dumps(jsonable(value), indent=2, ensure_ascii=False)
+
+
+def shorten(text: str | None, width: int = 60) -> str:
+    """``text`` on one line, cut to ``width`` characters with an ellipsis; "—" for nothing."""
+    if not text:
+        return NONE
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
+
+
+def human_size(size: int | None) -> str:
+    """A byte count for people: "512 B", "1.5 KB", "2.0 MB"; "—" when unknown."""
+    if size is None:
+        return NONE
+    amount, unit = float(size), 0
+    while amount >= 1024 and unit < len(_SIZE_UNITS) - 1:
+        amount, unit = amount / 1024, unit + 1
+    return f"{size} B" if unit == 0 else f"{amount:.1f} {_SIZE_UNITS[unit]}"
+
+
+def when(moment: datetime | None) -> str:
+    """A timestamp to the minute, in its own time zone; "—" when unknown."""
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else NONE
+
+
+def status_text(status: DescriptionStatus) -> Text:
+    """A description status, coloured by how it ended."""
+    return Text(status.value, style=_STATUS_STYLES.get(status, ""))
+
+
+def page_footer(page: FileList) -> str:
+    """ "showing a-b of total" for one page of files."""
+    if not page.items:
+        return f"showing 0 of {page.total_count}"
+    first = page.offset + 1
+    return f"showing {first}-{page.offset + len(page.items)} of {page.total_count}"
+
+
+def upload_table(results: Sequence[UploadResult], width: int = WIDE) -> Table:
+    """One row per uploaded file: name, id, upload and description status, description
+    and tags; below ``WIDE`` columns the description and tags go under the file name."""
+    if width < WIDE:
+        return _narrow_upload_table(results)
+    table = _table("File", "ID", "Upload", "Described", "Description", "Tags")
+    for result in results:
+        _add_row(
+            table,
+            result.filename or NONE,
+            result.image_id or NONE,
+            result.status or NONE,
+            status_text(result.description_status),
+            _description_or_error(result),
+            _tags(result.tags),
+        )
+    return table
+
+
+def _narrow_upload_table(results: Sequence[UploadResult]) -> Table:
+    table = _table("File", "ID and status")
+    for result in results:
+        about = Text(result.filename or NONE, style="bold")
+        about.append("\n").append_text(_text(_description_or_error(result)))
+        about.append(f"\ntags: {_tags(result.tags)}", style="dim")
+        state = Text(result.image_id or NONE)
+        state.append(f"\nupload: {result.status or NONE}\ndescribed: ")
+        state.append_text(status_text(result.description_status))
+        _add_row(table, about, state)
+    return table
+
+
+def file_table(files: Iterable[FileDetails]) -> Table:
+    """One row per stored file, as ``ls`` and ``search`` show them."""
+    table = _table("ID", "File", "Size", "Described", "Created")
+    for item in files:
+        _add_row(
+            table,
+            item.id,
+            item.filename or NONE,
+            human_size(item.size_bytes),
+            status_text(item.description_status),
+            when(item.created_at),
+        )
+    return table
+
+
+def file_panel(details: FileDetails) -> Panel:
+    """Everything a person wants to know about one file, in a titled panel."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, value in file_fields(details):
+        _add_row(grid, label, value)
+    return Panel(grid, title=Text(details.filename or details.id), title_align="left", expand=False)
+
+
+def file_fields(details: FileDetails) -> list[tuple[str, str | Text]]:
+    """The rows of ``file_panel``; error rows appear only when there is an error."""
+    rows: list[tuple[str, str | Text]] = [
+        ("id", details.id),
+        ("filename", details.filename or NONE),
+        ("title", details.title or NONE),
+        ("type", _media_type(details)),
+        ("size", human_size(details.size_bytes)),
+        ("dimensions", _dimensions(details)),
+        ("created", when(details.created_at)),
+        ("status", details.status or NONE),
+        ("description status", status_text(details.description_status)),
+        ("description", details.description or NONE),
+        ("tags", _tags(details.tags)),
+        ("visible text", details.visible_text or NONE),
+    ]
+    return rows + _error_fields(details)
+
+
+def quota_table(quota: QuotaInfo) -> Table:
+    """The quota check as a two-column key/value table."""
+    table = Table(box=box.SIMPLE_HEAD, show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in dataclasses.asdict(quota).items():
+        _add_row(table, key.replace("_", " "), NONE if value is None else str(value))
+    return table
+
+
+def status_line(status: DescriptionStatus) -> Text:
+    """ "description status: <status>", the status coloured."""
+    return Text.assemble(("description status: ", "bold"), status_text(status))
+
+
+def description_view(result: UploadResult) -> RenderableType:
+    """The description status and text of one file, after ``describe``."""
+    lines: list[RenderableType] = [status_line(result.description_status)]
+    if result.description:
+        lines.append(Text(result.description))
+    if result.tags:
+        lines.append(Text.assemble(("tags: ", "bold"), ", ".join(result.tags)))
+    if result.description_error:
+        lines.append(Text(f"error: {result.description_error}", style="red"))
+    return Group(*lines)
+
+
+def _table(*headers: str) -> Table:
+    """A table with these columns; ids never wrap, names fold, the rest wraps at words."""
+    table = Table(box=box.SIMPLE_HEAD)
+    for header in headers:
+        table.add_column(header, **_COLUMNS.get(header, {}))
+    return table
+
+
+def _add_row(table: Table, *cells: str | Text) -> None:
+    """Add a row whose text cells are taken literally (a "[" in a filename is no markup)."""
+    table.add_row(*(_text(c) for c in cells))
+
+
+def _text(cell: str | Text) -> Text:
+    return Text(cell) if isinstance(cell, str) else cell
+
+
+def _tags(tags: Sequence[str] | None) -> str:
+    return ", ".join(tags or []) or NONE
+
+
+def _description_or_error(result: UploadResult) -> str | Text:
+    if result.is_failed and result.description_error:
+        return Text(shorten(result.description_error, 100), style="red")
+    return shorten(result.description)
+
+
+def _media_type(details: FileDetails) -> str:
+    known = [t for t in (details.media_type, details.mime_type) if t]
+    return " / ".join(known) or NONE
+
+
+def _dimensions(details: FileDetails) -> str:
+    if details.width is None or details.height is None:
+        return NONE
+    return f"{details.width} × {details.height}"
+
+
+def _error_fields(details: FileDetails) -> list[tuple[str, str | Text]]:
+    found = {
+        "description error": details.description_error,
+        "error type": details.description_error_type,
+        "retryable": None
+        if details.description_is_retryable is None
+        else ("yes" if details.description_is_retryable else "no"),
+        "variant error": details.variant_error,
+    }
+    return [(label, Text(value, style="red")) for label, value in found.items() if value]

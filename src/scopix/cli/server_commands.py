@@ -1,0 +1,128 @@
+"""`scopix serve` and `scopix keys create`: they run the server, so they need the
+``server`` extra, imported only when one of them runs."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from scopix.server.services.keys import KeyService
+    from scopix.server.settings import Settings
+
+T = TypeVar("T")
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="interface to bind [SCOPIX_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on [SCOPIX_PORT]")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=0, help="job workers in this process, 0 for none [SCOPIX_WORKERS]"),
+    ] = None,
+) -> None:
+    """Start the server: create the data folder, migrate, make a first key, serve."""
+    _require_server_extra()
+    import uvicorn
+
+    from scopix.server.app import create_app
+
+    settings = _settings(host=host, port=port, workers=workers)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # libvips reports every thread pool it finishes at INFO: a log line per image operation
+    logging.getLogger("pyvips").setLevel(logging.WARNING)
+    _prepare(settings)
+    first = asyncio.run(_with_keys(settings, lambda keys: keys.ensure_default_tenant()))
+    if first is not None:
+        typer.echo(f"Created tenant '{first.tenant_name}'. Its API key, shown only this once:")
+        typer.echo(first.plaintext)
+    typer.echo(
+        f"Scopix serving on http://{settings.host}:{settings.port} (data: {settings.data_dir})"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+def keys_create(
+    tenant: Annotated[str, typer.Option(help="tenant name; created if new")],
+    tier: Annotated[
+        str | None, typer.Option(help="free, starter, professional, enterprise, custom")
+    ] = None,
+    scope: Annotated[list[str] | None, typer.Option(help="read, write, admin (repeatable)")] = None,
+    name: Annotated[str | None, typer.Option(help="a label for the key")] = None,
+) -> None:
+    """Create an API key and print it once, on a line of its own."""
+    _require_server_extra()
+    from scopix.server.domain.errors import DomainError
+
+    settings = _settings()
+    _prepare(settings)
+    try:
+        created = asyncio.run(
+            _with_keys(
+                settings,
+                lambda keys: keys.create_key(
+                    tenant, tier=tier, scopes=tuple(scope or ("read", "write")), key_name=name
+                ),
+            )
+        )
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"Key for tenant '{created.tenant_name}' ({created.tier}, {','.join(created.scopes)}):",
+        err=True,
+    )
+    typer.echo(created.plaintext)
+
+
+def _require_server_extra() -> None:
+    """Leave with a one-line hint when the server's dependencies are not installed."""
+    try:
+        for module in ("uvicorn", "scopix.server.settings"):
+            importlib.import_module(module)
+    except ImportError as exc:
+        typer.echo(
+            f"error: this command needs the server ({exc.name} is missing); "
+            "install with: pip install 'scopix[server]'",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+
+
+def _settings(**overrides: object) -> Settings:
+    from scopix.server.settings import Settings
+
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**given)  # type: ignore[arg-type]  # keys are Settings fields
+
+
+def _prepare(settings: Settings) -> None:
+    from scopix.server.catalog.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+
+
+async def _with_keys(settings: Settings, use: Callable[[KeyService], Awaitable[T]]) -> T:
+    from scopix.server.catalog.db import connect
+    from scopix.server.catalog.uow import UnitOfWorkFactory
+    from scopix.server.services.keys import KeyService
+
+    database = connect(settings.resolved_database_url)
+    try:
+        return await use(KeyService(UnitOfWorkFactory(database)))
+    finally:
+        await database.dispose()

@@ -1,0 +1,189 @@
+"""The CLI's pure parts: JSON conversion, text helpers, tables, and how failures exit."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import typer
+from rich.console import Console, RenderableType
+from typer.testing import CliRunner
+
+from scopix.cli import client_commands, render
+from scopix.cli.app import app
+from scopix.cli.common import error_line, run_client
+from scopix.errors import AuthenticationError, QuotaExceededError, ScopixError
+from scopix.types.describe import DescriptionStatus
+from scopix.types.files import FileDetails, FileList
+from scopix.types.upload import BatchUploadResults, QuotaInfo, UploadResult
+
+WHEN = datetime(2025, 3, 1, 12, 30, tzinfo=UTC)
+DONE = UploadResult(
+    image_id="01a2-done",
+    filename="cat[1].png",
+    description="A cat on a [bold]mat[/bold].",
+    tags=["cat", "pet"],
+    description_status=DescriptionStatus.COMPLETED,
+    created_at=WHEN,
+    status="completed",
+)
+REFUSED = UploadResult(
+    image_id="",
+    filename="broken.jpg",
+    description_status=DescriptionStatus.FAILED,
+    description_error="UNSUPPORTED_MEDIA_TYPE: not an image",
+    status="failed",
+)
+
+
+def text_of(renderable: RenderableType, width: int = 200) -> str:
+    out = io.StringIO()
+    Console(file=out, width=width, color_system=None).print(renderable)
+    return out.getvalue()
+
+
+def test_jsonable_converts_dataclasses_enums_and_datetimes() -> None:
+    details = FileDetails(
+        id="f1",
+        filename="a.png",
+        created_at=WHEN,
+        description_status=DescriptionStatus.QUEUED,
+        tags=["x"],
+    )
+    data = render.jsonable(details)
+    assert data["created_at"] == "2025-03-01T12:30:00+00:00"
+    assert data["description_status"] == "queued"
+    assert data["tags"] == ["x"]
+    assert json.loads(render.dumps(FileList([details], 1, False, 20, 0)))["items"][0]["id"] == "f1"
+
+
+@pytest.mark.parametrize(
+    ("text", "width", "expected"),
+    [
+        (None, 10, "—"),
+        ("", 10, "—"),
+        ("short", 10, "short"),
+        ("two\nlines  here", 20, "two lines here"),
+        ("a long sentence indeed", 10, "a long se…"),
+    ],
+)
+def test_shorten(text: str | None, width: int, expected: str) -> None:
+    assert render.shorten(text, width) == expected
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [(None, "—"), (0, "0 B"), (1023, "1023 B"), (1536, "1.5 KB"), (5 << 20, "5.0 MB")],
+)
+def test_human_size(size: int | None, expected: str) -> None:
+    assert render.human_size(size) == expected
+
+
+def test_page_footer() -> None:
+    items = [FileDetails(id=str(n), filename="f") for n in range(3)]
+    assert render.page_footer(FileList(items, 10, True, 3, 3)) == "showing 4-6 of 10"
+    assert render.page_footer(FileList([], 2, False, 20, 40)) == "showing 0 of 2"
+
+
+def test_upload_table_shows_every_field_and_takes_names_literally() -> None:
+    shown = text_of(render.upload_table([DONE, REFUSED]))
+    for expected in ("cat[1].png", "01a2-done", "completed", "[bold]mat[/bold]", "cat, pet"):
+        assert expected in shown
+    assert "UNSUPPORTED_MEDIA_TYPE: not an image" in shown
+    assert "failed" in shown
+
+
+def test_narrow_upload_table_keeps_ids_whole() -> None:
+    long_id = "01a224a2-4f79-75fd-bfda-6f2d9f7ab8d6"
+    result = UploadResult(image_id=long_id, filename="astronaut.png", description="An image.")
+    shown = text_of(render.upload_table([result], width=80), width=80)
+    assert long_id in shown and "An image." in shown and "described: pending" in shown
+
+
+def test_file_panel_lists_errors_only_when_there_are_some() -> None:
+    fine = FileDetails(id="f1", filename="a.png", width=640, height=480, size_bytes=2048)
+    shown = text_of(render.file_panel(fine))
+    assert "640 × 480" in shown and "2.0 KB" in shown and "description error" not in shown
+    broken = FileDetails(
+        id="f2",
+        filename="b.png",
+        description_status=DescriptionStatus.FAILED,
+        description_error="the model timed out",
+        description_error_type="timeout",
+        description_is_retryable=True,
+    )
+    shown = text_of(render.file_panel(broken))
+    assert "the model timed out" in shown and "timeout" in shown and "yes" in shown
+
+
+def test_quota_table() -> None:
+    quota = QuotaInfo(True, 3, 7, 10, 3, max_batch_size=10)
+    shown = text_of(render.quota_table(quota))
+    assert "max batch size" in shown and "10" in shown and "message" in shown
+
+
+def test_error_line_is_one_line_with_the_request_id() -> None:
+    error = ScopixError("two\nlines", code="NOT_FOUND", request_id="req_1")
+    assert error_line(error) == "error: NOT_FOUND: two lines (request req_1)"
+    assert error_line(ScopixError("gone")) == "error: UNKNOWN: gone"
+
+
+def exit_code(work: Any) -> int:
+    with pytest.raises(typer.Exit) as raised:
+        run_client("scopix_key", "http://127.0.0.1:9/api/v2", work)
+    return raised.value.exit_code
+
+
+def test_run_client_exits_with_the_work_status_or_one_error_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async def fine(client: Any) -> int:
+        return 0
+
+    async def refused(client: Any) -> int:
+        raise AuthenticationError("bad key", request_id="req_9")
+
+    async def interrupted(client: Any) -> int:
+        raise KeyboardInterrupt
+
+    async def broken(client: Any) -> int:
+        raise RuntimeError("boom\nagain")
+
+    assert exit_code(fine) == 0
+    assert exit_code(refused) == 1
+    assert capsys.readouterr().err == "error: INVALID_API_KEY: bad key (request req_9)\n"
+    assert exit_code(interrupted) == 130
+    assert capsys.readouterr() == ("", "")
+    assert exit_code(broken) == 1
+    assert capsys.readouterr().err == "error: RuntimeError: boom again\n"
+
+
+class QuotaStopFiles:
+    async def upload_batch(self, *args: Any, **kwargs: Any) -> BatchUploadResults:
+        raise QuotaExceededError("no credits left", partial_results=BatchUploadResults([DONE]))
+
+
+class QuotaStopClient:
+    files = QuotaStopFiles()
+
+
+async def test_a_quota_stop_prints_the_partial_results_then_raises(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    request = client_commands.UploadRequest([], [], None, True, True, False, True, False)
+    with pytest.raises(QuotaExceededError):
+        await client_commands._upload(QuotaStopClient(), request, as_json=True)  # type: ignore[arg-type]
+    printed = json.loads(capsys.readouterr().out)
+    assert [r["image_id"] for r in printed] == ["01a2-done"]
+
+
+def test_no_api_key_exits_2_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SCOPIX_API_KEY", raising=False)
+    result = CliRunner().invoke(app, ["ls"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: no API key: pass --api-key or set SCOPIX_API_KEY"
+    ]
