@@ -7,7 +7,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Final
 
-import cv2
 import numpy as np
 
 from scopix.server.domain.regions import RawLine, text_regions
@@ -114,6 +113,8 @@ def _upscaled(pixels: Pixels) -> Pixels:
     if factor <= 1:
         return pixels
     size = (round(width * factor), round(height * factor))
+    import cv2  # deferred: OpenCV maps some 35 MiB of libraries that only analyses need
+
     return np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
 
 
@@ -129,6 +130,8 @@ def _padded_bgr(pixels: Pixels) -> Pixels:
     if bottom or right:
         # The strip's mean colour: a white or black border would be an edge the detector sees.
         fill = [float(v) for v in bgr.reshape(-1, 3).mean(axis=0)]
+        import cv2  # deferred, as above
+
         border = cv2.copyMakeBorder(bgr, 0, bottom, 0, right, cv2.BORDER_CONSTANT, value=fill)
         bgr = np.asarray(border, dtype=np.uint8)
     return bgr

@@ -7,7 +7,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -164,6 +163,8 @@ def _network_input(pixels: Pixels) -> Pixels:
     side = max(1, round(min(height, width) * CENTRAL_FRACTION))
     top, left = (height - side) // 2, (width - side) // 2
     square = pixels[top : top + side, left : left + side]
+    import cv2  # deferred: OpenCV maps some 35 MiB of libraries that only analyses need
+
     # Area averaging when shrinking avoids aliasing; cubic when a tiny image must grow.
     interpolation = cv2.INTER_AREA if side >= INPUT_SIDE else cv2.INTER_CUBIC
     resized = cv2.resize(square, (INPUT_SIDE, INPUT_SIDE), interpolation=interpolation)
