@@ -124,18 +124,25 @@ async def test_the_same_key_with_another_body_or_route_is_refused(api: Api) -> N
     assert await count(api, File) == 1
 
 
-async def test_a_duplicate_sent_while_the_first_runs_is_told_when_to_retry(
-    api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def hold_ingest(api: Api, monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, asyncio.Event]:
+    """Make ingest wait: the first event is set when a request reaches it, and it goes on once
+    the second is set."""
     entered, proceed = asyncio.Event(), asyncio.Event()
     real = api.services.ingest.ingest
 
-    async def slow(*args: Any, **kwargs: Any) -> Any:
+    async def held(*args: Any, **kwargs: Any) -> Any:
         entered.set()
         await proceed.wait()
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(api.services.ingest, "ingest", slow)
+    monkeypatch.setattr(api.services.ingest, "ingest", held)
+    return entered, proceed
+
+
+async def test_a_duplicate_sent_while_the_first_runs_is_told_when_to_retry(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered, proceed = hold_ingest(api, monkeypatch)
     body, ctype = multipart([("file", "p.jpg", jpeg_bytes(200, 100, seed=4))])
     first = asyncio.create_task(send(api, "POST", UPLOAD, "busy", body, ctype))
     await asyncio.wait_for(entered.wait(), 30)
@@ -158,15 +165,7 @@ async def test_the_lease_is_renewed_while_the_request_runs(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(api.services.idempotency, "heartbeat_every", timedelta(seconds=0.05))
-    entered, proceed = asyncio.Event(), asyncio.Event()
-    real = api.services.ingest.ingest
-
-    async def slow(*args: Any, **kwargs: Any) -> Any:
-        entered.set()
-        await proceed.wait()
-        return await real(*args, **kwargs)
-
-    monkeypatch.setattr(api.services.ingest, "ingest", slow)
+    entered, proceed = hold_ingest(api, monkeypatch)
     body, ctype = multipart([("file", "p.jpg", jpeg_bytes(200, 100, seed=5))])
     first = asyncio.create_task(send(api, "POST", UPLOAD, "beat", body, ctype))
     await asyncio.wait_for(entered.wait(), 30)
