@@ -17,6 +17,8 @@ from scopix.server.app import create_app
 from scopix.server.services.container import Services
 from scopix.server.settings import Settings
 
+pytest_plugins = ["s3server"]
+
 # Tests never assert on wall-clock time, and CI shares two cores: no per-example deadline.
 hypothesis_settings.register_profile("scopix", deadline=None, print_blob=True)
 hypothesis_settings.load_profile("scopix")

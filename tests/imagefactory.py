@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import struct
 import zipfile
 import zlib
@@ -160,3 +161,9 @@ def multipage_tiff(path: Path, pages: int, width: int, height: int) -> Path:
     image.set_type(pyvips.GValue.gint_type, "page-height", height)
     image.tiffsave(str(path), compression="none")
     return path
+
+
+def mp4_bytes(size: int, *, seed: int = 0) -> bytes:
+    """`size` bytes that sniff as an MP4 video: an `ftyp` box, then seeded noise."""
+    head = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+    return head + random.Random(seed).randbytes(size - len(head))

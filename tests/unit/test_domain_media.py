@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 
 from scopix.server.domain.errors import ImageTooLarge, UnsupportedMediaType
 from scopix.server.domain.limits import check_image_dimensions
-from scopix.server.domain.media import ACCEPTED_IMAGES, NOT_YET_ACCEPTED, SNIFF_BYTES, sniff
+from scopix.server.domain.media import (
+    ACCEPTED,
+    ACCEPTED_IMAGES,
+    NOT_YET_ACCEPTED,
+    SNIFF_BYTES,
+    STORED_AS_IS,
+    sniff,
+)
 
 MAX_PIXELS = 100_000_000
 MAX_SIDE = 16_384
@@ -116,23 +123,28 @@ HEIC = _ftyp(b"heic", b"mif1", b"heic")
 
 
 @pytest.mark.parametrize(
-    ("head", "mime"),
+    ("head", "mime", "kind"),
     [
-        (PDF, "application/pdf"),
-        (MP4, "video/mp4"),
-        (MOV, "video/quicktime"),
-        (WEBM, "video/webm"),
-        (AVI, "video/x-msvideo"),
-        (HEIC, "image/heic"),
+        (PDF, "application/pdf", "document"),
+        (MP4, "video/mp4", "video"),
+        (MOV, "video/quicktime", "video"),
+        (WEBM, "video/webm", "video"),
+        (AVI, "video/x-msvideo", "video"),
     ],
 )
-def test_recognised_but_not_yet_accepted(head: bytes, mime: str) -> None:
-    assert mime in NOT_YET_ACCEPTED
+def test_documents_and_videos_are_stored_as_they_are(head: bytes, mime: str, kind: str) -> None:
+    media = sniff(head)
+    assert (media.kind, media.mime, media.extension) == (kind, mime, STORED_AS_IS[mime][1])
+    assert not media.decoded
+
+
+def test_recognised_but_not_yet_accepted() -> None:
+    assert "image/heic" in NOT_YET_ACCEPTED
     with pytest.raises(UnsupportedMediaType) as info:
-        sniff(head)
+        sniff(HEIC)
     assert info.value.code == "UNSUPPORTED_MEDIA_TYPE"
-    assert info.value.details["detected"] == mime
-    assert info.value.details["accepted"] == sorted(ACCEPTED_IMAGES)
+    assert info.value.details["detected"] == "image/heic"
+    assert info.value.details["accepted"] == ACCEPTED
     assert "not accept them yet" in info.value.message
 
 
@@ -170,8 +182,8 @@ def test_other_bytes_refused(head: bytes) -> None:
     with pytest.raises(UnsupportedMediaType) as info:
         sniff(head)
     assert info.value.code == "UNSUPPORTED_MEDIA_TYPE"
-    assert info.value.details["accepted"] == sorted(ACCEPTED_IMAGES)
-    assert info.value.details["detected"] not in ACCEPTED_IMAGES
+    assert info.value.details["accepted"] == ACCEPTED
+    assert info.value.details["detected"] not in ACCEPTED
 
 
 def test_unknown_bytes_are_detected_as_unknown() -> None:
@@ -193,11 +205,13 @@ def test_sniff_property(noise: bytes, prefix: bytes, tail: bytes) -> None:
         try:
             media = sniff(head)
         except UnsupportedMediaType as exc:
-            assert exc.details["detected"] not in ACCEPTED_IMAGES
+            assert exc.details["detected"] not in ACCEPTED
             continue
-        assert media.kind == "image"
-        assert media.mime in ACCEPTED_IMAGES
-        assert media.extension == ACCEPTED_IMAGES[media.mime]
+        assert media.mime in ACCEPTED
+        if media.decoded:
+            assert media.extension == ACCEPTED_IMAGES[media.mime]
+        else:
+            assert (media.kind, media.extension) == STORED_AS_IS[media.mime]
 
 
 # --- dimensions --------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from scopix.server.api.idempotency import IdempotencyMiddleware
 from scopix.server.api.middleware import RequestIdMiddleware
 from scopix.server.api.presenters import API_PREFIX
 from scopix.server.api.ratelimit import RateLimitHeadersMiddleware
-from scopix.server.api.routes import files, system, uploads, usage
+from scopix.server.api.routes import direct_uploads, files, system, uploads, usage
 from scopix.server.catalog.migrate import upgrade
 from scopix.server.services.container import Services, build_services
 from scopix.server.settings import Settings
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RateLimitHeadersMiddleware)  # outside it: a 500 carries the headers too
     app.include_router(system.router)
     app.include_router(uploads.router, prefix=API_PREFIX)
+    app.include_router(direct_uploads.router, prefix=API_PREFIX)
     app.include_router(files.router, prefix=API_PREFIX)
     app.include_router(usage.router, prefix=API_PREFIX)
     return app

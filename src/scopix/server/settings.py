@@ -23,6 +23,24 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy async URL; SQLite in data_dir when unset"
     )
     storage_dir: Path | None = Field(default=None, description="blob root; data_dir/blobs if unset")
+    storage_url: str | None = Field(
+        default=None,
+        description="s3://bucket/prefix?endpoint=...&region=... (any S3 API); local disk if unset",
+    )
+    signing_secret: SecretStr | None = Field(
+        default=None,
+        description="signs local part URLs; kept in data_dir/signing.key if unset (set it to "
+        "the same value on every replica)",
+    )
+    direct_upload_url_seconds: int = Field(
+        default=3600,
+        ge=60,
+        le=604_800,
+        description="how long a signed part URL stays valid (S3 allows 7 days at most)",
+    )
+    direct_upload_expiry_seconds: int = Field(
+        default=86_400, ge=60, description="an unfinished direct upload is swept after this"
+    )
     max_upload_bytes: int = Field(default=100 * MiB, description="per file on streaming routes")
     max_batch_bytes: int = Field(default=2048 * MiB, description="per batch request")
     max_image_pixels: int = 100_000_000

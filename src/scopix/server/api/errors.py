@@ -30,6 +30,13 @@ STATUS_BY_ERROR: dict[type[domain.DomainError], int] = {
     domain.IdempotencyKeyReused: 422,
     domain.RateLimited: 429,
     domain.Unavailable: 503,
+    domain.PartSizeWrong: 422,
+    domain.UploadIncomplete: 422,
+    domain.ChecksumMismatch: 422,
+    domain.SizeMismatch: 422,
+    domain.UploadNotActive: 409,
+    domain.InvalidSignature: 403,
+    domain.UrlExpired: 403,
 }
 
 CODE_BY_STATUS = {
@@ -64,10 +71,12 @@ def envelope_body(
 def envelope(
     request: Request, status: int, code: str, message: str, details: dict[str, Any] | None = None
 ) -> JSONResponse:
-    """An error response in the documented shape."""
+    """An error response in the documented shape; a `retry_after` detail becomes Retry-After."""
     body = envelope_body(code, message, details, request_id_of(request))
-    headers = {"Connection": "close"} if status == 413 else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    headers = {"Connection": "close"} if status == 413 else {}
+    if details and "retry_after" in details:
+        headers["Retry-After"] = str(details["retry_after"])
+    return JSONResponse(body, status_code=status, headers=headers or None)
 
 
 async def send_envelope(

@@ -6,16 +6,23 @@ from fastapi import Request
 
 from scopix.server.api.schemas import (
     BatchItemOut,
+    DirectUploadOut,
     ErrorBody,
     FileOut,
     HistoryEntry,
+    PartUrlOut,
     ProcessingStatusOut,
+    StoredPartOut,
     UploadResultOut,
     UploadSessionOut,
 )
+from scopix.server.domain.direct_uploads import plan_parts
+from scopix.server.domain.media import is_decoded
 from scopix.server.domain.variants import ORIGINAL, THUMBNAIL, variant_state
 from scopix.server.services.batches import BatchItem, BatchOutcome
+from scopix.server.services.direct_uploads import PartTarget, UploadView
 from scopix.server.services.files import FileView, ProcessingView
+from scopix.server.services.ingest import Ingested
 
 API_PREFIX = "/api/v2"
 
@@ -29,12 +36,27 @@ class UrlMaker:
     def variant(self, file_id: str, variant: str) -> str:
         return f"{self.base}/files/{file_id}/variant/{variant}"
 
+    def part(self, target: PartTarget) -> str:
+        """A presigned storage URL, or this server's own signed URL for the part."""
+        if target.url is not None:
+            return target.url
+        grant = target.grant
+        return (
+            f"{self.base}/files/direct-uploads/{grant.upload_id}/parts/{grant.number}"
+            f"?expires={grant.expires}&signature={target.signature}"
+        )
+
     def thumbnail(self, view: FileView) -> str | None:
         return self.variant(view.file.id, THUMBNAIL) if THUMBNAIL in view.blob.variants else None
 
 
 def upload_result(
-    view: FileView, urls: UrlMaker, *, deduplicated: bool | None, skipped: bool = False
+    view: FileView,
+    urls: UrlMaker,
+    *,
+    deduplicated: bool | None,
+    skipped: bool = False,
+    object_key: str | None = None,
 ) -> UploadResultOut:
     """The `UploadResult` of a stored (or skipped) upload."""
     f = view.file
@@ -58,6 +80,7 @@ def upload_result(
         media_type=f.media_type,
         status="skipped" if skipped else f.status,
         session_id=f.session_id,
+        object_key=object_key,
     )
 
 
@@ -114,7 +137,9 @@ def processing_status(processing: ProcessingView) -> ProcessingStatusOut:
     return ProcessingStatusOut(
         image_id=f.id,
         status=f.status,
-        variant_status=variant_state(blob.variants, blob.variant_error),
+        variant_status=variant_state(
+            blob.variants, blob.variant_error, decoded=is_decoded(blob.mime_type)
+        ),
         variants_ready=list(blob.variants),
         variant_error=blob.variant_error,
         description_status=f.description_status,
@@ -162,4 +187,51 @@ def upload_session(
         created_at=s.created_at,
         completed_at=s.completed_at,
         results=[batch_item(i, urls) for i in outcome.items] if with_results else None,
+    )
+
+
+def direct_upload_out(view: UploadView, urls: UrlMaker) -> DirectUploadOut:
+    """A direct upload with its parts and the URLs to send the missing ones to."""
+    upload, plan = view.upload, view.plan
+    return DirectUploadOut(
+        upload_id=upload.id,
+        state=upload.state,
+        method=plan.method,
+        size_bytes=plan.size,
+        sha256=upload.sha256,
+        part_size=plan.part_size,
+        part_count=plan.part_count,
+        expires_at=upload.expires_at,
+        parts=[StoredPartOut(part_number=p.number, size=p.size, etag=p.etag) for p in view.parts],
+        part_urls=[
+            PartUrlOut(part_number=t.number, url=urls.part(t), expires_at=t.expires_at)
+            for t in view.targets
+        ],
+        next_part=view.next_part,
+        resumed=view.resumed,
+    )
+
+
+def deduplicated_start(
+    done: Ingested, urls: UrlMaker, size_bytes: int, sha256: str | None
+) -> DirectUploadOut:
+    """The answer to a start whose bytes the tenant already holds: no upload, the file."""
+    plan = plan_parts(size_bytes)
+    result = upload_result(
+        FileView(done.file, done.blob, done.tags),
+        urls,
+        deduplicated=True,
+        skipped=done.skipped,
+        object_key=done.blob.storage_key,
+    )
+    return DirectUploadOut(
+        upload_id=None,
+        state="completed",
+        method=plan.method,
+        size_bytes=done.blob.size_bytes,
+        sha256=sha256,
+        part_size=plan.part_size,
+        part_count=plan.part_count,
+        deduplicated=True,
+        result=result,
     )

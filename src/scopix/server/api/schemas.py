@@ -222,3 +222,72 @@ class HealthOut(BaseModel):
     status: str
     version: str
     checks: dict[str, str]
+
+
+class DirectUploadIn(BaseModel):
+    """Start a direct upload of one file, sent straight to storage in parts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filename: str = Field(min_length=1, max_length=255)
+    size_bytes: int = Field(ge=1, description="the exact size of the file; at most 5 TiB")
+    sha256: str | None = Field(
+        default=None,
+        description="the file's SHA-256 (hex): a known one answers deduplicated=true at once, "
+        "and completion checks the stored bytes against it",
+    )
+    title: str | None = Field(default=None, max_length=MAX_TITLE_CHARS)
+    tags: list[Annotated[str, Field(max_length=MAX_TAG_CHARS)]] | str | None = Field(
+        default=None, description=f"a list or a comma-separated string, at most {MAX_TAGS}"
+    )
+    auto_describe: bool = True
+    skip_duplicates: bool = False
+    content_category: str = "general"
+    folder_id: str | None = Field(default=None, max_length=64)
+    project_id: str | None = Field(default=None, max_length=64)
+
+
+class DirectUploadCompleteIn(BaseModel):
+    """Optionally, the SHA-256 the stored bytes must have (if not declared at the start)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: str | None = None
+
+
+class StoredPartOut(BaseModel):
+    """A part storage holds."""
+
+    part_number: int
+    size: int
+    etag: str
+
+
+class PartUrlOut(BaseModel):
+    """Where to PUT one missing part, with no Authorization header, before `expires_at`."""
+
+    part_number: int
+    url: str
+    method: str = "PUT"
+    expires_at: datetime
+
+
+class DirectUploadOut(BaseModel):
+    """A direct upload: its plan, the parts received, and signed URLs for missing parts."""
+
+    upload_id: str | None
+    state: str
+    method: str
+    size_bytes: int
+    sha256: str | None = None
+    part_size: int
+    part_count: int
+    expires_at: datetime | None = None
+    parts: list[StoredPartOut] = Field(default_factory=list)
+    part_urls: list[PartUrlOut] = Field(default_factory=list)
+    next_part: int | None = Field(
+        default=None, description="more URLs for missing parts: GET with first_part=next_part"
+    )
+    resumed: bool = False
+    deduplicated: bool = False
+    result: UploadResultOut | None = None

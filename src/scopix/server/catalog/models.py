@@ -330,3 +330,41 @@ class IdempotencyKey(Base):
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class DirectUpload(Base):
+    """A large file a client sends straight to storage in parts, until it completes.
+
+    `storage_key` holds the bytes while they arrive (the store's own multipart upload is
+    `store_upload_id`); completion verifies them and ingest moves them to their content address.
+    `claim_token` fences completions: only the one holding the claim may finish it.
+    """
+
+    __tablename__ = "direct_uploads"
+    __table_args__ = (
+        Index("ix_direct_uploads_tenant_sha256", "tenant_id", "sha256"),
+        Index("ix_direct_uploads_state_expires", "state", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(12))
+    filename: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    #: what the client declared, checked at completion
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    #: the validated upload options (title, tags, auto_describe, ...)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    part_size: Mapped[int] = mapped_column(BigInteger)
+    storage_key: Mapped[str] = mapped_column(String(200))
+    store_upload_id: Mapped[str] = mapped_column(String(1024))
+    #: the parts were joined into one object at storage_key (S3 forgets the parts then)
+    sealed: Mapped[bool] = mapped_column(Boolean, default=False)
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    file_id: Mapped[str | None] = mapped_column(String(36))
+    error: Mapped[str | None] = mapped_column(Text)
+    #: when the bytes of an upload that will never complete were freed
+    freed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())

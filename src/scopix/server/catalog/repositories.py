@@ -28,6 +28,7 @@ from scopix.server.catalog.models import (
     Analysis,
     ApiKey,
     Blob,
+    DirectUpload,
     File,
     FileEvent,
     FileTag,
@@ -567,3 +568,83 @@ class IdempotencyRepository:
             .values(**values)
         )
         return bool(getattr(result, "rowcount", 0))
+
+
+class DirectUploadRepository:
+    """Direct uploads: found by tenant, by content for resuming, and by expiry for sweeping."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, upload: DirectUpload) -> None:
+        self.session.add(upload)
+
+    async def get(self, tenant_id: str, upload_id: str) -> DirectUpload | None:
+        upload = await self.session.get(DirectUpload, upload_id)
+        return upload if upload is not None and upload.tenant_id == tenant_id else None
+
+    async def get_any_tenant(self, upload_id: str) -> DirectUpload | None:
+        """For a signed part URL, whose signature stands in for the key."""
+        return await self.session.get(DirectUpload, upload_id)
+
+    async def lock(self, tenant_id: str, upload_id: str) -> DirectUpload | None:
+        """The tenant's upload, locked until commit."""
+        return await self.session.scalar(
+            select(DirectUpload)
+            .where(DirectUpload.id == upload_id, DirectUpload.tenant_id == tenant_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+    async def resumable(
+        self, tenant_id: str, sha256: str, size_bytes: int, now: datetime
+    ) -> Sequence[DirectUpload]:
+        """Active, unexpired uploads of these bytes, newest first."""
+        rows = await self.session.scalars(
+            select(DirectUpload)
+            .where(
+                DirectUpload.tenant_id == tenant_id,
+                DirectUpload.sha256 == sha256,
+                DirectUpload.size_bytes == size_bytes,
+                DirectUpload.state == "active",
+                DirectUpload.expires_at > now,
+            )
+            .order_by(DirectUpload.created_at.desc())
+        )
+        return rows.all()
+
+    async def update_claimed(self, upload_id: str, token: str, **values: object) -> bool:
+        """Change an upload only while `token` holds its completion claim."""
+        result = await self.session.execute(
+            update(DirectUpload)
+            .where(DirectUpload.id == upload_id, DirectUpload.claim_token == token)
+            .values(**values)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def lapsed(self, now: datetime, limit: int = 100) -> Sequence[DirectUpload]:
+        """Uploads past their expiry that nobody is completing."""
+        rows = await self.session.scalars(
+            select(DirectUpload)
+            .where(
+                DirectUpload.expires_at < now,
+                or_(
+                    DirectUpload.state == "active",
+                    and_(DirectUpload.state == "completing", DirectUpload.claimed_until < now),
+                ),
+            )
+            .limit(limit)
+        )
+        return rows.all()
+
+    async def unfreed(self, limit: int = 100) -> Sequence[DirectUpload]:
+        """Uploads that will never complete whose bytes are still held."""
+        rows = await self.session.scalars(
+            select(DirectUpload)
+            .where(
+                DirectUpload.state.in_(("aborted", "expired", "failed")),
+                DirectUpload.freed_at.is_(None),
+            )
+            .limit(limit)
+        )
+        return rows.all()

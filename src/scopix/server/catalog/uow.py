@@ -11,6 +11,7 @@ from scopix.server.catalog.repositories import (
     AnalysisRepository,
     ApiKeyRepository,
     BlobRepository,
+    DirectUploadRepository,
     FileRepository,
     IdempotencyRepository,
     JobRepository,
@@ -33,6 +34,7 @@ class UnitOfWork:
     jobs: JobRepository
     analyses: AnalysisRepository
     idempotency: IdempotencyRepository
+    direct_uploads: DirectUploadRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -48,6 +50,7 @@ class UnitOfWork:
         self.jobs = JobRepository(self.session)
         self.analyses = AnalysisRepository(self.session)
         self.idempotency = IdempotencyRepository(self.session)
+        self.direct_uploads = DirectUploadRepository(self.session)
         return self
 
     async def __aexit__(

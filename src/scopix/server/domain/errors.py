@@ -101,3 +101,45 @@ class Unavailable(DomainError):
     """A dependency (database, storage) cannot serve right now; retrying may help."""
 
     code = "UNAVAILABLE"
+
+
+class PartSizeWrong(DomainError):
+    """A direct-upload part whose body is not the length the upload's plan gives it."""
+
+    code = "PART_SIZE_MISMATCH"
+
+
+class UploadIncomplete(DomainError):
+    """A direct upload completed before all of its parts arrived whole."""
+
+    code = "UPLOAD_INCOMPLETE"
+
+
+class ChecksumMismatch(DomainError):
+    """The stored bytes do not have the SHA-256 the client declared."""
+
+    code = "CHECKSUM_MISMATCH"
+
+
+class SizeMismatch(DomainError):
+    """The stored bytes are not as many as the client declared."""
+
+    code = "SIZE_MISMATCH"
+
+
+class UploadNotActive(DomainError):
+    """A direct upload that is completed, aborted, expired or failed takes no more actions."""
+
+    code = "UPLOAD_NOT_ACTIVE"
+
+
+class InvalidSignature(DomainError):
+    """A signed URL whose signature does not match what it names."""
+
+    code = "INVALID_SIGNATURE"
+
+
+class UrlExpired(DomainError):
+    """A signed URL used after its expiry."""
+
+    code = "URL_EXPIRED"

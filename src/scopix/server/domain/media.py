@@ -24,16 +24,23 @@ ACCEPTED_IMAGES: dict[str, str] = {
     "image/avif": "avif",
 }
 
-#: Types we recognise and will accept once their pipelines exist.
+#: Types stored and served as they are, with nothing decoded and nothing to describe yet: their
+#: pipelines are future work, but a user can keep the files with the rest.
+STORED_AS_IS: dict[str, tuple[MediaKind, str]] = {
+    "application/pdf": ("document", "pdf"),
+    "video/mp4": ("video", "mp4"),
+    "video/quicktime": ("video", "mov"),
+    "video/webm": ("video", "webm"),
+    "video/x-msvideo": ("video", "avi"),
+}
+
+#: Types we recognise and will accept once a decoder for them ships offline.
 NOT_YET_ACCEPTED: dict[str, MediaKind] = {
-    "application/pdf": "document",
-    "video/mp4": "video",
-    "video/quicktime": "video",
-    "video/webm": "video",
-    "video/x-msvideo": "video",
     "image/heic": "image",
     "image/heif": "image",
 }
+
+ACCEPTED: list[str] = sorted([*ACCEPTED_IMAGES, *STORED_AS_IS])
 
 
 @dataclass(frozen=True)
@@ -44,22 +51,44 @@ class MediaType:
     mime: str
     extension: str
 
+    @property
+    def decoded(self) -> bool:
+        """Whether ingest decodes these bytes (variants, description) or only stores them."""
+        return self.kind == "image"
+
+
+def is_decoded(mime: str) -> bool:
+    """Whether bytes of this stored MIME type are decoded (have variants, get described)."""
+    return mime in ACCEPTED_IMAGES
+
+
+def media_of_mime(mime: str) -> MediaType:
+    """The media type of bytes already stored under `mime` (which sniff gave them)."""
+    if mime in ACCEPTED_IMAGES:
+        return MediaType("image", mime, ACCEPTED_IMAGES[mime])
+    kind, extension = STORED_AS_IS[mime]
+    return MediaType(kind, mime, extension)
+
 
 def sniff(head: bytes) -> MediaType:
-    """Type an upload from its first bytes; refuse anything that is not an accepted image."""
+    """Type an upload from its first bytes; refuse anything that is not an accepted type."""
     mime = _guess_mime(head)
     if mime in ACCEPTED_IMAGES:
         return MediaType("image", mime, ACCEPTED_IMAGES[mime])
+    if mime in STORED_AS_IS:
+        kind, extension = STORED_AS_IS[mime]
+        return MediaType(kind, mime, extension)
     if mime in NOT_YET_ACCEPTED:
         raise UnsupportedMediaType(
             f"{mime} files are recognised but this server does not accept them yet",
             detected=mime,
-            accepted=sorted(ACCEPTED_IMAGES),
+            accepted=ACCEPTED,
         )
     raise UnsupportedMediaType(
-        "the file is not an image of a supported type (JPEG, PNG, WebP, GIF, TIFF, AVIF)",
+        "the file is not of a supported type (JPEG, PNG, WebP, GIF, TIFF, AVIF images; "
+        "MP4, MOV, WebM, AVI videos; PDF)",
         detected=mime or "unknown",
-        accepted=sorted(ACCEPTED_IMAGES),
+        accepted=ACCEPTED,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Final, Literal
 
-VariantState = Literal["processing", "completed", "failed"]
+VariantState = Literal["processing", "completed", "failed", "none"]
 
 VARIANT_SIZES: Final[dict[str, int]] = {
     "tiny_64": 64,
@@ -26,8 +26,13 @@ def is_known_variant(name: str) -> bool:
     return name == ORIGINAL or name in VARIANT_SIZES
 
 
-def variant_state(stored: Collection[str], error: str | None) -> VariantState:
-    """Where the variants of some bytes stand: still being made, all made, or given up on."""
+def variant_state(
+    stored: Collection[str], error: str | None, *, decoded: bool = True
+) -> VariantState:
+    """Where the variants of some bytes stand: still being made, all made, given up on, or
+    none at all for media stored as they are."""
+    if not decoded:
+        return "none"
     if error is not None:
         return "failed"
     return "completed" if set(VARIANT_SIZES) <= set(stored) else "processing"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,6 +21,7 @@ from scopix.server.jobs.runner import JobRunner, LeaseSettings
 from scopix.server.jobs.sweeper import JobSweeper
 from scopix.server.services.batches import BatchService
 from scopix.server.services.describe import DescribeHandler, DescribeService
+from scopix.server.services.direct_uploads import DirectUploadService, DirectUploadSettings
 from scopix.server.services.files import FileService
 from scopix.server.services.idempotency import IdempotencyService
 from scopix.server.services.ingest import ImageLimits, Ingestor, JobSettings
@@ -49,6 +51,7 @@ class Services:
     files: FileService
     ingest: Ingestor
     batches: BatchService
+    direct_uploads: DirectUploadService
     quota: QuotaService
     rate_limiter: RateLimiter
     maintenance: Maintenance
@@ -70,7 +73,7 @@ def build_services(settings: Settings) -> Services:
     """Wire the adapters named by `settings` into the services."""
     database = connect(settings.resolved_database_url)
     uows = UnitOfWorkFactory(database)
-    store = LocalBlobStore(settings.resolved_storage_dir)
+    store = build_store(settings)
     decoders = anyio.CapacityLimiter(settings.image_workers)
     pipeline = build_pipeline(settings, decoders)
     handlers: dict[str, JobHandler[Any]] = {
@@ -86,6 +89,16 @@ def build_services(settings: Settings) -> Services:
         JobSettings(workers, settings.describe_max_attempts),
     )
     idempotency = IdempotencyService(uows, timedelta(seconds=settings.idempotency_lease_seconds))
+    direct_uploads = DirectUploadService(
+        uows,
+        store,
+        ingest,
+        DirectUploadSettings(
+            settings.direct_upload_url_seconds,
+            settings.direct_upload_expiry_seconds,
+            signing_secret(settings),
+        ),
+    )
     return Services(
         settings=settings,
         database=database,
@@ -94,14 +107,42 @@ def build_services(settings: Settings) -> Services:
         files=FileService(uows),
         ingest=ingest,
         batches=BatchService(uows, ingest),
+        direct_uploads=direct_uploads,
         quota=QuotaService(uows),
         rate_limiter=MemoryRateLimiter(),
-        maintenance=Maintenance(uows, store, settings.orphan_grace_seconds, idempotency),
+        maintenance=Maintenance(
+            uows, store, settings.orphan_grace_seconds, idempotency, direct_uploads
+        ),
         describe=DescribeService(uows, workers, settings.describe_max_attempts),
         idempotency=idempotency,
         pipeline=pipeline,
         workers=workers,
     )
+
+
+def build_store(settings: Settings) -> BlobStore:
+    """Local disk by default; any S3 API when `storage_url` names one."""
+    if not settings.storage_url:
+        return LocalBlobStore(settings.resolved_storage_dir)
+    from scopix.server.storage.s3 import S3BlobStore, S3Location
+
+    staging = settings.data_dir / "staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    return S3BlobStore(S3Location.parse(settings.storage_url), staging)
+
+
+def signing_secret(settings: Settings) -> bytes:
+    """The key that signs local part URLs: the configured one, else one kept in the data
+    folder so that URLs stay valid across restarts."""
+    if settings.signing_secret is not None:
+        return settings.signing_secret.get_secret_value().encode()
+    path = settings.data_dir / "signing.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
 
 
 def build_pipeline(settings: Settings, decoders: anyio.CapacityLimiter) -> DescriptionPipeline:

@@ -25,7 +25,7 @@ from scopix.server.domain.errors import (
 from scopix.server.domain.fields import UploadOptions, validate_filename
 from scopix.server.domain.ids import new_id
 from scopix.server.domain.limits import check_image_dimensions
-from scopix.server.domain.media import MediaType, sniff
+from scopix.server.domain.media import MediaType, media_of_mime, sniff
 from scopix.server.domain.status import initial_status
 from scopix.server.domain.variants import PREVIEW_SIZES, variant_state
 from scopix.server.imaging import (
@@ -53,6 +53,21 @@ class StagedUpload:
     size: int
     sha256: str
     head: bytes
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    """Bytes a client sent straight to storage, verified, at a temporary key. Only media that
+    are stored as they are come this way: what ingest decodes is staged locally first."""
+
+    key: str
+    filename: str
+    size: int
+    sha256: str
+    head: bytes
+
+
+Upload = StagedUpload | StoredUpload
 
 
 @dataclass(frozen=True)
@@ -115,36 +130,90 @@ class Ingestor:
     async def ingest(
         self,
         tenant_id: str,
-        staged: StagedUpload,
+        staged: Upload,
         options: UploadOptions,
         session_id: str | None = None,
         upload_ref: str | None = None,
     ) -> Ingested:
-        """Validate, dedup, store and record one upload; the staged file is always consumed.
+        """Validate, dedup, store and record one upload; the staged bytes are always consumed.
 
-        `upload_ref` names this upload within a keyed request (domain.idempotency.upload_ref):
-        when a first attempt already stored it, that file is the result, and nothing is stored,
-        queued or reserved again.
+        `upload_ref` names this upload within a keyed request (domain.idempotency.upload_ref)
+        or a direct upload: when a first attempt already stored it, that file is the result,
+        and nothing is stored, queued or reserved again.
         """
         try:
             staged = replace(staged, filename=validate_filename(staged.filename))
             media = _media_of(staged)
-            header = await self._header(staged.path)
-            check_image_dimensions(
-                header.display_width,
-                header.display_height,
-                max_pixels=self.limits.max_pixels,
-                max_side=self.limits.max_side,
-            )
+            if media.decoded:
+                await self._check_dimensions(_local_path(staged))
+            # Media stored as they are have nothing to describe: no job, no credit.
+            options = replace(options, auto_describe=options.auto_describe and media.decoded)
             placed = _Placement(session_id, upload_ref)
             return await self._store_and_record(tenant_id, staged, media, options, placed)
         finally:
-            staged.path.unlink(missing_ok=True)
+            await self._discard(staged)
+
+    async def ingest_known(
+        self,
+        tenant_id: str,
+        filename: str,
+        sha256: str,
+        options: UploadOptions,
+        upload_ref: str | None = None,
+    ) -> Ingested | None:
+        """Record a file for bytes the tenant already stores, with no bytes sent (a direct
+        upload that declared a known SHA-256); None when the tenant does not hold them."""
+        async with self.uows.read() as uow:
+            if upload_ref is not None:
+                earlier = await _stored_under(uow, tenant_id, upload_ref, sha256)
+                if earlier is not None:
+                    return earlier
+            blob = await uow.blobs.get(tenant_id, sha256)
+            live = await uow.files.find_live_by_hash(tenant_id, sha256)
+        if blob is None:
+            return None
+        outcome = dedup_outcome(
+            live_file_exists=live is not None,
+            blob_exists=True,
+            skip_duplicates=options.skip_duplicates,
+        )
+        if outcome is DedupOutcome.SKIPPED and live is not None:
+            return await self._skipped(live, blob)
+        media = media_of_mime(blob.mime_type)
+        options = replace(options, auto_describe=options.auto_describe and media.decoded)
+        known = StoredUpload(
+            blob.storage_key, validate_filename(filename), blob.size_bytes, sha256, b""
+        )
+        placed = _Placement(None, upload_ref)
+        return await self._record(tenant_id, known, media, None, options, placed)
+
+    async def recorded(self, tenant_id: str, upload_ref: str) -> Ingested | None:
+        """What an earlier attempt stored under `upload_ref`, if it got that far."""
+        async with self.uows.read() as uow:
+            file = await uow.files.by_upload_ref(tenant_id, upload_ref)
+            if file is None:
+                return None
+            return await _stored_under(uow, tenant_id, upload_ref, file.sha256)
+
+    async def _check_dimensions(self, path: Path) -> None:
+        header = await self._header(path)
+        check_image_dimensions(
+            header.display_width,
+            header.display_height,
+            max_pixels=self.limits.max_pixels,
+            max_side=self.limits.max_side,
+        )
+
+    async def _discard(self, upload: Upload) -> None:
+        if isinstance(upload, StagedUpload):
+            upload.path.unlink(missing_ok=True)
+        else:
+            await self.store.delete(upload.key)
 
     async def _store_and_record(
         self,
         tenant_id: str,
-        staged: StagedUpload,
+        staged: Upload,
         media: MediaType,
         options: UploadOptions,
         placed: _Placement,
@@ -168,7 +237,7 @@ class Ingestor:
                 await reserve_descriptions(uow, tenant_id, 1)
         new_blob = None if blob else await self._store_blob(tenant_id, staged, media)
         try:
-            return await self._record(tenant_id, staged, new_blob, options, placed)
+            return await self._record(tenant_id, staged, media, new_blob, options, placed)
         except IntegrityError:
             # Another attempt of the same keyed upload recorded it first: one file, not two.
             if placed.upload_ref is None:
@@ -193,29 +262,36 @@ class Ingestor:
         except ImageDecodeError as exc:
             raise CorruptFile(f"the image does not decode: {exc}") from None
 
-    async def _store_blob(self, tenant_id: str, staged: StagedUpload, media: MediaType) -> Blob:
+    async def _store_blob(self, tenant_id: str, staged: Upload, media: MediaType) -> Blob:
         """Decode, write variants and the original; the row is inserted by the caller."""
-        rendered = await self._render(staged.path)
-        stored = await self._put_preview(tenant_id, staged.sha256, rendered)
-        try:
-            await self.store.promote(staged.path, blobkeys.original_key(tenant_id, staged.sha256))
-        except OSError as exc:
-            log.exception("storing an original failed")
-            raise Unavailable("storage is unavailable; nothing was stored") from exc
-        return Blob(
+        blob = Blob(
             tenant_id=tenant_id,
             sha256=staged.sha256,
             storage_key=blobkeys.original_key(tenant_id, staged.sha256),
             size_bytes=staged.size,
             mime_type=media.mime,
-            width=rendered.width,
-            height=rendered.height,
-            content_created_at=rendered.content_created_at,
-            blur_hash=rendered.blur_hash,
-            variants=stored,
+            variants=[],
             variant_error=None,
             created_at=_now(),
         )
+        if media.decoded:
+            rendered = await self._render(_local_path(staged))
+            blob.variants = await self._put_preview(tenant_id, staged.sha256, rendered)
+            blob.width, blob.height = rendered.width, rendered.height
+            blob.content_created_at = rendered.content_created_at
+            blob.blur_hash = rendered.blur_hash
+        try:
+            await self._place(staged, blob.storage_key)
+        except OSError as exc:
+            log.exception("storing an original failed")
+            raise Unavailable("storage is unavailable; nothing was stored") from exc
+        return blob
+
+    async def _place(self, upload: Upload, key: str) -> None:
+        if isinstance(upload, StagedUpload):
+            await self.store.promote(upload.path, key)
+        else:
+            await self.store.move(upload.key, key)
 
     async def _put_preview(self, tenant_id: str, sha256: str, rendered: RenderedImage) -> list[str]:
         """Write the preview variants; a refusal is not fatal: the variants job retries them."""
@@ -232,7 +308,8 @@ class Ingestor:
     async def _record(
         self,
         tenant_id: str,
-        staged: StagedUpload,
+        staged: Upload,
+        media: MediaType,
         new_blob: Blob | None,
         options: UploadOptions,
         placed: _Placement,
@@ -255,23 +332,23 @@ class Ingestor:
                     return await self._skipped(live, saved)
             if options.auto_describe:
                 await reserve_descriptions(uow, tenant_id, 1)
-            file = _new_file(tenant_id, staged, saved, options, placed)
+            file = _new_file(tenant_id, staged, media, saved, options, placed)
             uow.files.add(file, options.tags)
             uow.files.add_event(file.id, file.created_at, "uploaded", _upload_note(deduplicated))
-            self._queue_work(uow, file, saved, variants_needed=new_blob is not None)
+            self._queue_work(uow, file, saved, media, variants_needed=new_blob is not None)
             await uow.commit()
         self.jobs.queue.wake()
         return Ingested(file, saved, options.tags, deduplicated=deduplicated, skipped=False)
 
     def _queue_work(
-        self, uow: UnitOfWork, file: File, blob: Blob, *, variants_needed: bool
+        self, uow: UnitOfWork, file: File, blob: Blob, media: MediaType, *, variants_needed: bool
     ) -> None:
         """The jobs of a new file, in its own transaction: none is ever lost or orphaned."""
-        if variants_needed:
+        if media.decoded and variants_needed:
             uow.jobs.add(
                 new_job(VARIANTS, file, max_attempts=VARIANT_ATTEMPTS, now=file.created_at)
             )
-        elif file.status == "completed":
+        elif media.decoded and file.status == "completed":
             uow.files.add_event(file.id, file.created_at, *_variant_event(blob))
         if file.auto_describe:
             queue_new_file(uow, file, max_attempts=self.jobs.describe_attempts, now=file.created_at)
@@ -317,7 +394,13 @@ async def _blob_row(
     return existing, True
 
 
-def _media_of(staged: StagedUpload) -> MediaType:
+def _local_path(upload: Upload) -> Path:
+    if not isinstance(upload, StagedUpload):
+        raise TypeError("decoded media must be staged locally before ingest")
+    return upload.path
+
+
+def _media_of(staged: Upload) -> MediaType:
     if staged.size == 0:
         raise EmptyFile("the file is empty", filename=staged.filename)
     return sniff(staged.head)
@@ -339,7 +422,8 @@ def _variant_event(blob: Blob) -> tuple[str, str | None]:
 
 def _new_file(
     tenant_id: str,
-    staged: StagedUpload,
+    staged: Upload,
+    media: MediaType,
     blob: Blob,
     options: UploadOptions,
     placed: _Placement,
@@ -354,7 +438,7 @@ def _new_file(
         content_category=options.content_category,
         folder_id=options.folder_id,
         project_id=options.project_id,
-        media_type="image",
+        media_type=media.kind,
         mime_type=blob.mime_type,
         size_bytes=blob.size_bytes,
         width=blob.width,
@@ -362,11 +446,11 @@ def _new_file(
         content_created_at=blob.content_created_at,
         # The upload is done once its variants job has finished, one way or the other.
         status="processing"
-        if variant_state(blob.variants, blob.variant_error) == "processing"
+        if variant_state(blob.variants, blob.variant_error, decoded=media.decoded) == "processing"
         else "completed",
         auto_describe=options.auto_describe,
         description_status=initial_status(
-            auto_describe=options.auto_describe, describable=True
+            auto_describe=options.auto_describe, describable=media.decoded
         ).value,
         session_id=placed.session_id,
         upload_ref=placed.upload_ref,

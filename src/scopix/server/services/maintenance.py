@@ -1,5 +1,5 @@
-"""Housekeeping: abandoned staging files, blobs whose catalog row never committed, and
-idempotency keys past retention."""
+"""Housekeeping: abandoned staging files, blobs whose catalog row never committed, idempotency
+keys past retention, and direct uploads that will never complete."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from scopix.server.catalog.uow import UnitOfWorkFactory
 from scopix.server.domain.blobkeys import parse_blob_prefix
+from scopix.server.services.direct_uploads import DirectUploadService
 from scopix.server.services.idempotency import IdempotencyService
 from scopix.server.storage.base import BlobStore
 
@@ -21,6 +22,7 @@ class SweepReport:
     staging_files: int
     orphan_blobs: int
     idempotency_keys: int = 0
+    direct_uploads: int = 0
 
 
 class Maintenance:
@@ -32,11 +34,13 @@ class Maintenance:
         store: BlobStore,
         grace_seconds: float,
         idempotency: IdempotencyService | None = None,
+        direct_uploads: DirectUploadService | None = None,
     ) -> None:
         self.uows = uows
         self.store = store
         self.grace_seconds = grace_seconds
         self.idempotency = idempotency or IdempotencyService(uows)
+        self.direct_uploads = direct_uploads
 
     async def sweep(self) -> SweepReport:
         """Remove staging files and orphan blobs older than the grace period, and idempotency
@@ -48,14 +52,16 @@ class Maintenance:
                 await self.store.delete_prefix(prefix)
                 orphans += 1
         keys = await self.idempotency.purge_expired()
-        if staging or orphans or keys:
+        uploads = await self.direct_uploads.sweep() if self.direct_uploads else 0
+        if staging or orphans or keys or uploads:
             log.info(
-                "swept %d staging files, %d orphan blobs, %d idempotency keys",
+                "swept %d staging files, %d orphan blobs, %d idempotency keys, %d direct uploads",
                 staging,
                 orphans,
                 keys,
+                uploads,
             )
-        return SweepReport(staging, orphans, keys)
+        return SweepReport(staging, orphans, keys, uploads)
 
     async def _is_orphan(self, prefix: str) -> bool:
         parsed = parse_blob_prefix(prefix)

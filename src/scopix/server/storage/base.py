@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import anyio
 
 
 class BlobNotFound(Exception):
     """No blob under that key."""
+
+
+class PartSizeMismatch(Exception):
+    """A part's body was not the length its plan says."""
+
+
+@dataclass(frozen=True)
+class StoredPart:
+    """One part of a direct upload as storage holds it."""
+
+    number: int
+    size: int
+    etag: str
 
 
 class BlobStore(Protocol):
@@ -56,6 +70,59 @@ class BlobStore(Protocol):
 
     async def sweep_staging(self, older_than_s: float) -> int:
         """Delete staging files abandoned for longer than `older_than_s`; returns the count."""
+        ...
+
+    async def read_head(self, key: str, size: int) -> bytes:
+        """The first `size` bytes of a blob (fewer if it is shorter); raises BlobNotFound."""
+        ...
+
+    async def move(self, key: str, new_key: str) -> None:
+        """Give a complete blob a new key (replacing what is there); raises BlobNotFound."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove one blob; absent is fine."""
+        ...
+
+    # Direct uploads: a client sends numbered parts of one object straight to storage. A
+    # `store_upload_id` of "" means a single part (one PUT of the whole object at `key`).
+
+    async def begin_parts(self, key: str, multipart: bool) -> str:
+        """Get ready to receive parts for `key`; returns the store's id for this upload."""
+        ...
+
+    def part_url(self, key: str, store_upload_id: str, number: int, expires_s: int) -> str | None:
+        """A presigned URL the client PUTs part `number` to, or None when the server receives
+        the parts itself (`PartReceiver`)."""
+        ...
+
+    async def list_parts(self, key: str, store_upload_id: str) -> list[StoredPart]:
+        """The parts stored so far, ordered by number; [] when none (or the upload is gone)."""
+        ...
+
+    async def seal_parts(self, key: str, store_upload_id: str, parts: Sequence[StoredPart]) -> None:
+        """Join `parts` into the complete object at `key`; the parts are consumed."""
+        ...
+
+    async def abort_parts(self, key: str, store_upload_id: str) -> None:
+        """Free every part received and anything at `key`; idempotent."""
+        ...
+
+
+@runtime_checkable
+class PartReceiver(Protocol):
+    """A store whose direct-upload parts arrive through the Scopix server (local disk)."""
+
+    async def receive_part(
+        self,
+        store_upload_id: str,
+        number: int,
+        offset: int,
+        size: int,
+        chunks: AsyncIterator[bytes],
+    ) -> StoredPart:
+        """Write one part of `size` bytes at `offset`; raises PartSizeMismatch, keeping no
+        record of the part, when the body is shorter or longer."""
         ...
 
 

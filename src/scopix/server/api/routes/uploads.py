@@ -75,7 +75,7 @@ async def upload_file(
         if not form.files:
             raise ValidationFailed("the request has no `file` part", field="file")
         options = upload_options(form.fields)
-        record = _idempotency_record(request)
+        record = idempotency_record(request)
         done = await services.ingest.ingest(
             principal.tenant_id,
             form.files[0],
@@ -113,7 +113,7 @@ async def upload_batch(
             raise ValidationFailed("the request has no `files` parts", field="files")
         options = upload_options(form.fields)
         outcome = await services.batches.upload(
-            principal.tenant_id, form.files, options, _idempotency_record(request)
+            principal.tenant_id, form.files, options, idempotency_record(request)
         )
     finally:
         form.discard()
@@ -159,7 +159,7 @@ async def quota_check(
     )
 
 
-def _idempotency_record(request: Request) -> str | None:
+def idempotency_record(request: Request) -> str | None:
     """The id of the Idempotency-Key record this request runs under, if it carries a key."""
     record = request.scope.get("state", {}).get(RECORD_STATE_KEY)
     return str(record) if record else None

@@ -1,0 +1,527 @@
+"""Direct uploads: start, receive parts (local storage), resume, complete, abort and sweep.
+
+The client's claims (size, SHA-256, which parts it sent) decide nothing: completion asks storage
+which parts it holds, joins them, hashes what it stored, and only then hands the bytes to
+ingest, which dedups and records them exactly like a streaming upload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+
+from scopix.server.catalog.models import DirectUpload
+from scopix.server.catalog.uow import UnitOfWorkFactory
+from scopix.server.domain import signing
+from scopix.server.domain.direct_uploads import (
+    COMPLETION_LEASE,
+    URLS_PER_ANSWER,
+    PartPlan,
+    UploadState,
+    can_claim_completion,
+    check_parts,
+    first_problems,
+    missing_parts,
+    plan_parts,
+    require_active,
+    valid_sha256,
+)
+from scopix.server.domain.errors import (
+    ChecksumMismatch,
+    Conflict,
+    DomainError,
+    NotFound,
+    PartSizeWrong,
+    SizeMismatch,
+    UploadIncomplete,
+)
+from scopix.server.domain.fields import UploadOptions, validate_filename
+from scopix.server.domain.ids import new_id
+from scopix.server.domain.media import SNIFF_BYTES, sniff
+from scopix.server.services.ingest import Ingested, Ingestor, StagedUpload, StoredUpload, Upload
+from scopix.server.storage.base import BlobStore, PartReceiver, PartSizeMismatch, StoredPart
+
+log = logging.getLogger("scopix.direct_uploads")
+
+
+@dataclass(frozen=True)
+class DirectUploadSettings:
+    """How long part URLs and whole uploads live, and the key that signs local part URLs."""
+
+    url_seconds: int
+    expiry_seconds: int
+    signing_secret: bytes
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """What a client asks to upload."""
+
+    filename: str
+    size_bytes: int
+    sha256: str | None
+    options: UploadOptions
+
+
+@dataclass(frozen=True)
+class PartTarget:
+    """Where to PUT one part: a presigned storage URL, or a grant the API turns into a signed
+    URL on this server (`url` is None then)."""
+
+    number: int
+    expires_at: datetime
+    url: str | None
+    grant: signing.PartGrant
+    signature: str
+
+
+@dataclass(frozen=True)
+class UploadView:
+    """A direct upload as its client sees it."""
+
+    upload: DirectUpload
+    plan: PartPlan
+    parts: list[StoredPart]
+    targets: list[PartTarget]
+    next_part: int | None
+    resumed: bool = False
+
+
+@dataclass(frozen=True)
+class Deduplicated:
+    """A start whose declared SHA-256 the tenant already holds: recorded with no bytes sent."""
+
+    ingested: Ingested
+
+
+class DirectUploadService:
+    """The direct-upload use cases."""
+
+    def __init__(
+        self,
+        uows: UnitOfWorkFactory,
+        store: BlobStore,
+        ingest: Ingestor,
+        settings: DirectUploadSettings,
+    ) -> None:
+        self.uows = uows
+        self.store = store
+        self.ingest = ingest
+        self.settings = settings
+
+    async def start(
+        self, tenant_id: str, request: StartRequest, upload_ref: str | None = None
+    ) -> UploadView | Deduplicated:
+        """A new upload, the active one of the same bytes (resumed), or the file at once when
+        the tenant already holds these bytes."""
+        filename = validate_filename(request.filename)
+        plan = plan_parts(request.size_bytes)
+        sha256 = valid_sha256(request.sha256)
+        if sha256 is not None:
+            known = await self.ingest.ingest_known(
+                tenant_id, filename, sha256, request.options, upload_ref
+            )
+            if known is not None:
+                return Deduplicated(known)
+            resumable = await self._resumable(tenant_id, filename, sha256, plan, request.options)
+            if resumable is not None:
+                view = await self._view_of(resumable, first_part=1)
+                return replace(view, resumed=True)
+        upload = await self._create(tenant_id, filename, sha256, plan, request.options)
+        return await self._view_of(upload, first_part=1)
+
+    async def view(self, tenant_id: str, upload_id: str, first_part: int = 1) -> UploadView:
+        """The upload with the parts storage holds and fresh URLs for missing ones."""
+        async with self.uows.read() as uow:
+            upload = await uow.direct_uploads.get(tenant_id, upload_id)
+        if upload is None:
+            raise NotFound("no such direct upload", upload_id=upload_id)
+        return await self._view_of(upload, first_part)
+
+    async def receive_part(
+        self,
+        grant: signing.PartGrant,
+        signature: str,
+        declared_length: int | None,
+        chunks: AsyncIterator[bytes],
+    ) -> StoredPart:
+        """Store one part sent to a signed URL on this server (local storage)."""
+        signing.verify(self.settings.signing_secret, grant, signature, time.time())
+        if not isinstance(self.store, PartReceiver):
+            raise NotFound("this server's storage takes parts at its own URLs")
+        async with self.uows.read() as uow:
+            upload = await uow.direct_uploads.get_any_tenant(grant.upload_id)
+        if upload is None:
+            raise NotFound("no such direct upload", upload_id=grant.upload_id)
+        _require_open(upload, _now())
+        offset, size = _plan(upload).span(grant.number)
+        if declared_length is not None and declared_length != size:
+            raise _wrong_size(grant.number, size, declared_length)
+        try:
+            return await self.store.receive_part(
+                upload.store_upload_id, grant.number, offset, size, chunks
+            )
+        except PartSizeMismatch:
+            raise _wrong_size(grant.number, size, None) from None
+
+    async def complete(
+        self, tenant_id: str, upload_id: str, sha256: str | None = None
+    ) -> tuple[Ingested, DirectUpload]:
+        """Verify what storage holds, then record it; one completion at a time per upload."""
+        declared = valid_sha256(sha256)
+        upload, token = await self._claim(tenant_id, upload_id)
+        try:
+            done = await self._finish_holding_claim(upload, token, declared)
+        except (UploadIncomplete, PartSizeWrong):
+            await self._release(upload.id, token, UploadState.ACTIVE)
+            raise
+        except DomainError as exc:
+            await self._release(upload.id, token, UploadState.FAILED, error=exc.message)
+            await self._free(upload)
+            raise
+        except BaseException:
+            await self._release(upload.id, token, UploadState.ACTIVE)
+            raise
+        return done, upload
+
+    async def abort(self, tenant_id: str, upload_id: str) -> None:
+        """Give the upload up and free its bytes; aborting twice is fine."""
+        async with self.uows.write() as uow:
+            upload = await uow.direct_uploads.lock(tenant_id, upload_id)
+            if upload is None:
+                raise NotFound("no such direct upload", upload_id=upload_id)
+            if upload.state == UploadState.COMPLETED:
+                require_active(upload.state, image_id=upload.file_id)
+            if upload.state == UploadState.COMPLETING and not can_claim_completion(
+                upload.state, upload.claimed_until, _now()
+            ):
+                raise Conflict("this upload is being completed", retry_after=5)
+            if upload.state in (UploadState.ACTIVE, UploadState.COMPLETING):
+                upload.state = UploadState.ABORTED
+            await uow.commit()
+        await self._free(upload)
+
+    async def sweep(self) -> int:
+        """Expire uploads past their expiry and free the bytes of those that will never
+        complete; how many were freed."""
+        now = _now()
+        async with self.uows.write() as uow:
+            for upload in await uow.direct_uploads.lapsed(now):
+                upload.state = UploadState.EXPIRED
+                upload.claim_token = None
+            await uow.commit()
+        async with self.uows.read() as uow:
+            unfreed = await uow.direct_uploads.unfreed()
+        for upload in unfreed:
+            await self._free(upload)
+        return len(unfreed)
+
+    # --- starting ---------------------------------------------------------------------------
+
+    async def _resumable(
+        self,
+        tenant_id: str,
+        filename: str,
+        sha256: str,
+        plan: PartPlan,
+        options: UploadOptions,
+    ) -> DirectUpload | None:
+        async with self.uows.read() as uow:
+            candidates = await uow.direct_uploads.resumable(tenant_id, sha256, plan.size, _now())
+        wanted = _options_record(options)
+        for upload in candidates:
+            if upload.filename == filename and upload.options == wanted:
+                return upload
+        return None
+
+    async def _create(
+        self,
+        tenant_id: str,
+        filename: str,
+        sha256: str | None,
+        plan: PartPlan,
+        options: UploadOptions,
+    ) -> DirectUpload:
+        upload_id = new_id()
+        key = f"uploads/{tenant_id}/{upload_id}"
+        store_upload_id = await self.store.begin_parts(key, plan.method == "multipart")
+        now = _now()
+        upload = DirectUpload(
+            id=upload_id,
+            tenant_id=tenant_id,
+            state=UploadState.ACTIVE.value,
+            filename=filename,
+            size_bytes=plan.size,
+            sha256=sha256,
+            options=_options_record(options),
+            part_size=plan.part_size,
+            storage_key=key,
+            store_upload_id=store_upload_id,
+            sealed=False,
+            created_at=now,
+            expires_at=now + timedelta(seconds=self.settings.expiry_seconds),
+        )
+        try:
+            async with self.uows.write() as uow:
+                uow.direct_uploads.add(upload)
+                await uow.commit()
+        except BaseException:
+            await self.store.abort_parts(key, store_upload_id)
+            raise
+        return upload
+
+    async def _view_of(self, upload: DirectUpload, first_part: int) -> UploadView:
+        plan = _plan(upload)
+        open_for_parts = upload.state == UploadState.ACTIVE and not upload.sealed
+        parts = await self._held_parts(upload) if open_for_parts else []
+        # A part held at the wrong size is offered again, like a missing one.
+        whole = check_parts(plan, ((p.number, p.size) for p in parts))
+        held = {p.number for p in parts} - set(whole.wrong_size)
+        missing = missing_parts(plan, held, first_part) if open_for_parts else []
+        window = missing[:URLS_PER_ANSWER]
+        targets = [self._target(upload, number) for number in window]
+        next_part = missing[URLS_PER_ANSWER] if len(missing) > URLS_PER_ANSWER else None
+        return UploadView(upload, plan, parts, targets, next_part)
+
+    async def _held_parts(self, upload: DirectUpload) -> list[StoredPart]:
+        return await self.store.list_parts(upload.storage_key, upload.store_upload_id)
+
+    def _target(self, upload: DirectUpload, number: int) -> PartTarget:
+        expires = int(time.time()) + self.settings.url_seconds
+        grant = signing.PartGrant(upload.id, number, expires)
+        url = self.store.part_url(
+            upload.storage_key, upload.store_upload_id, number, self.settings.url_seconds
+        )
+        signature = "" if url else signing.sign(self.settings.signing_secret, grant)
+        return PartTarget(number, datetime.fromtimestamp(expires, UTC), url, grant, signature)
+
+    # --- completing -------------------------------------------------------------------------
+
+    async def _claim(self, tenant_id: str, upload_id: str) -> tuple[DirectUpload, str]:
+        now = _now()
+        token = str(uuid.uuid4())
+        async with self.uows.write() as uow:
+            upload = await uow.direct_uploads.lock(tenant_id, upload_id)
+            if upload is None:
+                raise NotFound("no such direct upload", upload_id=upload_id)
+            if upload.state == UploadState.COMPLETING and not can_claim_completion(
+                upload.state, upload.claimed_until, now
+            ):
+                raise Conflict("this upload is being completed; ask again shortly", retry_after=5)
+            _require_open(upload, now)
+            upload.state = UploadState.COMPLETING.value
+            upload.claim_token = token
+            upload.claimed_until = now + COMPLETION_LEASE
+            await uow.commit()
+        return upload, token
+
+    async def _finish_holding_claim(
+        self, upload: DirectUpload, token: str, declared: str | None
+    ) -> Ingested:
+        """`_finish`, renewing the claim meanwhile: hashing terabytes outlasts any lease."""
+        outcome: Ingested | Exception
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._keep_claim, upload.id, token)
+            try:
+                outcome = await self._finish(upload, token, declared)
+            except Exception as exc:  # re-raised below, not wrapped in an exception group
+                outcome = exc
+            group.cancel_scope.cancel()
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async def _keep_claim(self, upload_id: str, token: str) -> None:
+        while True:
+            await anyio.sleep(COMPLETION_LEASE.total_seconds() / 3)
+            async with self.uows.write() as uow:
+                await uow.direct_uploads.update_claimed(
+                    upload_id, token, claimed_until=_now() + COMPLETION_LEASE
+                )
+                await uow.commit()
+
+    async def _release(
+        self, upload_id: str, token: str, state: UploadState, error: str | None = None
+    ) -> None:
+        with anyio.CancelScope(shield=True):
+            async with self.uows.write() as uow:
+                await uow.direct_uploads.update_claimed(
+                    upload_id, token, state=state.value, claim_token=None, error=error
+                )
+                await uow.commit()
+
+    async def _finish(self, upload: DirectUpload, token: str, declared: str | None) -> Ingested:
+        ref = _upload_ref(upload.id)
+        done = await self.ingest.recorded(upload.tenant_id, ref)
+        if done is None:
+            if not upload.sealed:
+                await self._seal(upload, token)
+            staged = await self._verified(upload, declared or upload.sha256)
+            done = await self.ingest.ingest(
+                upload.tenant_id, staged, _options_of(upload), upload_ref=ref
+            )
+        await self._mark_completed(upload, token, done.file.id)
+        return done
+
+    async def _seal(self, upload: DirectUpload, token: str) -> None:
+        plan = _plan(upload)
+        held = await self._held_parts(upload)
+        check = check_parts(plan, ((p.number, p.size) for p in held))
+        if not check.complete:
+            raise UploadIncomplete(
+                f"{len(check.missing)} parts are missing and {len(check.wrong_size)} have the "
+                "wrong size; send them and complete again",
+                missing_parts=first_problems(check.missing),
+                wrong_size_parts=first_problems(check.wrong_size),
+                missing_count=len(check.missing),
+            )
+        planned = [p for p in held if p.number <= plan.part_count]
+        try:
+            await self.store.seal_parts(upload.storage_key, upload.store_upload_id, planned)
+        except ValueError as exc:  # a part was replaced between listing and joining
+            raise UploadIncomplete(f"the parts changed while joining them: {exc}") from None
+        async with self.uows.write() as uow:
+            await uow.direct_uploads.update_claimed(upload.id, token, sealed=True)
+            await uow.commit()
+        upload.sealed = True
+
+    async def _verified(self, upload: DirectUpload, declared: str | None) -> Upload:
+        """Hash what storage holds and check it against the upload; bytes ingest decodes are
+        staged locally on the way."""
+        key = upload.storage_key
+        head = await self.store.read_head(key, SNIFF_BYTES)
+        media = sniff(head)
+        local = self.store.local_path(key)
+        staged: Upload
+        if local is not None:
+            size, sha256 = await anyio.to_thread.run_sync(_hash_file, local)
+            staged = StagedUpload(local, upload.filename, size, sha256, head)
+        elif media.decoded:
+            path = self.store.new_staging_path()
+            size, sha256 = await _copy_hashing(self.store.iter_bytes(key), path)
+            staged = StagedUpload(path, upload.filename, size, sha256, head)
+        else:
+            size, sha256 = await _hash_stream(self.store.iter_bytes(key))
+            staged = StoredUpload(key, upload.filename, size, sha256, head)
+        if size != upload.size_bytes:
+            raise SizeMismatch(
+                f"storage holds {size:,} bytes; the upload declared {upload.size_bytes:,}",
+                declared=upload.size_bytes,
+                stored=size,
+            )
+        if declared is not None and declared != sha256:
+            raise ChecksumMismatch(
+                "the stored bytes do not have the declared SHA-256; nothing was registered",
+                declared=declared,
+                stored=sha256,
+            )
+        return staged
+
+    async def _mark_completed(self, upload: DirectUpload, token: str, file_id: str) -> None:
+        async with self.uows.write() as uow:
+            await uow.direct_uploads.update_claimed(
+                upload.id,
+                token,
+                state=UploadState.COMPLETED.value,
+                claim_token=None,
+                file_id=file_id,
+                freed_at=_now(),
+            )
+            await uow.commit()
+        upload.state, upload.file_id = UploadState.COMPLETED.value, file_id
+
+    async def _free(self, upload: DirectUpload) -> None:
+        """Free the bytes of an upload that will never complete."""
+        with anyio.CancelScope(shield=True):
+            try:
+                await self.store.abort_parts(upload.storage_key, upload.store_upload_id)
+            except OSError:
+                log.warning("freeing direct upload %s failed; the sweeper retries", upload.id)
+                return
+            async with self.uows.write() as uow:
+                stored = await uow.direct_uploads.get(upload.tenant_id, upload.id)
+                if stored is not None and stored.state != UploadState.ACTIVE:
+                    stored.freed_at = _now()
+                await uow.commit()
+
+
+def _require_open(upload: DirectUpload, now: datetime) -> None:
+    state = upload.state
+    if state == UploadState.ACTIVE and upload.expires_at <= now:
+        state = UploadState.EXPIRED.value
+    if state != UploadState.ACTIVE:
+        details = {"image_id": upload.file_id} if upload.file_id else {}
+        require_active(state, **details)
+
+
+def _wrong_size(number: int, expected: int, received: int | None) -> PartSizeWrong:
+    return PartSizeWrong(
+        f"part {number} must be exactly {expected:,} bytes",
+        part_number=number,
+        expected=expected,
+        received=received,
+    )
+
+
+def _plan(upload: DirectUpload) -> PartPlan:
+    return PartPlan(upload.size_bytes, upload.part_size)
+
+
+def _upload_ref(upload_id: str) -> str:
+    return f"direct:{upload_id}"
+
+
+def _options_record(options: UploadOptions) -> dict[str, object]:
+    record = asdict(options)
+    record["tags"] = list(options.tags)
+    return record
+
+
+def _options_of(upload: DirectUpload) -> UploadOptions:
+    record = dict(upload.options)
+    record["tags"] = tuple(record.get("tags", ()))
+    return UploadOptions(**record)
+
+
+def _hash_file(path: Path) -> tuple[int, str]:
+    with path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256")
+    return path.stat().st_size, digest.hexdigest()
+
+
+async def _hash_stream(chunks: AsyncIterator[bytes]) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    async for chunk in chunks:
+        digest.update(chunk)
+        size += len(chunk)
+    return size, digest.hexdigest()
+
+
+async def _copy_hashing(chunks: AsyncIterator[bytes], path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        async with await anyio.open_file(path, "wb") as out:
+            async for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                await out.write(chunk)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.Path(path).unlink(missing_ok=True)
+        raise
+    return size, digest.hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
