@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 
+from scopix.client._direct import direct_upload, goes_direct
 from scopix.client._forms import UploadOptions, batch_item_result, refused_result
 from scopix.client._sources import Source, file_parts
 from scopix.client._transport import Multipart, Transport
@@ -22,6 +23,7 @@ from scopix.errors import (
     ValidationError,
 )
 from scopix.types.events import DescriptionProgress, UploadProgress
+from scopix.types.files import FileDetails
 from scopix.types.upload import BatchUploadResults, UploadResult
 
 #: Files and bytes per request, below the tier's own limits: a retried request resends
@@ -30,6 +32,8 @@ REQUEST_FILES = 100
 REQUEST_BYTES = 64 << 20
 #: Requests in flight when the caller does not say; the tier may allow more.
 DEFAULT_CONCURRENCY = 4
+#: Failures that stop a batch: the quota is used up, or the server stays down or failing.
+_STOPPING = (QuotaExceededError, ServerError, ScopixConnectionError, ScopixTimeoutError)
 
 
 def plan_requests(sizes: Sequence[int], max_files: int, max_bytes: int) -> list[list[int]]:
@@ -62,6 +66,7 @@ class BatchCallbacks:
 class _Request:
     positions: list[int]
     session_id: str | None = None
+    image_id: str | None = None  # a file sent direct: it has no session, so it is followed alone
 
 
 def _refused_for_quota(item: Mapping[str, Any]) -> bool:
@@ -107,12 +112,16 @@ class BatchRun:
 
     async def upload(self, max_files: int, concurrency: int) -> None:
         """Send every file, at most ``concurrency`` requests at a time."""
-        groups = plan_requests([s.size for s in self.sources], max_files, REQUEST_BYTES)
-        self.requests = [_Request(g) for g in groups]
+        streamed = [p for p, s in enumerate(self.sources) if not goes_direct(s.size)]
+        direct = [p for p, s in enumerate(self.sources) if goes_direct(s.size)]
+        sizes = [self.sources[p].size for p in streamed]
+        groups = plan_requests(sizes, max_files, REQUEST_BYTES)
+        self.requests = [_Request([streamed[i] for i in g]) for g in groups]
         slots = anyio.Semaphore(max(1, concurrency))
         async with anyio.create_task_group() as tasks:
             for request in self.requests:
                 tasks.start_soon(self._send, request, slots)
+            tasks.start_soon(self._send_direct, direct, slots)
         if self._stop is not None:
             raise self._stopped(self._stop) from self._stop
 
@@ -155,16 +164,12 @@ class BatchRun:
                 answer = await self.transport.json(
                     "POST", "files/upload/batch", multipart=body, write=True
                 )
-            except (
-                QuotaExceededError,
-                ServerError,
-                ScopixConnectionError,
-                ScopixTimeoutError,
-            ) as exc:
+            except _STOPPING as exc:
                 self._stop = self._stop or exc
                 return
             except ValidationError as exc:
-                self._record_refusal(request, exc)
+                for position in request.positions:
+                    self._refuse(position, exc)
                 return
         request.session_id = answer.get("session_id")
         for item in answer.get("results") or []:
@@ -173,11 +178,28 @@ class BatchRun:
                 continue
             self._record(request.positions[int(item["position"])], batch_item_result(item))
 
-    def _record_refusal(self, request: _Request, exc: ValidationError) -> None:
-        error = {"message": exc.message}
-        for position in request.positions:
-            source = self.sources[position]
-            self._record(position, refused_result(source.filename, exc.code, error))
+    async def _send_direct(self, positions: Sequence[int], slots: anyio.Semaphore) -> None:
+        """Send large files one after another, each through a direct upload."""
+        for position in positions:
+            async with slots:
+                if self._stop is not None:
+                    return
+                try:
+                    result = await direct_upload(
+                        self.transport, self.sources[position], self.options, self._on_bytes
+                    )
+                except _STOPPING as exc:
+                    self._stop = self._stop or exc
+                    return
+                except ScopixError as exc:  # this file's upload expired, or was refused
+                    self._refuse(position, exc)
+                    continue
+            self.requests.append(_Request([position], image_id=result.image_id))
+            self._record(position, result)
+
+    def _refuse(self, position: int, exc: ScopixError) -> None:
+        source = self.sources[position]
+        self._record(position, refused_result(source.filename, exc.code, {"message": exc.message}))
 
     def _record(self, position: int, result: UploadResult) -> None:
         self.results[position] = result
@@ -198,19 +220,27 @@ class BatchRun:
             )
 
     def _pending_in(self, request: _Request) -> bool:
-        return request.session_id is not None and any(
+        followed = request.session_id is not None or request.image_id is not None
+        return followed and any(
             self.results[p].is_pending for p in request.positions if p in self.results
         )
 
     async def _refresh(self, request: _Request) -> None:
+        if request.image_id is not None:
+            details = await self.transport.json("GET", f"files/{request.image_id}")
+            self._update(request.positions[0], FileDetails.from_dict(details).to_upload_result())
+            return
         answer = await self.transport.json("GET", f"uploads/sessions/{request.session_id}/results")
         for item in answer.get("results") or []:
-            position = request.positions[int(item["position"])]
             if item.get("result"):
-                fresh = batch_item_result(item)
-                before = self.results[position]
-                known = before.deduplicated if fresh.deduplicated is None else fresh.deduplicated
-                self.results[position] = dataclasses.replace(fresh, deduplicated=known)
+                self._update(request.positions[int(item["position"])], batch_item_result(item))
+
+    def _update(self, position: int, fresh: UploadResult) -> None:
+        """Take a newer result, keeping whether the upload was deduplicated when the newer
+        one does not say."""
+        before = self.results[position]
+        known = before.deduplicated if fresh.deduplicated is None else fresh.deduplicated
+        self.results[position] = dataclasses.replace(fresh, deduplicated=known)
 
     def _report_descriptions(self) -> None:
         if self.callbacks.on_description_progress is None:

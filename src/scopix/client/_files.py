@@ -13,6 +13,7 @@ from typing import Any, Literal, Unpack, overload
 import anyio
 
 from scopix.client._batch import DEFAULT_CONCURRENCY, REQUEST_FILES, BatchCallbacks, BatchRun
+from scopix.client._direct import direct_upload, goes_direct
 from scopix.client._forms import UploadArguments, UploadOptions
 from scopix.client._options import ClientOptions
 from scopix.client._sources import UploadSource, collect, file_parts, one
@@ -83,6 +84,11 @@ class AsyncFiles:
         ``raise_on_failure`` a failed description raises ``DescriptionError``. Refusals
         of the upload itself raise the matching ``ScopixError`` for one file and appear
         as failed results in a list.
+
+        A file over 100 MiB goes straight to storage in parts, a few at a time. An
+        interrupted one resumes on the next call with the same file and options, sending
+        only the parts still missing; ``on_progress`` then starts from the bytes the
+        server holds already.
         """
         options = UploadOptions(title, tags, auto_describe, skip_duplicates, content_category)
         if isinstance(source, list | tuple):
@@ -130,7 +136,8 @@ class AsyncFiles:
 
         Files travel in requests of at most the tier's batch size (and 100 files or
         64 MiB), at most ``max_concurrency`` requests at once (default 4, never more than
-        the tier's ``max_concurrent_uploads``). Results come back in the order given.
+        the tier's ``max_concurrent_uploads``); files over 100 MiB go one by one straight
+        to storage, as with ``upload``. Results come back in the order given.
         A file the server refuses is a failed result; a quota refusal stops the batch
         and raises ``QuotaExceededError`` whose ``partial_results`` holds the files stored
         (described, when waiting); a server that stays down or failing after the retries
@@ -328,9 +335,12 @@ class AsyncFiles:
             if on_progress is not None:
                 on_progress(UploadProgress(0, 1, sent, chosen.size))
 
-        body = Multipart(options.fields(), file_parts("file", [chosen], on_bytes))
-        answer = await self._transport.json("POST", "files/upload", multipart=body, write=True)
-        result = UploadResult.from_dict(answer)
+        if goes_direct(chosen.size):
+            result = await direct_upload(self._transport, chosen, options, on_bytes)
+        else:
+            body = Multipart(options.fields(), file_parts("file", [chosen], on_bytes))
+            answer = await self._transport.json("POST", "files/upload", multipart=body, write=True)
+            result = UploadResult.from_dict(answer)
         if on_progress is not None:
             on_progress(UploadProgress(1, 1, sent, chosen.size))
         return result

@@ -17,6 +17,7 @@ UploadSource: TypeAlias = "str | os.PathLike[str] | bytes | IO[bytes]"
 #: File name extensions a folder walk picks up: the types the server accepts today.
 SUPPORTED_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".gif", ".heic", ".heif", ".avif", ".tif", ".tiff"}
+    | {".mp4", ".mov", ".webm", ".avi", ".pdf"}  # stored as they are, not described yet
 )
 MAX_FILES_PER_CALL = 10_000
 

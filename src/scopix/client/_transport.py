@@ -76,6 +76,12 @@ class Transport:
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
         )
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The underlying client, for requests that are not to the Scopix API (signed part
+        URLs): same proxy, certificates and connection pool."""
+        return self._http
+
     async def close(self) -> None:
         """Close the connection pool."""
         await self._http.aclose()
