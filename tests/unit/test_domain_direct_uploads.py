@@ -122,6 +122,13 @@ def test_a_signature_binds_upload_part_and_expiry(upload: str, number: int, expi
         verify(b"another key", grant, sign(SECRET, grant), now=expires)
 
 
+@given(st.text(max_size=80))
+def test_any_presented_signature_is_refused_cleanly(signature: str) -> None:
+    grant = PartGrant("u", 1, 100)
+    with pytest.raises(InvalidSignature):
+        verify(SECRET, grant, signature + "!", now=0)
+
+
 def test_an_expired_grant_is_refused() -> None:
     grant = PartGrant("u", 1, 100)
     with pytest.raises(UrlExpired):

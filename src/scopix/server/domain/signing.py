@@ -33,7 +33,8 @@ def sign(secret: bytes, grant: PartGrant) -> str:
 def verify(secret: bytes, grant: PartGrant, signature: str, now: float) -> None:
     """Refuse a tampered or expired URL; tampering is reported first, since a forged expiry
     is not worth telling apart."""
-    if not hmac.compare_digest(sign(secret, grant), signature.lower()):
+    presented = signature.lower().encode("utf-8", "surrogatepass")  # any text a client sends
+    if not hmac.compare_digest(sign(secret, grant).encode(), presented):
         raise InvalidSignature("the URL's signature does not match; ask for fresh part URLs")
     if now > grant.expires:
         raise UrlExpired(
