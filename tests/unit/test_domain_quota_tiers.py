@@ -182,7 +182,8 @@ def test_dedup_values() -> None:
 
 def test_file_query_defaults() -> None:
     q = file_query()
-    assert (q.limit, q.offset, q.sort_by, q.descending) == (20, 0, "created_at", True)
+    # No sort given: the repository sorts by relevance when searching, else by created_at.
+    assert (q.limit, q.offset, q.sort_by, q.descending) == (20, 0, None, True)
     assert q.tags == q.media_types == q.ids == ()
     assert q.date_from is None and q.date_to is None and q.has_description is None
 

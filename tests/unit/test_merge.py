@@ -46,6 +46,17 @@ def test_confidence_averages_each_provider_s_best_evidence() -> None:
     assert merge([Analysis("vlm:x", description="x")]).confidence_score is None
 
 
+def test_image_features_and_class_scores_come_from_the_first_provider_with_them() -> None:
+    vlm = Analysis("vlm:x", description="A cat on a sofa.")
+    local = Analysis(
+        "ondevice", tags=(Tag("cat", 0.9),), image_features=b"\0" * 8, class_scores=((281, 0.9),)
+    )
+    later = Analysis("other", image_features=b"\1" * 8, class_scores=((1, 0.5),))
+    merged = merge([vlm, local, later])
+    assert (merged.image_features, merged.class_scores) == (b"\0" * 8, ((281, 0.9),))
+    assert (merge([vlm]).image_features, merge([vlm]).class_scores) == (None, ())
+
+
 def test_the_embedded_text_holds_description_tags_and_text() -> None:
     merged = merge([Analysis("ondevice", description="A sign.", tags=(Tag("sign"),))])
     assert merged.embedding_text() == "A sign.\nsign"

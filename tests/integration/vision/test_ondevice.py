@@ -143,6 +143,32 @@ def test_cat_photo(analyzer: OnDeviceAnalyzer) -> None:
     assert analysis.visible_text is None and analysis.text_regions == ()
 
 
+def test_image_features_and_class_scores(analyzer: OnDeviceAnalyzer) -> None:
+    analysis = analyze(analyzer, photo("chelsea.png"))
+    assert analysis.image_features is not None
+    features = np.frombuffer(analysis.image_features, dtype="<f4")
+    assert features.shape == (1280,)
+    assert math.isclose(float(np.linalg.norm(features)), 1.0, abs_tol=1e-5)
+    assert len(analysis.class_scores) == 10
+    probabilities = [p for _, p in analysis.class_scores]
+    assert probabilities == sorted(probabilities, reverse=True)
+    # The three most probable classes are cat breeds: tabby, tiger cat, Egyptian cat.
+    assert {i for i, _ in analysis.class_scores[:3]} <= set(KINDS["cat"])
+
+
+def test_features_find_the_same_photo_re_encoded(tmp_path: Path) -> None:
+    """Image-to-image similarity: a smaller JPEG of the cat is nearer the cat than anything."""
+    tagger = Tagger()
+    names = ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "page.png"]
+    features = np.array([tagger.observe(photo(name)).features for name in names])
+    copy = tmp_path / "cat.jpg"
+    pyvips.Image.new_from_file(str(PHOTOS / "chelsea.png")).resize(0.5).write_to_file(
+        str(copy), Q=70
+    )
+    similarities = features @ tagger.observe(decode_for_analysis(copy)).features
+    assert similarities.argmax() == 0 and similarities[0] > 0.9, similarities
+
+
 def test_coffee_photo(analyzer: OnDeviceAnalyzer) -> None:
     analysis = analyze(analyzer, photo("coffee.png"))
     assert labels(analysis) & {"coffee", "cup"}

@@ -37,6 +37,7 @@ STATUS_BY_ERROR: dict[type[domain.DomainError], int] = {
     domain.UploadNotActive: 409,
     domain.InvalidSignature: 403,
     domain.UrlExpired: 403,
+    domain.SearchUnavailable: 422,
 }
 
 CODE_BY_STATUS = {

@@ -116,6 +116,8 @@ class File(Base):
         ForeignKeyConstraint(["tenant_id", "sha256"], ["blobs.tenant_id", "blobs.sha256"]),
         Index("ix_files_tenant_created", "tenant_id", "created_at"),
         Index("ix_files_tenant_sha256", "tenant_id", "sha256"),
+        # What changed since a search index last looked (services/search.py).
+        Index("ix_files_tenant_updated", "tenant_id", "updated_at"),
         # One file per keyed upload position: a retried request finds it instead of adding one.
         # NULLs are distinct on SQLite and PostgreSQL, so unkeyed uploads never collide.
         Index("ux_files_tenant_upload_ref", "tenant_id", "upload_ref", unique=True),
@@ -300,6 +302,10 @@ class Analysis(Base):
     providers: Mapped[list[str]] = mapped_column(JSON)
     #: float32 little-endian, unit length; the embedder is part of the pipeline fingerprint
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: the tagger's pooled features, float32 little-endian, unit length (image similarity)
+    image_features: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: the top ImageNet classes as [index, probability], most probable first (the tag bridge)
+    class_scores: Mapped[list[list[float]] | None] = mapped_column(JSON)
     timings_ms: Mapped[dict[str, float]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Float,
     Select,
     String,
     and_,
     delete,
     exists,
-    false,
     func,
     or_,
     select,
@@ -21,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import QueryableAttribute, aliased
+from sqlalchemy.orm import aliased
 
 from scopix.server.catalog.models import (
     ACTIVE_JOB_STATES,
@@ -39,7 +40,8 @@ from scopix.server.catalog.models import (
     UploadSessionItem,
     Usage,
 )
-from scopix.server.domain.listing import FileQuery, TextSearch
+from scopix.server.catalog.search_index import index_file, ranked_matches
+from scopix.server.domain.listing import FileQuery
 
 
 class TenantRepository:
@@ -242,15 +244,95 @@ class FileRepository:
         )
         return {b.sha256: b for b in rows}
 
-    async def page(self, tenant_id: str, query: FileQuery) -> tuple[Sequence[File], int]:
-        """One page of a listing and the total count of matches."""
-        filtered = _filtered(tenant_id, query)
-        total = await self.session.scalar(select(func.count()).select_from(filtered.subquery()))
-        column = getattr(File, query.sort_by)
-        order = (column.desc() if query.descending else column.asc()).nulls_last()
-        tiebreak = File.id.desc() if query.descending else File.id.asc()
+    async def reindex(self, file: File) -> None:
+        """Bring the file's full-text row up to date (in this transaction)."""
+        tags = await self.tags_for([file.id])
+        await index_file(self.session, file, tags.get(file.id, []))
+
+    async def ranked_ids(self, tenant_id: str, query: FileQuery) -> list[str]:
+        """Every file matching the query's filters and words, best match first."""
+        filtered = _filtered(tenant_id, query).with_only_columns(File.id)
+        if query.search is None or not query.search.words:
+            return []
+        matches = (
+            ranked_matches(self.session, query.search)
+            .columns(file_id=String(), rank=Float())
+            .subquery("matches")
+        )
+        ranked = filtered.join(matches, matches.c.file_id == File.id).order_by(
+            matches.c.rank.asc(), File.id.desc()
+        )
+        return list(await self.session.scalars(ranked))
+
+    async def passing(self, tenant_id: str, query: FileQuery, ids: Sequence[str]) -> set[str]:
+        """Which of `ids` are live files of the tenant that pass the query's filters."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            stmt = _filtered(tenant_id, query).with_only_columns(File.id)
+            found.update(await self.session.scalars(stmt.where(File.id.in_(chunk))))
+        return found
+
+    async def in_order(self, tenant_id: str, ids: Sequence[str]) -> list[File]:
+        """The tenant's live files with these ids, in the order given."""
+        if not ids:
+            return []
         rows = await self.session.scalars(
-            filtered.order_by(order, tiebreak).limit(query.limit).offset(query.offset)
+            select(File).where(
+                File.tenant_id == tenant_id, File.id.in_(ids), File.deleted_at.is_(None)
+            )
+        )
+        by_id = {f.id: f for f in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    async def vectors_since(self, tenant_id: str, since: datetime | None) -> Sequence[Any]:
+        """Files changed at or after `since` (all live ones when None) with the vectors of
+        their analysis: (id, deleted_at, updated_at, embedding, image_features, class_scores)."""
+        joined = and_(
+            Analysis.tenant_id == File.tenant_id,
+            Analysis.sha256 == File.sha256,
+            Analysis.pipeline == File.analysis_pipeline,
+        )
+        stmt = (
+            select(
+                File.id,
+                File.deleted_at,
+                File.updated_at,
+                Analysis.embedding,
+                Analysis.image_features,
+                Analysis.class_scores,
+            )
+            .outerjoin(Analysis, joined)
+            .where(File.tenant_id == tenant_id)
+        )
+        if since is None:
+            stmt = stmt.where(File.deleted_at.is_(None))
+        else:
+            stmt = stmt.where(File.updated_at >= since)
+        return (await self.session.execute(stmt)).all()
+
+    async def page(self, tenant_id: str, query: FileQuery) -> tuple[Sequence[File], int]:
+        """One page of a listing and the total count of matches; a search without an explicit
+        sort comes best match first."""
+        filtered = _filtered(tenant_id, query)
+        order: list[ColumnElement[Any]] = []
+        if query.search is not None and not query.search.words:
+            return [], 0
+        if query.search is not None and query.search.mode != "semantic":
+            matches = (
+                ranked_matches(self.session, query.search)
+                .columns(file_id=String(), rank=Float())
+                .subquery("matches")
+            )
+            filtered = filtered.join(matches, matches.c.file_id == File.id)
+            if query.sort_by is None:
+                order.append(matches.c.rank.asc())
+        total = await self.session.scalar(select(func.count()).select_from(filtered.subquery()))
+        column = getattr(File, query.sort_by or "created_at")
+        order.append((column.desc() if query.descending else column.asc()).nulls_last())
+        order.append(File.id.desc() if query.descending else File.id.asc())
+        rows = await self.session.scalars(
+            filtered.order_by(*order).limit(query.limit).offset(query.offset)
         )
         return rows.all(), int(total or 0)
 
@@ -271,41 +353,7 @@ def _filtered(tenant_id: str, query: FileQuery) -> Select[File]:
         stmt = stmt.where(File.description.is_(None))
     if query.ids:
         stmt = stmt.where(File.id.in_(query.ids))
-    if query.search is not None:
-        stmt = stmt.where(_matches_text(query.search))
     return stmt
-
-
-def _matches_text(search: TextSearch) -> ColumnElement[bool]:
-    """Every word occurs in one of the mode's fields: a substring test, case-insensitive.
-
-    The words arrive lowercased (in Python, which folds all of Unicode) and are compared with
-    `LIKE` against `lower(column)`, their `%`, `_` and escape characters escaped (`autoescape`).
-    PostgreSQL's lower() folds what the database's LC_CTYPE knows (all of Unicode under a UTF-8
-    locale), but SQLite's built-in lower() folds only ASCII: there a stored "GRÖSSE" is not found
-    by "grösse" (stored "Größe" is, since its non-ASCII letters are lowercase already). The
-    ranked full-text search that replaces this filter will fold case itself.
-    """
-    metadata = search.mode in ("all", "metadata")
-    visible = search.mode in ("all", "visible_text")
-    conditions: list[ColumnElement[bool]] = []
-    for word in search.words:
-        if "\x00" in word:
-            return false()  # no stored text holds a NUL (PostgreSQL text cannot)
-        fields: list[ColumnElement[bool]] = []
-        if metadata:
-            fields += [_contains(File.filename, word), _contains(File.title, word)]
-            fields.append(_contains(File.description, word))
-            tagged = and_(FileTag.file_id == File.id, _contains(FileTag.tag, word))
-            fields.append(exists().where(tagged))
-        if visible:
-            fields.append(_contains(File.visible_text, word))
-        conditions.append(or_(*fields))
-    return and_(*conditions)
-
-
-def _contains(column: QueryableAttribute[str | None], lowered: str) -> ColumnElement[bool]:
-    return func.lower(column, type_=String()).contains(lowered, autoescape=True)
 
 
 class SessionRepository:

@@ -143,3 +143,9 @@ class UrlExpired(DomainError):
     """A signed URL used after its expiry."""
 
     code = "URL_EXPIRED"
+
+
+class SearchUnavailable(DomainError):
+    """A kind of search this server's configuration cannot answer (no embedder)."""
+
+    code = "SEARCH_UNAVAILABLE"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,21 +16,23 @@ MAX_IDS: Final = 500
 MAX_LIMIT: Final = 100
 MAX_OFFSET: Final = 1_000_000_000
 
-SearchMode = Literal["all", "metadata", "visible_text"]
-#: the search modes this server answers; API.md also names `semantic`, refused until it lands
-SEARCH_MODES: Final = ("all", "metadata", "visible_text")
-UNAVAILABLE_SEARCH_MODES: Final = ("semantic",)
+SearchMode = Literal["all", "metadata", "visible_text", "semantic"]
+SEARCH_MODES: Final = ("all", "metadata", "visible_text", "semantic")
 MAX_SEARCH_CHARS: Final = 200
+_WORD = re.compile(r"[^\W_]+")  # letters and digits, as the index tokenizes
 
 
 @dataclass(frozen=True)
 class TextSearch:
-    """A plain text filter: every word must occur, case-insensitively, in one of the mode's
-    fields (`metadata`: filename, title, description, tags; `visible_text`; `all`: any of them).
+    """A ranked full-text search: every word (folded: lowercase, no accents; matched by stem)
+    must occur in one of the mode's fields (`metadata`: filename, title, description, tags;
+    `visible_text`; `all`: any of them).
     """
 
     words: tuple[str, ...]
     mode: SearchMode = "all"
+    #: the query as typed, for the semantic side (`semantic`, and `all`'s hybrid ranking)
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,8 @@ class FileQuery:
     ids: tuple[str, ...] = ()
     limit: int = 20
     offset: int = 0
-    sort_by: SortField = "created_at"
+    #: None: by relevance when searching, else by created_at
+    sort_by: SortField | None = None
     descending: bool = True
     search: TextSearch | None = None
 
@@ -57,26 +61,31 @@ def split_multi(values: list[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def search_words(text: str) -> tuple[str, ...]:
-    """The distinct words of a query, lowercased, in order.
+def fold(text: str) -> str:
+    """Text as the search index holds it: case-folded, accents removed ("Größe" -> "grosse",
+    "café" -> "cafe"), so a query matches whatever accents and case either side typed."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
-    Words are what `str.split` separates (any Unicode whitespace). The text is NFC-normalized,
-    as stored filenames are, and lowercased with `str.lower` (not `casefold`, which would turn
-    "ß" into "ss" and then miss the "ß" that a lowercased column still holds).
+
+def searchable(text: str) -> str:
+    """Text as the index stores it: its folded words, space-separated. Both databases then
+    see plain words only (PostgreSQL's parser would otherwise keep "cafe.jpg" or "and/or"
+    whole), and a query's words are exactly the stored ones."""
+    return " ".join(_WORD.findall(fold(text)))
+
+
+def search_words(text: str) -> tuple[str, ...]:
+    """The distinct searchable words of a query, folded, in order.
+
+    A word is a run of letters and digits (as the index tokenizes); punctuation separates.
     """
-    words = unicodedata.normalize("NFC", text).lower().split()
+    words = _WORD.findall(fold(text))
     return tuple(dict.fromkeys(words))
 
 
 def text_search(search: str | None, mode: str = "all") -> TextSearch | None:
     """Validate `search` and `search_mode`; None when there is nothing to search for."""
-    if mode in UNAVAILABLE_SEARCH_MODES:
-        raise ValidationFailed(
-            f"{mode} search is not available on this server yet; "
-            f"use one of: {', '.join(SEARCH_MODES)}",
-            field="search_mode",
-            allowed=list(SEARCH_MODES),
-        )
     if mode not in SEARCH_MODES:
         raise ValidationFailed(
             "unknown search_mode", field="search_mode", allowed=list(SEARCH_MODES)
@@ -88,10 +97,10 @@ def text_search(search: str | None, mode: str = "all") -> TextSearch | None:
             field="search",
             length=len(text),
         )
-    words = search_words(text)
-    if not words:
+    if not text:
         return None  # a blank search is no search
-    return TextSearch(words, mode)  # type: ignore[arg-type]  # checked against SEARCH_MODES
+    # Text without a single word (only punctuation) is a search that matches nothing.
+    return TextSearch(search_words(text), mode, text)  # type: ignore[arg-type]  # checked against SEARCH_MODES
 
 
 def _as_utc(moment: datetime | None) -> datetime | None:
@@ -111,7 +120,7 @@ def file_query(
     ids: list[str] | None = None,
     limit: int = 20,
     offset: int = 0,
-    sort_by: str = "created_at",
+    sort_by: str | None = None,
     sort_order: str = "desc",
     search: str | None = None,
     search_mode: str = "all",
@@ -121,7 +130,7 @@ def file_query(
         raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
     if not 0 <= offset <= MAX_OFFSET:
         raise ValidationFailed(f"offset must be between 0 and {MAX_OFFSET}", field="offset")
-    if sort_by not in SORT_FIELDS:
+    if sort_by is not None and sort_by not in SORT_FIELDS:
         raise ValidationFailed("unknown sort_by", field="sort_by", allowed=list(SORT_FIELDS))
     if sort_order not in ("asc", "desc"):
         raise ValidationFailed("sort_order must be asc or desc", field="sort_order")

@@ -29,14 +29,16 @@ from scopix.server.services.keys import KeyService
 from scopix.server.services.maintenance import Maintenance
 from scopix.server.services.quota import QuotaService
 from scopix.server.services.ratelimit import MemoryRateLimiter, RateLimiter
+from scopix.server.services.search import SemanticIndex
 from scopix.server.services.variants import VariantsHandler
 from scopix.server.settings import Settings
 from scopix.server.storage.base import BlobStore
 from scopix.server.storage.local import LocalBlobStore
-from scopix.server.vision.base import Analyzer
+from scopix.server.vision.base import Analyzer, TextEmbedder
 from scopix.server.vision.guarded import GuardedAnalyzer
 
 if TYPE_CHECKING:
+    from scopix.server.vision.ondevice import E5Embedder
     from scopix.server.vision.pipeline import DescriptionPipeline
 
 
@@ -75,7 +77,9 @@ def build_services(settings: Settings) -> Services:
     uows = UnitOfWorkFactory(database)
     store = build_store(settings)
     decoders = anyio.CapacityLimiter(settings.image_workers)
-    pipeline = build_pipeline(settings, decoders)
+    inference = anyio.CapacityLimiter(settings.inference_threads)
+    embedder = _embedder(settings, inference)
+    pipeline = build_pipeline(settings, decoders, inference, embedder)
     handlers: dict[str, JobHandler[Any]] = {
         VariantsHandler.kind: VariantsHandler(store, decoders),
         DescribeHandler.kind: DescribeHandler(uows, store, pipeline),
@@ -104,7 +108,7 @@ def build_services(settings: Settings) -> Services:
         database=database,
         store=store,
         keys=KeyService(uows),
-        files=FileService(uows),
+        files=FileService(uows, _semantic_index(settings, uows, embedder)),
         ingest=ingest,
         batches=BatchService(uows, ingest),
         direct_uploads=direct_uploads,
@@ -145,11 +149,34 @@ def signing_secret(settings: Settings) -> bytes:
     return path.read_text().strip().encode()
 
 
-def build_pipeline(settings: Settings, decoders: anyio.CapacityLimiter) -> DescriptionPipeline:
+def _embedder(settings: Settings, inference: anyio.CapacityLimiter) -> E5Embedder | None:
+    """The on-device text embedder: descriptions and search queries share it."""
+    if not settings.ondevice:
+        return None
+    from scopix.server.vision.ondevice import E5Embedder
+
+    return E5Embedder(inference)
+
+
+def _semantic_index(
+    settings: Settings, uows: UnitOfWorkFactory, embedder: E5Embedder | None
+) -> SemanticIndex | None:
+    if embedder is None:
+        return None
+    from scopix.server.vision.tagbridge import TagBridge
+
+    return SemanticIndex(uows, embedder, TagBridge(embedder, settings.data_dir / "cache"))
+
+
+def build_pipeline(
+    settings: Settings,
+    decoders: anyio.CapacityLimiter,
+    inference: anyio.CapacityLimiter,
+    embedder: TextEmbedder | None,
+) -> DescriptionPipeline:
     """The analyzers the settings name, best first: a VLM's words before the on-device caption."""
     from scopix.server.vision.pipeline import DescriptionPipeline
 
-    inference = anyio.CapacityLimiter(settings.inference_threads)
     analyzers: list[Analyzer] = []
     if settings.vlm_base_url and settings.vlm_model:
         from scopix.server.vision.remote.openai_compat import OpenAICompatibleAnalyzer
@@ -164,12 +191,10 @@ def build_pipeline(settings: Settings, decoders: anyio.CapacityLimiter) -> Descr
             max(settings.vlm_breaker_reset_seconds, 300.0),
         )
         analyzers.append(GuardedAnalyzer(remote, breaker))
-    embedder = None
     if settings.ondevice:
-        from scopix.server.vision.ondevice import E5Embedder, OnDeviceAnalyzer
+        from scopix.server.vision.ondevice import OnDeviceAnalyzer
 
         analyzers.append(OnDeviceAnalyzer(inference))
-        embedder = E5Embedder(inference)
     if not analyzers:
         raise ValueError("no analyzer is configured: enable SCOPIX_ONDEVICE or set SCOPIX_VLM_*")
     return DescriptionPipeline(analyzers, embedder, decoders)

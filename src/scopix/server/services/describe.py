@@ -152,6 +152,8 @@ class DescribeHandler:
             confidence_score=merged.confidence_score,
             providers=list(merged.providers),
             embedding=described.embedding,
+            image_features=merged.image_features,
+            class_scores=[[i, p] for i, p in merged.class_scores] or None,
             timings_ms=merged.timings_ms,
             created_at=datetime.now(UTC),
         )
@@ -165,6 +167,7 @@ class DescribeHandler:
         now = datetime.now(UTC)
         _copy_analysis(file, analysis, now)
         await uow.files.replace_ai_tags(file.id, analysis.tags)
+        await uow.files.reindex(file)
         await _charge(uow, job.tenant_id, now)
         record_event(uow, file, DescriptionEvent.SUCCEEDED, now, _completion_note(result))
 
@@ -203,6 +206,7 @@ def _copy_analysis(file: File, analysis: Analysis, now: datetime) -> None:
     file.provider_count = len(analysis.providers)
     file.analysis_pipeline = analysis.pipeline
     file.described_at = now
+    file.updated_at = now  # search indexes pick up what changed since they last looked
     file.description_error = None
     file.description_error_type = None
     file.description_is_retryable = None

@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 from scopix.server.catalog.models import Blob, File, FileEvent, Job
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
 from scopix.server.domain import blobkeys
-from scopix.server.domain.errors import NotFound, ValidationFailed
+from scopix.server.domain.errors import Conflict, NotFound, SearchUnavailable, ValidationFailed
 from scopix.server.domain.fields import validate_tags, validate_title
 from scopix.server.domain.ids import looks_like_id
 from scopix.server.domain.listing import FileQuery
+from scopix.server.domain.ranking import reciprocal_rank_fusion
 from scopix.server.domain.variants import ORIGINAL, is_known_variant
 from scopix.server.jobs.records import DESCRIBE
+from scopix.server.services.search import SemanticIndex
 
 MAX_BATCH_DELETE = 100
 RECOVERABLE_FOR = timedelta(days=30)
@@ -68,8 +70,9 @@ class BlobLocation:
 class FileService:
     """File use cases; every lookup is scoped to the caller's tenant."""
 
-    def __init__(self, uows: UnitOfWorkFactory) -> None:
+    def __init__(self, uows: UnitOfWorkFactory, semantic: SemanticIndex | None = None) -> None:
         self.uows = uows
+        self.semantic = semantic
 
     async def get(self, tenant_id: str, file_id: str) -> FileView:
         """One live file with tags and processing history."""
@@ -86,13 +89,58 @@ class FileService:
         return ProcessingView(view, job)
 
     async def page(self, tenant_id: str, query: FileQuery) -> FilePage:
-        """A page of live files matching `query`."""
+        """A page of live files matching `query`: semantic searches rank by meaning, and `all`
+        fuses the full-text and the semantic rankings (unless a sort is asked for)."""
+        search = query.search
+        if search is not None and search.words and self._ranks_by_meaning(query):
+            ranked = await self._ranked_by_meaning(tenant_id, query)
+            window = ranked[query.offset : query.offset + query.limit]
+            async with self.uows.read() as uow:
+                files = await uow.files.in_order(tenant_id, window)
+                items = await _views(uow, files)
+            return FilePage(items, len(ranked), query.offset + len(items) < len(ranked))
         async with self.uows.read() as uow:
-            files, total = await uow.files.page(tenant_id, query)
-            blobs = await uow.files.blobs_for(files)
-            tags = await uow.files.tags_for([f.id for f in files])
-        items = [FileView(f, blobs[f.sha256], tuple(tags.get(f.id, ()))) for f in files]
+            matched, total = await uow.files.page(tenant_id, query)
+            items = await _views(uow, list(matched))
         return FilePage(items, total, query.offset + len(items) < total)
+
+    async def similar(self, tenant_id: str, file_id: str, limit: int) -> list[FileView]:
+        """The live files whose images look most like this one's, most alike first."""
+        async with self.uows.read() as uow:
+            await _live_file(uow, tenant_id, file_id)
+        if self.semantic is None:
+            raise SearchUnavailable("similar images need the on-device models (SCOPIX_ONDEVICE)")
+        found = await self.semantic.similar(tenant_id, file_id, limit)
+        if found is None:
+            raise Conflict(
+                "this file has no image features yet: it is not described (or not an image)",
+                file_id=file_id,
+            )
+        async with self.uows.read() as uow:
+            return await _views(uow, await uow.files.in_order(tenant_id, found))
+
+    def _ranks_by_meaning(self, query: FileQuery) -> bool:
+        assert query.search is not None
+        if query.search.mode == "semantic":
+            if self.semantic is None:
+                raise SearchUnavailable(
+                    "semantic search needs the on-device embedder (SCOPIX_ONDEVICE)"
+                )
+            return True
+        return query.search.mode == "all" and query.sort_by is None and self.semantic is not None
+
+    async def _ranked_by_meaning(self, tenant_id: str, query: FileQuery) -> list[str]:
+        """Every match, best first: the semantic ranking (filtered), fused with the full-text
+        one in `all` mode."""
+        assert query.search is not None and self.semantic is not None
+        nearest = await self.semantic.ranked(tenant_id, query.search.text)
+        async with self.uows.read() as uow:
+            passing = await uow.files.passing(tenant_id, query, nearest)
+            by_meaning = [file_id for file_id in nearest if file_id in passing]
+            if query.search.mode == "semantic":
+                return by_meaning
+            by_words = await uow.files.ranked_ids(tenant_id, query)
+        return reciprocal_rank_fusion([by_words, by_meaning])
 
     async def update(
         self,
@@ -113,6 +161,7 @@ class FileService:
                 await uow.files.replace_tags(file.id, validate_tags(tags))
             file.updated_at = now
             uow.files.add_event(file.id, now, "edited", _edit_note(title_given, tags))
+            await uow.files.reindex(file)
             await uow.commit()
             return await _view(uow, file, with_history=True)
 
@@ -201,3 +250,9 @@ def _edit_note(title_given: bool, tags: list[str] | None) -> str:
         name for name, given in (("title", title_given), ("tags", tags is not None)) if given
     ]
     return ", ".join(changed) or "nothing"
+
+
+async def _views(uow: UnitOfWork, files: list[File]) -> list[FileView]:
+    blobs = await uow.files.blobs_for(files)
+    tags = await uow.files.tags_for([f.id for f in files])
+    return [FileView(f, blobs[f.sha256], tuple(tags.get(f.id, ()))) for f in files]

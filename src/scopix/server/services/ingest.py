@@ -336,6 +336,7 @@ class Ingestor:
             uow.files.add(file, options.tags)
             uow.files.add_event(file.id, file.created_at, "uploaded", _upload_note(deduplicated))
             self._queue_work(uow, file, saved, media, variants_needed=new_blob is not None)
+            await uow.files.reindex(file)
             await uow.commit()
         self.jobs.queue.wake()
         return Ingested(file, saved, options.tags, deduplicated=deduplicated, skipped=False)

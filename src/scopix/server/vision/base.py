@@ -85,6 +85,10 @@ class Analysis:
     key_elements: tuple[str, ...] = ()
     visible_text: str | None = None
     text_regions: tuple[TextRegion, ...] = ()
+    #: pooled image features, float32 little-endian, unit length: image-to-image similarity
+    image_features: bytes | None = None
+    #: the most probable ImageNet classes as (class index, probability), most probable first
+    class_scores: tuple[tuple[int, float], ...] = ()
     #: stage name -> milliseconds of model inference, e.g. {"ocr": 640.2, "tags": 9.1}
     timings_ms: dict[str, float] = field(default_factory=dict)
 

@@ -25,6 +25,8 @@ class MergedAnalysis:
     confidence_score: float | None
     providers: tuple[str, ...]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    image_features: bytes | None = None
+    class_scores: tuple[tuple[int, float], ...] = ()
 
     @property
     def provider_count(self) -> int:
@@ -38,8 +40,9 @@ class MergedAnalysis:
 
 def merge(analyses: Sequence[Analysis]) -> MergedAnalysis:
     """Combine analyses given best first: the first description wins, tags and key elements are
-    united in order, and text comes from the provider that located it (OCR regions) before one
-    that only read it."""
+    united in order, text comes from the provider that located it (OCR regions) before one that
+    only read it, and image features and class scores from the first provider that gave them
+    (even one with nothing else to say: a blank photo still has features to compare)."""
     contributing = [a for a in analyses if _contributes(a)]
     located = next((a for a in contributing if a.text_regions), None)
     read = next((a for a in contributing if a.visible_text), None)
@@ -54,6 +57,8 @@ def merge(analyses: Sequence[Analysis]) -> MergedAnalysis:
         confidence_score=_confidence(contributing),
         providers=tuple(a.provider for a in contributing),
         timings_ms={k: v for a in analyses for k, v in a.timings_ms.items()},
+        image_features=next((a.image_features for a in analyses if a.image_features), None),
+        class_scores=next((a.class_scores for a in analyses if a.class_scores), ()),
     )
 
 

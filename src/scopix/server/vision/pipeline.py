@@ -19,7 +19,7 @@ from scopix.server.vision.merge import MergedAnalysis, merge
 from scopix.types.describe import DescriptionErrorType
 
 # Bumped whenever merge rules or the embedded text change, so cached analyses are redone.
-MERGE_VERSION = "1"
+MERGE_VERSION = "2"  # 2: image features and class scores
 
 
 @dataclass(frozen=True)

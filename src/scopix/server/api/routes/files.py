@@ -44,8 +44,9 @@ async def list_files(
         Query(
             max_length=MAX_SEARCH_CHARS,
             description=(
-                "every whitespace-separated word must occur, case-insensitively, in one of the "
-                "fields that `search_mode` names; blank means no search"
+                "ranked full-text search: every word must occur (any case or accents, English "
+                "words by their stem) in one of the fields `search_mode` names; blank means "
+                "no search"
             ),
         ),
     ] = None,
@@ -53,8 +54,9 @@ async def list_files(
         str,
         Query(
             description=(
-                "`metadata`: filename, title, description, tags; `visible_text`; `all`: any of "
-                "them. `semantic` is answered 422 until this server has semantic search."
+                "`metadata`: filename, title, description, tags; `visible_text`; `semantic`: "
+                "the 100 files nearest in meaning (multilingual, and through ImageNet classes "
+                "for photos); `all`: full text and semantic rankings fused"
             ),
             # The modes this server answers; the domain refuses the rest with a clear message.
             json_schema_extra={"enum": list(SEARCH_MODES)},
@@ -68,7 +70,10 @@ async def list_files(
     ids: Annotated[list[str] | None, Query(description="at most 500")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    sort_by: SortField = "created_at",
+    sort_by: Annotated[
+        SortField | None,
+        Query(description="default: best match first when searching, else created_at"),
+    ] = None,
     sort_order: Literal["asc", "desc"] = "desc",
 ) -> FileListOut:
     """List the tenant's files with filters, sorting and paging."""
@@ -94,6 +99,27 @@ async def list_files(
         has_more=page.has_more,
         limit=limit,
         offset=offset,
+    )
+
+
+@router.get("/files/{file_id}/similar", response_model=FileListOut)
+async def similar(
+    file_id: str,
+    request: Request,
+    principal: Reader,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> FileListOut:
+    """The tenant's files whose images look most like this one's, most alike first (409 while
+    the file has no image features: not described yet, or not an image)."""
+    views = await services.files.similar(principal.tenant_id, file_id, limit)
+    urls = UrlMaker(request)
+    return FileListOut(
+        items=[file_out(v, urls) for v in views],
+        total_count=len(views),
+        has_more=False,
+        limit=limit,
+        offset=0,
     )
 
 

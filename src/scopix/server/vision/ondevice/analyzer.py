@@ -11,9 +11,9 @@ import anyio.to_thread
 
 from scopix.server.domain.regions import SPURIOUS_MIN_CONFIDENCE, join_text
 from scopix.server.vision.base import Analysis, AnalyzerError, DecodedImage, Tag
-from scopix.server.vision.caption import CONFIDENT, PROBABLE, Finding, compose, text_tags
+from scopix.server.vision.caption import CONFIDENT, PROBABLE, compose, text_tags
 from scopix.server.vision.ondevice.ocr import MIN_CONFIDENCE, RAPIDOCR_VERSION, TextReader
-from scopix.server.vision.ondevice.tagger import Tagger, model_sha256
+from scopix.server.vision.ondevice.tagger import Observation, Tagger, model_sha256
 from scopix.types.describe import DescriptionErrorType
 
 __all__ = ["PROVIDER", "OnDeviceAnalyzer"]
@@ -21,7 +21,7 @@ __all__ = ["PROVIDER", "OnDeviceAnalyzer"]
 PROVIDER: Final = "ondevice"
 # Bump when the code changes what an analysis contains for the same models and thresholds, so
 # cached analyses are redone.
-_REVISION: Final = 2
+_REVISION: Final = 3
 
 T = TypeVar("T")
 
@@ -74,7 +74,8 @@ class OnDeviceAnalyzer:
         """Describe `image` in the calling thread."""
         timings: dict[str, float] = {}
         regions = _timed(timings, "ocr", lambda: self._reader.read(image))
-        findings = _timed(timings, "tags", lambda: self._classify(image))
+        seen = _timed(timings, "tags", lambda: self._observe(image))
+        findings = self._tagger.findings_from(seen.probabilities)
         visible_text = join_text(regions)
         caption = compose(findings, visible_text)
         tags = [Tag(f.label, f.score) for f in findings] + list(text_tags(visible_text))
@@ -85,13 +86,15 @@ class OnDeviceAnalyzer:
             key_elements=caption.key_elements,
             visible_text=visible_text or None,
             text_regions=regions,
+            image_features=seen.feature_bytes(),
+            class_scores=seen.top_classes(),
             timings_ms=timings,
         )
 
-    def _classify(self, image: DecodedImage) -> tuple[Finding, ...]:
-        """The tagger's findings; its failures classified."""
+    def _observe(self, image: DecodedImage) -> Observation:
+        """The tagger's one pass over the image; its failures classified."""
         try:
-            return self._tagger.findings(image)
+            return self._tagger.observe(image)
         except Exception as exc:  # onnxruntime's errors are not classified; the pixels were
             raise AnalyzerError(  # checked by OCR already, so this is no fault of the image
                 DescriptionErrorType.UNKNOWN, f"the tagger failed: {type(exc).__name__}: {exc}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
@@ -20,8 +21,11 @@ __all__ = [
     "MAX_CLASSES",
     "MIN_SCORE",
     "MODEL_PATH",
+    "TOP_CLASSES",
+    "Observation",
     "Tagger",
     "class_labels",
+    "class_synonyms",
     "model_sha256",
 ]
 
@@ -40,6 +44,9 @@ CENTRAL_FRACTION: Final = INPUT_SIDE / (INPUT_SIDE + 32)
 MIN_SCORE: Final = 0.2
 #: At most this many classes become tags (broader words come on top).
 MAX_CLASSES: Final = 5
+#: Classes kept per image for search (the tag bridge): on the test photos the top ten hold
+#: 39-99 % of the probability, and what lies below is noise too faint to rank by.
+TOP_CLASSES: Final = 10
 
 
 def _indices(*spans: int | tuple[int, int]) -> tuple[int, ...]:
@@ -81,9 +88,32 @@ def class_labels() -> tuple[str, ...]:
 
 
 @cache
+def class_synonyms() -> tuple[str, ...]:
+    """Each class's whole synset line ("tabby, tabby cat"): more words for text to match."""
+    return tuple(line.strip() for line in LABELS_PATH.read_text(encoding="utf-8").splitlines())
+
+
+@cache
 def model_sha256() -> str:
     """The SHA-256 of the ONNX file, for fingerprints."""
     return hashlib.sha256(MODEL_PATH.read_bytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one pass of the network saw: class probabilities and pooled image features."""
+
+    probabilities: npt.NDArray[np.float32]  # the softmax over the 1000 classes
+    features: npt.NDArray[np.float32]  # 1280-d, scaled to unit length
+
+    def top_classes(self, count: int = TOP_CLASSES) -> tuple[tuple[int, float], ...]:
+        """The `count` most probable classes as (index, probability), most probable first."""
+        top = np.argsort(-self.probabilities, kind="stable")[:count]
+        return tuple((int(i), _rounded(float(self.probabilities[i]))) for i in top)
+
+    def feature_bytes(self) -> bytes:
+        """The features as float32 little-endian bytes, as the catalog stores them."""
+        return np.asarray(self.features, dtype="<f4").tobytes()
 
 
 class Tagger:
@@ -112,14 +142,14 @@ class Tagger:
 
     def findings(self, image: DecodedImage) -> tuple[Finding, ...]:
         """Classes at least `min_score` probable (at most `max_classes`) and broader words."""
-        return self.findings_from(self.probabilities(image))
+        return self.findings_from(self.observe(image).probabilities)
 
-    def probabilities(self, image: DecodedImage) -> npt.NDArray[np.float32]:
-        """The softmax over the 1000 classes."""
+    def observe(self, image: DecodedImage) -> Observation:
+        """Run the network once: probabilities for tags, features for similarity."""
         session = _sessions.get(self._threads)
         batch = _network_input(image.pixels)[np.newaxis]
-        probabilities, _features = session.run(None, {"pixels": batch})
-        return np.asarray(probabilities[0], dtype=np.float32)
+        probabilities, features = session.run(None, {"pixels": batch})
+        return Observation(np.asarray(probabilities[0], dtype=np.float32), _unit(features[0]))
 
     def findings_from(self, probabilities: npt.NDArray[np.float32]) -> tuple[Finding, ...]:
         """Turn class probabilities into findings, most probable first."""
@@ -142,6 +172,13 @@ class Tagger:
 
 def _rounded(score: float) -> float:
     return round(score, 4)
+
+
+def _unit(vector: npt.ArrayLike) -> npt.NDArray[np.float32]:
+    """`vector` scaled to length 1, so that cosine similarity is a dot product."""
+    array = np.asarray(vector, dtype=np.float32)
+    norm = float(np.linalg.norm(array))
+    return array / norm if norm > 0 else array
 
 
 def _create_session(threads: int) -> Any:

@@ -1,4 +1,4 @@
-"""`GET /files?search=...`: the plain, case-insensitive word filter, on SQLite and PostgreSQL."""
+"""`GET /files?search=...`: ranked full-text search, on SQLite (FTS5) and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any
 
 from apiclient import Api
 from imagefactory import jpeg_bytes
-from scopix.server.catalog.models import File, FileTag
+from scopix.server.catalog.models import File
+from scopix.server.catalog.uow import UnitOfWorkFactory
 
 FILES = "/api/v2/files"
 
@@ -33,15 +34,16 @@ async def describe_as(
     visible_text: str | None = None,
     ai_tags: tuple[str, ...] = (),
 ) -> None:
-    """What a description would have stored, written straight into the catalog."""
-    async with api.services.database.writer() as session:
-        row = await session.get(File, file_id)
+    """What a description would have stored, written as the describe job writes it: the row,
+    its AI tags and its full-text entry in one transaction."""
+    async with UnitOfWorkFactory(api.services.database).write() as uow:
+        row = await uow.session.get(File, file_id)
         assert row is not None
         row.description = description
         row.visible_text = visible_text
-        for position, tag in enumerate(ai_tags):
-            session.add(FileTag(file_id=file_id, tag=tag, position=position, source="ai"))
-        await session.commit()
+        await uow.files.replace_ai_tags(file_id, ai_tags)
+        await uow.files.reindex(row)
+        await uow.commit()
 
 
 async def search(api: Api, text: str, key: str | None = None, **params: Any) -> list[str]:
@@ -64,14 +66,37 @@ async def test_every_word_must_match_but_in_any_field(api: Api) -> None:
     only_red = await put(api, 5, title="Red barn")
     await put(api, 6, title="blue boat")
 
-    both = {one_field, two_fields, name_and_tag, text_and_name}
-    assert await found(api, "red car") == both
+    both = {one_field, two_fields, name_and_tag}
+    assert await found(api, "red car") == both  # whole words: "redhead" and "CARGO" are not
     assert await found(api, "CAR   Red") == both  # order, case and spacing do not matter
     assert await found(api, "red") == both | {only_red}
     assert await found(api, "red car barn") == set()
     assert await found(api, "that is red") == {one_field}  # words, not the phrase: still AND
     assert await found(api, "rain") == {two_fields}
     assert await found(api, "wash.jpg") == {name_and_tag}
+    assert await found(api, "cargo") == {text_and_name}
+
+
+async def test_words_match_by_their_stem(api: Api) -> None:
+    cars = await put(api, 1, title="Two cars parked")
+    running = await put(api, 2, title="A running dog")
+    assert await found(api, "car") == {cars}
+    assert await found(api, "park") == {cars}
+    assert await found(api, "runs") == {running}
+
+
+async def test_better_matches_come_first(api: Api) -> None:
+    in_text = await put(api, 1, title="Scan")
+    await describe_as(api, in_text, visible_text="lighthouse opening hours and prices")
+    in_title = await put(api, 2, title="Lighthouse")
+    twice = await put(api, 3, title="Lighthouse at the lighthouse point")
+    unrelated = await put(api, 4, title="Harbour")
+    ranked = await search(api, "lighthouse")
+    assert set(ranked) == {in_text, in_title, twice}
+    assert ranked[-1] == in_text  # a title outweighs a mention in the visible text
+    assert unrelated not in ranked
+    newest_first = await search(api, "lighthouse", sort_by="created_at")
+    assert newest_first == [twice, in_title, in_text]
 
 
 async def test_each_mode_looks_where_it_says(api: Api) -> None:
@@ -112,39 +137,34 @@ async def test_user_and_ai_tags_are_searched(api: Api) -> None:
     assert await found(api, "sunset") == set()
 
 
-async def test_like_wildcards_and_the_escape_character_are_plain_characters(api: Api) -> None:
+async def test_query_syntax_is_plain_text(api: Api) -> None:
     percent = await put(api, 1, title="50% off")
-    digits = await put(api, 2, title="500 off")
-    underscore = await put(api, 3, title="a_b")
-    letter = await put(api, 4, title="axb")
-    backslash = await put(api, 5, title="back\\slash")
-    slash = await put(api, 6, title="and/or")
-    everything = {percent, digits, underscore, letter, backslash, slash}
+    underscore = await put(api, 2, title="a_b")
+    slash = await put(api, 3, title="and/or")
+    everything = {percent, underscore, slash}
 
-    assert await found(api, "50%") == {percent}
-    assert await found(api, "%") == {percent}
-    assert await found(api, "%%") == set()
+    assert await found(api, "50%") == {percent}  # punctuation separates words
     assert await found(api, "a_b") == {underscore}
-    assert await found(api, "_") == {underscore}
-    assert await found(api, "\\") == {backslash}
-    assert await found(api, "k\\s") == {backslash}
-    assert await found(api, "/") == {slash}  # SQLAlchemy's autoescape escapes with "/"
-    assert await found(api, "d/o") == {slash}
-    assert await found(api, "off") == {percent, digits}
+    assert await found(api, "and/or") == {slash}
+    for hostile in ['"', "NEAR(a b)", "a*", "^off", "-off", "off OR x", "{title}:off", "%", "\\"]:
+        response = await api.client.get(FILES, params={"search": hostile})
+        assert response.status_code == 200, (hostile, response.text)
+    assert await found(api, "%") == set()  # no word at all: nothing matches
+    assert await found(api, "off OR x") == set()  # OR is a word here, not an operator
     assert await found(api, "'; DROP TABLE files; --") == set()
     assert set(await search(api, "")) == everything  # sanity: every file is still there
 
 
-async def test_non_ascii_words(api: Api) -> None:
+async def test_accents_and_case_fold_both_ways(api: Api) -> None:
     german = await put(api, 1, title="Maße und Größe")
     french = await put(api, 2, name="café.jpg")
+    await describe_as(api, french, visible_text="CRÈME BRÛLÉE")
     assert await found(api, "größe") == {german}
-    assert await found(api, "GRÖẞE") == {german}  # lowercased in Python: ẞ becomes ß
-    assert await found(api, "MASSE") == set()  # ß is not "ss": no Unicode folding is promised
-    assert await found(api, "café") == {french}
-    assert await found(api, "CAF\u0065\u0301") == {french}  # NFD input, NFC storage
-    # Capital non-ASCII letters in stored text fold on PostgreSQL (UTF-8 locale) but not with
-    # SQLite's ASCII-only lower(); see repositories._matches_text. Nothing is promised there.
+    assert await found(api, "GROSSE") == {german}  # ß folds to ss, as casefold does
+    assert await found(api, "GRÖẞE") == {german}
+    assert await found(api, "cafe") == {french}
+    assert await found(api, "CAF\u0065\u0301") == {french}  # NFD input
+    assert await found(api, "creme brulee", search_mode="visible_text") == {french}
 
 
 async def test_search_combines_with_tag_filter_sort_and_exact_paging(api: Api) -> None:
@@ -169,7 +189,7 @@ async def test_search_combines_with_tag_filter_sort_and_exact_paging(api: Api) -
         assert body["has_more"] is more
         assert len(body["items"]) == size
         pages += [item["id"] for item in body["items"]]
-    assert pages == list(reversed(matches))  # newest first, nothing lost or repeated
+    assert pages == list(reversed(matches))  # equal matches: newest first; none lost or repeated
 
     by_title = await search(
         api, "match", key=key, tags="keep", sort_by="title", sort_order="asc", limit=5
@@ -209,17 +229,6 @@ async def test_blank_search_lists_everything(api: Api) -> None:
         assert await found(api, blank, search_mode="visible_text") == ids
 
 
-async def test_semantic_is_refused_not_faked(api: Api) -> None:
-    await put(api, 1, title="red car")
-    for params in [{"search": "red car", "search_mode": "semantic"}, {"search_mode": "semantic"}]:
-        response = await api.client.get(FILES, params=params)
-        assert response.status_code == 422, response.text
-        error = response.json()["error"]
-        assert error["code"] == "VALIDATION_ERROR"
-        assert error["details"]["field"] == "search_mode"
-        assert "semantic search is not available" in error["message"]
-
-
 async def test_bad_search_parameters(api: Api) -> None:
     for params in [
         {"search": "x", "search_mode": "fuzzy"},
@@ -234,5 +243,5 @@ async def test_bad_search_parameters(api: Api) -> None:
 
 async def test_a_nul_character_matches_nothing_and_breaks_nothing(api: Api) -> None:
     await put(api, 1, title="plain")
-    assert await search(api, "pla\x00in") == []
-    assert await search(api, "plain \x00") == []
+    assert await search(api, "\x00") == []
+    assert len(await search(api, "plain \x00")) == 1  # a NUL separates, like punctuation

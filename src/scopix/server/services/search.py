@@ -1,0 +1,107 @@
+"""Semantic search and similar images over vectors kept in memory, fresh from the catalog.
+
+The catalog is the source of truth: analyses hold each file's text embedding, image features
+and ImageNet class scores. This process keeps them in `VectorIndex`es per tenant and, before
+every query, reads what changed since it last looked (files carry `updated_at`, indexed per
+tenant), so a description committed a moment ago is found and a deleted file never is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Final
+
+import anyio
+import anyio.to_thread
+import numpy as np
+
+from scopix.server.catalog.uow import UnitOfWorkFactory
+from scopix.server.services.vector_index import VectorIndex
+from scopix.server.vision.base import TextEmbedder
+from scopix.server.vision.tagbridge import ClassScores, TagBridge
+
+#: How many files a semantic query ranks: its nearest, as vector search does (there is no
+#: "no match" in a similarity); filters then apply to these.
+SEMANTIC_CANDIDATES: Final = 100
+#: How much the ImageNet tag bridge adds to a text similarity (e5 cosines sit in 0.7-0.9, so
+#: a bridge score near 1 lifts a photo whose text says nothing above ones that only share words).
+BRIDGE_WEIGHT: Final = 0.15
+TEXT_DIMENSIONS: Final = 384
+IMAGE_DIMENSIONS: Final = 1280
+
+
+class SemanticIndex:
+    """Per-tenant text embeddings, image features and class scores of described files."""
+
+    def __init__(
+        self, uows: UnitOfWorkFactory, embedder: TextEmbedder, bridge: TagBridge | None
+    ) -> None:
+        self.uows = uows
+        self.embedder = embedder
+        self.bridge = bridge
+        self.texts = VectorIndex(TEXT_DIMENSIONS)
+        self.images = VectorIndex(IMAGE_DIMENSIONS)
+        self._classes: dict[str, dict[str, ClassScores]] = {}
+        self._seen_until: dict[str, datetime] = {}
+        self._refreshing = anyio.Lock()
+
+    async def ranked(self, tenant_id: str, text: str) -> list[str]:
+        """The tenant's files nearest to `text` in meaning, best first."""
+        query = np.asarray(await self.embedder.embed_query(text), dtype=np.float32)
+        await self.refresh(tenant_id)
+        ids, similarity = self.texts.scores(tenant_id, query)
+        if not ids:
+            return []
+        scores = similarity + BRIDGE_WEIGHT * await self._bridge_scores(tenant_id, ids, query)
+        best = np.argsort(-scores, kind="stable")[:SEMANTIC_CANDIDATES]
+        return [ids[i] for i in best]
+
+    async def similar(self, tenant_id: str, file_id: str, limit: int) -> list[str] | None:
+        """The files whose images look most like this one's; None when it has no features."""
+        await self.refresh(tenant_id)
+        vector = self.images.get(tenant_id, file_id)
+        if vector is None:
+            return None
+        nearest = self.images.nearest(tenant_id, vector, limit, exclude={file_id})
+        return [found for found, _ in nearest]
+
+    async def refresh(self, tenant_id: str) -> None:
+        """Read the files changed since the last look (all of them the first time)."""
+        async with self._refreshing:
+            since = self._seen_until.get(tenant_id)
+            async with self.uows.read() as uow:
+                rows = await uow.files.vectors_since(tenant_id, since)
+            self._apply(tenant_id, rows)
+            if rows:
+                newest = max(row.updated_at for row in rows)
+                self._seen_until[tenant_id] = max(newest, since) if since else newest
+
+    def _apply(self, tenant_id: str, rows: Sequence[Any]) -> None:
+        gone = [r.id for r in rows if r.deleted_at is not None or r.embedding is None]
+        self.texts.remove(tenant_id, gone)
+        self.images.remove(tenant_id, gone)
+        classes = self._classes.setdefault(tenant_id, {})
+        for file_id in gone:
+            classes.pop(file_id, None)
+        live = [r for r in rows if r.deleted_at is None and r.embedding is not None]
+        if live:
+            self.texts.put(tenant_id, [r.id for r in live], _vectors(r.embedding for r in live))
+        pictured = [r for r in live if r.image_features]
+        if pictured:
+            features = _vectors(r.image_features for r in pictured)
+            self.images.put(tenant_id, [r.id for r in pictured], features)
+        classes.update({r.id: r.class_scores for r in live if r.class_scores})
+
+    async def _bridge_scores(
+        self, tenant_id: str, ids: Sequence[str], query: np.ndarray[Any, Any]
+    ) -> np.ndarray[Any, Any]:
+        if self.bridge is None:
+            return np.zeros(len(ids), np.float32)
+        classes = self._classes.get(tenant_id, {})
+        rows = [classes.get(file_id) for file_id in ids]
+        return await anyio.to_thread.run_sync(self.bridge.scores, query, rows)
+
+
+def _vectors(blobs: Any) -> np.ndarray[Any, Any]:
+    return np.stack([np.frombuffer(blob, dtype="<f4") for blob in blobs])

@@ -1,0 +1,138 @@
+"""The in-memory vector index: exact nearest neighbours per tenant, against a brute-force sort."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from scopix.server.services.vector_index import VectorIndex
+
+DIMENSIONS = 4
+
+vectors = arrays(
+    np.float32, DIMENSIONS, elements=st.floats(-1, 1, width=32).filter(lambda v: abs(v) > 1e-3)
+)
+
+
+def unit(*values: float) -> np.ndarray:
+    vector = np.array(values, np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def brute_force(rows: dict[str, np.ndarray], query: np.ndarray, exclude: set[str]) -> list[float]:
+    """Every kept row's cosine, best first: what nearest must agree with."""
+    q = query / np.linalg.norm(query)
+    return sorted(
+        (float(v @ q / np.linalg.norm(v)) for k, v in rows.items() if k not in exclude),
+        reverse=True,
+    )
+
+
+@given(
+    rows=st.dictionaries(st.text("abcdefgh", min_size=1, max_size=3), vectors, max_size=40),
+    query=vectors,
+    k=st.integers(0, 45),
+    excluded=st.sets(st.text("abcdefgh", min_size=1, max_size=3), max_size=5),
+)
+def test_nearest_equals_a_brute_force_sort(
+    rows: dict[str, np.ndarray], query: np.ndarray, k: int, excluded: set[str]
+) -> None:
+    index = VectorIndex(DIMENSIONS)
+    ids = list(rows)
+    index.put("t", ids, np.array([rows[i] for i in ids]).reshape(-1, DIMENSIONS))
+    found = index.nearest("t", query, k, exclude=excluded)
+    expected = brute_force(rows, query, excluded)[:k]
+    assert [score for _, score in found] == pytest.approx(expected, abs=1e-5)
+    assert len({row_id for row_id, _ in found}) == len(found)
+    for row_id, score in found:
+        assert row_id not in excluded
+        assert score == pytest.approx(
+            brute_force({row_id: rows[row_id]}, query, set())[0], abs=1e-5
+        )
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 30), vectors), max_size=120))
+def test_puts_and_removes_keep_every_row_findable(
+    operations: list[tuple[bool, int, np.ndarray]],
+) -> None:
+    """A model dict replays the same puts and removes; the index must hold exactly its rows."""
+    index = VectorIndex(DIMENSIONS)
+    model: dict[str, np.ndarray] = {}
+    for is_put, number, vector in operations:
+        row_id = f"f{number}"
+        if is_put:
+            index.put("t", [row_id], vector[np.newaxis])
+            model[row_id] = vector / np.linalg.norm(vector)
+        else:
+            index.remove("t", [row_id])
+            model.pop(row_id, None)
+    assert index.count("t") == len(index) == len(model)
+    ids, _ = index.scores("t", np.ones(DIMENSIONS, np.float32))
+    assert sorted(ids) == sorted(model)
+    for row_id, vector in model.items():
+        stored = index.get("t", row_id)
+        assert stored is not None
+        np.testing.assert_allclose(stored, vector, atol=1e-6)
+
+
+def test_tenants_are_apart() -> None:
+    index = VectorIndex(2)
+    index.put("a", ["x"], unit(1, 0)[np.newaxis])
+    index.put("b", ["y", "z"], np.array([unit(0, 1), unit(1, 1)]))
+    assert (index.count("a"), index.count("b"), index.count("c"), len(index)) == (1, 2, 0, 3)
+    assert [row_id for row_id, _ in index.nearest("a", unit(0, 1), 5)] == ["x"]
+    assert index.nearest("c", unit(0, 1), 5) == []
+    assert index.scores("c", unit(0, 1))[0] == []
+    assert index.get("a", "y") is None
+
+
+def test_scores_are_cosines_in_row_order_and_put_replaces() -> None:
+    index = VectorIndex(2)
+    index.put("t", ["x", "y"], np.array([[3, 0], [0, 2]], np.float32))  # scaled to unit length
+    ids, scores = index.scores("t", np.array([1, 1], np.float32))
+    assert ids == ["x", "y"]
+    np.testing.assert_allclose(scores, [0.7071068, 0.7071068], rtol=1e-6)
+    index.put("t", ["x"], np.array([[0, -1]], np.float32))
+    assert index.count("t") == 2
+    (first, high), (second, low) = index.nearest("t", unit(0, 1), 2)
+    assert (first, second) == ("y", "x")
+    assert (high, low) == pytest.approx((1, -1))
+
+
+def test_exclude_and_a_zero_vector() -> None:
+    index = VectorIndex(2)
+    index.put("t", ["self", "other", "blank"], np.array([unit(1, 0), unit(1, 1), [0, 0]]))
+    nearest = index.nearest("t", unit(1, 0), 3, exclude={"self", "gone"})
+    assert nearest == [("other", pytest.approx(0.7071068)), ("blank", 0.0)]
+
+
+def test_growth_keeps_rows_across_many_batches() -> None:
+    index = VectorIndex(8)
+    rng = np.random.default_rng(7)
+    batches = [rng.normal(size=(n, 8)).astype(np.float32) for n in (1, 63, 1, 200, 500)]
+    for number, batch in enumerate(batches):
+        index.put("t", [f"{number}-{i}" for i in range(len(batch))], batch)
+    last = batches[-1][-1]
+    assert index.count("t") == sum(len(b) for b in batches)
+    ((found, score),) = index.nearest("t", last, 1)
+    assert found == f"4-{len(batches[-1]) - 1}" and score == pytest.approx(1)
+
+
+@pytest.mark.parametrize(
+    ("ids", "vectors"),
+    [(["x"], np.zeros((1, 3), np.float32)), (["x", "y"], np.zeros((1, 2), np.float32))],
+)
+def test_mismatched_input_is_refused(ids: list[str], vectors: np.ndarray) -> None:
+    with pytest.raises(ValueError):
+        VectorIndex(2).put("t", ids, vectors)
+
+
+def test_removing_the_last_row_forgets_the_tenant() -> None:
+    index = VectorIndex(2)
+    index.put("t", ["x"], unit(1, 0)[np.newaxis])
+    index.remove("t", ["x", "never"])
+    index.remove("nobody", ["x"])
+    assert len(index) == 0 and index.nearest("t", unit(1, 0), 1) == []
