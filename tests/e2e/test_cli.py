@@ -139,6 +139,12 @@ def test_get_shows_one_file(cli: Cli, uploaded: list[dict[str, Any]]) -> None:
 def test_search_and_quota(cli: Cli, uploaded: list[dict[str, Any]]) -> None:
     found = cli.json("search", "cat", "--mode", "metadata", "--limit", "5")
     assert len(found["items"]) <= 5 and "total_count" in found
+    by_meaning = cli.json("search", "a picture", "--mode", "semantic", "--limit", "3")
+    assert 1 <= len(by_meaning["items"]) <= 3  # described files always have a nearest
+    first = uploaded[0]["image_id"]
+    alike = cli.json("similar", first, "--limit", "2")
+    assert alike["items"] and first not in [item["id"] for item in alike["items"]]
+    assert "showing 1-" in cli.run("similar", first).stdout
     quota = cli.json("quota", "--files", "3")
     assert quota["requested"] == 3 and quota["can_proceed"] is True
     assert cli.run("quota").stdout.count("max batch size") == 1

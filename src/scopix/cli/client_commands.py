@@ -128,6 +128,17 @@ def search(
     run_client(api_key, base_url, lambda client: _list(client, as_json, filters))
 
 
+def similar(
+    image_id: IdArgument,
+    limit: LimitOption = 10,
+    api_key: ApiKeyOption = None,
+    base_url: BaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Files whose images look most like this one's, most alike first."""
+    run_client(api_key, base_url, lambda client: _similar(client, image_id, limit, as_json))
+
+
 def get(
     image_id: IdArgument,
     api_key: ApiKeyOption = None,
@@ -211,6 +222,11 @@ def _show_uploads(results: BatchUploadResults, as_json: bool) -> None:
 async def _list(client: Scopix, as_json: bool, filters: dict[str, Any]) -> int:
     page = await client.files.list(**filters)
     _show_page(page, as_json)
+    return 0
+
+
+async def _similar(client: Scopix, image_id: str, limit: int, as_json: bool) -> int:
+    _show_page(await client.files.similar(image_id, limit=limit), as_json)
     return 0
 
 

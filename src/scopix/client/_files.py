@@ -195,10 +195,15 @@ class AsyncFiles:
         date_to: datetime | None = None,
         has_description: bool | None = None,
         ids: Sequence[str] | None = None,
-        sort_by: SortField = "created_at",
+        sort_by: SortField | None = None,
         sort_order: Literal["asc", "desc"] = "desc",
     ) -> FileList:
-        """One page of files (``limit`` 1-100), filtered and sorted on the server."""
+        """One page of files (``limit`` 1-100), filtered and sorted on the server.
+
+        ``search_mode``: ``metadata``, ``visible_text`` (ranked full text), ``semantic`` (by
+        meaning, in any language) or ``all`` (both rankings fused, the default). Without
+        ``sort_by``, a search comes best match first and a listing newest first.
+        """
         params = {
             "limit": limit,
             "offset": offset,
@@ -227,6 +232,14 @@ class AsyncFiles:
             if not page.has_more or not page.items:
                 return
             offset += len(page.items)
+
+    async def similar(self, image_id: str, *, limit: int = 10) -> FileList:
+        """The files whose images look most like this one's, most alike first (``limit``
+        1-100); a ``ScopixError`` with code CONFLICT while the file is not described yet."""
+        answer = await self._transport.json(
+            "GET", f"files/{image_id}/similar", params={"limit": limit}
+        )
+        return FileList.from_dict(answer)
 
     async def get(self, image_id: str) -> FileDetails:
         """A file's details: description, tags, text, regions, variants and history."""

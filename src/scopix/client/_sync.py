@@ -61,6 +61,7 @@ class SyncFiles(_Facade):
     check_quota = _blocking(AsyncFiles.check_quota)
     list = _blocking(AsyncFiles.list)
     get = _blocking(AsyncFiles.get)
+    similar = _blocking(AsyncFiles.similar)
     update = _blocking(AsyncFiles.update)
     delete = _blocking(AsyncFiles.delete)
     batch_delete = _blocking(AsyncFiles.batch_delete)

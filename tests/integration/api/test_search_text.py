@@ -245,3 +245,32 @@ async def test_a_nul_character_matches_nothing_and_breaks_nothing(api: Api) -> N
     await put(api, 1, title="plain")
     assert await search(api, "\x00") == []
     assert len(await search(api, "plain \x00")) == 1  # a NUL separates, like punctuation
+
+
+async def test_paging_over_hundreds_of_hits_is_exact(api: Api) -> None:
+    """260 matching files and 40 others (their text written as the describe job writes it);
+    pages of 100 neither lose nor repeat a hit."""
+    key = await api.services.keys.create_key("archive", tier="custom")
+    hits = await _catalogued(api, key.plaintext, 260, "Quay {n}: harbour crane unloading")
+    await _catalogued(api, key.plaintext, 40, "Field {n}: wheat under a grey sky")
+    seen: list[str] = []
+    for offset in (0, 100, 200):
+        response = await api.client.get(
+            FILES,
+            params={"search": "harbour cranes", "limit": 100, "offset": offset},
+            headers=api.auth(key.plaintext),
+        )
+        body = response.json()
+        assert body["total_count"] == 260
+        assert body["has_more"] is (offset < 200)
+        seen += [item["id"] for item in body["items"]]
+    assert sorted(seen) == sorted(hits)
+    exact = await search(api, "Quay 137: harbour crane unloading", key=key.plaintext)
+    assert exact[0] == hits[137]  # the one holding every word of the phrase comes first
+
+
+async def _catalogued(api: Api, key: str, count: int, text: str) -> list[str]:
+    ids = [await put(api, n % 997, key=key, name=f"scan{n}.png") for n in range(count)]
+    for n, file_id in enumerate(ids):
+        await describe_as(api, file_id, visible_text=text.format(n=n))
+    return ids
