@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import pyvips
 
 from apiclient import Api
@@ -39,6 +41,9 @@ async def test_photos_are_found_by_meaning_and_look(api: Api) -> None:
     small_cat = await upload(api, "kitten-small.jpg", half_size("chelsea.png"), tags="copy")
     theirs = await upload(api, "cat.png", (PHOTOS / "chelsea.png").read_bytes(), api.other_key)
     assert await api.drain() >= 2 * (len(NAMES) + 2)
+    semantic = api.services.files.semantic
+    assert semantic is not None
+    assert await anyio.to_thread.run_sync(semantic.wait_for_bridge, 600)
 
     # Words its text does not hold find a photo through its ImageNet classes, in any language.
     expected = {

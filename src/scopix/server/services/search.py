@@ -8,6 +8,8 @@ tenant), so a description committed a moment ago is found and a deleted file nev
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -20,6 +22,8 @@ from scopix.server.catalog.uow import UnitOfWorkFactory
 from scopix.server.services.vector_index import VectorIndex
 from scopix.server.vision.base import TextEmbedder
 from scopix.server.vision.tagbridge import ClassScores, TagBridge
+
+log = logging.getLogger("scopix.search")
 
 #: How many files a semantic query ranks: its nearest, as vector search does (there is no
 #: "no match" in a similarity); filters then apply to these.
@@ -45,6 +49,8 @@ class SemanticIndex:
         self._classes: dict[str, dict[str, ClassScores]] = {}
         self._seen_until: dict[str, datetime] = {}
         self._refreshing = anyio.Lock()
+        self._bridge_ready = threading.Event()
+        self._bridge_started = False
 
     async def ranked(self, tenant_id: str, text: str) -> list[str]:
         """The tenant's files nearest to `text` in meaning, best first."""
@@ -96,11 +102,34 @@ class SemanticIndex:
     async def _bridge_scores(
         self, tenant_id: str, ids: Sequence[str], query: np.ndarray[Any, Any]
     ) -> np.ndarray[Any, Any]:
-        if self.bridge is None:
+        if self.bridge is None or not self._bridge_loaded():
             return np.zeros(len(ids), np.float32)
         classes = self._classes.get(tenant_id, {})
         rows = [classes.get(file_id) for file_id in ids]
         return await anyio.to_thread.run_sync(self.bridge.scores, query, rows)
+
+    def _bridge_loaded(self) -> bool:
+        """Whether the tag bridge is ready; the first ask starts loading it in the background
+        (embedding 1000 class names takes some 10 s), and queries until then rank by text
+        similarity alone rather than wait."""
+        if not self._bridge_started and self.bridge is not None:
+            self._bridge_started = True
+            threading.Thread(target=self._load_bridge, name="scopix-tagbridge", daemon=True).start()
+        return self._bridge_ready.is_set()
+
+    def _load_bridge(self) -> None:
+        assert self.bridge is not None
+        try:
+            self.bridge.load()
+        except Exception:  # the bridge only refines a ranking: search goes on without it
+            log.exception("the ImageNet tag bridge did not load; semantic search goes without it")
+            return
+        self._bridge_ready.set()
+
+    def wait_for_bridge(self, timeout: float | None = None) -> bool:
+        """Block until the tag bridge is ready (for warm-ups and tests); whether it is."""
+        self._bridge_loaded()
+        return self._bridge_ready.wait(timeout)
 
 
 def _vectors(blobs: Any) -> np.ndarray[Any, Any]:
