@@ -29,6 +29,7 @@ from scopix.server.domain.listing import (
     ("GRÖẞE", ("grosse",)),
     ("caf\u0065\u0301", ("cafe",)),
     ("CAFÉ", ("cafe",)),
+    ("\U0001f130", ("a",)),  # a compatibility form folds to its plain letter
     ("a\u00a0b\u3000c", ("a", "b", "c")),  # any Unicode whitespace separates
     ("東京 タワー", ("東京", "タワー")),
     ("", ()),

@@ -64,7 +64,9 @@ def split_multi(values: list[str] | None) -> tuple[str, ...]:
 def fold(text: str) -> str:
     """Text as the search index holds it: case-folded, accents removed ("Größe" -> "grosse",
     "café" -> "cafe"), so a query matches whatever accents and case either side typed."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    # Compatibility forms first ("🄰" is an "A"), then case, then decompose what folding made.
+    lowered = unicodedata.normalize("NFKD", text).casefold()
+    decomposed = unicodedata.normalize("NFKD", lowered)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
