@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
 
+from scopix.server.app import create_app
 from scopix.server.services.container import Services
+from scopix.server.settings import Settings
 
 
 @dataclass
@@ -29,3 +33,17 @@ class Api:
             await runner.run(job)
             ran += 1
         return ran
+
+
+@asynccontextmanager
+async def running_api(settings: Settings) -> AsyncIterator[Api]:
+    """The app for `settings`, started, with a client holding the first of two tenants' keys."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        services: Services = app.state.services
+        key = await services.keys.create_key("acme", tier="starter")
+        other = await services.keys.create_key("globex", tier="starter")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            client.headers["Authorization"] = f"Bearer {key.plaintext}"
+            yield Api(client, services, key.plaintext, other.plaintext)

@@ -7,14 +7,11 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 
-from apiclient import Api
-from scopix.server.app import create_app
-from scopix.server.services.container import Services
+from apiclient import Api, running_api
 from scopix.server.settings import Settings
 
 pytest_plugins = ["s3server"]
@@ -88,12 +85,5 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[Api]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        services: Services = app.state.services
-        key = await services.keys.create_key("acme", tier="starter")
-        other = await services.keys.create_key("globex", tier="starter")
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            client.headers["Authorization"] = f"Bearer {key.plaintext}"
-            yield Api(client, services, key.plaintext, other.plaintext)
+    async with running_api(settings) as running:
+        yield running

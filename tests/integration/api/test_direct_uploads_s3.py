@@ -11,12 +11,10 @@ import boto3  # type: ignore[import-untyped]
 import httpx
 import pytest
 
-from apiclient import Api
+from apiclient import Api, running_api
 from imagefactory import jpeg_bytes, mp4_bytes
 from s3server import S3Storage
-from scopix.server.app import create_app
 from scopix.server.domain import direct_uploads as rules
-from scopix.server.services.container import Services
 from scopix.server.settings import Settings
 
 MiB = 1 << 20
@@ -31,15 +29,8 @@ async def s3_api(
     settings = Settings(
         data_dir=tmp_path / "data", storage_url=s3_storage.url, workers=0, retry_base_seconds=0
     )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        services: Services = app.state.services
-        key = await services.keys.create_key("acme", tier="starter")
-        other = await services.keys.create_key("globex", tier="starter")
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            client.headers["Authorization"] = f"Bearer {key.plaintext}"
-            yield Api(client, services, key.plaintext, other.plaintext)
+    async with running_api(settings) as api:
+        yield api
 
 
 def bucket_keys(s3: S3Storage) -> list[str]:
