@@ -13,7 +13,15 @@ from hypothesis.extra.numpy import arrays
 
 from scopix.server.vision import tagbridge
 from scopix.server.vision.ondevice.tagger import class_synonyms
-from scopix.server.vision.tagbridge import BASELINE_QUANTILE, TagBridge, class_weights, file_scores
+from scopix.server.vision.tagbridge import (
+    BASELINE_QUANTILE,
+    CLASS_SLOTS,
+    TagBridge,
+    class_weights,
+    file_scores,
+    pack_class_scores,
+    packed_scores,
+)
 
 
 class HashEmbedder:
@@ -153,3 +161,13 @@ def test_scores_rank_the_file_whose_class_the_query_names() -> None:
     rows = [[[967, 0.9], [504, 0.05]], [[281, 0.6], [282, 0.3]], None]
     scores = bridge.scores(query, rows)
     assert scores.argmax() == 1 and scores[1] >= 0.6 and scores[2] == 0
+
+
+def test_packing_keeps_the_most_probable_classes() -> None:
+    row = [[n, n / 100] for n in range(15)]  # more classes than there are slots
+    packed = pack_class_scores([row, None])
+    assert packed.shape == (2, 2 * CLASS_SLOTS)
+    assert packed[0, :CLASS_SLOTS].tolist() == list(range(14, 4, -1))
+    assert not packed[1].any()
+    weights = np.ones(1000, np.float32)
+    assert packed_scores(weights, packed)[0] == pytest.approx(sum(n / 100 for n in range(5, 15)))

@@ -58,24 +58,50 @@ def test_nearest_equals_a_brute_force_sort(
 def test_puts_and_removes_keep_every_row_findable(
     operations: list[tuple[bool, int, np.ndarray]],
 ) -> None:
-    """A model dict replays the same puts and removes; the index must hold exactly its rows."""
-    index = VectorIndex(DIMENSIONS)
-    model: dict[str, np.ndarray] = {}
-    for is_put, number, vector in operations:
+    """A model dict replays the same puts and removes; the index must hold exactly its rows,
+    each with its own payload (here: the row's number and the put's turn) beside its score."""
+    index = VectorIndex(DIMENSIONS, payload_width=2)
+    model: dict[str, tuple[np.ndarray, list[float]]] = {}
+    for turn, (is_put, number, vector) in enumerate(operations):
         row_id = f"f{number}"
         if is_put:
-            index.put("t", [row_id], vector[np.newaxis])
-            model[row_id] = vector / np.linalg.norm(vector)
+            index.put("t", [row_id], vector[np.newaxis], [[number, turn]])
+            model[row_id] = (vector / np.linalg.norm(vector), [number, turn])
         else:
             index.remove("t", [row_id])
             model.pop(row_id, None)
     assert index.count("t") == len(index) == len(model)
-    ids, _ = index.scores("t", np.ones(DIMENSIONS, np.float32))
-    assert sorted(ids) == sorted(model)
-    for row_id, vector in model.items():
+    query = np.ones(DIMENSIONS, np.float32)
+    # The bonus makes each score tell which payload sat beside which vector.
+    found = index.nearest("t", query, 100, bonus=lambda p: 10 * p[:, 0] + 1000 * p[:, 1])
+    assert sorted(row_id for row_id, _ in found) == sorted(model)
+    for row_id, score in found:
+        vector, (number, turn) = model[row_id]
+        cosine = float(vector @ query) / 2
+        assert score == pytest.approx(cosine + 10 * number + 1000 * turn, abs=1e-2)
+    for row_id, (vector, _) in model.items():
         stored = index.get("t", row_id)
         assert stored is not None
         np.testing.assert_allclose(stored, vector, atol=1e-6)
+
+
+def test_a_batch_grows_the_matrix_only_for_new_rows() -> None:
+    index = VectorIndex(2)
+    ids = [f"f{n}" for n in range(100)]
+    index.put("t", ids, np.ones((100, 2), np.float32))
+    capacity = index._tenants["t"].matrix.shape[0]
+    index.put("t", ids, np.ones((100, 2), np.float32))  # the same rows again: replaced in place
+    assert index._tenants["t"].matrix.shape[0] == capacity
+    assert index.count("t") == 100
+
+
+def test_payloads_default_to_zeros_and_are_replaced() -> None:
+    index = VectorIndex(2, payload_width=3)
+    index.put("t", ["x"], unit(1, 0)[np.newaxis], [[1, 2, 3]])
+    index.put("t", ["x", "y"], np.array([unit(1, 0), unit(0, 1)]))
+    seen: list[list[list[float]]] = []
+    index.nearest("t", unit(1, 0), 2, bonus=lambda p: seen.append(p.tolist()) or np.zeros(len(p)))
+    assert seen == [[[0, 0, 0], [0, 0, 0]]]
 
 
 def test_tenants_are_apart() -> None:
@@ -85,21 +111,26 @@ def test_tenants_are_apart() -> None:
     assert (index.count("a"), index.count("b"), index.count("c"), len(index)) == (1, 2, 0, 3)
     assert [row_id for row_id, _ in index.nearest("a", unit(0, 1), 5)] == ["x"]
     assert index.nearest("c", unit(0, 1), 5) == []
-    assert index.scores("c", unit(0, 1))[0] == []
     assert index.get("a", "y") is None
 
 
-def test_scores_are_cosines_in_row_order_and_put_replaces() -> None:
+def test_scores_are_cosines_and_put_replaces() -> None:
     index = VectorIndex(2)
     index.put("t", ["x", "y"], np.array([[3, 0], [0, 2]], np.float32))  # scaled to unit length
-    ids, scores = index.scores("t", np.array([1, 1], np.float32))
-    assert ids == ["x", "y"]
-    np.testing.assert_allclose(scores, [0.7071068, 0.7071068], rtol=1e-6)
+    found = index.nearest("t", np.array([1, 1], np.float32), 2)
+    assert found == [("x", pytest.approx(0.7071068)), ("y", pytest.approx(0.7071068))]
     index.put("t", ["x"], np.array([[0, -1]], np.float32))
     assert index.count("t") == 2
     (first, high), (second, low) = index.nearest("t", unit(0, 1), 2)
     assert (first, second) == ("y", "x")
     assert (high, low) == pytest.approx((1, -1))
+
+
+def test_a_bonus_reorders_the_nearest() -> None:
+    index = VectorIndex(2, payload_width=1)
+    index.put("t", ["near", "far"], np.array([unit(1, 0), unit(0, 1)]), [[0], [5]])
+    found = index.nearest("t", unit(1, 0), 1, bonus=lambda p: p[:, 0])
+    assert found == [("far", pytest.approx(5))]
 
 
 def test_exclude_and_a_zero_vector() -> None:

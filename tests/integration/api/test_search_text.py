@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from apiclient import Api
 from imagefactory import jpeg_bytes
 from scopix.server.catalog.models import File
 from scopix.server.catalog.uow import UnitOfWorkFactory
+from scopix.server.domain import listing
 
 FILES = "/api/v2/files"
 
@@ -215,11 +218,44 @@ async def test_other_tenants_files_never_match(api: Api) -> None:
     assert await search(api, "secret", key=api.other_key) == [theirs]
 
 
-async def test_deleted_files_do_not_match(api: Api) -> None:
-    kept = await put(api, 1, title="Harbour")
-    gone = await put(api, 2, title="Harbour at night")
+async def test_deleted_files_leave_the_index_and_restored_ones_return(api: Api) -> None:
+    kept = await put(api, 1, title="Harbour", tags="boats")
+    gone = await put(api, 2, title="Harbour at night", tags="boats")
     assert (await api.client.delete(f"{FILES}/{gone}")).status_code == 204
-    assert await search(api, "harbour") == [kept]
+    for filters in ({}, {"tags": "boats"}):  # counted from the index, and joined to files
+        response = await api.client.get(FILES, params={"search": "harbour", **filters})
+        body = response.json()
+        assert ([i["id"] for i in body["items"]], body["total_count"]) == ([kept], 1)
+    assert (await api.client.post(f"{FILES}/{gone}/restore")).status_code == 200
+    assert await found(api, "harbour") == {kept, gone}
+    assert await found(api, "night") == {gone}
+
+
+async def test_searches_past_the_ranking_limit_list_newest_first(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Relevance orders up to MAX_RANKED_MATCHES matches; more come newest first, with or
+    without filters, and oldest first when asked."""
+    best = await put(api, 1, title="Lighthouse lighthouse", tags="coast")
+    others = [
+        await put(
+            api,
+            n,
+            title=f"Lighthouse, seen from the long road to the far village {n}",
+            tags="coast",
+        )
+        for n in (2, 3, 4)
+    ]
+    newest_first = [*reversed(others), best]
+    for filters in ({}, {"tags": "coast"}):
+        monkeypatch.setattr(listing, "MAX_RANKED_MATCHES", 4)
+        assert (await search(api, "lighthouse", **filters))[0] == best
+        monkeypatch.setattr(listing, "MAX_RANKED_MATCHES", 3)
+        assert await search(api, "lighthouse", **filters) == newest_first
+        oldest_first = await search(api, "lighthouse", sort_order="asc", **filters)
+        assert oldest_first == newest_first[::-1]
+        body = (await api.client.get(FILES, params={"search": "lighthouse", **filters})).json()
+        assert body["total_count"] == 4
 
 
 async def test_blank_search_lists_everything(api: Api) -> None:

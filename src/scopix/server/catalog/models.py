@@ -114,7 +114,9 @@ class File(Base):
     __tablename__ = "files"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "sha256"], ["blobs.tenant_id", "blobs.sha256"]),
-        Index("ix_files_tenant_created", "tenant_id", "created_at"),
+        # A listing: the tenant's live files in listing order (newest first, then by id), read
+        # from the index; counting them reads the index alone.
+        Index("ix_files_tenant_live_created", "tenant_id", "deleted_at", "created_at", "id"),
         Index("ix_files_tenant_sha256", "tenant_id", "sha256"),
         # What changed since a search index last looked (services/search.py).
         Index("ix_files_tenant_updated", "tenant_id", "updated_at"),

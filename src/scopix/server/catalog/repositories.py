@@ -40,7 +40,12 @@ from scopix.server.catalog.models import (
     UploadSessionItem,
     Usage,
 )
-from scopix.server.catalog.search_index import index_file, ranked_matches
+from scopix.server.catalog.search_index import (
+    count_matches,
+    index_file,
+    matches,
+    matching_ids,
+)
 from scopix.server.domain.listing import FileQuery
 
 
@@ -250,22 +255,33 @@ class FileRepository:
         await index_file(self.session, file, tags.get(file.id, []))
 
     async def ranked_ids(self, tenant_id: str, query: FileQuery) -> list[str]:
-        """Every file matching the query's filters and words, best match first."""
-        filtered = _filtered(tenant_id, query).with_only_columns(File.id)
-        if query.search is None or not query.search.words:
+        """Every file matching the query's filters and words, in the order of `page`."""
+        search = query.search
+        if search is None or not search.words:
             return []
-        matches = (
-            ranked_matches(self.session, query.search)
-            .columns(file_id=String(), rank=Float())
-            .subquery("matches")
+        if query.filtered:
+            counted, _ = self._join_matches(tenant_id, query, ranked=False)
+            total = await self._count(counted)
+            stmt = self._filtered_matches(tenant_id, query, total).with_only_columns(File.id)
+            return list(await self.session.scalars(stmt))
+        total = await count_matches(self.session, tenant_id, search)
+        return await matching_ids(
+            self.session,
+            tenant_id,
+            search,
+            by_relevance=query.ranks_by_relevance(total),
+            descending=query.descending,
+            limit=None,
         )
-        ranked = filtered.join(matches, matches.c.file_id == File.id).order_by(
-            matches.c.rank.asc(), File.id.desc()
-        )
-        return list(await self.session.scalars(ranked))
 
     async def passing(self, tenant_id: str, query: FileQuery, ids: Sequence[str]) -> set[str]:
         """Which of `ids` are live files of the tenant that pass the query's filters."""
+        if not query.filtered:
+            # By primary key alone, checked here (see in_order); three columns, no objects.
+            rows = await self.session.execute(
+                select(File.id, File.tenant_id, File.deleted_at).where(File.id.in_(ids))
+            )
+            return {r.id for r in rows if r.tenant_id == tenant_id and r.deleted_at is None}
         found: set[str] = set()
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
@@ -277,12 +293,10 @@ class FileRepository:
         """The tenant's live files with these ids, in the order given."""
         if not ids:
             return []
-        rows = await self.session.scalars(
-            select(File).where(
-                File.tenant_id == tenant_id, File.id.in_(ids), File.deleted_at.is_(None)
-            )
-        )
-        by_id = {f.id: f for f in rows}
+        # By primary key alone, then checked here: cheaper than asking the planner to weigh a
+        # tenant index against 100 key lookups.
+        rows = await self.session.scalars(select(File).where(File.id.in_(ids)))
+        by_id = {f.id: f for f in rows if f.tenant_id == tenant_id and f.deleted_at is None}
         return [by_id[i] for i in ids if i in by_id]
 
     async def vectors_since(self, tenant_id: str, since: datetime | None) -> Sequence[Any]:
@@ -313,28 +327,65 @@ class FileRepository:
 
     async def page(self, tenant_id: str, query: FileQuery) -> tuple[Sequence[File], int]:
         """One page of a listing and the total count of matches; a search without an explicit
-        sort comes best match first."""
-        filtered = _filtered(tenant_id, query)
-        order: list[ColumnElement[Any]] = []
-        if query.search is not None and not query.search.words:
+        sort comes best match first (newest first past `MAX_RANKED_MATCHES` matches)."""
+        search = query.search
+        if search is None or search.mode == "semantic":
+            listed = _filtered(tenant_id, query).order_by(*_listing_order(query))
+            return await self._window(listed, query), await self._count(listed)
+        if not search.words:
             return [], 0
-        if query.search is not None and query.search.mode != "semantic":
-            matches = (
-                ranked_matches(self.session, query.search)
-                .columns(file_id=String(), rank=Float())
-                .subquery("matches")
-            )
-            filtered = filtered.join(matches, matches.c.file_id == File.id)
-            if query.sort_by is None:
-                order.append(matches.c.rank.asc())
-        total = await self.session.scalar(select(func.count()).select_from(filtered.subquery()))
-        column = getattr(File, query.sort_by or "created_at")
-        order.append((column.desc() if query.descending else column.asc()).nulls_last())
-        order.append(File.id.desc() if query.descending else File.id.asc())
-        rows = await self.session.scalars(
-            filtered.order_by(*order).limit(query.limit).offset(query.offset)
+        if query.filtered or query.sort_by is not None:
+            counted, _ = self._join_matches(tenant_id, query, ranked=False)
+            total = await self._count(counted)
+            return await self._window(self._filtered_matches(tenant_id, query, total), query), total
+        # Only the tenant and the words: the index alone counts and pages the matches.
+        total = await count_matches(self.session, tenant_id, search)
+        ids = await matching_ids(
+            self.session,
+            tenant_id,
+            search,
+            by_relevance=query.ranks_by_relevance(total),
+            descending=query.descending,
+            limit=query.limit,
+            offset=query.offset,
         )
-        return rows.all(), int(total or 0)
+        return await self.in_order(tenant_id, ids), total
+
+    async def _count(self, stmt: Select[File]) -> int:
+        counted = select(func.count()).select_from(stmt.order_by(None).subquery())
+        return int(await self.session.scalar(counted) or 0)
+
+    async def _window(self, stmt: Select[File], query: FileQuery) -> Sequence[File]:
+        return (await self.session.scalars(stmt.limit(query.limit).offset(query.offset))).all()
+
+    def _filtered_matches(self, tenant_id: str, query: FileQuery, total: int) -> Select[File]:
+        """The matches that pass the filters, in listing order (best first when ranked)."""
+        ranked = query.ranks_by_relevance(total)
+        stmt, rank = self._join_matches(tenant_id, query, ranked=ranked)
+        return stmt.order_by(*([rank.asc()] if ranked else []), *_listing_order(query))
+
+    def _join_matches(
+        self, tenant_id: str, query: FileQuery, *, ranked: bool
+    ) -> tuple[Select[File], ColumnElement[float]]:
+        assert query.search is not None
+        found = matches(self.session, tenant_id, query.search, ranked=ranked)
+        subquery = found.columns(file_id=String(), rank=Float()).subquery("matches")
+        joined = _filtered(tenant_id, query).join(subquery, subquery.c.file_id == File.id)
+        return joined, subquery.c.rank
+
+
+#: Sort columns that may be NULL, which come last either way (SQLite and PostgreSQL disagree
+#: on where NULLs sort, and NULLS LAST on a NOT NULL column would stop an index being used).
+_NULLABLE_SORTS = frozenset({"content_created_at", "title"})
+
+
+def _listing_order(query: FileQuery) -> list[ColumnElement[Any]]:
+    field = query.sort_by or "created_at"
+    column = getattr(File, field)
+    ordered = column.desc() if query.descending else column.asc()
+    if field in _NULLABLE_SORTS:
+        ordered = ordered.nulls_last()
+    return [ordered, File.id.desc() if query.descending else File.id.asc()]
 
 
 def _filtered(tenant_id: str, query: FileQuery) -> Select[File]:

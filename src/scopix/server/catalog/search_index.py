@@ -2,15 +2,24 @@
 scale-out. Both hold folded text (domain.listing.fold) and stem English words, so the same query
 finds the same files on either database.
 
-Rows are written in the transaction that changes what they index, and searched joined to
-`files`, so a deleted file never appears even before its row is gone.
+The index holds the live files only: a row is written, rewritten or removed in the transaction
+that changes what it indexes (a description, an edit, a delete or a restore). So a tenant's
+matches can be counted and paged from the index alone, without reading `files` for each match,
+which is what keeps a search for a common word fast.
+
+SQLite: FTS5 rows are found by rowid (an FTS5 table has no other index), so `file_fts_keys`
+gives each file a fixed integer key, assigned when it is first indexed: key order is upload
+order, and "newest first" is descending key order. The tenant is a word of its own column,
+required by every query.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import Connection, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scopix.server.catalog.models import File
@@ -19,13 +28,14 @@ from scopix.server.domain.listing import SearchMode, TextSearch, searchable
 #: Tables this module owns; the models do not describe them (migrations and `alembic check`
 #: leave them alone: see migrations/env.py).
 SQLITE_TABLE = "file_fts"
+SQLITE_KEYS = "file_fts_keys"
 POSTGRES_TABLE = "file_search"
 #: PostgreSQL's text search configuration (made by migration 0005): English stemming like
 #: FTS5's porter tokenizer, and like it no stop words ("that is red" needs all three words).
 POSTGRES_CONFIG = "scopix_english"
 
 _SQLITE_COLUMNS: dict[SearchMode, str] = {
-    "all": SQLITE_TABLE,
+    "all": "{metadata visible_text}",
     "metadata": "metadata",
     "visible_text": "visible_text",
 }
@@ -34,6 +44,8 @@ _POSTGRES_COLUMNS: dict[SearchMode, str] = {
     "metadata": "metadata",
     "visible_text": "visible_text",
 }
+#: bm25 weights per FTS5 column: tenant (never scored), metadata, visible text.
+_SQLITE_RANK = f"bm25({SQLITE_TABLE}, 0.0, 2.0, 1.0)"
 
 
 def indexed_texts(
@@ -48,40 +60,130 @@ def indexed_texts(
     return searchable(metadata), searchable(visible_text or "")
 
 
+def tenant_token(tenant_id: str) -> str:
+    """The tenant as one word of the SQLite index: digits only, which the tokenizer keeps whole
+    and the stemmer leaves alone, so no two tenants' words can ever meet."""
+    return str(int.from_bytes(hashlib.sha256(tenant_id.encode()).digest()[:16], "big"))
+
+
 async def index_file(session: AsyncSession, file: File, tags: Sequence[str]) -> None:
-    """Write (or rewrite) one file's row."""
+    """Write, rewrite or (for a deleted file) remove one file's row."""
     metadata, visible = indexed_texts(
         file.filename, file.title, file.description, tags, file.visible_text
     )
-    params = {"id": file.id, "tenant": file.tenant_id, "meta": metadata, "visible": visible}
+    row = {
+        "id": file.id,
+        "tenant": file.tenant_id,
+        "meta": metadata,
+        "visible": visible,
+        "created": file.created_at,
+    }
     if _dialect(session) == "sqlite":
-        await session.execute(text(f"DELETE FROM {SQLITE_TABLE} WHERE file_id = :id"), params)
-        await session.execute(
-            text(
-                f"INSERT INTO {SQLITE_TABLE} (file_id, tenant_id, metadata, visible_text) "
-                "VALUES (:id, :tenant, :meta, :visible)"
-            ),
-            params,
+        await _index_sqlite(session, row, live=file.deleted_at is None)
+    elif file.deleted_at is None:
+        await session.execute(_POSTGRES_UPSERT, row)
+    else:
+        await session.execute(text(f"DELETE FROM {POSTGRES_TABLE} WHERE file_id = :id"), row)
+
+
+async def _index_sqlite(session: AsyncSession, row: dict[str, Any], *, live: bool) -> None:
+    key = await session.scalar(text(f"SELECT id FROM {SQLITE_KEYS} WHERE file_id = :id"), row)
+    if key is not None:
+        await session.execute(text(f"DELETE FROM {SQLITE_TABLE} WHERE rowid = :key"), {"key": key})
+    elif live:
+        key = await session.scalar(
+            text(f"INSERT INTO {SQLITE_KEYS} (file_id) VALUES (:id) RETURNING id"), row
         )
+    if live:
+        await session.execute(
+            _SQLITE_INSERT, {**row, "key": key, "tenant": tenant_token(row["tenant"])}
+        )
+
+
+def bulk_index(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Index many new live files at once, in the order given (bulk loads: the bench).
+
+    Each row: id, tenant, meta, visible (texts from `indexed_texts`), created."""
+    if conn.dialect.name != "sqlite":
+        conn.execute(_POSTGRES_UPSERT, list(rows))
         return
-    await session.execute(_POSTGRES_UPSERT, params)
+    first = conn.scalar(text(f"SELECT coalesce(max(id), 0) + 1 FROM {SQLITE_KEYS}"))
+    keyed = [
+        {**row, "key": first + n, "tenant": tenant_token(row["tenant"])}
+        for n, row in enumerate(rows)
+    ]
+    conn.execute(text(f"INSERT INTO {SQLITE_KEYS} (id, file_id) VALUES (:key, :id)"), keyed)
+    conn.execute(_SQLITE_INSERT, keyed)
 
 
-def ranked_matches(session: AsyncSession, search: TextSearch) -> TextClause:
-    """`(file_id, rank)` of the files matching every word; a lower rank is a better match."""
+async def count_matches(session: AsyncSession, tenant_id: str, search: TextSearch) -> int:
+    """How many of the tenant's live files match every word (read from the index alone)."""
     if _dialect(session) == "sqlite":
-        column = _SQLITE_COLUMNS[search.mode]
-        # bm25 weights per column: file_id, tenant_id (unindexed), metadata, visible_text.
-        return text(
-            f"SELECT file_id, bm25({SQLITE_TABLE}, 0, 0, 2.0, 1.0) AS rank "
-            f"FROM {SQLITE_TABLE} WHERE {column} MATCH :query"
-        ).bindparams(query=fts5_query(search.words))
+        stmt = text(f"SELECT count(*) FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH :query")
+        return int(await session.scalar(stmt, {"query": _fts5_match(tenant_id, search)}) or 0)
     column = _POSTGRES_COLUMNS[search.mode]
+    stmt = text(
+        f"SELECT count(*) FROM {POSTGRES_TABLE} "
+        f"WHERE tenant_id = :tenant AND {column} @@ plainto_tsquery('{POSTGRES_CONFIG}', :query)"
+    )
+    return int(await session.scalar(stmt, _postgres_params(tenant_id, search)) or 0)
+
+
+async def matching_ids(
+    session: AsyncSession,
+    tenant_id: str,
+    search: TextSearch,
+    *,
+    by_relevance: bool,
+    descending: bool,
+    limit: int | None,
+    offset: int = 0,
+) -> list[str]:
+    """A window of the matching files' ids: best match first (then newest) or newest first
+    (oldest first when not `descending`). `limit` None: every match."""
+    direction = "DESC" if descending else "ASC"
+    window = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
+    if _dialect(session) == "sqlite":
+        order = f"{_SQLITE_RANK}, " if by_relevance else ""
+        stmt = text(
+            f"SELECT k.file_id FROM {SQLITE_TABLE} "
+            f"JOIN {SQLITE_KEYS} AS k ON k.id = {SQLITE_TABLE}.rowid "
+            f"WHERE {SQLITE_TABLE} MATCH :query "
+            f"ORDER BY {order}{SQLITE_TABLE}.rowid {direction}{window}"
+        )
+        params: dict[str, Any] = {"query": _fts5_match(tenant_id, search)}
+    else:
+        column = _POSTGRES_COLUMNS[search.mode]
+        order = f"ts_rank_cd({column}, query) DESC, " if by_relevance else ""
+        stmt = text(
+            f"SELECT file_id FROM {POSTGRES_TABLE}, "
+            f"plainto_tsquery('{POSTGRES_CONFIG}', :query) AS query "
+            f"WHERE tenant_id = :tenant AND {column} @@ query "
+            f"ORDER BY {order}created_at {direction}, file_id {direction}{window}"
+        )
+        params = _postgres_params(tenant_id, search)
+    return list(await session.scalars(stmt, params))
+
+
+def matches(
+    session: AsyncSession, tenant_id: str, search: TextSearch, *, ranked: bool
+) -> TextClause:
+    """`(file_id, rank)` of the tenant's files matching every word, to join with `files`; a lower
+    rank is a better match (0 for all when not `ranked`, which skips scoring)."""
+    if _dialect(session) == "sqlite":
+        rank = _SQLITE_RANK if ranked else "0.0"
+        return text(
+            f"SELECT k.file_id AS file_id, {rank} AS rank FROM {SQLITE_TABLE} "
+            f"JOIN {SQLITE_KEYS} AS k ON k.id = {SQLITE_TABLE}.rowid "
+            f"WHERE {SQLITE_TABLE} MATCH :query"
+        ).bindparams(query=_fts5_match(tenant_id, search))
+    column = _POSTGRES_COLUMNS[search.mode]
+    rank = f"-ts_rank_cd({column}, query)" if ranked else "0.0"
     return text(
-        f"SELECT file_id, -ts_rank_cd({column}, query) AS rank "
+        f"SELECT file_id, {rank} AS rank "
         f"FROM {POSTGRES_TABLE}, plainto_tsquery('{POSTGRES_CONFIG}', :query) AS query "
-        f"WHERE {column} @@ query"
-    ).bindparams(query=" ".join(search.words))
+        f"WHERE tenant_id = :tenant AND {column} @@ query"
+    ).bindparams(**_postgres_params(tenant_id, search))
 
 
 def fts5_query(words: Sequence[str]) -> str:
@@ -89,15 +191,28 @@ def fts5_query(words: Sequence[str]) -> str:
     return " ".join('"' + word.replace('"', '""') + '"' for word in words)
 
 
+def _fts5_match(tenant_id: str, search: TextSearch) -> str:
+    column = _SQLITE_COLUMNS[search.mode]
+    return f'tenant : "{tenant_token(tenant_id)}" AND {column} : ({fts5_query(search.words)})'
+
+
+def _postgres_params(tenant_id: str, search: TextSearch) -> dict[str, str]:
+    return {"tenant": tenant_id, "query": " ".join(search.words)}
+
+
 def _dialect(session: AsyncSession) -> str:
     bind = session.get_bind()
     return str(bind.dialect.name)
 
 
+_SQLITE_INSERT = text(
+    f"INSERT INTO {SQLITE_TABLE} (rowid, tenant, metadata, visible_text) "
+    "VALUES (:key, :tenant, :meta, :visible)"
+)
 _POSTGRES_UPSERT = text(
     f"""
-    INSERT INTO {POSTGRES_TABLE} (file_id, tenant_id, metadata, visible_text, document)
-    SELECT :id, :tenant, m, v, setweight(m, 'A') || setweight(v, 'B')
+    INSERT INTO {POSTGRES_TABLE} (file_id, tenant_id, created_at, metadata, visible_text, document)
+    SELECT :id, :tenant, :created, m, v, setweight(m, 'A') || setweight(v, 'B')
     FROM to_tsvector('{POSTGRES_CONFIG}', :meta) AS m,
          to_tsvector('{POSTGRES_CONFIG}', :visible) AS v
     ON CONFLICT (file_id) DO UPDATE SET

@@ -169,7 +169,7 @@ class FileService:
         """Soft-delete: hidden at once, recoverable for 30 days."""
         async with self.uows.write() as uow:
             file = await _live_file(uow, tenant_id, file_id)
-            _soft_delete(uow, file)
+            await _soft_delete(uow, file)
             await uow.commit()
 
     async def restore(self, tenant_id: str, file_id: str) -> FileView:
@@ -184,6 +184,7 @@ class FileService:
             file.deleted_at = None
             file.updated_at = now
             uow.files.add_event(file.id, now, "restored", None)
+            await uow.files.reindex(file)
             await uow.commit()
             return await _view(uow, file, with_history=True)
 
@@ -200,7 +201,7 @@ class FileService:
                 if file is None:
                     outcome.skipped.append(file_id)
                     continue
-                _soft_delete(uow, file)
+                await _soft_delete(uow, file)
                 outcome.deleted.append(file_id)
             await uow.commit()
         return outcome
@@ -238,11 +239,12 @@ async def _view(uow: UnitOfWork, file: File, *, with_history: bool) -> FileView:
     return FileView(file, blob, tuple(tags.get(file.id, ())), history)
 
 
-def _soft_delete(uow: UnitOfWork, file: File) -> None:
+async def _soft_delete(uow: UnitOfWork, file: File) -> None:
     now = datetime.now(UTC)
     file.deleted_at = now
     file.updated_at = now
     uow.files.add_event(file.id, now, "deleted", None)
+    await uow.files.reindex(file)  # out of the search index in the same transaction
 
 
 def _edit_note(title_given: bool, tags: list[str] | None) -> str:

@@ -12,16 +12,21 @@ import logging
 import threading
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, Final
 
 import anyio
-import anyio.to_thread
 import numpy as np
 
 from scopix.server.catalog.uow import UnitOfWorkFactory
 from scopix.server.services.vector_index import VectorIndex
 from scopix.server.vision.base import TextEmbedder
-from scopix.server.vision.tagbridge import ClassScores, TagBridge
+from scopix.server.vision.tagbridge import (
+    CLASS_SLOTS,
+    TagBridge,
+    pack_class_scores,
+    packed_scores,
+)
 
 log = logging.getLogger("scopix.search")
 
@@ -44,9 +49,9 @@ class SemanticIndex:
         self.uows = uows
         self.embedder = embedder
         self.bridge = bridge
-        self.texts = VectorIndex(TEXT_DIMENSIONS)
+        # Each text row carries the file's packed class scores, for the tag bridge.
+        self.texts = VectorIndex(TEXT_DIMENSIONS, payload_width=2 * CLASS_SLOTS)
         self.images = VectorIndex(IMAGE_DIMENSIONS)
-        self._classes: dict[str, dict[str, ClassScores]] = {}
         self._seen_until: dict[str, datetime] = {}
         self._refreshing = anyio.Lock()
         self._bridge_ready = threading.Event()
@@ -56,12 +61,10 @@ class SemanticIndex:
         """The tenant's files nearest to `text` in meaning, best first."""
         query = np.asarray(await self.embedder.embed_query(text), dtype=np.float32)
         await self.refresh(tenant_id)
-        ids, similarity = self.texts.scores(tenant_id, query)
-        if not ids:
-            return []
-        scores = similarity + BRIDGE_WEIGHT * await self._bridge_scores(tenant_id, ids, query)
-        best = np.argsort(-scores, kind="stable")[:SEMANTIC_CANDIDATES]
-        return [ids[i] for i in best]
+        weights = self._bridge_weights(query)
+        bonus = None if weights is None else partial(_bridge_bonus, weights)
+        nearest = self.texts.nearest(tenant_id, query, SEMANTIC_CANDIDATES, bonus=bonus)
+        return [file_id for file_id, _ in nearest]
 
     async def similar(self, tenant_id: str, file_id: str, limit: int) -> list[str] | None:
         """The files whose images look most like this one's; None when it has no features."""
@@ -87,26 +90,23 @@ class SemanticIndex:
         gone = [r.id for r in rows if r.deleted_at is not None or r.embedding is None]
         self.texts.remove(tenant_id, gone)
         self.images.remove(tenant_id, gone)
-        classes = self._classes.setdefault(tenant_id, {})
-        for file_id in gone:
-            classes.pop(file_id, None)
         live = [r for r in rows if r.deleted_at is None and r.embedding is not None]
         if live:
-            self.texts.put(tenant_id, [r.id for r in live], _vectors(r.embedding for r in live))
+            classes = pack_class_scores([r.class_scores for r in live])
+            embeddings = _vectors(r.embedding for r in live)
+            self.texts.put(tenant_id, [r.id for r in live], embeddings, classes)
+        # A file described again without image features must not keep its old ones.
+        self.images.remove(tenant_id, [r.id for r in live if not r.image_features])
         pictured = [r for r in live if r.image_features]
         if pictured:
             features = _vectors(r.image_features for r in pictured)
             self.images.put(tenant_id, [r.id for r in pictured], features)
-        classes.update({r.id: r.class_scores for r in live if r.class_scores})
 
-    async def _bridge_scores(
-        self, tenant_id: str, ids: Sequence[str], query: np.ndarray[Any, Any]
-    ) -> np.ndarray[Any, Any]:
+    def _bridge_weights(self, query: np.ndarray[Any, Any]) -> np.ndarray[Any, Any] | None:
+        """How strongly the query names each ImageNet class; None until the bridge is ready."""
         if self.bridge is None or not self._bridge_loaded():
-            return np.zeros(len(ids), np.float32)
-        classes = self._classes.get(tenant_id, {})
-        rows = [classes.get(file_id) for file_id in ids]
-        return await anyio.to_thread.run_sync(self.bridge.scores, query, rows)
+            return None
+        return self.bridge.weights(query)
 
     def _bridge_loaded(self) -> bool:
         """Whether the tag bridge is ready; the first ask starts loading it in the background
@@ -130,6 +130,10 @@ class SemanticIndex:
         """Block until the tag bridge is ready (for warm-ups and tests); whether it is."""
         self._bridge_loaded()
         return self._bridge_ready.wait(timeout)
+
+
+def _bridge_bonus(weights: np.ndarray[Any, Any], classes: np.ndarray[Any, Any]) -> Any:
+    return BRIDGE_WEIGHT * packed_scores(weights, classes)
 
 
 def _vectors(blobs: Any) -> np.ndarray[Any, Any]:

@@ -6,7 +6,7 @@ more predictable than an approximate index at the sizes one Scopix server holds.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Final
 
 import numpy as np
@@ -21,14 +21,16 @@ _INITIAL_CAPACITY: Final = 64
 
 
 class _Rows:
-    """One tenant's vectors: `matrix[:count]` are live, in the order of `ids`."""
+    """One tenant's vectors and payloads: `matrix[:count]` and `payload[:count]` are live, in
+    the order of `ids`."""
 
-    def __init__(self, dimensions: int) -> None:
+    def __init__(self, dimensions: int, payload_width: int) -> None:
         self.matrix: Vector = np.zeros((_INITIAL_CAPACITY, dimensions), np.float32)
+        self.payload: Vector = np.zeros((_INITIAL_CAPACITY, payload_width), np.float32)
         self.ids: list[str] = []
         self.position: dict[str, int] = {}
 
-    def put(self, row_id: str, vector: Vector) -> None:
+    def put(self, row_id: str, vector: Vector, payload: Vector) -> None:
         position = self.position.get(row_id)
         if position is None:
             position = len(self.ids)
@@ -36,6 +38,7 @@ class _Rows:
             self.ids.append(row_id)
             self.position[row_id] = position
         self.matrix[position] = vector
+        self.payload[position] = payload
 
     def remove(self, row_id: str) -> None:
         """Move the last row into the hole, so the live rows stay one contiguous block."""
@@ -46,6 +49,7 @@ class _Rows:
         if position != last:
             moved = self.ids[last]
             self.matrix[position] = self.matrix[last]
+            self.payload[position] = self.payload[last]
             self.ids[position] = moved
             self.position[moved] = position
         self.ids.pop()
@@ -56,22 +60,30 @@ class _Rows:
     def reserve(self, rows: int) -> None:
         capacity = self.matrix.shape[0]
         if rows > capacity:
-            grown = np.zeros((max(rows, capacity * 2), self.matrix.shape[1]), np.float32)
-            grown[:capacity] = self.matrix
-            self.matrix = grown
+            self.matrix = _grown(self.matrix, max(rows, capacity * 2))
+            self.payload = _grown(self.payload, max(rows, capacity * 2))
+
+
+def _grown(matrix: Vector, rows: int) -> Vector:
+    grown = np.zeros((rows, matrix.shape[1]), np.float32)
+    grown[: matrix.shape[0]] = matrix
+    return grown
 
 
 class VectorIndex:
-    """Row ids and unit vectors of `dimensions` floats, per tenant; cosine = dot product.
+    """Row ids and unit vectors of `dimensions` floats, per tenant; cosine = dot product. Each
+    row may carry a payload of `payload_width` floats, kept in the same order as the vectors,
+    so a score computed from payloads lines up with the similarities.
 
     Not thread-safe: it is meant for the event loop alone, where no two calls interleave (none
     of them awaits). Vectors are scaled to unit length on the way in, queries too.
     """
 
-    def __init__(self, dimensions: int) -> None:
+    def __init__(self, dimensions: int, payload_width: int = 0) -> None:
         if dimensions < 1:
             raise ValueError("dimensions must be at least 1")
         self.dimensions = dimensions
+        self.payload_width = payload_width
         self._tenants: dict[str, _Rows] = {}
 
     def __len__(self) -> int:
@@ -81,17 +93,27 @@ class VectorIndex:
         rows = self._tenants.get(tenant_id)
         return len(rows.ids) if rows else 0
 
-    def put(self, tenant_id: str, ids: Sequence[str], vectors: npt.ArrayLike) -> None:
-        """Insert rows, or replace the vectors of ids already present."""
+    def put(
+        self,
+        tenant_id: str,
+        ids: Sequence[str],
+        vectors: npt.ArrayLike,
+        payloads: npt.ArrayLike | None = None,
+    ) -> None:
+        """Insert rows, or replace the vectors (and payloads: zeros when None) of ids present."""
         matrix = self._unit_rows(vectors)
         if len(ids) != matrix.shape[0]:
             raise ValueError(f"{len(ids)} ids for {matrix.shape[0]} vectors")
+        extra = np.zeros((len(ids), self.payload_width), np.float32)
+        if payloads is not None:
+            extra[...] = np.asarray(payloads, dtype=np.float32)
         rows = self._tenants.get(tenant_id)
         if rows is None:
-            rows = self._tenants[tenant_id] = _Rows(self.dimensions)
-        rows.reserve(len(rows.ids) + len(ids))  # grow once for the whole batch
-        for row_id, vector in zip(ids, matrix, strict=True):
-            rows.put(row_id, vector)
+            rows = self._tenants[tenant_id] = _Rows(self.dimensions, self.payload_width)
+        arriving = sum(1 for row_id in set(ids) if row_id not in rows.position)
+        rows.reserve(len(rows.ids) + arriving)  # grow once for the whole batch
+        for row_id, vector, payload in zip(ids, matrix, extra, strict=True):
+            rows.put(row_id, vector, payload)
 
     def remove(self, tenant_id: str, ids: Iterable[str]) -> None:
         """Drop rows; ids not present are ignored."""
@@ -109,36 +131,33 @@ class VectorIndex:
         position = rows.position.get(row_id) if rows else None
         return None if rows is None or position is None else rows.matrix[position].copy()
 
-    def scores(self, tenant_id: str, query: npt.ArrayLike) -> tuple[list[str], Vector]:
-        """Every row's id and its cosine similarity to `query`, in the same order."""
-        unit = self._unit_rows(query)[0]
-        rows = self._tenants.get(tenant_id)
-        if rows is None:
-            return [], np.zeros(0, np.float32)
-        return list(rows.ids), rows.live() @ unit
-
     def nearest(
         self,
         tenant_id: str,
         query: npt.ArrayLike,
         k: int,
         exclude: Collection[str] = frozenset(),
+        bonus: Callable[[Vector], Vector] | None = None,
     ) -> list[tuple[str, float]]:
-        """The `k` rows most similar to `query` (exact), most similar first, except `exclude`."""
+        """The `k` rows scoring highest (exact), best first, except `exclude`. A row's score is
+        its cosine similarity to `query`, plus `bonus(payloads)` when given: it gets the live rows'
+        payloads (a view, to read only) and returns a score for each."""
         unit = self._unit_rows(query)[0]
         rows = self._tenants.get(tenant_id)
         if rows is None:
             return []
-        similarities = rows.live() @ unit
+        scores = rows.live() @ unit
+        if bonus is not None:
+            scores += bonus(rows.payload[: len(rows.ids)])
         excluded = list({rows.position[i] for i in exclude if i in rows.position})
-        similarities[excluded] = -np.inf
+        scores[excluded] = -np.inf
         k = min(k, len(rows.ids) - len(excluded))
         if k <= 0:
             return []
         # argpartition finds the top k in linear time; only those k are then sorted.
-        top = np.argpartition(-similarities, k - 1)[:k]
-        top = top[np.argsort(-similarities[top], kind="stable")]
-        return [(rows.ids[i], float(similarities[i])) for i in top]
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(rows.ids[i], float(scores[i])) for i in top]
 
     def _unit_rows(self, vectors: npt.ArrayLike) -> Vector:
         matrix = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
