@@ -27,6 +27,11 @@ class Settings(BaseSettings):
         default=None,
         description="s3://bucket/prefix?endpoint=...&region=... (any S3 API); local disk if unset",
     )
+    queue_url: str | None = Field(
+        default=None,
+        description="redis://host:6379/0: scale-out, jobs go to Celery workers (`scopix worker`) "
+        "and rate limits are shared by every replica; in-process workers and counts if unset",
+    )
     signing_secret: SecretStr | None = Field(
         default=None,
         description="signs local part URLs; kept in data_dir/signing.key if unset (set it to "
