@@ -205,7 +205,7 @@ async def test_an_expired_lease_runs_again_and_commits_exactly_once(
     first = await stalled.claim()
     assert first is not None
     await _expire_leases(uows)
-    assert await JobSweeper(uows, {KIND: handler}).sweep() is True
+    assert await JobSweeper(uows, {KIND: handler}).sweep() == [job_id]
     rescuer = _runner(uows, handler, owner="rescuer")
     second = await rescuer.claim()
     assert second is not None and second.id == job_id
@@ -320,3 +320,43 @@ async def test_a_stopping_worker_hands_its_job_back_at_once(uows: UnitOfWorkFact
     assert handler.count("requeued") == 1
     again = await _runner(uows, ProbeHandler(), owner="next").claim()
     assert again is not None and again.id == job_id
+
+
+# --- dispatching: which jobs a message names, and which the sweeper sends again -------------
+
+
+async def test_a_named_job_is_claimed_before_older_ones(uows: UnitOfWorkFactory) -> None:
+    older, named = await _jobs(uows, 2)
+    runner = _runner(uows, ProbeHandler())
+    job = await runner.claim(preferred=named)
+    assert job is not None and job.id == named
+    # Taken now: a second message naming it runs the next due job instead.
+    again = await runner.claim(preferred=named)
+    assert again is not None and again.id == older
+    assert await runner.claim(preferred=named) is None
+
+
+async def test_a_finished_job_hands_back_the_ones_it_held_back(uows: UnitOfWorkFactory) -> None:
+    first_id, second_id, third_id = await _jobs(uows, 3, sha256="ef" * 32)
+    runner = _runner(uows, ProbeHandler())
+    first = await runner.claim(preferred=first_id)
+    assert first is not None
+    assert await runner.claim(preferred=second_id) is None  # same bytes: it waits
+    assert sorted(await runner.run(first)) == sorted([second_id, third_id])
+
+
+async def test_the_sweeper_sends_what_no_message_announced(uows: UnitOfWorkFactory) -> None:
+    fresh, retried = await _jobs(uows, 2)
+    sweeper = JobSweeper(uows, {KIND: ProbeHandler()}, redispatch_after=timedelta(hours=1))
+    assert await sweeper.sweep() == []  # both were dispatched when they were queued
+    async with uows.write() as uow:  # a retry falls due: no message has announced it since
+        job = await uow.jobs.lock(retried)
+        assert job is not None
+        job.run_after = datetime.now(UTC) - timedelta(seconds=1)
+        job.dispatched_at = job.run_after - timedelta(seconds=5)
+        await uow.commit()
+    assert await sweeper.sweep() == [retried]
+    assert await sweeper.sweep() == []  # marked as sent
+    impatient = JobSweeper(uows, {KIND: ProbeHandler()}, redispatch_after=timedelta(0))
+    assert sorted(await impatient.sweep()) == sorted([fresh, retried])  # long unanswered
+    assert (await _job(uows, fresh)).state == "queued"

@@ -16,6 +16,7 @@ keys_app = typer.Typer(help="Manage API keys (on the server's machine).", no_arg
 app.add_typer(keys_app, name="keys")
 
 app.command()(server_commands.serve)
+app.command()(server_commands.worker)
 keys_app.command("create")(server_commands.keys_create)
 
 app.command()(client_commands.upload)

@@ -25,6 +25,12 @@ def serve(
         int | None,
         typer.Option(min=0, help="job workers in this process, 0 for none [SCOPIX_WORKERS]"),
     ] = None,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker", help="an API replica: run no jobs here (`scopix worker` runs them)"
+        ),
+    ] = False,
 ) -> None:
     """Start the server: create the data folder, migrate, make a first key, serve."""
     _require_server_extra()
@@ -32,13 +38,8 @@ def serve(
 
     from scopix.server.app import create_app
 
-    settings = _settings(host=host, port=port, workers=workers)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    # libvips reports every thread pool it finishes at INFO: a log line per image operation
-    logging.getLogger("pyvips").setLevel(logging.WARNING)
+    settings = _settings(host=host, port=port, workers=0 if no_worker else workers)
+    _configure_logging(settings)
     _prepare(settings)
     first = asyncio.run(_with_keys(settings, lambda keys: keys.ensure_default_tenant()))
     if first is not None:
@@ -53,6 +54,26 @@ def serve(
         port=settings.port,
         log_level=settings.log_level.lower(),
     )
+
+
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="jobs at once in this process [SCOPIX_WORKERS]"),
+    ] = None,
+) -> None:
+    """Run jobs from the queue (scale-out): a Celery worker on SCOPIX_QUEUE_URL, with the same
+    catalog, storage and models as the API processes."""
+    _require_server_extra()
+    from scopix.server.jobs.worker import run_worker
+
+    settings = _settings()
+    _configure_logging(settings)
+    if not settings.queue_url:
+        typer.echo("error: set SCOPIX_QUEUE_URL=redis://... (the broker the API uses)", err=True)
+        raise typer.Exit(2)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    run_worker(settings, concurrency or max(settings.workers, 1))
 
 
 def keys_create(
@@ -100,6 +121,15 @@ def _require_server_extra() -> None:
             err=True,
         )
         raise typer.Exit(1) from None
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # libvips reports every thread pool it finishes at INFO: a log line per image operation
+    logging.getLogger("pyvips").setLevel(logging.WARNING)
 
 
 def _settings(**overrides: object) -> Settings:

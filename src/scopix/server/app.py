@@ -19,6 +19,7 @@ from scopix.server.api.presenters import API_PREFIX
 from scopix.server.api.ratelimit import RateLimitHeadersMiddleware
 from scopix.server.api.routes import direct_uploads, files, system, uploads, usage
 from scopix.server.catalog.migrate import upgrade
+from scopix.server.jobs.sweeper import sweep_jobs
 from scopix.server.services.container import Services, build_services
 from scopix.server.settings import Settings
 
@@ -38,14 +39,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services = build_services(settings)
         app.state.services = services
         stopping = asyncio.Event()
+        jobs_stopping = anyio.Event()
+        sweeping_jobs = sweep_jobs(
+            services.sweeper, services.queue, settings.job_sweep_seconds, jobs_stopping
+        )
         background = [
             asyncio.create_task(_sweep_until(stopping, services), name="scopix-sweeper"),
+            asyncio.create_task(sweeping_jobs, name="scopix-job-sweeper"),
             asyncio.create_task(services.workers.run(), name="scopix-workers"),
         ]
         try:
             yield
         finally:
             stopping.set()
+            jobs_stopping.set()
             services.workers.stop()
             await _finish(background)
             await services.close()

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="a keyed request's hold on its key without heartbeat"
     )
     job_poll_seconds: float = Field(default=1.0, gt=0, description="idle workers re-check jobs")
+    job_redispatch_seconds: float = Field(
+        default=60.0, gt=0, description="a due job's unanswered message is sent again after this"
+    )
     describe_max_attempts: int = Field(default=4, ge=1, description="attempts per description")
     retry_base_seconds: float = Field(default=2.0, ge=0, description="first retry's delay")
     retry_max_seconds: float = Field(default=300.0, ge=0, description="longest retry delay")
@@ -88,6 +91,12 @@ class Settings(BaseSettings):
         if not self.ondevice and not self.vlm_base_url:
             raise ValueError("no analyzer: keep SCOPIX_ONDEVICE=true or set SCOPIX_VLM_*")
         return self
+
+    @property
+    def job_sweep_seconds(self) -> float:
+        """How often expired leases and unsent messages are looked for: often enough that a
+        retry is dispatched within seconds of falling due, and a lost lease well within one."""
+        return min(self.job_lease_seconds / 2, 5.0)
 
     @property
     def resolved_database_url(self) -> str:

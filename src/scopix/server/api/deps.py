@@ -1,7 +1,9 @@
-"""FastAPI dependencies: the services and the authenticated caller."""
+"""FastAPI dependencies: the services, the authenticated caller, and an upload's slot."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import nullcontext
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -9,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from scopix.server.api.ratelimit import enforce
 from scopix.server.domain.keys import parse_key
+from scopix.server.domain.tiers import UNLIMITED
 from scopix.server.services.container import Services
 from scopix.server.services.keys import Principal
 
@@ -59,3 +62,21 @@ async def writer(principal: PrincipalDep) -> Principal:
 
 Reader = Annotated[Principal, Depends(reader)]
 Writer = Annotated[Principal, Depends(writer)]
+
+
+async def upload_slot(principal: Writer, services: ServicesDep) -> AsyncIterator[None]:
+    """Hold one of the tenant's concurrent-upload slots until the request ends, however it ends:
+    429 `RATE_LIMITED` (`details.reason` `concurrent_uploads`) when all are taken. An unlimited
+    tier is not counted."""
+    limit = principal.tier.max_concurrent_uploads
+    slot = (
+        nullcontext()
+        if limit >= UNLIMITED
+        else services.upload_slots.hold(principal.tenant_id, limit)
+    )
+    async with slot:
+        yield
+
+
+#: For the routes that carry file bytes through the API: `dependencies=[UploadSlot]`.
+UploadSlot = Depends(upload_slot)

@@ -271,6 +271,9 @@ class Job(Base):
     lease_token: Mapped[str | None] = mapped_column(String(36))
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: When its message last went to the queue: a due job not dispatched since it became due,
+    #: or whose message is long unanswered, is dispatched again by the sweeper.
+    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_type: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

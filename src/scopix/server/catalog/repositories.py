@@ -514,19 +514,55 @@ class JobRepository:
         A job waits while another of its kind runs on the same bytes, so identical bytes are
         analysed once and the second job finds the first one's cached result.
         """
-        running = aliased(Job)
-        same_bytes_running = exists().where(
-            running.tenant_id == Job.tenant_id,
-            running.sha256 == Job.sha256,
-            running.kind == Job.kind,
-            running.state == "running",
-        )
-        ready = select(Job).where(Job.state == "queued", Job.run_after <= now, ~same_bytes_running)
+        ready = _ready(now)
         if kinds is not None:
             ready = ready.where(Job.kind.in_(kinds))
         return await self.session.scalar(
             ready.order_by(Job.run_after, Job.id).limit(1).with_for_update(skip_locked=True)
         )
+
+    async def claimable(self, job_id: str, now: datetime) -> Job | None:
+        """This job, locked, if it is queued and due and no job on its bytes runs; else None
+        (also when another worker holds its lock: SKIP LOCKED)."""
+        return await self.session.scalar(
+            _ready(now).where(Job.id == job_id).with_for_update(skip_locked=True)
+        )
+
+    async def held_back_by(self, job: Job, now: datetime) -> list[str]:
+        """The due jobs that waited while `job` ran on the same bytes."""
+        return list(
+            await self.session.scalars(
+                select(Job.id).where(
+                    Job.tenant_id == job.tenant_id,
+                    Job.sha256 == job.sha256,
+                    Job.kind == job.kind,
+                    Job.state == "queued",
+                    Job.run_after <= now,
+                )
+            )
+        )
+
+    async def undispatched(
+        self, now: datetime, unanswered_since: datetime, limit: int
+    ) -> Sequence[Job]:
+        """Due queued jobs, locked, whose message was never sent since they became due, or was
+        sent before `unanswered_since` and never answered."""
+        rows = await self.session.scalars(
+            select(Job)
+            .where(
+                Job.state == "queued",
+                Job.run_after <= now,
+                or_(
+                    Job.dispatched_at.is_(None),
+                    Job.dispatched_at < Job.run_after,
+                    Job.dispatched_at < unanswered_since,
+                ),
+            )
+            .order_by(Job.run_after, Job.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return rows.all()
 
     async def lock(self, job_id: str) -> Job | None:
         return await self.session.scalar(
@@ -571,6 +607,18 @@ class JobRepository:
                 select(exists().where(Job.state == "queued", Job.run_after <= now))
             )
         )
+
+
+def _ready(now: datetime) -> Select[Job]:
+    """Queued, due jobs no other job of their kind holds back by running on the same bytes."""
+    running = aliased(Job)
+    same_bytes_running = exists().where(
+        running.tenant_id == Job.tenant_id,
+        running.sha256 == Job.sha256,
+        running.kind == Job.kind,
+        running.state == "running",
+    )
+    return select(Job).where(Job.state == "queued", Job.run_after <= now, ~same_bytes_running)
 
 
 class AnalysisRepository:

@@ -1,15 +1,17 @@
-"""The JobQueue port: how the service layer says "there is work" to whoever runs it."""
+"""The JobQueue port: how the service layer says "these jobs are waiting" to whoever runs them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 
 class JobQueue(Protocol):
-    """Wakes workers after jobs were committed. Losing a wake-up is harmless: workers also poll
-    the jobs table and the sweeper re-dispatches, so a wake-up is an optimisation, never the
-    only record of work."""
+    """Tells workers about jobs after they were committed. Losing a message is harmless: the
+    jobs table is the record of work, and the sweeper dispatches again any due job that no
+    worker claimed (jobs/sweeper.py), so a message is an optimisation, never the only record."""
 
-    def wake(self) -> None:
-        """Tell idle workers that committed jobs are waiting."""
+    async def dispatch(self, job_ids: Sequence[str]) -> None:
+        """Tell workers that these committed jobs are waiting; never raises for a broker that
+        is away (the sweeper makes the message good)."""
         ...

@@ -23,6 +23,7 @@ def new_job(kind: str, file: File, *, max_attempts: int, now: datetime) -> Job:
         attempts=0,
         max_attempts=max_attempts,
         run_after=now,
+        dispatched_at=now,  # its message goes out once the transaction commits
         created_at=now,
         updated_at=now,
     )

@@ -62,11 +62,15 @@ class JobRunner:
         self.retry = retry
         self.owner = owner
 
-    async def claim(self, kinds: Collection[str] | None = None) -> Job | None:
-        """Lease the oldest due job (of one of `kinds`, if given), or None when there is none."""
+    async def claim(
+        self, kinds: Collection[str] | None = None, *, preferred: str | None = None
+    ) -> Job | None:
+        """Lease the `preferred` job when it can run now, else the oldest due job (of one of
+        `kinds`, if given); None when there is none."""
         now = _now()
         async with self.uows.write() as uow:
-            job = await uow.jobs.next_ready(now, kinds)
+            job = await uow.jobs.claimable(preferred, now) if preferred else None
+            job = job or await uow.jobs.next_ready(now, kinds)
             if job is None:
                 return None
             job.state = "running"
@@ -95,8 +99,11 @@ class JobRunner:
                 job.last_error, job.last_error_type = failure.message, failure.error_type.value
                 await uow.commit()
 
-    async def run(self, job: Job) -> None:
-        """Execute a claimed job and commit its outcome, unless its lease was lost meanwhile."""
+    async def run(self, job: Job) -> list[str]:
+        """Execute a claimed job and commit its outcome, unless its lease was lost meanwhile.
+
+        Returns the due jobs it held back by running on the same bytes: the caller's queue
+        should dispatch them now rather than leave them to the sweeper."""
         try:
             outcome, lease_lost = await self._attempt(job)
         except anyio.get_cancelled_exc_class():
@@ -105,8 +112,8 @@ class JobRunner:
             raise
         if lease_lost or outcome is None:
             log.warning("job %s lost its lease; its attempt is abandoned", job.id)
-            return
-        await self._finish(job, outcome)
+            return []
+        return await self._finish(job, outcome)
 
     async def _attempt(self, job: Job) -> tuple[_Succeeded | _Failed | None, bool]:
         """Execute while heartbeating; the outcome, and whether the lease was lost meanwhile."""
@@ -170,14 +177,14 @@ class JobRunner:
             return True
         return extended
 
-    async def _finish(self, job: Job, outcome: _Succeeded | _Failed) -> None:
+    async def _finish(self, job: Job, outcome: _Succeeded | _Failed) -> list[str]:
         assert job.lease_token is not None
         handler = self.handlers[job.kind]
         async with self.uows.write() as uow:
             current = await uow.jobs.lock_leased(job.id, job.lease_token)
             if current is None:
                 log.warning("job %s was taken over; this attempt's result is dropped", job.id)
-                return
+                return []
             now = _now()
             _release(current, now)
             if isinstance(outcome, _Succeeded):
@@ -185,7 +192,9 @@ class JobRunner:
                 _close(current, "succeeded", now)
             else:
                 await self._fail(uow, handler, current, outcome.failure, now)
+            held_back = await uow.jobs.held_back_by(current, now)
             await uow.commit()
+        return [job_id for job_id in held_back if job_id != job.id]
 
     async def _fail(
         self,

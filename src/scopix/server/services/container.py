@@ -15,8 +15,10 @@ from scopix.server.catalog.db import Database, connect
 from scopix.server.catalog.uow import UnitOfWorkFactory
 from scopix.server.domain.breaker import CircuitBreaker
 from scopix.server.domain.failures import RetryPolicy
+from scopix.server.jobs.celery_app import CeleryJobQueue, make_celery
 from scopix.server.jobs.handler import JobHandler
 from scopix.server.jobs.inline import InlineWorkerPool
+from scopix.server.jobs.queue import JobQueue
 from scopix.server.jobs.runner import JobRunner, LeaseSettings
 from scopix.server.jobs.sweeper import JobSweeper
 from scopix.server.services.batches import BatchService
@@ -61,9 +63,14 @@ class Services:
     idempotency: IdempotencyService
     pipeline: DescriptionPipeline
     workers: InlineWorkerPool
+    #: where new jobs are announced: `workers` itself, or Celery in scale-out
+    queue: JobQueue
+    sweeper: JobSweeper
 
     async def close(self) -> None:
         """Release connections."""
+        if isinstance(self.queue, CeleryJobQueue):
+            self.queue.close()
         for analyzer in self.pipeline.analyzers:
             inner = getattr(analyzer, "inner", analyzer)
             if hasattr(inner, "aclose"):
@@ -85,12 +92,13 @@ def build_services(settings: Settings) -> Services:
         DescribeHandler.kind: DescribeHandler(uows, store, pipeline),
     }
     workers = _worker_pool(settings, uows, handlers)
+    queue = _queue(settings, workers)
     ingest = Ingestor(
         uows,
         store,
         ImageLimits(settings.max_image_pixels, settings.max_image_side),
         decoders,
-        JobSettings(workers, settings.describe_max_attempts),
+        JobSettings(queue, settings.describe_max_attempts),
     )
     idempotency = IdempotencyService(uows, timedelta(seconds=settings.idempotency_lease_seconds))
     direct_uploads = DirectUploadService(
@@ -117,10 +125,12 @@ def build_services(settings: Settings) -> Services:
         maintenance=Maintenance(
             uows, store, settings.orphan_grace_seconds, idempotency, direct_uploads
         ),
-        describe=DescribeService(uows, workers, settings.describe_max_attempts),
+        describe=DescribeService(uows, queue, settings.describe_max_attempts),
         idempotency=idempotency,
         pipeline=pipeline,
         workers=workers,
+        queue=queue,
+        sweeper=JobSweeper(uows, handlers, timedelta(seconds=settings.job_redispatch_seconds)),
     )
 
 
@@ -214,10 +224,11 @@ def _worker_pool(
         ),
         owner=f"{socket.gethostname()}:{os.getpid()}",
     )
-    return InlineWorkerPool(
-        runner,
-        JobSweeper(uows, handlers),
-        workers=settings.workers,
-        poll_s=settings.job_poll_seconds,
-        sweep_every_s=min(settings.job_lease_seconds / 2, 30.0),
-    )
+    return InlineWorkerPool(runner, workers=settings.workers, poll_s=settings.job_poll_seconds)
+
+
+def _queue(settings: Settings, workers: InlineWorkerPool) -> JobQueue:
+    """Celery when a broker is named (scale-out), else this process's own worker pool."""
+    if not settings.queue_url:
+        return workers
+    return CeleryJobQueue(make_celery(settings.queue_url))

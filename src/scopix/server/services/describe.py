@@ -65,10 +65,12 @@ async def reserve_descriptions(uow: UnitOfWork, tenant_id: str, count: int) -> N
         raise QuotaExceeded(quota.message, available=quota.available, limit=quota.monthly_limit)
 
 
-def queue_new_file(uow: UnitOfWork, file: File, *, max_attempts: int, now: datetime) -> None:
+def queue_new_file(uow: UnitOfWork, file: File, *, max_attempts: int, now: datetime) -> Job:
     """Queue the first description of a just-recorded file (its status is already `queued`)."""
-    uow.jobs.add(new_job(DESCRIBE, file, max_attempts=max_attempts, now=now))
+    job = new_job(DESCRIBE, file, max_attempts=max_attempts, now=now)
+    uow.jobs.add(job)
     uow.files.add_event(file.id, now, "description_queued", "asked for at upload")
+    return job
 
 
 class DescribeService:
@@ -94,10 +96,11 @@ class DescribeService:
                 )
             await reserve_descriptions(uow, tenant_id, 1)
             now = datetime.now(UTC)
-            uow.jobs.add(new_job(DESCRIBE, file, max_attempts=self.max_attempts, now=now))
+            job = new_job(DESCRIBE, file, max_attempts=self.max_attempts, now=now)
+            uow.jobs.add(job)
             record_event(uow, file, DescriptionEvent.REQUESTED, now, "asked for by the API")
             await uow.commit()
-        self.queue.wake()
+        await self.queue.dispatch([job.id])
         return file
 
 

@@ -11,7 +11,7 @@ import anyio
 import anyio.to_thread
 from sqlalchemy.exc import IntegrityError
 
-from scopix.server.catalog.models import Blob, File
+from scopix.server.catalog.models import Blob, File, Job
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
 from scopix.server.domain import blobkeys
 from scopix.server.domain.dedup import DedupOutcome, dedup_outcome
@@ -335,24 +335,26 @@ class Ingestor:
             file = _new_file(tenant_id, staged, media, saved, options, placed)
             uow.files.add(file, options.tags)
             uow.files.add_event(file.id, file.created_at, "uploaded", _upload_note(deduplicated))
-            self._queue_work(uow, file, saved, media, variants_needed=new_blob is not None)
+            jobs = self._queue_work(uow, file, saved, media, variants_needed=new_blob is not None)
             await uow.files.reindex(file)
             await uow.commit()
-        self.jobs.queue.wake()
+        await self.jobs.queue.dispatch([job.id for job in jobs])
         return Ingested(file, saved, options.tags, deduplicated=deduplicated, skipped=False)
 
     def _queue_work(
         self, uow: UnitOfWork, file: File, blob: Blob, media: MediaType, *, variants_needed: bool
-    ) -> None:
+    ) -> list[Job]:
         """The jobs of a new file, in its own transaction: none is ever lost or orphaned."""
+        jobs = []
         if media.decoded and variants_needed:
-            uow.jobs.add(
-                new_job(VARIANTS, file, max_attempts=VARIANT_ATTEMPTS, now=file.created_at)
-            )
+            jobs.append(new_job(VARIANTS, file, max_attempts=VARIANT_ATTEMPTS, now=file.created_at))
+            uow.jobs.add(jobs[-1])
         elif media.decoded and file.status == "completed":
             uow.files.add_event(file.id, file.created_at, *_variant_event(blob))
         if file.auto_describe:
-            queue_new_file(uow, file, max_attempts=self.jobs.describe_attempts, now=file.created_at)
+            attempts = self.jobs.describe_attempts
+            jobs.append(queue_new_file(uow, file, max_attempts=attempts, now=file.created_at))
+        return jobs
 
     async def _skipped(self, live: File, blob: Blob) -> Ingested:
         async with self.uows.read() as uow:

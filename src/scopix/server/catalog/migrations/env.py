@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from scopix.server.catalog.models import Base
 from scopix.server.catalog.search_index import POSTGRES_TABLE, SQLITE_TABLE
 
 UNMODELLED_PREFIXES = (SQLITE_TABLE, POSTGRES_TABLE)
+#: The advisory lock that serializes migrations (any constant, the same in every process).
+MIGRATION_LOCK = 0x5C0_9117
 
 config = context.config
 target_metadata = Base.metadata
@@ -35,6 +37,10 @@ def _run(connection: object) -> None:
         include_name=_described_by_models,
     )
     with context.begin_transaction():
+        if context.get_context().dialect.name == "postgresql":
+            # Replicas starting together migrate one at a time: the others wait here, then
+            # find the schema at head and do nothing. Released when the transaction ends.
+            context.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
         context.run_migrations()
 
 
