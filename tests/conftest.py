@@ -87,3 +87,23 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 async def api(settings: Settings) -> AsyncIterator[Api]:
     async with running_api(settings) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis of `SCOPIX_TEST_REDIS_URL`: tests skip when it does not answer, or fail with
+    `SCOPIX_REQUIRE_REDIS=1`. Shared with whatever else runs there: tests use keys of their own
+    and delete only those."""
+    import redis
+
+    url = os.environ.get("SCOPIX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    client = redis.Redis.from_url(url, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError:
+        if os.environ.get("SCOPIX_REQUIRE_REDIS") == "1":
+            pytest.fail(f"SCOPIX_REQUIRE_REDIS=1 but Redis at {url} is unreachable")
+        pytest.skip(f"Redis at {url} is unreachable (set SCOPIX_TEST_REDIS_URL)")
+    finally:
+        client.close()
+    return url

@@ -1,4 +1,5 @@
-"""Helpers for tests and benches: real `scopix serve` processes on free ports.
+"""Helpers for tests and benches: real `scopix serve` and `scopix worker` processes, and a
+private Redis, on free ports.
 
 The first API key a fresh server prints is read from its stdout."""
 
@@ -120,3 +121,100 @@ def _collect(process: subprocess.Popen[str], lines: list[str]) -> None:
     assert process.stdout is not None
     for line in process.stdout:
         lines.append(line.rstrip("\n"))
+
+
+@dataclass
+class WorkerProcess:
+    """A `scopix worker` child process and what it printed."""
+
+    process: subprocess.Popen[str]
+    lines: list[str] = field(default_factory=list)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Until Celery says the worker consumes (its banner's "ready." line)."""
+        deadline = time.monotonic() + timeout
+        while not any(line.endswith(" ready.") for line in list(self.lines)):
+            if self.process.poll() is not None:
+                raise RuntimeError("worker exited:\n" + "\n".join(self.lines))
+            if time.monotonic() > deadline:
+                raise TimeoutError("worker did not become ready:\n" + "\n".join(self.lines))
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """End the worker as a crash would: SIGKILL, no shutdown of any kind."""
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> None:
+        """A warm shutdown (SIGTERM): jobs in hand finish first."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def start_worker(data_dir: Path, env: dict[str, str], concurrency: int = 2) -> WorkerProcess:
+    """Start `scopix worker` and wait until it consumes from the broker."""
+    child_env = {**os.environ, "SCOPIX_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", **env}
+    process = subprocess.Popen(
+        [*SCOPIX, "worker", "--concurrency", str(concurrency)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=child_env,
+    )
+    worker = WorkerProcess(process)
+    threading.Thread(target=_collect, args=(process, worker.lines), daemon=True).start()
+    worker.wait_ready()
+    return worker
+
+
+class RedisProcess:
+    """A private `redis-server` on a free port, keeping nothing on disk: a restart loses every
+    message it held, the worst a broker can do to the queue."""
+
+    def __init__(self, executable: str = "redis-server") -> None:
+        self.executable = executable
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisProcess:
+        self.process = subprocess.Popen(
+            [self.executable, "--port", str(self.port), "--bind", "127.0.0.1", *_NO_DISK],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 10
+        while not _answers(self.port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start on port {self.port}")
+            time.sleep(0.05)
+        return self
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def restart(self) -> None:
+        """Kill it and start it again on the same port, empty."""
+        self.kill()
+        self.start()
+
+
+_NO_DISK = ("--save", "", "--appendonly", "no")
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False

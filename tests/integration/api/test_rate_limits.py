@@ -1,17 +1,29 @@
-"""Requests a minute per tenant, by tier: the headers, the 429, and what does not count.
+"""Requests a minute and uploads at once per tenant, by tier: the headers, the 429, and what
+does not count.
 
 No test waits for the window to move on: the limiter's counts are cleared where a test needs a
-fresh window, and no assertion depends on how long anything took."""
+fresh window, and no assertion depends on how long anything took. An upload is held open by a
+body that waits for the test's word, so it keeps its slot exactly as long as the test needs."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import suppress
 
 import httpx
+import pytest
+import redis
 
 from apiclient import Api
+from imagefactory import jpeg_bytes, truncated
+from scopix.server.domain.tiers import TIERS
+from scopix.server.services.upload_slots import RedisUploadSlots
 
 FILES = "/api/v2/files"
+UPLOAD = f"{FILES}/upload"
+STARTER_UPLOADS = TIERS["starter"].max_concurrent_uploads  # the fixture's tenants are starters
 LIMIT_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
 
 
@@ -165,3 +177,139 @@ async def test_keyed_writes_count_once_and_their_replays_count_too(api: Api) -> 
     )
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "RATE_LIMITED"
+
+
+# Uploads at once
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def slots_api(request: pytest.FixtureRequest, api: Api) -> AsyncIterator[Api]:
+    """The app counting upload slots in its memory, or in Redis under keys of this test's own."""
+    if request.param == "memory":
+        yield api
+        return
+    url: str = request.getfixturevalue("redis_url")
+    prefix = f"scopix-test:{uuid.uuid4().hex}"
+    await api.services.upload_slots.aclose()
+    api.services.upload_slots = RedisUploadSlots(url, key_prefix=prefix)
+    yield api  # closing the app closes the Redis client
+    delete_keys(url, prefix)
+
+
+def delete_keys(url: str, prefix: str) -> None:
+    client = redis.Redis.from_url(url)
+    try:
+        for key in client.scan_iter(match=f"{prefix}:*"):
+            client.delete(key)
+    finally:
+        client.close()
+
+
+class HeldUploads:
+    """Uploads whose bodies wait for `finish`: each holds one of its tenant's slots till then."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.release = asyncio.Event()
+        self.tasks: list[asyncio.Task[httpx.Response]] = []
+        self.sent = 0
+
+    async def hold(self, n: int, headers: dict[str, str] | None = None) -> None:
+        """Start `n` uploads and return once each has its slot: the route is reading its body."""
+        for _ in range(n):
+            reading = asyncio.Event()
+            task = asyncio.create_task(self._upload(reading, headers or {}))
+            waiting = asyncio.create_task(reading.wait())
+            await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            assert not task.done(), (await task).text
+            self.tasks.append(task)
+
+    async def finish(self) -> list[int]:
+        """Let every held upload send its file; their statuses."""
+        self.release.set()
+        answers = await asyncio.gather(*(t for t in self.tasks if not t.cancelled()))
+        return [a.status_code for a in answers]
+
+    async def _upload(self, reading: asyncio.Event, headers: dict[str, str]) -> httpx.Response:
+        self.sent += 1
+        encoded = httpx.Request(
+            "POST", UPLOAD, files={"file": ("held.jpg", jpeg_bytes(64, 48, seed=self.sent))}
+        )
+
+        async def body() -> AsyncIterator[bytes]:
+            reading.set()
+            await self.release.wait()
+            yield encoded.read()
+
+        headers = {**headers, "content-type": encoded.headers["content-type"]}
+        return await self.api.client.post(UPLOAD, content=body(), headers=headers)
+
+
+@pytest.fixture
+def held(slots_api: Api) -> Iterator[HeldUploads]:
+    uploads = HeldUploads(slots_api)
+    yield uploads
+    uploads.release.set()  # a test that failed midway leaves no upload waiting
+
+
+async def upload(api: Api, data: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
+    files = {"file": ("photo.jpg", data, "image/jpeg")}
+    return await api.client.post(UPLOAD, files=files, headers=headers)
+
+
+def assert_too_many_uploads(answer: httpx.Response) -> None:
+    assert answer.status_code == 429, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "RATE_LIMITED"
+    assert error["details"] == {
+        "limit": STARTER_UPLOADS,
+        "reason": "concurrent_uploads",
+        "retry_after": 1,
+    }
+    assert answer.headers["retry-after"] == "1"
+    assert answer.headers["x-ratelimit-limit"] == "30"  # the request itself was counted
+
+
+async def test_one_upload_more_than_the_tier_allows_at_once_gets_429(
+    slots_api: Api, held: HeldUploads
+) -> None:
+    api = slots_api
+    await held.hold(STARTER_UPLOADS)
+
+    assert_too_many_uploads(await upload(api, jpeg_bytes(64, 48, seed=100)))
+    batch = await api.client.post(
+        f"{UPLOAD}/batch", files=[("files", ("a.jpg", jpeg_bytes(64, 48), "image/jpeg"))]
+    )
+    assert_too_many_uploads(batch)
+    assert_too_many_uploads(await api.client.post(f"{FILES}/direct-uploads/nope/complete"))
+    assert (await api.client.get(FILES)).status_code == 200  # only uploads hold slots
+    other = await upload(api, jpeg_bytes(64, 48, seed=101), api.auth(api.other_key))
+    assert other.status_code == 201, "another tenant's uploads are its own"
+
+    assert await held.finish() == [201] * STARTER_UPLOADS
+    assert (await upload(api, jpeg_bytes(64, 48, seed=102))).status_code == 201
+
+
+async def test_a_failed_upload_gives_its_slot_back(slots_api: Api, held: HeldUploads) -> None:
+    api = slots_api
+    await held.hold(STARTER_UPLOADS - 1)
+    corrupt = await upload(api, truncated(jpeg_bytes(800, 600)))
+    assert corrupt.status_code == 422
+    assert corrupt.json()["error"]["code"] == "CORRUPT_FILE"
+    await held.hold(1)  # the last slot, free again
+    assert_too_many_uploads(await upload(api, jpeg_bytes(64, 48, seed=100)))
+    assert await held.finish() == [201] * STARTER_UPLOADS
+
+
+async def test_an_upload_whose_client_went_away_gives_its_slot_back(
+    slots_api: Api, held: HeldUploads
+) -> None:
+    await held.hold(STARTER_UPLOADS)
+    gone = held.tasks[0]
+    gone.cancel()  # in-process, the app runs in the client's task: it is cancelled too
+    with suppress(asyncio.CancelledError):
+        await gone
+    await held.hold(1)
+    assert_too_many_uploads(await upload(slots_api, jpeg_bytes(64, 48, seed=100)))
+    assert await held.finish() == [201] * STARTER_UPLOADS

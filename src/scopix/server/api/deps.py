@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import nullcontext
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -69,12 +68,10 @@ async def upload_slot(principal: Writer, services: ServicesDep) -> AsyncIterator
     429 `RATE_LIMITED` (`details.reason` `concurrent_uploads`) when all are taken. An unlimited
     tier is not counted."""
     limit = principal.tier.max_concurrent_uploads
-    slot = (
-        nullcontext()
-        if limit >= UNLIMITED
-        else services.upload_slots.hold(principal.tenant_id, limit)
-    )
-    async with slot:
+    if limit >= UNLIMITED:
+        yield
+        return
+    async with services.upload_slots.hold(principal.tenant_id, limit):
         yield
 
 

@@ -10,9 +10,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+import time
+from typing import Final
 
 import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
+from celery import signals
 
 from scopix.server.catalog.migrate import upgrade
 from scopix.server.jobs.celery_app import QUEUE_NAME, make_celery, register_run_job
@@ -23,6 +27,8 @@ from scopix.server.services.container import Services, build_services
 from scopix.server.settings import Settings
 
 log = logging.getLogger("scopix.worker")
+
+RESTART_DELAY_S: Final = 1.0
 
 
 async def run_named_job(runner: JobRunner, queue: JobQueue, job_id: str) -> None:
@@ -55,25 +61,36 @@ def run_worker(settings: Settings, concurrency: int) -> None:
 def _serve_messages(
     broker_url: str, portal: BlockingPortal, services: Services, concurrency: int
 ) -> None:
-    app = make_celery(broker_url)
+    """Consume until a signal asks the worker to stop. Celery's consumer can die of a broker
+    restart (kombu fails restoring unacknowledged messages over the lost connection): it is
+    started again, and the jobs it held run on once their leases run out."""
     runner, queue = services.workers.runner, services.queue
+    asked_to_stop = threading.Event()
+    signals.worker_shutting_down.connect(lambda **_: asked_to_stop.set(), weak=False)
 
     def run_job(job_id: str) -> None:
         portal.call(run_named_job, runner, queue, job_id)
 
-    register_run_job(app, run_job)
-    worker = app.Worker(
-        pool="threads",
-        concurrency=concurrency,
-        queues=[QUEUE_NAME],
-        hostname=f"scopix@{socket.gethostname()}-{os.getpid()}",
-        # Workers coordinate through the jobs table, not through each other.
-        without_mingle=True,
-        without_gossip=True,
-        loglevel=services.settings.log_level.upper(),
-    )
-    log.info("worker %s: %d job(s) at once from %s", worker.hostname, concurrency, QUEUE_NAME)
-    worker.start()
+    while True:
+        app = make_celery(broker_url)
+        register_run_job(app, run_job)
+        worker = app.Worker(
+            pool="threads",
+            concurrency=concurrency,
+            queues=[QUEUE_NAME],
+            hostname=f"scopix@{socket.gethostname()}-{os.getpid()}",
+            # Workers coordinate through the jobs table, not through each other.
+            without_mingle=True,
+            without_gossip=True,
+            loglevel=services.settings.log_level.upper(),
+        )
+        log.info("worker %s: %d job(s) at once from %s", worker.hostname, concurrency, QUEUE_NAME)
+        worker.start()
+        app.close()
+        if asked_to_stop.is_set():
+            return
+        log.error("the consumer stopped on an error; starting it again in %s s", RESTART_DELAY_S)
+        time.sleep(RESTART_DELAY_S)
 
 
 async def _build(settings: Settings) -> Services:

@@ -30,8 +30,9 @@ from scopix.server.services.ingest import ImageLimits, Ingestor, JobSettings
 from scopix.server.services.keys import KeyService
 from scopix.server.services.maintenance import Maintenance
 from scopix.server.services.quota import QuotaService
-from scopix.server.services.ratelimit import MemoryRateLimiter, RateLimiter
+from scopix.server.services.ratelimit import RateLimiter
 from scopix.server.services.search import SemanticIndex
+from scopix.server.services.upload_slots import UploadSlots, build_limits
 from scopix.server.services.variants import VariantsHandler
 from scopix.server.settings import Settings
 from scopix.server.storage.base import BlobStore
@@ -58,6 +59,7 @@ class Services:
     direct_uploads: DirectUploadService
     quota: QuotaService
     rate_limiter: RateLimiter
+    upload_slots: UploadSlots
     maintenance: Maintenance
     describe: DescribeService
     idempotency: IdempotencyService
@@ -75,6 +77,8 @@ class Services:
             inner = getattr(analyzer, "inner", analyzer)
             if hasattr(inner, "aclose"):
                 await inner.aclose()
+        await self.rate_limiter.aclose()
+        await self.upload_slots.aclose()
         await self.database.dispose()
 
 
@@ -111,6 +115,7 @@ def build_services(settings: Settings) -> Services:
             signing_secret(settings),
         ),
     )
+    rate_limiter, upload_slots = build_limits(settings)
     return Services(
         settings=settings,
         database=database,
@@ -121,7 +126,8 @@ def build_services(settings: Settings) -> Services:
         batches=BatchService(uows, ingest),
         direct_uploads=direct_uploads,
         quota=QuotaService(uows),
-        rate_limiter=MemoryRateLimiter(),
+        rate_limiter=rate_limiter,
+        upload_slots=upload_slots,
         maintenance=Maintenance(
             uows, store, settings.orphan_grace_seconds, idempotency, direct_uploads
         ),

@@ -163,15 +163,18 @@ class DescribeHandler:
         return DescribeResult(analysis, reused=False)
 
     async def succeeded(self, uow: UnitOfWork, job: Job, result: DescribeResult) -> None:
+        now = datetime.now(UTC)
+        # The tenant first, as an upload locks it: the analysis row's foreign key then takes a
+        # share lock on the blob, which an upload of the same bytes locks after the tenant.
+        # The other order deadlocked two such transactions on PostgreSQL.
+        await _charge(uow, job.tenant_id, now)
         analysis = result.analysis
         if not result.reused:
             analysis = await uow.analyses.add_if_absent(analysis)
         file = await _file_of(uow, job)
-        now = datetime.now(UTC)
         _copy_analysis(file, analysis, now)
         await uow.files.replace_ai_tags(file.id, analysis.tags)
         await uow.files.reindex(file)
-        await _charge(uow, job.tenant_id, now)
         record_event(uow, file, DescriptionEvent.SUCCEEDED, now, _completion_note(result))
 
     async def retrying(

@@ -161,7 +161,8 @@ class RedisUploadSlots:
             yield
         finally:
             renewing.cancel()
-            # Shielded: a request cancelled (its client gone) still gives its slot back.
+            # Shielded, as an anyio cancel scope (Starlette's) would cancel this await too:
+            # a request cancelled (its client gone) still gives its slot back.
             with anyio.CancelScope(shield=True):
                 await self.release(tenant_id, token)
 

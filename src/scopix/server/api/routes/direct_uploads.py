@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from scopix.server.api.deps import Reader, ServicesDep, Writer
+from scopix.server.api.deps import Reader, ServicesDep, UploadSlot, Writer
 from scopix.server.api.presenters import (
     UrlMaker,
     deduplicated_start,
@@ -99,6 +99,7 @@ async def put_part(
     "/files/direct-uploads/{upload_id}/complete",
     status_code=201,
     response_model=UploadResultOut,
+    dependencies=[UploadSlot],
 )
 async def complete(
     upload_id: str,

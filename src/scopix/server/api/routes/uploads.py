@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from scopix.server.api.deps import Reader, ServicesDep, Writer
+from scopix.server.api.deps import Reader, ServicesDep, UploadSlot, Writer
 from scopix.server.api.idempotency import RECORD_STATE_KEY
 from scopix.server.api.multipart import DIRECT_UPLOAD_HINT, FormLimits, ParsedForm, parse_form
 from scopix.server.api.presenters import UrlMaker, upload_result, upload_session
@@ -59,6 +59,7 @@ def _multipart_body(file_field: str, file_schema: dict[str, object]) -> dict[str
     status_code=201,
     response_model=UploadResultOut,
     openapi_extra=_multipart_body("file", _BINARY),
+    dependencies=[UploadSlot],
 )
 async def upload_file(
     request: Request, principal: Writer, services: ServicesDep
@@ -95,6 +96,7 @@ async def upload_file(
     status_code=201,
     response_model=UploadSessionOut,
     openapi_extra=_multipart_body("files", {"type": "array", "items": _BINARY}),
+    dependencies=[UploadSlot],
 )
 async def upload_batch(
     request: Request, principal: Writer, services: ServicesDep
