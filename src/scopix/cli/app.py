@@ -17,6 +17,7 @@ app.add_typer(keys_app, name="keys")
 
 app.command()(server_commands.serve)
 app.command()(server_commands.worker)
+app.command()(server_commands.doctor)
 keys_app.command("create")(server_commands.keys_create)
 
 app.command()(client_commands.upload)

@@ -156,3 +156,86 @@ async def _with_keys(settings: Settings, use: Callable[[KeyService], Awaitable[T
         return await use(KeyService(UnitOfWorkFactory(database)))
     finally:
         await database.dispose()
+
+
+if TYPE_CHECKING:
+    from scopix.server.doctor import CheckResult
+
+
+def doctor(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print JSON on stdout and nothing else there")
+    ] = False,
+) -> None:
+    """Check the catalog, storage, queue and vision the configuration names, and say what works
+    (exit status 1 when a check failed)."""
+    _require_server_extra()
+    from scopix.server.doctor import Status, run_checks
+
+    results = asyncio.run(run_checks(_doctor_settings()))
+    if as_json:
+        _print_checks_json(results)
+    else:
+        _print_checks(results)
+    raise typer.Exit(1 if any(result.status is Status.FAILED for result in results) else 0)
+
+
+def _doctor_settings() -> Settings:
+    """The settings, or a line per mistake in them: pydantic's own message would quote every
+    setting's value, passwords included."""
+    from pydantic import ValidationError
+
+    try:
+        return _settings()
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False, include_input=False):
+            where = ".".join(str(part) for part in error["loc"])
+            typer.echo(f"error: configuration: {where or 'settings'}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _print_checks(results: list[CheckResult]) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from scopix.cli.common import stdout
+    from scopix.server.doctor import Status
+
+    verdicts = {
+        Status.OK: Text("ok", "green"),
+        Status.WARNING: Text("warning", "yellow"),
+        Status.FAILED: Text("FAILED", "bold red"),
+        Status.SKIPPED: Text("skipped", "dim"),
+    }
+    table = Table(box=box.SIMPLE_HEAD)
+    for header in ("check", "verdict", "target", "found"):
+        table.add_column(header, no_wrap=header in ("check", "verdict"))
+    table.add_column("time", justify="right", no_wrap=True)
+    for result in results:
+        # Text, not markup: what a check found may hold square brackets.
+        cells = (Text(result.target), Text(result.detail), Text(f"{result.elapsed_ms} ms"))
+        table.add_row(Text(result.name), verdicts[result.status], *cells)
+    failed = sum(result.status is Status.FAILED for result in results)
+    console = stdout()
+    console.print(table)
+    console.print(f"{failed} check(s) failed" if failed else "no check failed", highlight=False)
+
+
+def _print_checks_json(results: list[CheckResult]) -> None:
+    import json
+
+    from scopix.server.doctor import Status
+
+    rows = [
+        {
+            "check": result.name,
+            "ok": result.status is not Status.FAILED,
+            "status": result.status.value,
+            "target": result.target,
+            "detail": result.detail,
+            "ms": result.elapsed_ms,
+        }
+        for result in results
+    ]
+    typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))

@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from scopix.server.jobs.celery_app import READY_LINE
+
 KEY_LINE = re.compile(r"^scopix_[A-Za-z0-9]{8}_[A-Za-z0-9_-]+$")
 SCOPIX = [sys.executable, "-m", "scopix"]
 
@@ -131,9 +133,9 @@ class WorkerProcess:
     lines: list[str] = field(default_factory=list)
 
     def wait_ready(self, timeout: float = 60) -> None:
-        """Until Celery says the worker consumes (its banner's "ready." line)."""
+        """Until the worker says it consumes from the broker."""
         deadline = time.monotonic() + timeout
-        while not any(line.endswith(" ready.") for line in list(self.lines)):
+        while not any(line.startswith(READY_LINE) for line in list(self.lines)):
             if self.process.poll() is not None:
                 raise RuntimeError("worker exited:\n" + "\n".join(self.lines))
             if time.monotonic() > deadline:
@@ -167,7 +169,11 @@ def start_worker(data_dir: Path, env: dict[str, str], concurrency: int = 2) -> W
     )
     worker = WorkerProcess(process)
     threading.Thread(target=_collect, args=(process, worker.lines), daemon=True).start()
-    worker.wait_ready()
+    try:
+        worker.wait_ready()
+    except (RuntimeError, TimeoutError):
+        worker.kill()  # never leave a half-started worker behind
+        raise
     return worker
 
 

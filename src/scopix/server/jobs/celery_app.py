@@ -19,6 +19,8 @@ from celery import Celery
 log = logging.getLogger("scopix.jobs")
 
 RUN_JOB: Final = "scopix.run_job"
+#: What `scopix worker` prints on stdout once it consumes, whatever the log level.
+READY_LINE: Final = "Scopix worker ready:"
 QUEUE_NAME: Final = "scopix-jobs"
 
 
@@ -36,6 +38,7 @@ def make_celery(broker_url: str) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,  # ride out a broker restart, however long
         worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
         # A job whose connection dropped keeps running: its lease, not the message, decides.
         worker_cancel_long_running_tasks_on_connection_loss=False,
         # Redelivery of an unacknowledged message; the sweeper usually runs its job long before.

@@ -12,14 +12,19 @@ import os
 import socket
 import threading
 import time
-from typing import Final
+from typing import Any, Final
 
 import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from celery import signals
 
 from scopix.server.catalog.migrate import upgrade
-from scopix.server.jobs.celery_app import QUEUE_NAME, make_celery, register_run_job
+from scopix.server.jobs.celery_app import (
+    QUEUE_NAME,
+    READY_LINE,
+    make_celery,
+    register_run_job,
+)
 from scopix.server.jobs.queue import JobQueue
 from scopix.server.jobs.runner import JobRunner
 from scopix.server.jobs.sweeper import sweep_jobs
@@ -67,6 +72,7 @@ def _serve_messages(
     runner, queue = services.workers.runner, services.queue
     asked_to_stop = threading.Event()
     signals.worker_shutting_down.connect(lambda **_: asked_to_stop.set(), weak=False)
+    signals.worker_ready.connect(_announce_ready, weak=False)
 
     def run_job(job_id: str) -> None:
         portal.call(run_named_job, runner, queue, job_id)
@@ -91,6 +97,11 @@ def _serve_messages(
             return
         log.error("the consumer stopped on an error; starting it again in %s s", RESTART_DELAY_S)
         time.sleep(RESTART_DELAY_S)
+
+
+def _announce_ready(sender: Any, **_: Any) -> None:
+    """One line on stdout whatever the log level: what scripts and tests wait for."""
+    print(f"{READY_LINE} {sender.hostname} consumes {QUEUE_NAME}", flush=True)
 
 
 async def _build(settings: Settings) -> Services:
