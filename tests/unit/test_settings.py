@@ -29,3 +29,11 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     settings = Settings()
     assert settings.workers == 5
     assert "sk-secret" not in repr(settings)
+
+
+def test_the_queue_must_be_redis() -> None:
+    with pytest.raises(ValidationError, match="Redis"):
+        Settings(queue_url="amqp://guest@localhost:5672//")
+    assert Settings(queue_url="rediss://cache:6380/1").queue_url == "rediss://cache:6380/1"
+    assert Settings(queue_url=None).job_sweep_seconds == 5.0
+    assert Settings(job_lease_seconds=4).job_sweep_seconds == 2.0

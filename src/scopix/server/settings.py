@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     vlm_timeout_seconds: float = Field(default=60.0, gt=0)
     vlm_breaker_failures: int = Field(default=5, ge=1, description="failures in a row to trip")
     vlm_breaker_reset_seconds: float = Field(default=30.0, gt=0, description="first open period")
+
+    @field_validator("queue_url")
+    @classmethod
+    def _redis_queue(cls, url: str | None) -> str | None:
+        # The broker also holds the shared rate limits, which need Redis itself.
+        if url and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("SCOPIX_QUEUE_URL must name a Redis server (redis://host:6379/0)")
+        return url
 
     @model_validator(mode="after")
     def _vlm_named_whole(self) -> Settings:
