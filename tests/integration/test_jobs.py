@@ -34,10 +34,12 @@ class ProbeHandler:
     events: list[tuple[str, str]] = field(default_factory=list)
 
     broken_start: bool = False
+    start_delay_s: float = 0.0  # holds the claim's transaction open
 
     async def started(self, uow: UnitOfWork, job: Job) -> None:
         if self.broken_start:
             raise RuntimeError("the file is in no state to start")
+        await asyncio.sleep(self.start_delay_s)
         self.events.append(("started", job.id))
 
     async def execute(self, job: Job) -> str:
@@ -360,3 +362,22 @@ async def test_the_sweeper_sends_what_no_message_announced(uows: UnitOfWorkFacto
     impatient = JobSweeper(uows, {KIND: ProbeHandler()}, redispatch_after=timedelta(0))
     assert sorted(await impatient.sweep()) == sorted([fresh, retried])  # long unanswered
     assert (await _job(uows, fresh)).state == "queued"
+
+
+async def test_racing_claims_never_start_two_jobs_on_the_same_bytes(
+    uows: UnitOfWorkFactory,
+) -> None:
+    """Two workers claim at once, each naming another job of the same bytes; their claims
+    overlap (the start hook holds each transaction open), yet only one job starts."""
+    first_id, second_id = await _jobs(uows, 2, sha256="ab" * 32)
+    handler = ProbeHandler(start_delay_s=0.3)
+    claimed = await asyncio.gather(
+        _runner(uows, handler, owner="w1").claim(preferred=first_id),
+        _runner(uows, handler, owner="w2").claim(preferred=second_id),
+    )
+    assert len([job for job in claimed if job is not None]) == 1
+    async with uows.read() as uow:
+        states = sorted(
+            await uow.session.scalars(select(Job.state).where(Job.id.in_([first_id, second_id])))
+        )
+    assert states == ["queued", "running"]

@@ -528,6 +528,36 @@ class JobRepository:
             _ready(now).where(Job.id == job_id).with_for_update(skip_locked=True)
         )
 
+    async def hold_bytes(self, job: Job) -> bool:
+        """Whether this transaction may start `job` with no other job of its kind running on
+        the same bytes, and keeps that true until it commits.
+
+        `_ready` alone is not enough on PostgreSQL: two claims whose snapshots precede each
+        other's commit both see no running job. A transaction-scoped advisory lock per
+        (tenant, bytes, kind) orders them, and a fresh look after taking it sees the other's
+        committed claim. SQLite runs one writer at a time, so `_ready` already holds there."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return True
+        key = f"{job.tenant_id}:{job.sha256}:{job.kind}"
+        locked = await self.session.scalar(
+            select(func.pg_try_advisory_xact_lock(func.hashtextextended(key, 0)))
+        )
+        if not locked:
+            return False
+        running = aliased(Job)
+        other_running = await self.session.scalar(
+            select(
+                exists().where(
+                    running.tenant_id == job.tenant_id,
+                    running.sha256 == job.sha256,
+                    running.kind == job.kind,
+                    running.state == "running",
+                    running.id != job.id,
+                )
+            )
+        )
+        return not other_running
+
     async def held_back_by(self, job: Job, now: datetime) -> list[str]:
         """The due jobs that waited while `job` ran on the same bytes."""
         return list(

@@ -71,7 +71,8 @@ class JobRunner:
         async with self.uows.write() as uow:
             job = await uow.jobs.claimable(preferred, now) if preferred else None
             job = job or await uow.jobs.next_ready(now, kinds)
-            if job is None:
+            # Another claim of the same bytes won the race: this job waits for its finish.
+            if job is None or not await uow.jobs.hold_bytes(job):
                 return None
             job.state = "running"
             job.attempts += 1
