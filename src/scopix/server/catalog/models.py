@@ -115,8 +115,16 @@ class File(Base):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "sha256"], ["blobs.tenant_id", "blobs.sha256"]),
         # A listing: the tenant's live files in listing order (newest first, then by id), read
-        # from the index; counting them reads the index alone.
-        Index("ix_files_tenant_live_created", "tenant_id", "deleted_at", "created_at", "id"),
+        # from the index; counting them reads the index alone. Partial, not keyed on
+        # deleted_at: PostgreSQL does not take `IS NULL` as an equality that keeps index order.
+        Index(
+            "ix_files_tenant_live_created",
+            "tenant_id",
+            "created_at",
+            "id",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
         Index("ix_files_tenant_sha256", "tenant_id", "sha256"),
         # What changed since a search index last looked (services/search.py).
         Index("ix_files_tenant_updated", "tenant_id", "updated_at"),

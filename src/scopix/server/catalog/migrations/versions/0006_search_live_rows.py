@@ -29,7 +29,10 @@ def upgrade() -> None:
     with op.batch_alter_table("files", schema=None) as batch_op:
         batch_op.drop_index("ix_files_tenant_created")
         batch_op.create_index(
-            "ix_files_tenant_live_created", ["tenant_id", "deleted_at", "created_at", "id"]
+            "ix_files_tenant_live_created",
+            ["tenant_id", "created_at", "id"],
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
         )
     if op.get_bind().dialect.name == "sqlite":
         _rebuild_sqlite_index()
