@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,10 +38,10 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from scopix.server.testing import (
-    SCOPIX,
     RedisProcess,
     ServerProcess,
     WorkerProcess,
+    create_key,
     start_server,
     start_worker,
 )
@@ -103,7 +102,7 @@ def run(tmp: Path, env: dict[str, str], args: argparse.Namespace) -> None:
     workers: list[WorkerProcess] = []
     try:
         apis.append(start_server(tmp / "api1", env=env, args=("--no-worker",)))
-        key = create_key(tmp, env)
+        key = create_key(tmp / "keys", env, "bench")
         one_api = upload_rate(apis, key, range(args.uploads))
         apis.append(start_server(tmp / "api2", env=env, args=("--no-worker",)))
         two_apis = upload_rate(apis, key, range(args.uploads, 2 * args.uploads))
@@ -164,18 +163,6 @@ def described(database: str) -> int:
             "SELECT count(*) FROM files WHERE description_status = 'completed'"
         ).fetchone()
     return int(row[0]) if row else 0
-
-
-def create_key(tmp: Path, env: dict[str, str]) -> str:
-    """A key of the unlimited tier: the load must not meet the rate limits."""
-    done = subprocess.run(
-        [*SCOPIX, "keys", "create", "--tenant", "bench", "--tier", "custom"],
-        env={**os.environ, **env, "SCOPIX_DATA_DIR": str(tmp / "keys")},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip().splitlines()[-1]
 
 
 @contextmanager

@@ -9,7 +9,6 @@ import hashlib
 import itertools
 import os
 import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,10 +26,10 @@ from sqlalchemy.engine import make_url
 from imagefactory import jpeg_bytes
 from s3server import S3Storage
 from scopix.server.testing import (
-    SCOPIX,
     RedisProcess,
     ServerProcess,
     WorkerProcess,
+    create_key,
     start_server,
     start_worker,
 )
@@ -69,17 +68,6 @@ class Cluster:
         worker = start_worker(self.tmp / name, self.env, concurrency=2)
         self.workers.append(worker)
         return worker
-
-    def create_key(self) -> str:
-        """A key of an unlimited tier: the load here must not meet the rate limits."""
-        done = subprocess.run(
-            [*SCOPIX, "keys", "create", "--tenant", "load", "--tier", "custom"],
-            env={**os.environ, **self.env, "SCOPIX_DATA_DIR": str(self.tmp / "keys")},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return done.stdout.strip().splitlines()[-1]
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.database) as conn:
@@ -164,7 +152,7 @@ def cluster(tmp_path: Path, fresh_postgres_url: str, s3_storage: S3Storage) -> I
     try:
         cluster.start_api("api1")  # migrates; the second replica then finds the schema ready
         cluster.start_api("api2")
-        cluster.key = cluster.create_key()
+        cluster.key = create_key(tmp_path / "keys", env, "load")
         cluster.start_worker("worker1")
         cluster.start_worker("worker2")
         yield cluster

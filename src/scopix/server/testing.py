@@ -177,6 +177,19 @@ def start_worker(data_dir: Path, env: dict[str, str], concurrency: int = 2) -> W
     return worker
 
 
+def create_key(data_dir: Path, env: dict[str, str], tenant: str, tier: str = "custom") -> str:
+    """A new API key from `scopix keys create` run with `env` (the custom tier by default:
+    unlimited, so a load test never meets the rate limits)."""
+    done = subprocess.run(
+        [*SCOPIX, "keys", "create", "--tenant", tenant, "--tier", tier],
+        env={**os.environ, **env, "SCOPIX_DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
 class RedisProcess:
     """A private `redis-server` on a free port, keeping nothing on disk: a restart loses every
     message it held, the worst a broker can do to the queue."""
