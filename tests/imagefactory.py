@@ -13,6 +13,13 @@ from pathlib import Path
 import pyvips
 
 _CHUNK = 1 << 20
+#: Three lines of a page: text, left and top in pixels.
+DOCUMENT_LINES = [
+    ("INVOICE 2041", 80, 60),
+    ("Coffee beans 12 kg", 80, 260),
+    ("Total due 348 EUR", 520, 520),
+]
+PAGE_WIDTH, PAGE_HEIGHT = 1000, 700
 
 
 def pattern(width: int, height: int, *, seed: int = 0) -> pyvips.Image:
@@ -167,3 +174,38 @@ def mp4_bytes(size: int, *, seed: int = 0) -> bytes:
     """`size` bytes that sniff as an MP4 video: an `ftyp` box, then seeded noise."""
     head = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
     return head + random.Random(seed).randbytes(size - len(head))
+
+
+def document_png() -> tuple[bytes, dict[str, tuple[float, float, float, float]]]:
+    """A white page with three lines of black text; each line's normalized (x, y, w, h)."""
+    page = pyvips.Image.black(PAGE_WIDTH, PAGE_HEIGHT) + 255
+    boxes = {}
+    for text, left, top in DOCUMENT_LINES:
+        mask = pyvips.Image.text(text, font="sans 40", dpi=72)
+        page = page.insert(255 - mask, left, top)  # black text on white
+        boxes[text] = (
+            left / PAGE_WIDTH,
+            top / PAGE_HEIGHT,
+            mask.width / PAGE_WIDTH,
+            mask.height / PAGE_HEIGHT,
+        )
+    return bytes(page.cast("uchar").pngsave_buffer()), boxes
+
+
+def _intersection(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    width = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    height = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    return width * height
+
+
+def overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    inter = _intersection(a, b)
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+
+
+def coverage(inner: tuple[float, ...], outer: tuple[float, ...]) -> float:
+    """How much of the (x, y, w, h) box `inner` lies inside `outer`, from 0 to 1."""
+    return _intersection(inner, outer) / (inner[2] * inner[3])

@@ -22,6 +22,7 @@ from scopix.server.catalog.migrate import upgrade
 from scopix.server.jobs.sweeper import sweep_jobs
 from scopix.server.services.container import Services, build_services
 from scopix.server.settings import Settings
+from scopix.server.web import routes as web
 
 log = logging.getLogger("scopix")
 SWEEP_INTERVAL_S = 600
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(direct_uploads.router, prefix=API_PREFIX)
     app.include_router(files.router, prefix=API_PREFIX)
     app.include_router(usage.router, prefix=API_PREFIX)
+    app.include_router(web.router)
+    app.mount("/static", web.static_files, name="static")
     return app
 
 

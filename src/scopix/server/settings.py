@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     )
     signing_secret: SecretStr | None = Field(
         default=None,
-        description="signs local part URLs; kept in data_dir/signing.key if unset (set it to "
+        description="signs local part URLs and the web page's image links; kept in "
+        "data_dir/signing.key if unset (set it to "
         "the same value on every replica)",
     )
     direct_upload_url_seconds: int = Field(

@@ -7,38 +7,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import pyvips
 
 from apiclient import Api
-from imagefactory import jpeg_bytes
+from imagefactory import DOCUMENT_LINES, document_png, jpeg_bytes, overlap
 from scopix.server.catalog.models import Usage
 from scopix.server.domain.quota import billing_period
 
 PHOTOS = Path(__file__).parents[2] / "assets" / "photos"
 UPLOAD = "/api/v2/files/upload"
-# (text, left, top) of each line of the generated document, in pixels of a 1000 x 700 page
-DOCUMENT_LINES = [
-    ("INVOICE 2041", 80, 60),
-    ("Coffee beans 12 kg", 80, 260),
-    ("Total due 348 EUR", 520, 520),
-]
-PAGE_WIDTH, PAGE_HEIGHT = 1000, 700
-
-
-def document_png() -> tuple[bytes, dict[str, tuple[float, float, float, float]]]:
-    """A white page with three lines of black text; each line's normalized (x, y, w, h)."""
-    page = pyvips.Image.black(PAGE_WIDTH, PAGE_HEIGHT) + 255
-    boxes = {}
-    for text, left, top in DOCUMENT_LINES:
-        mask = pyvips.Image.text(text, font="sans 40", dpi=72)
-        page = page.insert(255 - mask, left, top)  # black text on white
-        boxes[text] = (
-            left / PAGE_WIDTH,
-            top / PAGE_HEIGHT,
-            mask.width / PAGE_WIDTH,
-            mask.height / PAGE_HEIGHT,
-        )
-    return bytes(page.cast("uchar").pngsave_buffer()), boxes
 
 
 async def upload(api: Api, data: bytes, name: str, **fields: str) -> dict:
@@ -51,16 +27,6 @@ async def details(api: Api, file_id: str) -> dict:
     response = await api.client.get(f"/api/v2/files/{file_id}")
     assert response.status_code == 200
     return response.json()
-
-
-def overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Intersection over union of two (x, y, w, h) boxes."""
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    width = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    height = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = width * height
-    return inter / (aw * ah + bw * bh - inter)
 
 
 async def test_a_cat_a_coffee_and_a_document_are_described(api: Api) -> None:

@@ -217,13 +217,19 @@ class FileRepository:
             if t not in owned
         )
 
-    async def tags_for(self, file_ids: Sequence[str]) -> dict[str, list[str]]:
-        rows = await self.session.execute(
+    async def tags_for(
+        self, file_ids: Sequence[str], source: str | None = None
+    ) -> dict[str, list[str]]:
+        """The tags of each file (only the uploader's, or a description's, if `source` says)."""
+        stmt = (
             select(FileTag.file_id, FileTag.tag)
             .where(FileTag.file_id.in_(file_ids))
             # the uploader's tags first ("user" sorts after "ai"), then the description's
             .order_by(FileTag.file_id, FileTag.source.desc(), FileTag.position)
         )
+        if source is not None:
+            stmt = stmt.where(FileTag.source == source)
+        rows = await self.session.execute(stmt)
         tags: dict[str, list[str]] = defaultdict(list)
         for file_id, tag in rows:
             tags[file_id].append(tag)

@@ -1,7 +1,8 @@
-"""Signed, expiring URLs for the parts of a direct upload on local storage.
+"""Signed, expiring URLs: for the parts of a direct upload on local storage, and for the images
+the web page shows (an `<img>` cannot send an API key).
 
-The signature covers the method, the upload, the part number and the expiry, so a URL cannot be
-reused for another part, another upload or a later time.
+A signature covers everything its grant names and the expiry, so a URL cannot be reused for
+another part, another file, another tenant or a later time.
 """
 
 from __future__ import annotations
@@ -9,35 +10,68 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import Protocol
 
 from scopix.server.domain.errors import InvalidSignature, UrlExpired
+
+#: Image URLs stay the same for a whole hour, so the browser's cache serves a page seen again.
+VIEW_URL_STEP_S = 3600
+
+
+class Grant(Protocol):
+    """What a signed URL allows, until `expires` (unix seconds)."""
+
+    @property
+    def expires(self) -> int: ...
+
+    #: what to do once the URL has expired, for the error message
+    renewal: str
+
+    def message(self) -> bytes: ...
 
 
 @dataclass(frozen=True)
 class PartGrant:
-    """What a signed part URL allows: PUT part `number` of `upload_id` until `expires` (unix s)."""
+    """PUT part `number` of `upload_id` until `expires`."""
 
     upload_id: str
     number: int
     expires: int
+    renewal = "GET the upload for fresh part URLs"
 
     def message(self) -> bytes:
         return f"PUT\n{self.upload_id}\n{self.number}\n{self.expires}".encode()
 
 
-def sign(secret: bytes, grant: PartGrant) -> str:
+@dataclass(frozen=True)
+class ViewGrant:
+    """GET `variant` of `tenant_id`'s file `file_id` until `expires`."""
+
+    tenant_id: str
+    file_id: str
+    variant: str
+    expires: int
+    renewal = "reload the page for fresh image URLs"
+
+    def message(self) -> bytes:
+        return f"GET\n{self.tenant_id}\n{self.file_id}\n{self.variant}\n{self.expires}".encode()
+
+
+def view_expiry(now: float) -> int:
+    """An expiry between one and two steps away, the same for every URL made in one step."""
+    return (int(now) // VIEW_URL_STEP_S + 2) * VIEW_URL_STEP_S
+
+
+def sign(secret: bytes, grant: Grant) -> str:
     """The hex signature of `grant`."""
     return hmac.new(secret, grant.message(), hashlib.sha256).hexdigest()
 
 
-def verify(secret: bytes, grant: PartGrant, signature: str, now: float) -> None:
+def verify(secret: bytes, grant: Grant, signature: str, now: float) -> None:
     """Refuse a tampered or expired URL; tampering is reported first, since a forged expiry
     is not worth telling apart."""
     presented = signature.lower().encode("utf-8", "surrogatepass")  # any text a client sends
     if not hmac.compare_digest(sign(secret, grant).encode(), presented):
-        raise InvalidSignature("the URL's signature does not match; ask for fresh part URLs")
+        raise InvalidSignature(f"the URL's signature does not match; {grant.renewal}")
     if now > grant.expires:
-        raise UrlExpired(
-            "this part URL has expired; GET the upload for fresh part URLs",
-            expired_at=grant.expires,
-        )
+        raise UrlExpired(f"this URL has expired; {grant.renewal}", expired_at=grant.expires)

@@ -26,6 +26,7 @@ from scopix.server.services.describe import DescribeHandler, DescribeService
 from scopix.server.services.direct_uploads import DirectUploadService, DirectUploadSettings
 from scopix.server.services.files import FileService
 from scopix.server.services.idempotency import IdempotencyService
+from scopix.server.services.image_links import ImageLinks
 from scopix.server.services.ingest import ImageLimits, Ingestor, JobSettings
 from scopix.server.services.keys import KeyService
 from scopix.server.services.maintenance import Maintenance
@@ -54,6 +55,7 @@ class Services:
     store: BlobStore
     keys: KeyService
     files: FileService
+    image_links: ImageLinks
     ingest: Ingestor
     batches: BatchService
     direct_uploads: DirectUploadService
@@ -105,23 +107,24 @@ def build_services(settings: Settings) -> Services:
         JobSettings(queue, settings.describe_max_attempts),
     )
     idempotency = IdempotencyService(uows, timedelta(seconds=settings.idempotency_lease_seconds))
+    secret = signing_secret(settings)
     direct_uploads = DirectUploadService(
         uows,
         store,
         ingest,
         DirectUploadSettings(
-            settings.direct_upload_url_seconds,
-            settings.direct_upload_expiry_seconds,
-            signing_secret(settings),
+            settings.direct_upload_url_seconds, settings.direct_upload_expiry_seconds, secret
         ),
     )
+    files = FileService(uows, _semantic_index(settings, uows, embedder))
     rate_limiter, upload_slots = build_limits(settings)
     return Services(
         settings=settings,
         database=database,
         store=store,
         keys=KeyService(uows),
-        files=FileService(uows, _semantic_index(settings, uows, embedder)),
+        files=files,
+        image_links=ImageLinks(files, secret),
         ingest=ingest,
         batches=BatchService(uows, ingest),
         direct_uploads=direct_uploads,
@@ -152,8 +155,8 @@ def build_store(settings: Settings) -> BlobStore:
 
 
 def signing_secret(settings: Settings) -> bytes:
-    """The key that signs local part URLs: the configured one, else one kept in the data
-    folder so that URLs stay valid across restarts."""
+    """The key that signs local part URLs and image links: the configured one, else one kept
+    in the data folder so that URLs stay valid across restarts."""
     if settings.signing_secret is not None:
         return settings.signing_secret.get_secret_value().encode()
     path = settings.data_dir / "signing.key"

@@ -30,6 +30,8 @@ class FileView:
     blob: Blob
     tags: tuple[str, ...]
     history: Sequence[FileEvent] = ()
+    #: the uploader's own tags, in details only: the rest came with the description
+    user_tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -235,8 +237,13 @@ async def _view(uow: UnitOfWork, file: File, *, with_history: bool) -> FileView:
     if blob is None:
         raise NotFound("file not found", file_id=file.id)
     tags = await uow.files.tags_for([file.id])
-    history = await uow.files.events_for(file.id) if with_history else ()
-    return FileView(file, blob, tuple(tags.get(file.id, ())), history)
+    if not with_history:
+        return FileView(file, blob, tuple(tags.get(file.id, ())))
+    history = await uow.files.events_for(file.id)
+    owned = await uow.files.tags_for([file.id], source="user")
+    return FileView(
+        file, blob, tuple(tags.get(file.id, ())), history, tuple(owned.get(file.id, ()))
+    )
 
 
 async def _soft_delete(uow: UnitOfWork, file: File) -> None:

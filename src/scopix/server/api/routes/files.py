@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import FileResponse, StreamingResponse
 
+from scopix.server.api.blobs import blob_response
 from scopix.server.api.deps import Reader, ServicesDep, Writer
 from scopix.server.api.presenters import UrlMaker, file_out, processing_status
 from scopix.server.api.schemas import (
@@ -28,8 +27,6 @@ from scopix.server.domain.listing import (
     file_query,
 )
 from scopix.server.domain.variants import ORIGINAL
-from scopix.server.services.container import Services
-from scopix.server.services.files import BlobLocation
 
 router = APIRouter(tags=["files"], responses={"default": {"model": ErrorEnvelope}})
 
@@ -201,26 +198,11 @@ async def get_variant(
 ) -> Response:
     """The bytes of a variant (`tiny_64`, `small_256`, `medium_750`, `large_1024`, `original`)."""
     location = await services.files.locate(principal.tenant_id, file_id, variant)
-    return _send(services, location, attachment=False)
+    return blob_response(services, location, attachment=False)
 
 
 @router.get("/files/{file_id}/download", response_class=Response)
 async def download(file_id: str, principal: Reader, services: ServicesDep) -> Response:
     """The original bytes as an attachment."""
     location = await services.files.locate(principal.tenant_id, file_id, ORIGINAL)
-    return _send(services, location, attachment=True)
-
-
-def _send(services: Services, location: BlobLocation, *, attachment: bool) -> Response:
-    disposition = "attachment" if attachment else "inline"
-    headers = {
-        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(location.filename)}",
-        "Cache-Control": "private, max-age=31536000, immutable",
-        "X-Content-Type-Options": "nosniff",
-    }
-    path = services.store.local_path(location.key)
-    if path is not None:
-        return FileResponse(path, media_type=location.media_type, headers=headers)
-    return StreamingResponse(
-        services.store.iter_bytes(location.key), media_type=location.media_type, headers=headers
-    )
+    return blob_response(services, location, attachment=True)

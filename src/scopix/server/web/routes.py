@@ -1,0 +1,203 @@
+"""The page at `/`, the HTML fragments it fetches with the caller's key, and signed images."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from scopix import __version__
+from scopix.server.api.blobs import blob_response
+from scopix.server.api.deps import Reader, ServicesDep
+from scopix.server.api.presenters import UrlMaker, file_out
+from scopix.server.domain.errors import Conflict, SearchUnavailable
+from scopix.server.domain.listing import MAX_IDS, file_query
+from scopix.server.domain.signing import ViewGrant
+from scopix.server.domain.variants import ORIGINAL
+from scopix.server.services.image_links import ImageLinks
+from scopix.server.services.keys import Principal
+from scopix.server.web import views
+from scopix.server.web.forms import PAGE_SIZE, GalleryForm
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+SIMILAR_COUNT = 12
+
+router = APIRouter(include_in_schema=False)
+static_files = StaticFiles(directory=STATIC)
+
+#: Scripts and styles from this server only, no inline code: a key in session storage is only
+#: as safe as the page that holds it.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+FRAGMENT_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+
+_templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(default=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_templates.filters.update(
+    size=views.human_size, when=views.when, points=views.points, percent=views.percent
+)
+_templates.globals.update(is_moving=views.is_moving)
+
+
+@cache
+def asset(name: str) -> str:
+    """A static file's URL, changed whenever its content changes (so it can be cached)."""
+    digest = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+    return f"/static/{name}?v={digest}"
+
+
+def render(template: str, headers: Mapping[str, str], **context: Any) -> HTMLResponse:
+    html = _templates.get_template(template).render(asset=asset, **context)
+    return HTMLResponse(html, headers=dict(headers))
+
+
+class Images:
+    """Signed image URLs for the templates, for one tenant."""
+
+    def __init__(self, links: ImageLinks, principal: Principal) -> None:
+        self.links = links
+        self.tenant_id = principal.tenant_id
+
+    def url(self, file_id: str, variant: str) -> str:
+        return f"/ui/images/{file_id}/{variant}?{self._query(file_id, variant)}"
+
+    def download(self, file_id: str) -> str:
+        return f"/ui/downloads/{file_id}?{self._query(file_id, ORIGINAL)}"
+
+    def _query(self, file_id: str, variant: str) -> str:
+        link = self.links.sign(self.tenant_id, file_id, variant)
+        return f"tenant={self.tenant_id}&expires={link.expires}&signature={link.signature}"
+
+
+@router.get("/", response_class=HTMLResponse)
+async def page(request: Request) -> HTMLResponse:
+    """The page; its filters come from the query string, so a search can be bookmarked."""
+    form = GalleryForm.read(request.query_params)
+    return render("page.html", PAGE_HEADERS, form=form.values, version=__version__)
+
+
+@router.get("/ui/gallery", response_class=HTMLResponse)
+async def gallery(
+    request: Request,
+    principal: Reader,
+    services: ServicesDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> HTMLResponse:
+    """One page of cards for the filters in the query string; the paging is in headers."""
+    form = GalleryForm.read(request.query_params)
+    page = await services.files.page(principal.tenant_id, form.query(offset))
+    headers = {**FRAGMENT_HEADERS, "X-Total-Count": str(page.total_count)}
+    if page.has_more:
+        headers["X-Next-Offset"] = str(offset + PAGE_SIZE)
+    return _cards(request, principal, services, page.items, headers)
+
+
+@router.get("/ui/cards", response_class=HTMLResponse)
+async def cards(
+    request: Request,
+    principal: Reader,
+    services: ServicesDep,
+    ids: Annotated[str, Query(max_length=MAX_IDS * 40)],
+) -> HTMLResponse:
+    """The cards of these files as they stand now, for the page to follow their progress."""
+    query = file_query(ids=[ids], limit=100)
+    page = await services.files.page(principal.tenant_id, query)
+    return _cards(request, principal, services, page.items, FRAGMENT_HEADERS)
+
+
+@router.get("/ui/files/{file_id}", response_class=HTMLResponse)
+async def detail(
+    request: Request, file_id: str, principal: Reader, services: ServicesDep
+) -> HTMLResponse:
+    """A file's detail view."""
+    view = await services.files.get(principal.tenant_id, file_id)
+    file = file_out(view, UrlMaker(request), with_history=True)
+    return render(
+        "detail.html",
+        FRAGMENT_HEADERS,
+        file=file,
+        image=views.best_image(file.variants, file.media_type),
+        user_tags=view.user_tags,
+        images=Images(services.image_links, principal),
+        can_write="write" in principal.scopes,
+    )
+
+
+@router.get("/ui/files/{file_id}/similar", response_class=HTMLResponse)
+async def similar(
+    request: Request, file_id: str, principal: Reader, services: ServicesDep
+) -> HTMLResponse:
+    """Cards of the files that look most like this one, or why there are none yet."""
+    try:
+        found = await services.files.similar(principal.tenant_id, file_id, SIMILAR_COUNT)
+    except (Conflict, SearchUnavailable) as exc:
+        return render("notice.html", FRAGMENT_HEADERS, message=exc.message)
+    if not found:
+        return render("notice.html", FRAGMENT_HEADERS, message="No other files to compare yet.")
+    return _cards(request, principal, services, found, FRAGMENT_HEADERS)
+
+
+@router.get("/ui/images/{file_id}/{variant}", response_class=Response)
+async def image(
+    file_id: str,
+    variant: str,
+    services: ServicesDep,
+    tenant: Annotated[str, Query(max_length=64)],
+    expires: Annotated[int, Query()],
+    signature: Annotated[str, Query(max_length=128)],
+) -> Response:
+    """An image the page links to; the signature stands in for the key."""
+    grant = ViewGrant(tenant, file_id, variant, expires)
+    location = await services.image_links.open(grant, signature)
+    return blob_response(services, location, attachment=not views.shows_inline(location))
+
+
+@router.get("/ui/downloads/{file_id}", response_class=Response)
+async def download(
+    file_id: str,
+    services: ServicesDep,
+    tenant: Annotated[str, Query(max_length=64)],
+    expires: Annotated[int, Query()],
+    signature: Annotated[str, Query(max_length=128)],
+) -> Response:
+    """A file's original as an attachment; the signature stands in for the key."""
+    grant = ViewGrant(tenant, file_id, ORIGINAL, expires)
+    location = await services.image_links.open(grant, signature)
+    return blob_response(services, location, attachment=True)
+
+
+def _cards(
+    request: Request,
+    principal: Principal,
+    services: ServicesDep,
+    items: Any,
+    headers: Mapping[str, str],
+) -> HTMLResponse:
+    urls = UrlMaker(request)
+    return render(
+        "cards.html",
+        headers,
+        files=[file_out(view, urls) for view in items],
+        images=Images(services.image_links, principal),
+    )

@@ -1,0 +1,610 @@
+// The Scopix page: sign in, upload, browse, search and inspect. No framework, no build step.
+// The server renders every piece of HTML; this script fetches it with the key, wires the
+// controls and follows files that are still being processed.
+"use strict";
+
+const KEY_STORAGE = "scopix.apiKey";
+const POLL_MS = 1500;
+const UPLOADS_AT_ONCE = 3;
+const UPLOAD_ATTEMPTS = 4;
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+class ApiError extends Error {
+  constructor(status, code, message, retryAfter) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+  toString() {
+    return `${this.message} (${this.code})`;
+  }
+}
+
+// --- the key and the calls that carry it ---------------------------------------------------
+
+let apiKey = sessionStorage.getItem(KEY_STORAGE);
+
+async function errorOf(status, text, retryAfter) {
+  try {
+    const { error } = JSON.parse(text);
+    return new ApiError(status, error.code, error.message, retryAfter);
+  } catch {
+    return new ApiError(status, `HTTP_${status}`, `the server answered ${status}`, retryAfter);
+  }
+}
+
+async function call(path, { method = "GET", json, html = false } = {}) {
+  const headers = { Authorization: `Bearer ${apiKey}` };
+  if (json !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET") headers["Idempotency-Key"] = newId();
+  for (;;) {
+    const response = await fetch(path, {
+      method,
+      headers,
+      body: json === undefined ? undefined : JSON.stringify(json),
+      cache: "no-store",
+    });
+    const retryAfter = Number(response.headers.get("Retry-After")) || 0;
+    if (response.status === 429 && retryAfter) {
+      await sleep(retryAfter * 1000); // the tenant's rate limit: wait as told, then again
+      continue;
+    }
+    if (response.status === 401) {
+      signOut("The server refused this key: sign in again.");
+    }
+    if (!response.ok) throw await errorOf(response.status, await response.text(), retryAfter);
+    if (response.status === 204) return { body: null, headers: response.headers };
+    const body = html ? await response.text() : await response.json();
+    return { body, headers: response.headers };
+  }
+}
+
+function newId() {
+  if (crypto.randomUUID) return crypto.randomUUID(); // only in secure contexts
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
+    b.toString(16).padStart(2, "0"),
+  ).join("");
+}
+
+function fragment(html) {
+  const template = document.createElement("template");
+  template.innerHTML = html;
+  paintBlurhashes(template.content);
+  return template.content;
+}
+
+// --- sign in and out ------------------------------------------------------------------------
+
+function showApp(signedIn) {
+  $("#sign-in").hidden = signedIn;
+  $("#app").hidden = !signedIn;
+  $("#sign-out").hidden = !signedIn;
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const input = $("#api-key");
+  apiKey = input.value.trim();
+  $("#sign-in-error").textContent = "";
+  try {
+    await loadGallery();
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) {
+      $("#sign-in-error").textContent = `Could not sign in: ${error}`;
+    }
+    return;
+  }
+  sessionStorage.setItem(KEY_STORAGE, apiKey);
+  input.value = "";
+  showApp(true);
+}
+
+function signOut(message = "") {
+  apiKey = null;
+  sessionStorage.removeItem(KEY_STORAGE);
+  watched.clear();
+  $("#gallery").replaceChildren();
+  if ($("#detail").open) $("#detail").close();
+  $("#sign-in-error").textContent = message;
+  showApp(false);
+  $("#api-key").focus();
+}
+
+// --- the gallery ----------------------------------------------------------------------------
+
+let nextOffset = null;
+let total = 0;
+let generation = 0; // a new search outdates the answers of the ones before it
+let appending = false;
+
+function filterParams() {
+  const params = new URLSearchParams();
+  for (const [name, value] of new FormData($("#filters"))) {
+    if (String(value).trim()) params.set(name, String(value).trim());
+  }
+  if (params.get("search_mode") === "all" && !params.has("search")) params.delete("search_mode");
+  return params;
+}
+
+function isFiltered() {
+  const params = filterParams();
+  params.delete("search_mode");
+  return params.size > 0;
+}
+
+async function loadGallery({ append = false } = {}) {
+  if (append && (appending || nextOffset === null)) return;
+  const mine = append ? generation : ++generation;
+  const params = filterParams();
+  if (append) {
+    params.set("offset", String(nextOffset));
+    appending = true;
+  }
+  try {
+    const { body, headers } = await call(`/ui/gallery?${params}`, { html: true });
+    if (mine !== generation) return;
+    const cards = fragment(body);
+    if (append) $("#gallery").append(cards);
+    else $("#gallery").replaceChildren(cards);
+    nextOffset = headers.get("X-Next-Offset");
+    $("#load-more").hidden = nextOffset === null;
+    total = Number(headers.get("X-Total-Count"));
+    summarize(total);
+    $("#gallery-error").textContent = "";
+    followMovingCards($("#gallery"));
+  } catch (error) {
+    if (mine === generation) $("#gallery-error").textContent = `${error}`;
+    throw error;
+  } finally {
+    if (append) appending = false;
+  }
+}
+
+function summarize(count) {
+  const many = count.toLocaleString();
+  if (!isFiltered()) {
+    $("#summary").textContent =
+      count === 0 ? "No files yet: drop some images above." : `${many} ${count === 1 ? "file" : "files"}`;
+  } else {
+    $("#summary").textContent = count === 1 ? "1 file matches" : `${many} files match`;
+  }
+}
+
+async function applyFilters(event) {
+  event.preventDefault();
+  const params = filterParams();
+  history.replaceState(null, "", params.size ? `/?${params}` : "/");
+  await loadGallery().catch(() => {});
+}
+
+function loadMoreWhenSeen() {
+  const observer = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting) && apiKey) {
+      loadGallery({ append: true }).catch(() => {});
+    }
+  });
+  observer.observe($("#load-more"));
+  $("#load-more").addEventListener("click", () => loadGallery({ append: true }).catch(() => {}));
+}
+
+// --- following files until their processing is final ----------------------------------------
+
+const watched = new Set();
+let polling = false;
+
+function followMovingCards(root) {
+  for (const card of $$(".card[data-moving='yes']", root)) watched.add(card.dataset.id);
+  if (watched.size && !polling) poll();
+}
+
+async function poll() {
+  polling = true;
+  try {
+    while (watched.size && apiKey) {
+      await sleep(POLL_MS);
+      await refreshCards(Array.from(watched).slice(0, 100)).catch(() => {});
+    }
+  } finally {
+    polling = false;
+  }
+}
+
+async function refreshCards(ids) {
+  const { body } = await call(`/ui/cards?ids=${ids.join(",")}`, { html: true });
+  const fresh = $$(".card", fragment(body));
+  const returned = new Set(fresh.map((card) => card.dataset.id));
+  for (const id of ids) if (!returned.has(id)) watched.delete(id); // deleted meanwhile
+  for (const card of fresh) {
+    const id = card.dataset.id;
+    const shown = $(`#gallery .card[data-id="${id}"]`);
+    if (shown) shown.replaceWith(card);
+    else if (!isFiltered()) {
+      $("#gallery").prepend(card);
+      summarize((total += 1));
+    }
+    updateUploadRow(id, card.dataset.status);
+    if (card.dataset.moving === "no") {
+      watched.delete(id);
+      if (openFileId === id) openDetail(id).catch(() => {});
+    }
+  }
+}
+
+// --- uploads --------------------------------------------------------------------------------
+
+const uploadQueue = [];
+let uploadsRunning = 0;
+
+function addFiles(files) {
+  for (const file of files) {
+    const row = document.createElement("li");
+    row.className = "upload";
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = file.name;
+    const bar = document.createElement("progress");
+    bar.max = 100;
+    bar.value = 0;
+    bar.setAttribute("aria-label", `Upload of ${file.name}`);
+    const state = document.createElement("span");
+    state.className = "state";
+    state.textContent = "waiting";
+    row.append(name, bar, state);
+    $("#upload-list").prepend(row);
+    uploadQueue.push({ file, row, bar, state });
+  }
+  while (uploadsRunning < UPLOADS_AT_ONCE && uploadQueue.length) runUploads();
+}
+
+async function runUploads() {
+  uploadsRunning += 1;
+  try {
+    while (uploadQueue.length) await upload(uploadQueue.shift());
+  } finally {
+    uploadsRunning -= 1;
+  }
+}
+
+async function upload(item) {
+  const idempotencyKey = newId(); // one per file, kept across retries: never stored twice
+  for (let attempt = 1; ; attempt += 1) {
+    item.state.textContent = "uploading";
+    let answer;
+    try {
+      answer = await send(item, idempotencyKey);
+    } catch {
+      answer = { status: 0, text: "", retryAfter: 0 };
+    }
+    if (answer.status === 201) return uploaded(item, JSON.parse(answer.text));
+    const retryable = answer.status === 0 || answer.status === 429 || answer.status >= 500;
+    if (!retryable || attempt === UPLOAD_ATTEMPTS) {
+      const error = answer.status
+        ? await errorOf(answer.status, answer.text, 0)
+        : new ApiError(0, "CONNECTION_ERROR", "the connection failed", 0);
+      item.row.classList.add("failed");
+      item.state.textContent = `failed: ${error}`;
+      if (answer.status === 401) signOut("The server refused this key: sign in again.");
+      return;
+    }
+    item.state.textContent = "retrying";
+    await sleep(answer.retryAfter ? answer.retryAfter * 1000 : 2 ** attempt * 500);
+  }
+}
+
+function send(item, idempotencyKey) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", "/api/v2/files/upload");
+    request.setRequestHeader("Authorization", `Bearer ${apiKey}`);
+    request.setRequestHeader("Idempotency-Key", idempotencyKey);
+    request.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) item.bar.value = (event.loaded / event.total) * 100;
+    });
+    request.addEventListener("load", () =>
+      resolve({
+        status: request.status,
+        text: request.responseText,
+        retryAfter: Number(request.getResponseHeader("Retry-After")) || 0,
+      }),
+    );
+    request.addEventListener("error", () => reject(new Error("connection failed")));
+    const form = new FormData();
+    form.append("file", item.file, item.file.name);
+    request.send(form);
+  });
+}
+
+function uploaded(item, result) {
+  item.bar.value = 100;
+  item.row.dataset.id = result.image_id;
+  item.state.textContent = result.deduplicated
+    ? `${result.description_status} (already stored)`
+    : result.description_status;
+  watched.add(result.image_id);
+  refreshCards([result.image_id]).catch(() => {});
+  if (!polling) poll();
+}
+
+function updateUploadRow(id, status) {
+  for (const row of $$(`#upload-list .upload[data-id="${id}"]`)) {
+    $(".state", row).textContent = status;
+    row.classList.toggle("done", status === "completed");
+    row.classList.toggle("failed", status === "failed");
+  }
+}
+
+function wireDropzone() {
+  const zone = $("#dropzone");
+  const input = $("#file-input");
+  input.addEventListener("change", () => {
+    addFiles(Array.from(input.files));
+    input.value = "";
+  });
+  zone.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    zone.classList.add("over");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("over");
+    addFiles(Array.from(event.dataTransfer.files));
+  });
+}
+
+// --- the detail view ------------------------------------------------------------------------
+
+let openFileId = null;
+
+async function openDetail(id) {
+  const dialog = $("#detail");
+  const { body } = await call(`/ui/files/${encodeURIComponent(id)}`, { html: true });
+  openFileId = id;
+  $("#detail-body").replaceChildren(fragment(body));
+  if (!dialog.open) dialog.showModal();
+  const article = $("#detail-body .detail");
+  if (article.dataset.moving === "yes") {
+    watched.add(id);
+    if (!polling) poll();
+  }
+  loadSimilar(id);
+}
+
+async function loadSimilar(id) {
+  const list = $("#similar");
+  try {
+    const { body } = await call(`/ui/files/${encodeURIComponent(id)}/similar`, { html: true });
+    if (openFileId !== id) return;
+    const cards = fragment(body);
+    if (cards.querySelector(".card")) list.replaceChildren(cards);
+    else list.replaceWith(cards);
+  } catch (error) {
+    list.replaceChildren(Object.assign(document.createElement("li"), { textContent: `${error}` }));
+  }
+}
+
+function fileFromHash() {
+  const match = /^#file=([0-9A-Za-z-]+)$/.exec(location.hash);
+  return match ? match[1] : null;
+}
+
+function onHashChange() {
+  const id = fileFromHash();
+  if (id && apiKey) {
+    openDetail(id).catch((error) => {
+      $("#gallery-error").textContent = `${error}`;
+    });
+  }
+}
+
+function onDetailClosed() {
+  openFileId = null;
+  if (fileFromHash()) history.replaceState(null, "", location.pathname + location.search);
+}
+
+async function onDetailSubmit(event) {
+  const form = event.target.closest("form[data-action='update']");
+  if (!form) return;
+  event.preventDefault();
+  const data = new FormData(form);
+  const tags = String(data.get("tags"))
+    .split(",")
+    .map((tag) => tag.trim())
+    .filter(Boolean);
+  const saved = $(".saved", form);
+  saved.textContent = "Saving…";
+  try {
+    await call(`/api/v2/files/${openFileId}`, {
+      method: "PATCH",
+      json: { title: String(data.get("title")).trim() || null, tags },
+    });
+  } catch (error) {
+    saved.textContent = `Not saved: ${error}`;
+    return;
+  }
+  const id = openFileId;
+  await openDetail(id);
+  $("#detail-body .saved").textContent = "Saved";
+  await refreshCards([id]).catch(() => {});
+}
+
+async function onDetailClick(event) {
+  const button = event.target.closest("button[data-action]");
+  if (!button) return;
+  const id = openFileId;
+  if (button.dataset.action === "describe") {
+    button.disabled = true;
+    await call(`/api/v2/files/${id}/describe`, { method: "POST" }).catch(showDetailError);
+    await openDetail(id);
+    watched.add(id);
+    if (!polling) poll();
+  } else if (button.dataset.action === "delete") {
+    if (!confirm(`Delete “${button.dataset.name}”? It can be restored for 30 days.`)) return;
+    try {
+      await call(`/api/v2/files/${id}`, { method: "DELETE" });
+    } catch (error) {
+      showDetailError(error);
+      return;
+    }
+    $("#detail").close();
+    $(`#gallery .card[data-id="${id}"]`)?.remove();
+    watched.delete(id);
+    summarize((total -= 1));
+  }
+}
+
+function showDetailError(error) {
+  const note = document.createElement("p");
+  note.className = "error";
+  note.setAttribute("role", "alert");
+  note.textContent = `${error}`;
+  $("#detail-body .facts")?.prepend(note);
+}
+
+// Text regions: hovering or focusing a box shows its text beside it.
+function onRegion(event) {
+  const region = event.target.closest?.(".region");
+  const output = $("#region-text");
+  if (!output) return;
+  if (!region || event.type === "pointerout" || event.type === "focusout") {
+    output.hidden = true;
+    return;
+  }
+  const frame = region.closest(".frame").getBoundingClientRect();
+  const box = region.getBoundingClientRect();
+  output.textContent = region.dataset.text;
+  output.hidden = false;
+  output.style.left = `${Math.max(0, box.left - frame.left)}px`;
+  output.style.top = `${box.bottom - frame.top + 4}px`;
+}
+
+function onDetailChange(event) {
+  if (event.target.id === "show-regions") {
+    $("#detail-body .regions").classList.toggle("hidden", !event.target.checked);
+  }
+}
+
+// --- blurhash placeholders (https://blurha.sh, decoded as the reference implementation does) --
+
+const BASE83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~";
+
+function decode83(text) {
+  let value = 0;
+  for (const char of text) {
+    const digit = BASE83.indexOf(char);
+    if (digit < 0) throw new Error("not a blurhash");
+    value = value * 83 + digit;
+  }
+  return value;
+}
+
+const toLinear = (v) => {
+  const x = v / 255;
+  return x <= 0.04045 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+};
+const toSrgb = (v) => {
+  const x = Math.max(0, Math.min(1, v));
+  return x <= 0.0031308
+    ? Math.trunc(x * 12.92 * 255 + 0.5)
+    : Math.trunc((1.055 * x ** (1 / 2.4) - 0.055) * 255 + 0.5);
+};
+const signPow = (v, e) => Math.sign(v) * Math.abs(v) ** e;
+
+function decodeBlurhash(hash, width, height) {
+  const size = decode83(hash[0]);
+  const nx = (size % 9) + 1;
+  const ny = Math.floor(size / 9) + 1;
+  if (hash.length !== 4 + 2 * nx * ny) throw new Error("not a blurhash");
+  const maximum = (decode83(hash[1]) + 1) / 166;
+  const colors = [];
+  for (let i = 0; i < nx * ny; i += 1) {
+    if (i === 0) {
+      const dc = decode83(hash.substring(2, 6));
+      colors.push([toLinear(dc >> 16), toLinear((dc >> 8) & 255), toLinear(dc & 255)]);
+    } else {
+      const ac = decode83(hash.substring(4 + i * 2, 6 + i * 2));
+      colors.push(
+        [Math.floor(ac / 361), Math.floor(ac / 19) % 19, ac % 19].map(
+          (q) => signPow((q - 9) / 9, 2) * maximum,
+        ),
+      );
+    }
+  }
+  const pixels = new Uint8ClampedArray(width * height * 4);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let j = 0; j < ny; j += 1) {
+        for (let i = 0; i < nx; i += 1) {
+          const basis = Math.cos((Math.PI * x * i) / width) * Math.cos((Math.PI * y * j) / height);
+          const color = colors[i + j * nx];
+          r += color[0] * basis;
+          g += color[1] * basis;
+          b += color[2] * basis;
+        }
+      }
+      const at = 4 * (x + y * width);
+      pixels.set([toSrgb(r), toSrgb(g), toSrgb(b), 255], at);
+    }
+  }
+  return pixels;
+}
+
+function paintBlurhashes(root) {
+  for (const canvas of root.querySelectorAll("canvas[data-blurhash]")) {
+    try {
+      const pixels = decodeBlurhash(canvas.dataset.blurhash, canvas.width, canvas.height);
+      canvas.getContext("2d").putImageData(new ImageData(pixels, canvas.width), 0, 0);
+    } catch {
+      canvas.remove(); // a placeholder is a nicety: never let one break the page
+    }
+  }
+}
+
+// --- start ----------------------------------------------------------------------------------
+
+function start() {
+  $("#sign-in-form").addEventListener("submit", signIn);
+  $("#sign-out").addEventListener("click", () => signOut());
+  $("#filters").addEventListener("submit", applyFilters);
+  $("#filters").addEventListener("change", (event) => {
+    if (event.target.name !== "search") applyFilters(event);
+  });
+  wireDropzone();
+  loadMoreWhenSeen();
+  const dialog = $("#detail");
+  dialog.addEventListener("close", onDetailClosed);
+  dialog.addEventListener("submit", onDetailSubmit);
+  dialog.addEventListener("click", onDetailClick);
+  dialog.addEventListener("change", onDetailChange);
+  for (const type of ["pointerover", "pointerout", "focusin", "focusout"]) {
+    dialog.addEventListener(type, onRegion);
+  }
+  $("#detail-close").addEventListener("click", () => dialog.close());
+  window.addEventListener("hashchange", onHashChange);
+  // Images fade in over their placeholder once loaded ("load" does not bubble: capture it).
+  document.addEventListener(
+    "load",
+    (event) => {
+      if (event.target.tagName === "IMG") event.target.classList.add("loaded");
+    },
+    true,
+  );
+  if (apiKey) {
+    showApp(true);
+    loadGallery()
+      .then(onHashChange)
+      .catch(() => {});
+  } else {
+    showApp(false);
+  }
+}
+
+window.Scopix = { decodeBlurhash };
+start();

@@ -1,0 +1,60 @@
+"""How the templates show values: sizes, times, statuses and region outlines. No I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from scopix.server.domain.variants import ORIGINAL
+from scopix.server.services.files import BlobLocation
+
+#: Largest first: what the detail view shows, where it exists.
+DETAIL_VARIANTS = ("large_1024", "medium_750", "small_256")
+#: Description states that will change without anyone asking.
+MOVING_STATES = frozenset({"queued", "processing"})
+_UNITS = ("B", "KB", "MB", "GB", "TB")
+
+
+def human_size(size: int) -> str:
+    """1234567 -> '1.2 MB' (powers of 1000, as file managers show them)."""
+    value = float(size)
+    for unit in _UNITS:
+        if value < 1000 or unit == _UNITS[-1]:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def when(moment: datetime | None) -> str:
+    """A UTC time to the minute, or a dash."""
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+
+
+def points(polygon: Sequence[Sequence[float]]) -> str:
+    """An SVG `points` list for a polygon of normalized corners."""
+    return " ".join(f"{x:.5f},{y:.5f}" for x, y in polygon)
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def best_image(variants: Mapping[str, str], media_type: str) -> str | None:
+    """The variant the detail view shows: the largest made, else the original of an image that
+    has none yet; nothing for a file that is not an image."""
+    for name in DETAIL_VARIANTS:
+        if name in variants:
+            return name
+    return ORIGINAL if media_type == "image" else None
+
+
+def is_moving(upload_status: str, description_status: str) -> bool:
+    """Whether a card will change by itself: its variants are being made or it is being
+    described. The page keeps polling such cards."""
+    return upload_status == "processing" or description_status in MOVING_STATES
+
+
+def shows_inline(location: BlobLocation) -> bool:
+    """Only images open in the page; any other original is downloaded, never rendered by the
+    browser on this origin."""
+    return location.media_type.startswith("image/")
