@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import blurhash
@@ -10,7 +11,8 @@ import pytest
 from playwright.sync_api import Page, Request, expect
 
 from browsertools import PageProblems, Screenshots, Site, start_site
-from imagefactory import coverage, document_png
+from imagefactory import coverage, document_png, jpeg_bytes
+from scopix.server.web.forms import PAGE_SIZE
 from vlmserver import FakeVLMServer
 
 PHOTOS = Path(__file__).parent.parent / "assets" / "photos"
@@ -308,3 +310,66 @@ def test_no_request_carries_the_key_outside_its_header(page: Page, site: Site, k
         elif authorization is not None:
             assert authorization == f"Bearer {key}"
         assert secret not in headers.get("cookie", "")
+
+
+DROP = """([files, big]) => {
+  const dropped = new DataTransfer();
+  for (const [name, type, encoded] of files) {
+    const bytes = Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0));
+    dropped.items.add(new File([bytes], name, { type }));
+  }
+  dropped.items.add(new File([new Uint8Array(big)], "huge.png", { type: "image/png" }));
+  return dropped;
+}"""
+
+
+def test_dropped_files_upload_and_bad_ones_say_why(
+    page: Page, site: Site, key: str, screenshots: Screenshots, problems: PageProblems
+) -> None:
+    sign_in(page, site, key)
+    hostile_name = "<img src=x onerror=alert(1)>.png"  # browsers send " as %22
+    files = [
+        [
+            hostile_name,
+            "image/png",
+            base64.b64encode((PHOTOS / "coffee.png").read_bytes()).decode(),
+        ],
+        ["notes.txt.png", "image/png", base64.b64encode(b"just some text\n" * 10).decode()],
+    ]
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    dropped = page.evaluate_handle(DROP, [files, 100 * 2**20 + 1])
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": dropped})
+
+    rows = page.locator("#upload-list .upload")
+    expect(rows).to_have_count(3)
+    expect(rows.filter(has_text="huge.png").locator(".state")).to_contain_text("FILE_TOO_LARGE")
+    refused = rows.filter(has_text="notes.txt.png").locator(".state")
+    expect(refused).to_contain_text("UNSUPPORTED_MEDIA_TYPE")
+    expect(page.locator("#gallery .card[data-status='completed']")).to_have_count(
+        1, timeout=DESCRIBED
+    )
+    expect(page.locator("#gallery .card .name")).to_have_text(hostile_name)
+    screenshots.take(page, "dropped")
+    assert dialogs == []
+    with api(site, key) as client:
+        assert client.get("/files").json()["total_count"] == 1
+    assert [m for m in problems.messages if "status of 422" not in m] == []  # the refused file
+
+
+def test_scrolling_down_loads_the_next_page(page: Page, site: Site, key: str) -> None:
+    with api(site, key) as client:
+        for seed in range(PAGE_SIZE + 6):
+            data = jpeg_bytes(48 + seed, 32, seed=seed)
+            client.post(
+                "/files/upload",
+                files={"file": (f"n{seed}.jpg", data)},
+                data={"auto_describe": "false"},
+            ).raise_for_status()
+    sign_in(page, site, key)
+    expect(page.locator("#gallery .card")).to_have_count(PAGE_SIZE)
+    page.locator("#load-more").scroll_into_view_if_needed()
+    expect(page.locator("#gallery .card")).to_have_count(PAGE_SIZE + 6)
+    expect(page.locator("#load-more")).to_be_hidden()
+    expect(page.locator("#gallery .card").last.locator(".name")).to_have_text("n0.jpg")
+    expect(page.locator("#gallery .card[data-status='pending']")).to_have_count(PAGE_SIZE + 6)

@@ -45,9 +45,9 @@ def serve(
     if first is not None:
         typer.echo(f"Created tenant '{first.tenant_name}'. Its API key, shown only this once:")
         typer.echo(first.plaintext)
-    typer.echo(
-        f"Scopix serving on http://{settings.host}:{settings.port} (data: {settings.data_dir})"
-    )
+    url = f"http://{settings.host}:{settings.port}"
+    typer.echo(f"Scopix serving on {url} (data: {settings.data_dir})")
+    typer.echo(f"Web page: {url}/  API: {url}/api/v2 (docs at /api/v2/docs)")
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +21,8 @@ from scopix.server.domain.errors import Conflict, SearchUnavailable
 from scopix.server.domain.listing import MAX_IDS, file_query
 from scopix.server.domain.signing import ViewGrant
 from scopix.server.domain.variants import ORIGINAL
+from scopix.server.services.container import Services
+from scopix.server.services.files import FileView
 from scopix.server.services.image_links import ImageLinks
 from scopix.server.services.keys import Principal
 from scopix.server.web import views
@@ -91,10 +93,16 @@ class Images:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def page(request: Request) -> HTMLResponse:
+async def page(request: Request, services: ServicesDep) -> HTMLResponse:
     """The page; its filters come from the query string, so a search can be bookmarked."""
     form = GalleryForm.read(request.query_params)
-    return render("page.html", PAGE_HEADERS, form=form.values, version=__version__)
+    return render(
+        "page.html",
+        PAGE_HEADERS,
+        form=form.values,
+        version=__version__,
+        max_upload_bytes=services.settings.max_upload_bytes,
+    )
 
 
 @router.get("/ui/gallery", response_class=HTMLResponse)
@@ -190,8 +198,8 @@ async def download(
 def _cards(
     request: Request,
     principal: Principal,
-    services: ServicesDep,
-    items: Any,
+    services: Services,
+    items: Sequence[FileView],
     headers: Mapping[str, str],
 ) -> HTMLResponse:
     urls = UrlMaker(request)

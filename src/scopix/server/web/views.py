@@ -16,12 +16,13 @@ _UNITS = ("B", "KB", "MB", "GB", "TB")
 
 
 def human_size(size: int) -> str:
-    """1234567 -> '1.2 MB' (powers of 1000, as file managers show them)."""
+    """1234567 -> '1.2 MB' and 100 MiB -> '100 MB': powers of 1024, as the limits are set."""
     value = float(size)
     for unit in _UNITS:
-        if value < 1000 or unit == _UNITS[-1]:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
+        if value < 1024 or unit == _UNITS[-1]:
+            number = f"{value:.1f}".removesuffix(".0")
+            return f"{number} {unit}"
+        value /= 1024
     raise AssertionError("unreachable")
 
 

@@ -5,6 +5,7 @@
 
 const KEY_STORAGE = "scopix.apiKey";
 const POLL_MS = 1500;
+const POLL_MAX_MS = 15000; // a quiet wait slows the polling: it counts against the rate limit
 const UPLOADS_AT_ONCE = 3;
 const UPLOAD_ATTEMPTS = 4;
 
@@ -195,9 +196,16 @@ function loadMoreWhenSeen() {
 
 const watched = new Set();
 let polling = false;
+let pollDelay = POLL_MS;
 
 function followMovingCards(root) {
   for (const card of $$(".card[data-moving='yes']", root)) watched.add(card.dataset.id);
+  follow();
+}
+
+function follow(id) {
+  if (id) watched.add(id);
+  pollDelay = POLL_MS;
   if (watched.size && !polling) poll();
 }
 
@@ -205,8 +213,9 @@ async function poll() {
   polling = true;
   try {
     while (watched.size && apiKey) {
-      await sleep(POLL_MS);
-      await refreshCards(Array.from(watched).slice(0, 100)).catch(() => {});
+      await sleep(pollDelay);
+      const changed = await refreshCards(Array.from(watched).slice(0, 100)).catch(() => false);
+      pollDelay = changed ? POLL_MS : Math.min(pollDelay * 1.5, POLL_MAX_MS);
     }
   } finally {
     polling = false;
@@ -218,9 +227,11 @@ async function refreshCards(ids) {
   const fresh = $$(".card", fragment(body));
   const returned = new Set(fresh.map((card) => card.dataset.id));
   for (const id of ids) if (!returned.has(id)) watched.delete(id); // deleted meanwhile
+  let changed = false;
   for (const card of fresh) {
     const id = card.dataset.id;
     const shown = $(`#gallery .card[data-id="${id}"]`);
+    changed ||= !shown || shown.dataset.status !== card.dataset.status;
     if (shown) shown.replaceWith(card);
     else if (!isFiltered()) {
       $("#gallery").prepend(card);
@@ -232,6 +243,7 @@ async function refreshCards(ids) {
       if (openFileId === id) openDetail(id).catch(() => {});
     }
   }
+  return changed;
 }
 
 // --- uploads --------------------------------------------------------------------------------
@@ -240,6 +252,7 @@ const uploadQueue = [];
 let uploadsRunning = 0;
 
 function addFiles(files) {
+  const maxBytes = Number($("#file-input").dataset.maxBytes);
   for (const file of files) {
     const row = document.createElement("li");
     row.className = "upload";
@@ -255,6 +268,12 @@ function addFiles(files) {
     state.textContent = "waiting";
     row.append(name, bar, state);
     $("#upload-list").prepend(row);
+    if (file.size > maxBytes) {
+      row.classList.add("failed");
+      state.textContent =
+        "failed: too large for the page; `scopix upload` sends big files in parts (FILE_TOO_LARGE)";
+      continue;
+    }
     uploadQueue.push({ file, row, bar, state });
   }
   while (uploadsRunning < UPLOADS_AT_ONCE && uploadQueue.length) runUploads();
@@ -324,9 +343,8 @@ function uploaded(item, result) {
   item.state.textContent = result.deduplicated
     ? `${result.description_status} (already stored)`
     : result.description_status;
-  watched.add(result.image_id);
   refreshCards([result.image_id]).catch(() => {});
-  if (!polling) poll();
+  follow(result.image_id);
 }
 
 function updateUploadRow(id, status) {
@@ -367,10 +385,7 @@ async function openDetail(id) {
   $("#detail-body").replaceChildren(fragment(body));
   if (!dialog.open) dialog.showModal();
   const article = $("#detail-body .detail");
-  if (article.dataset.moving === "yes") {
-    watched.add(id);
-    if (!polling) poll();
-  }
+  if (article.dataset.moving === "yes") follow(id);
   loadSimilar(id);
 }
 
@@ -440,8 +455,7 @@ async function onDetailClick(event) {
     button.disabled = true;
     await call(`/api/v2/files/${id}/describe`, { method: "POST" }).catch(showDetailError);
     await openDetail(id);
-    watched.add(id);
-    if (!polling) poll();
+    follow(id);
   } else if (button.dataset.action === "delete") {
     if (!confirm(`Delete “${button.dataset.name}”? It can be restored for 30 days.`)) return;
     try {

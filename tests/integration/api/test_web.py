@@ -1,0 +1,209 @@
+"""The web page's routes: the page, its key-authenticated fragments and its signed images."""
+
+from __future__ import annotations
+
+import re
+import time
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from apiclient import Api
+from imagefactory import jpeg_bytes, mp4_bytes
+from scopix.server.domain.signing import ViewGrant, sign
+from scopix.server.web.forms import PAGE_SIZE
+
+UPLOAD = "/api/v2/files/upload"
+IMG_SRC = re.compile(r'<img[^>]* src="([^"]+)"')
+
+
+async def put(api: Api, seed: int, key: str | None = None, **fields: str) -> str:
+    response = await api.client.post(
+        UPLOAD,
+        files={"file": (f"f{seed}.jpg", jpeg_bytes(40 + seed, 30 + seed, seed=seed))},
+        data={"auto_describe": "false", **fields},
+        headers=api.auth(key),
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["image_id"])
+
+
+async def gallery(api: Api, key: str | None = None, **params: str) -> httpx.Response:
+    response = await api.client.get("/ui/gallery", params=params, headers=api.auth(key))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["cache-control"] == "private, no-store"
+    return response
+
+
+def card_ids(html: str) -> list[str]:
+    return re.findall(r'<li class="card" data-id="([^"]+)"', html)
+
+
+def image_links(html: str) -> list[str]:
+    return [unescape(src) for src in IMG_SRC.findall(html)]
+
+
+async def test_the_page_needs_no_key_and_allows_no_inline_code(api: Api) -> None:
+    response = await api.client.get("/", headers={"Authorization": ""})
+    assert response.status_code == 200
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self';" in policy
+    assert "style-src 'self';" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert response.headers["x-frame-options"] == "DENY"
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', response.text)
+    assert len(assets) == 3
+    for asset in assets:
+        served = await api.client.get(asset)
+        assert served.status_code == 200, asset
+    assert "<script>" not in response.text
+    assert " style=" not in response.text
+
+
+async def test_filters_in_the_address_fill_the_form_escaped(api: Api) -> None:
+    hostile = '"><script>alert(1)</script>'
+    response = await api.client.get("/", params={"search": hostile, "has_description": "no"})
+    assert "<script>alert(1)" not in response.text
+    assert 'value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in response.text
+    assert '<option value="no" selected>' in response.text
+
+
+async def test_fragments_need_a_valid_key(api: Api) -> None:
+    for path in ("/ui/gallery", "/ui/cards?ids=x", "/ui/files/x", "/ui/files/x/similar"):
+        response = await api.client.get(path, headers={"Authorization": "Bearer scopix_bad"})
+        assert response.status_code == 401, path
+        assert response.json()["error"]["code"] == "INVALID_API_KEY"
+
+
+async def test_a_tenant_sees_only_its_own_files(api: Api) -> None:
+    mine = [await put(api, 1), await put(api, 2)]
+    theirs = await put(api, 3, key=api.other_key)
+
+    response = await gallery(api)
+    assert card_ids(response.text) == list(reversed(mine))
+    assert response.headers["x-total-count"] == "2"
+    assert "x-next-offset" not in response.headers
+    assert (await api.client.get(f"/ui/files/{theirs}")).status_code == 404
+    assert (await api.client.get(f"/ui/files/{theirs}/similar")).status_code == 404
+    followed = await api.client.get("/ui/cards", params={"ids": f"{mine[0]},{theirs}"})
+    assert card_ids(followed.text) == [mine[0]]
+
+
+async def test_the_gallery_pages_by_offset(api: Api) -> None:
+    ids = [await put(api, seed) for seed in range(PAGE_SIZE + 1)]
+    first = await gallery(api)
+    assert len(card_ids(first.text)) == PAGE_SIZE
+    assert first.headers["x-next-offset"] == str(PAGE_SIZE)
+    rest = await gallery(api, offset=first.headers["x-next-offset"])
+    assert card_ids(rest.text) == [ids[0]]
+    assert "x-next-offset" not in rest.headers
+
+
+async def test_filters(api: Api) -> None:
+    tagged = await put(api, 1, tags="garden")
+    await put(api, 2)
+    await api.client.post(
+        UPLOAD, files={"file": ("clip.mp4", mp4_bytes(4096))}, data={"auto_describe": "false"}
+    )
+    assert card_ids((await gallery(api, tags="garden")).text) == [tagged]
+    assert len(card_ids((await gallery(api, media_type="video")).text)) == 1
+    assert len(card_ids((await gallery(api, has_description="no")).text)) == 3
+    assert card_ids((await gallery(api, has_description="yes")).text) == []
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    assert len(card_ids((await gallery(api, date_from=today, date_to=today)).text)) == 3
+    assert card_ids((await gallery(api, date_to="2000-01-01")).text) == []
+    blank = {name: "" for name in ("search", "tags", "media_type", "date_from", "date_to")}
+    assert len(card_ids((await gallery(api, **blank)).text)) == 3
+
+
+async def test_wrong_filters_name_their_field(api: Api) -> None:
+    for field, value in (("date_from", "yesterday"), ("has_description", "maybe")):
+        response = await api.client.get("/ui/gallery", params={field: value})
+        assert response.status_code == 422
+        body = response.json()["error"]
+        assert body["code"] == "VALIDATION_ERROR"
+        assert body["details"]["field"] == field
+
+
+async def test_hostile_titles_and_tags_are_shown_as_text(api: Api) -> None:
+    title = '<img src=x onerror="alert(1)">'
+    file_id = await put(api, 1, title=title, tags="<b>bold</b>")
+    for html in (
+        (await gallery(api)).text,
+        (await api.client.get(f"/ui/files/{file_id}")).text,
+    ):
+        assert "<img src=x" not in html
+        assert "<b>bold" not in html
+        assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
+
+
+async def test_images_travel_on_signed_links(api: Api) -> None:
+    file_id = await put(api, 1)
+    await put(api, 2, key=api.other_key)
+    await api.drain()  # the variants
+    link = image_links((await gallery(api)).text)[0]
+    their_link = image_links((await gallery(api, key=api.other_key)).text)[0]
+    anonymous = {"Authorization": ""}
+
+    shown = await api.client.get(link, headers=anonymous)
+    assert shown.status_code == 200
+    assert shown.headers["content-type"] == "image/webp"
+
+    path, query = urlsplit(link).path, parse_qs(urlsplit(link).query)
+    their_tenant = parse_qs(urlsplit(their_link).query)["tenant"][0]
+    tampered = {
+        "signature": {**query, "signature": ["0" * 64]},
+        "tenant": {**query, "tenant": [their_tenant]},
+        "expiry": {**query, "expires": [str(int(query["expires"][0]) + 3600)]},
+    }
+    for what, params in tampered.items():
+        refused = await api.client.get(path, params=params, headers=anonymous)
+        assert refused.status_code == 403, what
+        assert refused.json()["error"]["code"] == "INVALID_SIGNATURE"
+    their_path = urlsplit(their_link).path
+    assert (await api.client.get(their_path, params=query, headers=anonymous)).status_code == 403
+
+    tenant = query["tenant"][0]
+    past = int(time.time()) - 1
+    grant = ViewGrant(tenant, file_id, "small_256", past)
+    expired = {
+        "tenant": tenant,
+        "expires": past,
+        "signature": sign(api.services.image_links.secret, grant),
+    }
+    refused = await api.client.get(path, params=expired, headers=anonymous)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "URL_EXPIRED"
+
+    assert (await api.client.delete(f"/api/v2/files/{file_id}")).status_code == 204
+    assert (await api.client.get(link, headers=anonymous)).status_code == 404
+
+
+async def test_the_detail_links_the_original_as_a_download(api: Api) -> None:
+    file_id = await put(api, 1)
+    html = (await api.client.get(f"/ui/files/{file_id}")).text
+    link = unescape(re.findall(r'<a href="(/ui/downloads/[^"]+)" download>', html)[0])
+    response = await api.client.get(link, headers={"Authorization": ""})
+    assert response.status_code == 200
+    assert response.headers["content-disposition"].startswith("attachment;")
+    assert response.content[:2] == b"\xff\xd8"
+
+
+async def test_a_read_only_key_gets_no_controls_that_write(api: Api) -> None:
+    file_id = await put(api, 1)
+    reader = await api.services.keys.create_key("acme", scopes=("read",))
+    html = (await api.client.get(f"/ui/files/{file_id}", headers=api.auth(reader.plaintext))).text
+    assert 'data-action="update"' not in html
+    assert 'data-action="delete"' not in html
+    assert 'data-action="describe"' not in html
+    assert 'data-action="update"' in (await api.client.get(f"/ui/files/{file_id}")).text
+
+
+async def test_similar_images_explain_why_there_are_none_yet(api: Api) -> None:
+    file_id = await put(api, 1)
+    response = await api.client.get(f"/ui/files/{file_id}/similar")
+    assert response.status_code == 200
+    assert "no image features yet" in response.text
+    assert card_ids(response.text) == []

@@ -1,0 +1,68 @@
+"""How the web page shows values."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from scopix.server.services.files import BlobLocation
+from scopix.server.web.views import (
+    best_image,
+    human_size,
+    is_moving,
+    percent,
+    points,
+    shows_inline,
+    when,
+)
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1 KB"),
+        (246_272, "240.5 KB"),
+        (100 * 2**20, "100 MB"),
+        (3 * 2**30 + 2**20, "3 GB"),
+        (7000 * 2**40, "7000 TB"),
+    ],
+)
+def test_sizes(size: int, shown: str) -> None:
+    assert human_size(size) == shown
+
+
+def test_times_and_fractions() -> None:
+    assert when(datetime(2026, 11, 29, 9, 5, 31, tzinfo=UTC)) == "2026-11-29 09:05 UTC"
+    assert when(None) == "—"
+    assert percent(0.915) == "92%"
+    assert percent(None) == "—"
+
+
+def test_polygon_points_for_svg() -> None:
+    assert points([[0, 0], [0.5, 0], [0.5, 0.25], [0, 0.25]]) == (
+        "0.00000,0.00000 0.50000,0.00000 0.50000,0.25000 0.00000,0.25000"
+    )
+
+
+def test_the_detail_shows_the_largest_variant_made() -> None:
+    assert best_image({"small_256": "", "large_1024": "", "original": ""}, "image") == "large_1024"
+    assert best_image({"original": ""}, "image") == "original"  # variants still being made
+    assert best_image({"original": ""}, "video") is None
+
+
+def test_cards_move_while_processing_or_described() -> None:
+    assert is_moving("processing", "pending")
+    assert is_moving("completed", "queued")
+    assert is_moving("completed", "processing")
+    assert not any(
+        is_moving("completed", state) for state in ("pending", "completed", "failed", "skipped")
+    )
+
+
+def test_only_images_open_in_the_page() -> None:
+    assert shows_inline(BlobLocation("k", "image/webp", "a.webp"))
+    assert not shows_inline(BlobLocation("k", "application/pdf", "a.pdf"))
+    assert not shows_inline(BlobLocation("k", "video/mp4", "a.mp4"))
