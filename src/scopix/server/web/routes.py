@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -166,32 +167,42 @@ async def similar(
     return _cards(request, principal, services, found, FRAGMENT_HEADERS)
 
 
-@router.get("/ui/images/{file_id}/{variant}", response_class=Response)
-async def image(
-    file_id: str,
-    variant: str,
-    services: ServicesDep,
+@dataclass(frozen=True)
+class SignedQuery:
+    """The query of a signed link: whose file, until when, and the proof."""
+
+    tenant: str
+    expires: int
+    signature: str
+
+    def grant(self, file_id: str, variant: str) -> ViewGrant:
+        return ViewGrant(self.tenant, file_id, variant, self.expires)
+
+
+def signed_query(
     tenant: Annotated[str, Query(max_length=64)],
     expires: Annotated[int, Query()],
     signature: Annotated[str, Query(max_length=128)],
-) -> Response:
+) -> SignedQuery:
+    return SignedQuery(tenant, expires, signature)
+
+
+Signed = Annotated[SignedQuery, Depends(signed_query)]
+
+
+@router.get("/ui/images/{file_id}/{variant}", response_class=Response)
+async def image(file_id: str, variant: str, services: ServicesDep, signed: Signed) -> Response:
     """An image the page links to; the signature stands in for the key."""
-    grant = ViewGrant(tenant, file_id, variant, expires)
-    location = await services.image_links.open(grant, signature)
+    grant = signed.grant(file_id, variant)
+    location = await services.image_links.open(grant, signed.signature)
     return blob_response(services, location, attachment=not views.shows_inline(location))
 
 
 @router.get("/ui/downloads/{file_id}", response_class=Response)
-async def download(
-    file_id: str,
-    services: ServicesDep,
-    tenant: Annotated[str, Query(max_length=64)],
-    expires: Annotated[int, Query()],
-    signature: Annotated[str, Query(max_length=128)],
-) -> Response:
+async def download(file_id: str, services: ServicesDep, signed: Signed) -> Response:
     """A file's original as an attachment; the signature stands in for the key."""
-    grant = ViewGrant(tenant, file_id, ORIGINAL, expires)
-    location = await services.image_links.open(grant, signature)
+    grant = signed.grant(file_id, ORIGINAL)
+    location = await services.image_links.open(grant, signed.signature)
     return blob_response(services, location, attachment=True)
 
 
