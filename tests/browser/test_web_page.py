@@ -199,6 +199,18 @@ def test_a_refused_key_is_not_kept(page: Page, site: Site, problems: PageProblem
     assert [m for m in problems.messages if "401" not in m] == []
 
 
+def test_a_wrong_filter_in_the_address_is_explained(page: Page, site: Site, key: str) -> None:
+    page.goto(f"{site.url}?search={'a' * 300}")  # typing stops at 200; an address does not
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#gallery-error")).to_contain_text("at most 200 characters")
+    page.get_by_label("Search", exact=True).fill("")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#summary")).to_have_text("No files yet: drop some images above.")
+    expect(page.locator("#gallery-error")).to_be_empty()
+
+
 def test_keyboard_alone_signs_in_and_opens_a_file(
     page: Page, site: Site, key: str, screenshots: Screenshots
 ) -> None:

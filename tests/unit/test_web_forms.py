@@ -64,11 +64,6 @@ def test_a_wrong_field_is_named(field: str, value: str) -> None:
     assert refused.value.details["field"] == field
 
 
-def test_only_real_filters_count_as_filtering() -> None:
-    assert not GalleryForm.read({"search_mode": "semantic"}).is_filtered
-    assert GalleryForm.read({"tags": "cat"}).is_filtered
-
-
 @given(st.dictionaries(st.sampled_from(FILTER_FIELDS), st.text(max_size=40)))
 def test_any_form_is_a_query_or_a_validation_error(params: dict[str, str]) -> None:
     try:

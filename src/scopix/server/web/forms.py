@@ -34,10 +34,6 @@ class GalleryForm:
     def read(cls, params: Mapping[str, str]) -> GalleryForm:
         return cls({name: params.get(name, "").strip() for name in FILTER_FIELDS})
 
-    @property
-    def is_filtered(self) -> bool:
-        return any(self.values[name] for name in FILTER_FIELDS if name != "search_mode")
-
     def query(self, offset: int = 0) -> FileQuery:
         """The listing these filters ask for; `ValidationFailed` names a field that is wrong."""
         values = self.values

@@ -19,7 +19,7 @@ from scopix.server.api.blobs import blob_response
 from scopix.server.api.deps import Reader, ServicesDep
 from scopix.server.api.presenters import UrlMaker, file_out
 from scopix.server.domain.errors import Conflict, SearchUnavailable
-from scopix.server.domain.listing import MAX_IDS, file_query
+from scopix.server.domain.listing import MAX_IDS, MAX_SEARCH_CHARS, file_query
 from scopix.server.domain.signing import ViewGrant
 from scopix.server.domain.variants import ORIGINAL
 from scopix.server.services.container import Services
@@ -40,7 +40,7 @@ static_files = StaticFiles(directory=STATIC)
 #: as safe as the page that holds it.
 PAGE_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
         "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
     "X-Frame-Options": "DENY",
@@ -103,6 +103,7 @@ async def page(request: Request, services: ServicesDep) -> HTMLResponse:
         form=form.values,
         version=__version__,
         max_upload_bytes=services.settings.max_upload_bytes,
+        max_search_chars=MAX_SEARCH_CHARS,
     )
 
 

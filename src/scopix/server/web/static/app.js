@@ -94,10 +94,12 @@ async function signIn(event) {
   try {
     await loadGallery();
   } catch (error) {
-    if (!(error instanceof ApiError && error.status === 401)) {
-      $("#sign-in-error").textContent = `Could not sign in: ${error}`;
+    // A wrong filter in the address is not a wrong key: the gallery says what is wrong.
+    const keyAccepted = error instanceof ApiError && error.status === 422;
+    if (!keyAccepted) {
+      if (error.status !== 401) $("#sign-in-error").textContent = `Could not sign in: ${error}`;
+      return;
     }
-    return;
   }
   sessionStorage.setItem(KEY_STORAGE, apiKey);
   input.value = "";
