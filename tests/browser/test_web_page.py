@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 
 import blurhash
@@ -83,7 +84,7 @@ def test_sign_in_upload_search_inspect_edit_and_delete(
     page.get_by_role("button", name="Search").click()
     expect(page.locator("#gallery .card")).to_have_count(1)
     expect(page.locator("#gallery .card .name")).to_have_text("invoice.png")
-    assert "search=invoice" in page.url
+    expect(page).to_have_url(re.compile(r"\?search=invoice&search_mode=visible_text$"))
     screenshots.take(page, "03-search")
     page.get_by_label("Search mode").select_option("semantic")
     page.get_by_label("Search", exact=True).fill("a cat")
@@ -234,7 +235,11 @@ def test_keyboard_alone_signs_in_and_opens_a_file(
     screenshots.take(page, "keyboard-detail", full_page=False)
     page.keyboard.press("Escape")
     expect(page.locator("#detail")).to_be_hidden()
-    assert "#file=" not in page.url
+    expect(page).not_to_have_url(re.compile("#file="))
+    page.keyboard.press("Enter")  # the focus is back on the card
+    expect(page.locator("#detail")).to_be_visible()
+    page.go_back()
+    expect(page.locator("#detail")).to_be_hidden()
 
 
 def test_readable_on_a_phone(

@@ -240,9 +240,8 @@ async function refreshCards(ids) {
       summarize((total += 1));
     }
     updateUploadRow(id, card.dataset.status);
-    if (card.dataset.moving === "no") {
-      watched.delete(id);
-      if (openFileId === id) openDetail(id).catch(() => {});
+    if (card.dataset.moving === "no" && watched.delete(id) && openFileId === id) {
+      openDetail(id).catch(() => {}); // it has just settled: show the outcome
     }
   }
   return changed;
@@ -411,6 +410,7 @@ function fileFromHash() {
 
 function onHashChange() {
   const id = fileFromHash();
+  if (!id && $("#detail").open) $("#detail").close(); // the back button closes the detail
   if (id && apiKey) {
     openDetail(id).catch((error) => {
       $("#gallery-error").textContent = `${error}`;
