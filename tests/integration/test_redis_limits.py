@@ -1,8 +1,9 @@
 """Limits shared by replicas through a real Redis, and the upload slots' contract.
 
-Each test keys its counts under a namespace of its own and deletes only those keys: the Redis
-may be shared. Two adapters on one namespace stand for two replicas. The slot tests that hold
-for either adapter run on both: two Redis replicas, or one process's memory.
+Each test keys its counts under a namespace of its own (the `redis_namespace` fixture) and
+deletes only those keys: the Redis may be shared. Two adapters on one namespace stand for two
+replicas. The slot tests that hold for either adapter run on both: two Redis replicas, or one
+process's memory.
 
 No test waits for the rate window: the limiter's clock is moved on instead. The lease tests
 sleep a few tenths of a second in all.
@@ -15,7 +16,7 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import suppress
 
 import anyio
@@ -30,29 +31,18 @@ Replicas = tuple[UploadSlots, UploadSlots]
 
 
 @pytest.fixture
-def namespace(redis_url: str) -> Iterator[str]:
-    """A key prefix of this test's own; its keys are deleted afterwards, and no others."""
-    prefix = f"scopix-test:{uuid.uuid4().hex}"
-    yield prefix
-    client = redis.Redis.from_url(redis_url)
-    try:
-        for key in client.scan_iter(match=f"{prefix}:*"):
-            client.delete(key)
-    finally:
-        client.close()
-
-
-@pytest.fixture
 def tenant() -> str:
     return f"tenant-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
 async def limiters(
-    redis_url: str, namespace: str
+    redis_url: str, redis_namespace: str
 ) -> AsyncIterator[tuple[RedisRateLimiter, RedisRateLimiter]]:
     """Two replicas' rate limiters on one Redis."""
-    pair = tuple(RedisRateLimiter(redis_url, key_prefix=f"{namespace}:ratelimit") for _ in "ab")
+    pair = tuple(
+        RedisRateLimiter(redis_url, key_prefix=f"{redis_namespace}:ratelimit") for _ in "ab"
+    )
     yield pair[0], pair[1]
     for limiter in pair:
         await limiter.aclose()
@@ -72,8 +62,8 @@ async def replicas(request: pytest.FixtureRequest) -> AsyncIterator[Replicas]:
         yield memory, memory
         return
     url: str = request.getfixturevalue("redis_url")
-    namespace: str = request.getfixturevalue("namespace")
-    first, second = redis_slots(url, namespace), redis_slots(url, namespace)
+    redis_namespace: str = request.getfixturevalue("redis_namespace")
+    first, second = redis_slots(url, redis_namespace), redis_slots(url, redis_namespace)
     yield first, second
     await first.aclose()
     await second.aclose()
@@ -145,10 +135,13 @@ async def test_the_window_moves_on_one_request_at_a_time(
 
 
 async def test_reset_forgets_only_the_limiters_own_keys(
-    limiters: tuple[RedisRateLimiter, RedisRateLimiter], tenant: str, redis_url: str, namespace: str
+    limiters: tuple[RedisRateLimiter, RedisRateLimiter],
+    tenant: str,
+    redis_url: str,
+    redis_namespace: str,
 ) -> None:
     first, _ = limiters
-    neighbour = f"{namespace}:celery-task"  # another user of the same Redis
+    neighbour = f"{redis_namespace}:celery-task"  # another user of the same Redis
     client = redis.Redis.from_url(redis_url)
     try:
         client.set(neighbour, "keep me")
@@ -274,10 +267,10 @@ async def test_racing_uploads_never_hold_more_than_the_limit(
 
 
 async def test_a_vanished_holders_slot_frees_after_its_lease(
-    redis_url: str, namespace: str, tenant: str
+    redis_url: str, redis_namespace: str, tenant: str
 ) -> None:
-    crashing = redis_slots(redis_url, namespace, lease_seconds=0.2)
-    survivor = redis_slots(redis_url, namespace)
+    crashing = redis_slots(redis_url, redis_namespace, lease_seconds=0.2)
+    survivor = redis_slots(redis_url, redis_namespace)
     try:
         assert await crashing.acquire(tenant, 1) is not None  # and never given back
         assert await survivor.acquire(tenant, 1) is None
@@ -288,9 +281,11 @@ async def test_a_vanished_holders_slot_frees_after_its_lease(
         await survivor.aclose()
 
 
-async def test_a_long_upload_renews_its_lease(redis_url: str, namespace: str, tenant: str) -> None:
-    slow = redis_slots(redis_url, namespace, lease_seconds=0.2)
-    other = redis_slots(redis_url, namespace)
+async def test_a_long_upload_renews_its_lease(
+    redis_url: str, redis_namespace: str, tenant: str
+) -> None:
+    slow = redis_slots(redis_url, redis_namespace, lease_seconds=0.2)
+    other = redis_slots(redis_url, redis_namespace)
     try:
         async with slow.hold(tenant, 1):
             await asyncio.sleep(0.5)  # more than two leases
@@ -302,14 +297,14 @@ async def test_a_long_upload_renews_its_lease(redis_url: str, namespace: str, te
 
 
 async def test_a_tenant_without_uploads_leaves_no_key(
-    redis_url: str, namespace: str, tenant: str
+    redis_url: str, redis_namespace: str, tenant: str
 ) -> None:
-    slots = redis_slots(redis_url, namespace)
+    slots = redis_slots(redis_url, redis_namespace)
     client = redis.Redis.from_url(redis_url)
     try:
         async with slots.hold(tenant, 2):
-            assert client.exists(f"{namespace}:upload-slots:{tenant}")
-        assert not client.exists(f"{namespace}:upload-slots:{tenant}")
+            assert client.exists(f"{redis_namespace}:upload-slots:{tenant}")
+        assert not client.exists(f"{redis_namespace}:upload-slots:{tenant}")
     finally:
         await slots.aclose()
         client.close()

@@ -8,13 +8,11 @@ body that waits for the test's word, so it keeps its slot exactly as long as the
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import suppress
 
 import httpx
 import pytest
-import redis
 
 from apiclient import Api
 from imagefactory import jpeg_bytes, truncated
@@ -189,20 +187,10 @@ async def slots_api(request: pytest.FixtureRequest, api: Api) -> AsyncIterator[A
         yield api
         return
     url: str = request.getfixturevalue("redis_url")
-    prefix = f"scopix-test:{uuid.uuid4().hex}"
+    prefix: str = request.getfixturevalue("redis_namespace")
     await api.services.upload_slots.aclose()
     api.services.upload_slots = RedisUploadSlots(url, key_prefix=prefix)
     yield api  # closing the app closes the Redis client
-    delete_keys(url, prefix)
-
-
-def delete_keys(url: str, prefix: str) -> None:
-    client = redis.Redis.from_url(url)
-    try:
-        for key in client.scan_iter(match=f"{prefix}:*"):
-            client.delete(key)
-    finally:
-        client.close()
 
 
 class HeldUploads:
