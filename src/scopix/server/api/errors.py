@@ -22,6 +22,7 @@ STATUS_BY_ERROR: dict[type[domain.DomainError], int] = {
     domain.CorruptFile: 422,
     domain.ImageTooLarge: 422,
     domain.FileTooLarge: 413,
+    domain.PayloadTooLarge: 413,
     domain.InvalidApiKey: 401,
     domain.PermissionDenied: 403,
     domain.QuotaExceeded: 403,

@@ -55,6 +55,12 @@ class FileTooLarge(DomainError):
     code = "FILE_TOO_LARGE"
 
 
+class PayloadTooLarge(DomainError):
+    """A request body over the route's cap (a JSON body over 1 MiB)."""
+
+    code = "PAYLOAD_TOO_LARGE"
+
+
 class InvalidApiKey(DomainError):
     """Missing, malformed, unknown or revoked API key."""
 
