@@ -91,6 +91,15 @@ class Blob(Base):
     """Stored bytes, once per tenant and SHA-256, with what was learnt from decoding them."""
 
     __tablename__ = "blobs"
+    __table_args__ = (
+        # Marks a purge left unfinished, found again by the next purge (services/purge.py).
+        Index(
+            "ix_blobs_purging",
+            "purge_started_at",
+            sqlite_where=text("state = 'purging'"),
+            postgresql_where=text("state = 'purging'"),
+        ),
+    )
 
     tenant_id: Mapped[str] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
@@ -106,6 +115,11 @@ class Blob(Base):
     variants: Mapped[list[str]] = mapped_column(JSON, default=list)
     variant_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: `live`, or `purging` while a purge removes the bytes: no upload attaches to them then
+    #: (domain.purge)
+    state: Mapped[str] = mapped_column(String(10), default="live", server_default="live")
+    #: when a purge marked the blob; a later purge takes over a mark older than its lease
+    purge_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class File(Base):
@@ -126,6 +140,13 @@ class File(Base):
             postgresql_where=text("deleted_at IS NULL"),
         ),
         Index("ix_files_tenant_sha256", "tenant_id", "sha256"),
+        # Deleted files in the order they fall due for purging; live files are not in it.
+        Index(
+            "ix_files_deleted_at",
+            "deleted_at",
+            sqlite_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NOT NULL"),
+        ),
         # What changed since a search index last looked (services/search.py).
         Index("ix_files_tenant_updated", "tenant_id", "updated_at"),
         # One file per keyed upload position: a retried request finds it instead of adding one.
