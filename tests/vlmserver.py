@@ -23,12 +23,14 @@ Modes and their options:
     invalid     200 with a JSON object missing `description` (or `answer`, if given)
     truncated   200 with half a JSON object and finish_reason "length"
     drop        closes the connection without answering
+    huge        200 whose body runs to `size` bytes (default 64 MiB), sent in 64 KiB writes
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import itertools
 import json
 import threading
@@ -52,6 +54,7 @@ MODES = frozenset(
         "invalid",
         "truncated",
         "drop",
+        "huge",
     }
 )
 
@@ -309,6 +312,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif mode == "truncated":
             content = json.dumps(fake.answer_for(opts))
             self._send_json(200, fake.completion(content[: len(content) // 2], model, "length"))
+        elif mode == "huge":
+            self._send_huge(int(opts.get("size", 64 * 2**20)))
         # "drop": return without a word; the connection closes
 
     def _read_json(self) -> Any:
@@ -349,6 +354,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+    def _send_huge(self, size: int) -> None:
+        """`size` bytes of JSON whitespace (only the size is wrong), until the client hangs up."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        chunk = b" " * 65536
+        with contextlib.suppress(OSError):  # a client that stops reading closes the socket
+            for start in range(0, size, len(chunk)):
+                self.wfile.write(chunk[: size - start])
 
 
 def _first_image(messages: Any) -> bytes | None:

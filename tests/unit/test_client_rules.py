@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from scopix.client._batch import plan_requests
 from scopix.client._options import ClientOptions, from_environment
-from scopix.client._retry import MAX_DELAY_S, backoff_delay, parse_retry_after, should_retry
+from scopix.client._retry import MAX_DELAY_S, backoff_delay, should_retry
 from scopix.errors import AuthenticationError, ValidationError
 from scopix.types.describe import DescriptionStatus
 from scopix.types.files import FileDetails, FileList, ProcessingStatus
@@ -32,20 +29,6 @@ def test_a_conflict_is_retried_only_when_it_is_a_lock() -> None:
     assert should_retry(409, {"Retry-After": "3"})
     assert should_retry(409, {"retry-after": "3"})
     assert not should_retry(409, {})
-
-
-@given(st.floats(min_value=0, max_value=1e6, allow_nan=False))
-def test_retry_after_seconds_parse(seconds: float) -> None:
-    assert parse_retry_after(repr(seconds)) == pytest.approx(seconds)
-
-
-def test_retry_after_http_date_and_garbage() -> None:
-    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-    later = format_datetime(now + timedelta(seconds=30), usegmt=True)
-    assert parse_retry_after(later, now=now) == pytest.approx(30)
-    assert parse_retry_after(format_datetime(now - timedelta(hours=1), usegmt=True), now) == 0
-    for value in (None, "", "soon", "nan", "-"):
-        assert parse_retry_after(value) is None
 
 
 @given(

@@ -24,8 +24,9 @@ import anyio.from_thread
 import anyio.to_thread
 import httpx
 
+from scopix._retry_after import retry_after_of
 from scopix.client._forms import UploadOptions
-from scopix.client._retry import backoff_delay, parse_retry_after, should_retry
+from scopix.client._retry import backoff_delay, should_retry
 from scopix.client._sources import Source
 from scopix.client._transport import Transport
 from scopix.errors import (
@@ -157,7 +158,7 @@ class PartFailure:
 def part_failure(status: int, headers: Mapping[str, str], body: bytes) -> PartFailure:
     """What a storage error answer means: S3 XML or the Scopix envelope alike."""
     lowered = {k.lower(): v for k, v in headers.items()}
-    retry_after = parse_retry_after(lowered.get("retry-after"))
+    retry_after = retry_after_of(lowered)
     request_id = lowered.get("x-request-id") or lowered.get("x-amz-request-id")
     error = error_from_response(status, error_body(body), request_id, retry_after)
     return PartFailure(error, should_retry(status, lowered), status == 403, retry_after)

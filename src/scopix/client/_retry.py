@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 #: Statuses worth another try: the server timed out, is busy or failed.
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -23,24 +21,6 @@ def should_retry(status: int, headers: Mapping[str, str]) -> bool:
     if status == 409:
         return "retry-after" in {k.lower() for k in headers}
     return status in RETRY_STATUSES
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (delta seconds or an HTTP date)."""
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return max(0.0, seconds)
 
 
 def backoff_delay(

@@ -13,8 +13,9 @@ import anyio
 import httpx
 
 from scopix import __version__
+from scopix._retry_after import retry_after_of
 from scopix.client._options import ClientOptions
-from scopix.client._retry import backoff_delay, parse_retry_after, should_retry
+from scopix.client._retry import backoff_delay, should_retry
 from scopix.errors import (
     ScopixConnectionError,
     ScopixError,
@@ -142,7 +143,7 @@ class Transport:
         if response.is_success:
             return response
         await response.aread()
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        retry_after = retry_after_of(response.headers)
         error = error_from_response(
             response.status_code, _body(response), response.headers.get("x-request-id"), retry_after
         )

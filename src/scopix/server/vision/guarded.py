@@ -34,7 +34,7 @@ class GuardedAnalyzer:
             retry_at = self.breaker.retry_at(now) or now
             raise AnalyzerError(
                 DescriptionErrorType.VLM_ERROR,
-                f"{self.name} failed repeatedly; it is given a rest before the next try",
+                "the vision model failed repeatedly; it is given a rest before the next try",
                 retry_after=max(retry_at - now, 0.0),
             )
         try:

@@ -5,7 +5,6 @@ from scopix.server.vision.remote.openai_compat import (
     OpenAICompatibleAnalyzer,
     VLMAnswer,
     parse_answer,
-    parse_retry_after,
 )
 
 __all__ = [
@@ -13,5 +12,4 @@ __all__ = [
     "OpenAICompatibleAnalyzer",
     "VLMAnswer",
     "parse_answer",
-    "parse_retry_after",
 ]

@@ -13,18 +13,17 @@ import base64
 import hashlib
 import json
 import logging
-import math
 import re
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from scopix._retry_after import retry_after_of
 from scopix.server.vision.base import Analysis, AnalyzerError, DecodedImage, Tag
 from scopix.types.describe import DescriptionErrorType
 
@@ -33,7 +32,6 @@ __all__ = [
     "OpenAICompatibleAnalyzer",
     "VLMAnswer",
     "parse_answer",
-    "parse_retry_after",
 ]
 
 log = logging.getLogger("scopix.vision.remote")
@@ -44,8 +42,9 @@ MAX_TAG_CHARS: Final = 50
 MAX_ELEMENT_CHARS: Final = 120
 MAX_DESCRIPTION_CHARS: Final = 2000
 MAX_VISIBLE_TEXT_CHARS: Final = 20_000
-#: A Retry-After beyond this is treated as nonsense rather than parking a job for days.
-MAX_RETRY_AFTER_S: Final = 24 * 3600.0
+#: The most of an answer we read: a description is a few KiB, and a server that sends more is
+#: broken or hostile, and must not fill our memory.
+MAX_ANSWER_BYTES: Final = 4 * 1024 * 1024
 _EXCERPT_CHARS: Final = 200
 _NOT_JSON: Final = object()  # json.loads's "null" is None, so failure needs its own marker
 
@@ -163,7 +162,8 @@ def parse_answer(content: str) -> VLMAnswer:
             for err in exc.errors(include_url=False)[:3]
         )
         raise AnalyzerError(
-            DescriptionErrorType.VLM_ERROR, f"VLM answer does not fit the schema: {problems}"
+            DescriptionErrorType.VLM_ERROR,
+            f"the vision model's answer does not fit the schema: {problems}",
         ) from None
 
 
@@ -179,12 +179,13 @@ def _load_json_object(content: str) -> dict[str, Any]:
         data = _loads(text[text.index("{") : text.rfind("}") + 1])
     if data is _NOT_JSON:
         raise AnalyzerError(
-            DescriptionErrorType.VLM_ERROR, f"VLM answer is not JSON: {_excerpt(content)!r}"
+            DescriptionErrorType.VLM_ERROR,
+            f"the vision model's answer is not JSON: {_excerpt(content)!r}",
         )
     if not isinstance(data, dict):
         raise AnalyzerError(
             DescriptionErrorType.VLM_ERROR,
-            f"VLM answer is JSON but not an object: {_excerpt(content)!r}",
+            f"the vision model's answer is JSON but not an object: {_excerpt(content)!r}",
         )
     return data
 
@@ -196,35 +197,6 @@ def _loads(text: str) -> object:
     except (ValueError, RecursionError):
         return _NOT_JSON
     return data
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After value (delta-seconds or HTTP-date); None if nonsense.
-
-    Dates in the past mean "now" (0.0); negative, non-finite or over-a-day values are ignored.
-    """
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    seconds: float | None
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = _seconds_until(text, now or datetime.now(UTC))
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        return None
-    return seconds if seconds <= MAX_RETRY_AFTER_S else None
-
-
-def _seconds_until(http_date: str, now: datetime) -> float | None:
-    """Seconds from `now` to an HTTP-date, at least 0; None if it is not a date."""
-    try:
-        when = parsedate_to_datetime(http_date)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:  # RFC 9110 dates are GMT; "-0000" parses as naive
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _excerpt(text: str, limit: int = _EXCERPT_CHARS) -> str:
@@ -277,11 +249,8 @@ class OpenAICompatibleAnalyzer:
     async def analyze(self, image: DecodedImage) -> Analysis:
         """Ask the model about `image`; raises AnalyzerError on any classified failure."""
         started = time.perf_counter()
-        try:
-            response = await self._post(self._payload(image))
-            answer = self._answer_of(response)
-        except AnalyzerError as exc:
-            raise self._redacted(exc) from exc.__cause__
+        reply = await self._post(self._payload(image))
+        answer = self._answer_of(reply)
         elapsed_ms = (time.perf_counter() - started) * 1000
         log.debug("%s answered in %.0f ms", self.name, elapsed_ms)
         return Analysis(
@@ -330,64 +299,91 @@ class OpenAICompatibleAnalyzer:
             "stream": False,
         }
 
-    async def _post(self, payload: dict[str, Any]) -> httpx.Response:
+    async def _post(self, payload: dict[str, Any]) -> _Reply:
         """POST the request; transport failures and non-2xx answers become AnalyzerError."""
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         try:
             # httpx's timeout is per phase (connect, each read...); this one bounds the whole.
-            async with asyncio.timeout(self._timeout):
-                response = await self._client.post(
-                    self._endpoint, json=payload, headers=headers, timeout=self._timeout
-                )
+            async with (
+                asyncio.timeout(self._timeout),
+                self._client.stream(
+                    "POST", self._endpoint, json=payload, headers=headers, timeout=self._timeout
+                ) as response,
+            ):
+                reply = await self._read(response)
         except (httpx.TimeoutException, TimeoutError) as exc:
             raise self._error(
-                DescriptionErrorType.TIMEOUT, f"did not answer within {self._timeout:g} s"
+                DescriptionErrorType.TIMEOUT,
+                f"the vision model did not answer within {self._timeout:g} s",
             ) from exc
         except httpx.HTTPError as exc:
             raise self._error(
                 DescriptionErrorType.VLM_ERROR,
-                f"could not be reached ({type(exc).__name__}: {_excerpt(str(exc))})",
+                f"the vision model could not be reached ({type(exc).__name__})",
+                detail=self._excerpt(str(exc)),
             ) from exc
-        self._check_status(response)
-        return response
+        self._check_status(reply)
+        return reply
 
-    def _check_status(self, response: httpx.Response) -> None:
+    async def _read(self, response: httpx.Response) -> _Reply:
+        """The whole answer, refused (VLM_ERROR) once it passes MAX_ANSWER_BYTES."""
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_ANSWER_BYTES:
+                raise self._error(
+                    DescriptionErrorType.VLM_ERROR,
+                    f"the vision model's answer is over {MAX_ANSWER_BYTES // 2**20} MiB; "
+                    "the rest was not read",
+                )
+        text = body.decode(response.encoding or "utf-8", errors="replace")
+        return _Reply(response.status_code, response.headers, text)
+
+    def _check_status(self, reply: _Reply) -> None:
         """Classify a non-2xx answer: 429 rate limit, 408 timeout, anything else a VLM error."""
-        status = response.status_code
-        if response.is_success:
+        status = reply.status
+        if 200 <= status < 300:
             return
-        detail = _error_detail(response)
+        detail = self._excerpt(_error_detail(reply.text)) or "(empty body)"
         if status == 429:
             raise self._error(
                 DescriptionErrorType.RATE_LIMIT,
-                f"rate limited the request (HTTP 429): {detail}",
-                retry_after=parse_retry_after(response.headers.get("retry-after")),
+                "the vision model rate limited the request (HTTP 429)",
+                detail=detail,
+                retry_after=retry_after_of(reply.headers),
             )
         if status == 408:
-            raise self._error(DescriptionErrorType.TIMEOUT, f"timed out (HTTP 408): {detail}")
+            raise self._error(
+                DescriptionErrorType.TIMEOUT, "the vision model timed out (HTTP 408)", detail=detail
+            )
         if status >= 500:
-            raise self._error(DescriptionErrorType.VLM_ERROR, f"failed (HTTP {status}): {detail}")
+            raise self._error(
+                DescriptionErrorType.VLM_ERROR,
+                f"the vision model answered HTTP {status} (a server error)",
+                detail=detail,
+            )
         hint = _HINTS.get(status, "check the base URL, model and API key")
         raise self._error(
             DescriptionErrorType.VLM_ERROR,
-            f"refused the request (HTTP {status}; {hint}): {detail}",
+            f"the vision model refused the request (HTTP {status}; {hint})",
+            detail=detail,
         )
 
-    def _answer_of(self, response: httpx.Response) -> VLMAnswer:
+    def _answer_of(self, reply: _Reply) -> VLMAnswer:
         """The validated answer in a 2xx chat-completions body."""
-        try:
-            body = response.json()
-        except (ValueError, RecursionError):
+        body = _loads(reply.text)
+        if body is _NOT_JSON:
             raise self._error(
                 DescriptionErrorType.VLM_ERROR,
-                f"answered HTTP {response.status_code} with a body that is not JSON: "
-                f"{_excerpt(response.text)!r}",
-            ) from None
+                f"the vision model answered HTTP {reply.status} with a body that is not JSON",
+                detail=self._excerpt(reply.text),
+            )
         content, finish_reason = _message_content(body)
         if not content.strip():
-            raise self._error(DescriptionErrorType.VLM_ERROR, "gave an empty answer")
+            raise self._error(DescriptionErrorType.VLM_ERROR, "the vision model gave no answer")
         try:
-            return parse_answer(content)
+            # Redacted before parse_answer excerpts it: a key cut in half would leak its start.
+            return parse_answer(self._without_key(content))
         except AnalyzerError as exc:
             # A cut-off JSON object is the usual cause, and the fix is a setting, not a retry.
             cut = (
@@ -396,19 +392,35 @@ class OpenAICompatibleAnalyzer:
             raise self._error(exc.error_type, exc.message + cut) from None
 
     def _error(
-        self, error_type: DescriptionErrorType, what: str, *, retry_after: float | None = None
+        self,
+        error_type: DescriptionErrorType,
+        message: str,
+        *,
+        detail: str | None = None,
+        retry_after: float | None = None,
     ) -> AnalyzerError:
-        """An AnalyzerError naming this endpoint and model."""
-        message = f"VLM {self._model} at {self._where} {what}"
+        """An AnalyzerError saying what happened, for clients; the log says where, and what the
+        server said: the model, host and provider's words are for operators only."""
+        log.warning(
+            "VLM %s at %s: %s%s", self._model, self._where, message, f": {detail}" if detail else ""
+        )
         return AnalyzerError(error_type, message, retry_after=retry_after)
 
-    def _redacted(self, exc: AnalyzerError) -> AnalyzerError:
-        """`exc` with the API key scrubbed (servers echo it in errors); logged at debug level."""
-        message = exc.message
-        if self._api_key:
-            message = message.replace(self._api_key, "[redacted]")
-        log.debug("%s failed: %s: %s", self.name, exc.error_type.value, message)
-        return AnalyzerError(exc.error_type, message, retry_after=exc.retry_after)
+    def _excerpt(self, text: str) -> str:
+        """An excerpt of `text` with the API key scrubbed first (providers echo it in errors)."""
+        return _excerpt(self._without_key(text))
+
+    def _without_key(self, text: str) -> str:
+        return text.replace(self._api_key, "[redacted]") if self._api_key else text
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """An answer read whole (under the cap): status, headers and body as text."""
+
+    status: int
+    headers: httpx.Headers
+    text: str
 
 
 def _parse_base_url(base_url: str) -> httpx.URL:
@@ -439,16 +451,10 @@ def _message_content(body: object) -> tuple[str, str | None]:
     )
 
 
-def _error_detail(response: httpx.Response) -> str:
-    """A short excerpt of an error body, preferring OpenAI's / Ollama's `error` message."""
-    text = response.text
-    try:
-        body = json.loads(text)
-    except (ValueError, RecursionError):
-        body = None
+def _error_detail(text: str) -> str:
+    """The useful part of an error body: OpenAI's / Ollama's `error` message, else all of it."""
+    body = _loads(text)
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict) and isinstance(error.get("message"), str):
-        text = error["message"]
-    elif isinstance(error, str):
-        text = error
-    return _excerpt(text) or "(empty body)"
+        return str(error["message"])
+    return error if isinstance(error, str) else text
