@@ -37,6 +37,7 @@ def serve(
     import uvicorn
 
     from scopix.server.app import create_app
+    from scopix.server.http_protocol import bounded_http_protocol
 
     settings = _settings(host=host, port=port, workers=0 if no_worker else workers)
     _configure_logging(settings)
@@ -53,6 +54,11 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        http=bounded_http_protocol(
+            settings.header_timeout_seconds, settings.body_idle_timeout_seconds
+        ),
+        # uvicorn counts the arriving connection too: one more lets max_connections be served
+        limit_concurrency=settings.max_connections + 1,
     )
 
 

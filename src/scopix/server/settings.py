@@ -57,6 +57,17 @@ class Settings(BaseSettings):
     orphan_grace_seconds: int = Field(default=3600, description="age before a stray blob is swept")
     log_level: str = "info"
 
+    # Slow clients (`scopix serve`)
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="a request's headers must be whole within this"
+    )
+    body_idle_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="a body that sends nothing for this long is cut"
+    )
+    max_connections: int = Field(
+        default=1000, ge=1, description="connections served at once; one more is answered 503"
+    )
+
     # Jobs
     workers: int = Field(default=2, ge=0, description="in-process job workers (0: none here)")
     inference_threads: int = Field(

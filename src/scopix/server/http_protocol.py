@@ -1,0 +1,128 @@
+"""uvicorn's httptools protocol with the read bounds uvicorn lacks: a slow client cannot hold a
+connection open without end.
+
+- Headers must be whole within `header_timeout` of the connection opening, or of the previous
+  request's end on a kept-alive connection; a client that trickles them is cut.
+- Headers may take `MAX_HEADER_BYTES` at most (httptools buffers any amount): 431 past it.
+- While a body is read, the client must send something at least every `body_idle_timeout`;
+  a stalled body is cut and the request's handler receives `http.disconnect`.
+
+Cutting means closing the transport: uvicorn's `connection_lost` then ends the request cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from asyncio import TimerHandle
+from typing import ClassVar
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+# Well above what browsers and SDKs send (cookies included), far below what harms memory.
+MAX_HEADER_BYTES = 64 * 1024
+
+_HEADERS_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 31\r\n"
+    b"connection: close\r\n\r\n"
+    b"Request Header Fields Too Large"
+)
+
+
+def bounded_http_protocol(headers_within: float, body_idle_within: float) -> type[asyncio.Protocol]:
+    """The protocol class to pass to uvicorn as `http=`, with these bounds (seconds)."""
+
+    class Configured(BoundedHttpToolsProtocol):
+        header_timeout = headers_within
+        body_idle_timeout = body_idle_within
+
+    return Configured
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    header_timeout: ClassVar[float] = 10.0
+    body_idle_timeout: ClassVar[float] = 60.0
+
+    _awaiting_headers = True  # from a message's end (or the connection's start) to its headers
+    _header_bytes = 0
+    _header_timer: TimerHandle | None = None
+    _body_timer: TimerHandle | None = None
+    _last_read = 0.0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_timer()
+        self._cancel_body_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self._last_read = self.loop.time()
+        was_awaiting = self._awaiting_headers
+        super().data_received(data)
+        # Count only chunks made of header bytes alone: one that ends a body or the headers
+        # cannot be split here, and at most one such chunk slips past the count.
+        if was_awaiting and self._awaiting_headers:
+            self._header_bytes += len(data)
+            if self._header_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
+                self.transport.write(_HEADERS_TOO_LARGE)
+                self.transport.close()
+
+    def on_headers_complete(self) -> None:
+        self._awaiting_headers = False
+        self._header_bytes = 0
+        self._cancel_header_timer()
+        self._body_timer = self.loop.call_later(self.body_idle_timeout, self._on_body_idle)
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._awaiting_headers = True
+        self._cancel_body_timer()
+        super().on_message_complete()
+        if self.cycle is None or self.cycle.response_complete:
+            self._arm_header_timer()  # answered before its body ended: the next request's turn
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._awaiting_headers and not self.transport.is_closing():
+            self._arm_header_timer()
+
+    def _arm_header_timer(self) -> None:
+        self._cancel_header_timer()
+        self._header_timer = self.loop.call_later(self.header_timeout, self._on_header_timeout)
+
+    def _on_header_timeout(self) -> None:
+        self._header_timer = None
+        answering = self.cycle is not None and not self.cycle.response_complete
+        # A pipelined request still being answered is not the client's delay; the timer is
+        # armed again when its response completes.
+        if self._awaiting_headers and not answering:
+            self.transport.close()
+
+    def _on_body_idle(self) -> None:
+        now = self.loop.time()
+        if self.flow.read_paused:
+            # Reading is paused until the application takes what came: that wait is the
+            # server's, not the client's, so the client's clock starts again.
+            self._last_read = now
+        idle = now - self._last_read
+        if idle < self.body_idle_timeout:
+            self._body_timer = self.loop.call_later(
+                self.body_idle_timeout - idle, self._on_body_idle
+            )
+            return
+        self._body_timer = None
+        self.transport.close()
+
+    def _cancel_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _cancel_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
