@@ -177,6 +177,18 @@ def test_a_body_the_application_has_not_read_yet_is_not_cut(port: int) -> None:
         assert read_response(sock).endswith(b"\r\n\r\n" + str(size).encode())
 
 
+def test_a_client_waiting_for_100_continue_is_not_cut(port: int) -> None:
+    """The client sends its body only once the application asks for it (by reading)."""
+    with connect(port) as sock:
+        sock.sendall(
+            b"POST /late-reader HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n"
+            b"Expect: 100-continue\r\n\r\n"
+        )
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100")
+        sock.sendall(b"body")
+        assert read_response(sock).endswith(b"\r\n\r\n4")
+
+
 def test_headers_past_the_byte_cap_are_refused(port: int, app: RecordingApp) -> None:
     with connect(port) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n")

@@ -104,9 +104,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def _on_body_idle(self) -> None:
         now = self.loop.time()
-        if self.flow.read_paused:
-            # Reading is paused until the application takes what came: that wait is the
-            # server's, not the client's, so the client's clock starts again.
+        if self.flow.read_paused or self.cycle.waiting_for_100_continue:
+            # Reading is paused until the application takes what came, or the client waits
+            # for the application to ask for the body: either wait is the server's, not the
+            # client's, so the client's clock starts again.
             self._last_read = now
         idle = now - self._last_read
         if idle < self.body_idle_timeout:
