@@ -85,7 +85,7 @@ def environment(
         "SCOPIX_DATABASE_URL": database_url,
         "SCOPIX_QUEUE_URL": redis.url,
         "SCOPIX_STORAGE_DIR": str(tmp / "blobs"),
-        "SCOPIX_SIGNING_SECRET": "bench",
+        "SCOPIX_SIGNING_SECRET": "bench-" + "0" * 32,
         "SCOPIX_LOG_LEVEL": "warning",
     }
     if not args.ondevice:

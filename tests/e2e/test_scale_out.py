@@ -142,7 +142,7 @@ def cluster(tmp_path: Path, fresh_postgres_url: str, s3_storage: S3Storage) -> I
         "SCOPIX_JOB_LEASE_SECONDS": str(LEASE_S),
         "SCOPIX_JOB_REDISPATCH_SECONDS": "3",
         "SCOPIX_RETRY_BASE_SECONDS": "0.2",
-        "SCOPIX_SIGNING_SECRET": "one secret for every replica",
+        "SCOPIX_SIGNING_SECRET": "one secret for every replica, 32 bytes or more",
         **s3_storage.env,
     }
     libpq = make_url(fresh_postgres_url).set(drivername="postgresql")

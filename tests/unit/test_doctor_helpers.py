@@ -47,6 +47,9 @@ def test_mask_url_hides_passwords_and_secret_parameters_only(url: str, masked: s
     assert mask_url(url) == masked
 
 
+SIGNING_SECRET = "signing-hex-0123456789abcdef0123456789abcdef"
+
+
 def test_scrub_removes_every_secret_the_settings_hold() -> None:
     settings = Settings(
         database_url="postgresql+asyncpg://scopix:pa%40ss@db/scopix",
@@ -54,14 +57,14 @@ def test_scrub_removes_every_secret_the_settings_hold() -> None:
         vlm_base_url="http://vlm/v1",
         vlm_model="m",
         vlm_api_key=SecretStr("sk-vlm"),
-        signing_secret=SecretStr("signing-hex"),
+        signing_secret=SecretStr(SIGNING_SECRET),
     )
     message = (
         "could not parse 'postgresql+asyncpg://scopix:pa%40ss@db/scopix'; password pa@ss "
-        "refused; redis :queue-pw@cache; key sk-vlm; secret signing-hex"
+        f"refused; redis :queue-pw@cache; key sk-vlm; secret {SIGNING_SECRET}"
     )
     scrubbed = scrub(message, secret_replacements(settings))
-    for secret in ("pa%40ss", "pa@ss", "queue-pw", "sk-vlm", "signing-hex"):
+    for secret in ("pa%40ss", "pa@ss", "queue-pw", "sk-vlm", SIGNING_SECRET):
         assert secret not in scrubbed
     assert "postgresql+asyncpg://scopix:***@db/scopix" in scrubbed
 

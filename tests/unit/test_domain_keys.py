@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -13,9 +14,13 @@ from scopix.server.domain.keys import (
     DEFAULT_SCOPES,
     PREFIX_LENGTH,
     SCOPES,
+    KeyState,
     generate_key,
     hash_secret,
+    key_state,
+    parse_expiry,
     parse_key,
+    parse_prefix,
     validate_scopes,
 )
 
@@ -166,3 +171,117 @@ def test_scopes_property(scopes: list[str]) -> None:
         return
     assert result == tuple(sorted(set(scopes)))
     assert set(result) <= SCOPES and result
+
+
+# --- prefixes, state, expiry -----------------------------------------------------------------
+
+NOW = datetime(2026, 12, 4, 15, 30, tzinfo=UTC)
+
+
+def test_a_generated_prefix_is_a_valid_prefix() -> None:
+    prefix = generate_key().prefix
+    assert parse_prefix(prefix) == prefix
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "scopix_", "scopix_AbCd123", "scopix_AbCd12345", "Scopix_AbCd1234", GOOD_KEY]
+)
+def test_a_malformed_prefix_is_refused(raw: str) -> None:
+    with pytest.raises(ValidationFailed) as info:
+        parse_prefix(raw)
+    assert info.value.details["field"] == "prefix"
+
+
+def test_key_state() -> None:
+    later = NOW + timedelta(seconds=1)
+    assert key_state(None, None, NOW) is KeyState.ACTIVE
+    assert key_state(None, later, NOW) is KeyState.ACTIVE
+    assert key_state(None, NOW, NOW) is KeyState.EXPIRED  # the expiry is the first refused instant
+    assert key_state(None, NOW - timedelta(days=1), NOW) is KeyState.EXPIRED
+    assert key_state(NOW, None, NOW) is KeyState.REVOKED
+    assert key_state(NOW - timedelta(days=9), NOW - timedelta(days=1), NOW) is KeyState.REVOKED
+
+
+@given(
+    st.one_of(st.none(), st.datetimes(timezones=st.just(UTC))),
+    st.one_of(st.none(), st.datetimes(timezones=st.just(UTC))),
+    st.datetimes(timezones=st.just(UTC)),
+)
+def test_key_state_property(
+    revoked_at: datetime | None, expires_at: datetime | None, now: datetime
+) -> None:
+    state = key_state(revoked_at, expires_at, now)
+    usable = revoked_at is None and (expires_at is None or now < expires_at)
+    assert (state is KeyState.ACTIVE) is usable
+    assert (state is KeyState.REVOKED) is (revoked_at is not None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("30d", NOW + timedelta(days=30)),
+        ("1d", NOW + timedelta(days=1)),
+        ("12h", NOW + timedelta(hours=12)),
+        (" 7d ", NOW + timedelta(days=7)),
+        ("2027-01-31", datetime(2027, 1, 31, tzinfo=UTC)),
+        ("2027-01-31T12:00:00Z", datetime(2027, 1, 31, 12, tzinfo=UTC)),
+        ("2027-01-31T12:00:00", datetime(2027, 1, 31, 12, tzinfo=UTC)),
+        ("2027-01-31T12:00:00+02:00", datetime(2027, 1, 31, 10, tzinfo=UTC)),
+    ],
+)
+def test_parse_expiry(raw: str, expected: datetime) -> None:
+    assert parse_expiry(raw, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "0d",
+        "-1d",
+        "30",
+        "30m",
+        "1.5d",
+        "d",
+        "30 d",
+        "100000d",
+        "2026-12-04",
+        "2020-01-31",
+        "2026-12-04T15:30:00Z",
+        "2027-02-30",
+        "tomorrow",
+        "٣d",
+    ],
+)
+def test_parse_expiry_refuses(raw: str) -> None:
+    with pytest.raises(ValidationFailed) as info:
+        parse_expiry(raw, NOW)
+    assert info.value.details["field"] == "expires"
+
+
+@given(st.integers(1, 99_999), st.sampled_from(["d", "h"]))
+def test_parse_expiry_lifetimes(count: int, unit: str) -> None:
+    step = timedelta(days=1) if unit == "d" else timedelta(hours=1)
+    assert parse_expiry(f"{count}{unit}", NOW) == NOW + count * step
+
+
+@given(st.datetimes(min_value=datetime(2000, 1, 1), timezones=st.timezones()))
+def test_parse_expiry_of_an_iso_time(moment: datetime) -> None:
+    try:
+        expires = parse_expiry(moment.isoformat(), NOW)
+    except ValidationFailed:
+        assert moment <= NOW or moment.year == 9999  # past, or beyond datetime in UTC
+        return
+    assert expires == moment.astimezone(UTC) and expires.tzinfo is UTC and expires > NOW
+
+
+@given(st.text(max_size=40))
+@settings(max_examples=500)
+def test_parse_expiry_property(raw: str) -> None:
+    try:
+        expires = parse_expiry(raw, NOW)
+    except ValidationFailed as exc:
+        assert exc.details["field"] == "expires"
+        return
+    assert expires.tzinfo is not None and expires.utcoffset() == timedelta(0)
+    assert expires > NOW

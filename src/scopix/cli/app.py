@@ -19,6 +19,8 @@ app.command()(server_commands.serve)
 app.command()(server_commands.worker)
 app.command()(server_commands.doctor)
 keys_app.command("create")(server_commands.keys_create)
+keys_app.command("list")(server_commands.keys_list)
+keys_app.command("revoke")(server_commands.keys_revoke)
 
 app.command()(client_commands.upload)
 app.command()(client_commands.ls)

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 if TYPE_CHECKING:
-    from scopix.server.services.keys import KeyService
+    from datetime import datetime
+
+    from scopix.server.services.keys import KeyInfo, KeyService
     from scopix.server.settings import Settings
 
 T = TypeVar("T")
@@ -42,6 +44,7 @@ def serve(
     settings = _settings(host=host, port=port, workers=0 if no_worker else workers)
     _configure_logging(settings)
     _prepare(settings)
+    _require_signing_secret(settings)
     first = asyncio.run(_with_keys(settings, lambda keys: keys.ensure_default_tenant()))
     if first is not None:
         typer.echo(f"Created tenant '{first.tenant_name}'. Its API key, shown only this once:")
@@ -71,6 +74,7 @@ def worker(
     """Run jobs from the queue (scale-out): a Celery worker on SCOPIX_QUEUE_URL, with the same
     catalog, storage and models as the API processes."""
     _require_server_extra()
+    from scopix.server.datadir import make_private
     from scopix.server.jobs.worker import run_worker
 
     settings = _settings()
@@ -78,7 +82,8 @@ def worker(
     if not settings.queue_url:
         typer.echo("error: set SCOPIX_QUEUE_URL=redis://... (the broker the API uses)", err=True)
         raise typer.Exit(2)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(settings.data_dir)
+    _require_signing_secret(settings)
     run_worker(settings, concurrency or max(settings.workers, 1))
 
 
@@ -87,32 +92,146 @@ def keys_create(
     tier: Annotated[
         str | None, typer.Option(help="free, starter, professional, enterprise, custom")
     ] = None,
-    scope: Annotated[list[str] | None, typer.Option(help="read, write, admin (repeatable)")] = None,
+    scopes: Annotated[
+        str | None, typer.Option(help="read, write, admin, comma-separated [default: read,write]")
+    ] = None,
+    scope: Annotated[
+        list[str] | None, typer.Option(help="one scope (repeatable), added to --scopes")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="a label for the key")] = None,
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            metavar="WHEN",
+            help="when the key stops working: a lifetime (30d, 12h) or a UTC date "
+            "(2027-01-31: from 00:00 that day) [default: never]",
+        ),
+    ] = None,
 ) -> None:
     """Create an API key and print it once, on a line of its own."""
     _require_server_extra()
+    from datetime import UTC, datetime
+
     from scopix.server.domain.errors import DomainError
+    from scopix.server.domain.keys import parse_expiry
 
     settings = _settings()
-    _prepare(settings)
+    wanted = [*(scopes.split(",") if scopes is not None else ()), *(scope or ())]
     try:
+        expires_at = parse_expiry(expires, datetime.now(UTC)) if expires is not None else None
+        _prepare(settings)
         created = asyncio.run(
             _with_keys(
                 settings,
                 lambda keys: keys.create_key(
-                    tenant, tier=tier, scopes=tuple(scope or ("read", "write")), key_name=name
+                    tenant,
+                    tier=tier,
+                    scopes=tuple(wanted or ("read", "write")),
+                    key_name=name,
+                    expires_at=expires_at,
                 ),
             )
         )
     except DomainError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from None
+    until = f", until {_instant(created.expires_at)}" if created.expires_at else ""
     typer.echo(
-        f"Key for tenant '{created.tenant_name}' ({created.tier}, {','.join(created.scopes)}):",
+        f"Key for tenant '{created.tenant_name}' "
+        f"({created.tier}, {','.join(created.scopes)}{until}):",
         err=True,
     )
     typer.echo(created.plaintext)
+
+
+def keys_list(
+    tenant: Annotated[str | None, typer.Option(help="only this tenant's keys")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print JSON on stdout and nothing else there")
+    ] = False,
+) -> None:
+    """List API keys by their public prefix, with their state (never a secret)."""
+    _require_server_extra()
+    from scopix.server.domain.errors import DomainError
+
+    settings = _settings()
+    _prepare(settings)
+    try:
+        listed = asyncio.run(_with_keys(settings, lambda keys: keys.list_keys(tenant)))
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        import json
+
+        typer.echo(json.dumps([_key_fields(info) for info in listed], indent=2))
+    else:
+        _print_keys(listed)
+
+
+def keys_revoke(
+    prefix: Annotated[str, typer.Argument(help="the key's public prefix, scopix_ and 8 more")],
+) -> None:
+    """Revoke an API key: its next request is refused (401 INVALID_API_KEY)."""
+    _require_server_extra()
+    from scopix.server.domain.errors import DomainError
+
+    settings = _settings()
+    _prepare(settings)
+    try:
+        info = asyncio.run(_with_keys(settings, lambda keys: keys.revoke_key(prefix)))
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    assert info.revoked_at is not None, "revoke_key returns the key revoked"
+    typer.echo(
+        f"Key {info.prefix} of tenant '{info.tenant_name}' revoked at {_instant(info.revoked_at)}."
+    )
+
+
+def _key_fields(info: KeyInfo) -> dict[str, object]:
+    """A key as `keys list --json` shows it; times in ISO 8601, UTC."""
+    return {
+        "prefix": info.prefix,
+        "tenant": info.tenant_name,
+        "name": info.name,
+        "scopes": list(info.scopes),
+        "created_at": info.created_at.isoformat(),
+        "expires_at": info.expires_at.isoformat() if info.expires_at else None,
+        "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
+        "state": info.state.value,
+    }
+
+
+def _print_keys(listed: list[KeyInfo]) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from scopix.cli.common import stdout
+
+    styles = {"active": "green", "revoked": "red", "expired": "yellow"}
+    table = Table(box=box.SIMPLE_HEAD)
+    for header in ("prefix", "tenant", "name", "scopes", "created", "expires", "state"):
+        table.add_column(header, no_wrap=header != "name")
+    for info in listed:
+        expires = _instant(info.expires_at) if info.expires_at else "never"
+        cells = (info.tenant_name, info.name or "", ",".join(info.scopes))
+        # Text, not markup: a tenant or key name may hold square brackets.
+        table.add_row(
+            info.prefix,
+            *(Text(cell) for cell in cells),
+            _instant(info.created_at),
+            expires,
+            Text(info.state.value, styles[info.state.value]),
+        )
+    console = stdout()
+    console.print(table)
+    console.print(f"{len(listed)} key(s)", highlight=False)
+
+
+def _instant(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _require_server_extra() -> None:
@@ -139,17 +258,40 @@ def _configure_logging(settings: Settings) -> None:
 
 
 def _settings(**overrides: object) -> Settings:
+    """The settings, or a line per mistake in them and exit status 2: pydantic's own message
+    would quote every setting's value, passwords included."""
+    from pydantic import ValidationError
+
     from scopix.server.settings import Settings
 
     given = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**given)  # type: ignore[arg-type]  # keys are Settings fields
+    try:
+        return Settings(**given)  # type: ignore[arg-type]  # keys are Settings fields
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False, include_input=False):
+            where = ".".join(str(part) for part in error["loc"])
+            typer.echo(f"error: configuration: {where or 'settings'}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _prepare(settings: Settings) -> None:
+    """A private data folder (see scopix.server.datadir) and a migrated catalog."""
     from scopix.server.catalog.migrate import upgrade
+    from scopix.server.datadir import make_private
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(settings.data_dir)
     upgrade(settings.resolved_database_url)
+
+
+def _require_signing_secret(settings: Settings) -> None:
+    """Leave (exit status 1) rather than serve with a kept signing key too short to use."""
+    from scopix.server.datadir import SigningKeyUnusable, signing_secret
+
+    try:
+        signing_secret(settings)
+    except SigningKeyUnusable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 async def _with_keys(settings: Settings, use: Callable[[KeyService], Awaitable[T]]) -> T:
@@ -178,26 +320,12 @@ def doctor(
     _require_server_extra()
     from scopix.server.doctor import Status, run_checks
 
-    results = asyncio.run(run_checks(_doctor_settings()))
+    results = asyncio.run(run_checks(_settings()))
     if as_json:
         _print_checks_json(results)
     else:
         _print_checks(results)
     raise typer.Exit(1 if any(result.status is Status.FAILED for result in results) else 0)
-
-
-def _doctor_settings() -> Settings:
-    """The settings, or a line per mistake in them: pydantic's own message would quote every
-    setting's value, passwords included."""
-    from pydantic import ValidationError
-
-    try:
-        return _settings()
-    except ValidationError as exc:
-        for error in exc.errors(include_url=False, include_input=False):
-            where = ".".join(str(part) for part in error["loc"])
-            typer.echo(f"error: configuration: {where or 'settings'}: {error['msg']}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _print_checks(results: list[CheckResult]) -> None:

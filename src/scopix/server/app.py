@@ -19,6 +19,7 @@ from scopix.server.api.presenters import API_PREFIX
 from scopix.server.api.ratelimit import RateLimitHeadersMiddleware
 from scopix.server.api.routes import direct_uploads, files, system, uploads, usage
 from scopix.server.catalog.migrate import upgrade
+from scopix.server.datadir import make_private
 from scopix.server.jobs.sweeper import sweep_jobs
 from scopix.server.services.container import Services, build_services
 from scopix.server.settings import Settings
@@ -35,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private(settings.data_dir)
         await anyio.to_thread.run_sync(upgrade, settings.resolved_database_url)
         services = build_services(settings)
         app.state.services = services

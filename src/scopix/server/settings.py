@@ -96,6 +96,19 @@ class Settings(BaseSettings):
     vlm_breaker_failures: int = Field(default=5, ge=1, description="failures in a row to trip")
     vlm_breaker_reset_seconds: float = Field(default=30.0, gt=0, description="first open period")
 
+    # Keys and secrets
+    @field_validator("signing_secret")
+    @classmethod
+    def _signing_secret_long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
+        from scopix.server.domain.signing import MIN_SECRET_BYTES
+
+        if secret is not None and len(secret.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"SCOPIX_SIGNING_SECRET must be at least {MIN_SECRET_BYTES} bytes "
+                "(e.g. the output of `openssl rand -hex 32`), or unset to keep a generated one"
+            )
+        return secret
+
     @field_validator("queue_url")
     @classmethod
     def _redis_queue(cls, url: str | None) -> str | None:

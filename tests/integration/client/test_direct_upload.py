@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slow
 
 MiB = 1 << 20
 PART = 16 * MiB  # the server's part size for files under 156 GiB
-SECRET = "direct-upload-tests"
+SECRET = "direct-upload-tests-0123456789abcdef"  # a signing secret has 32 bytes or more
 MP4_HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 PART_PATH = re.compile(r"/files/direct-uploads/([^/]+)/parts/(\d+)$")
 

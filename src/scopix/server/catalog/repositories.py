@@ -78,6 +78,14 @@ class ApiKeyRepository:
     async def get_by_prefix(self, prefix: str) -> ApiKey | None:
         return await self.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
 
+    async def listed(self, tenant_id: str | None = None) -> Sequence[tuple[ApiKey, str]]:
+        """Every key (or one tenant's) with its tenant's name, oldest first."""
+        stmt = select(ApiKey, Tenant.name).join(Tenant, Tenant.id == ApiKey.tenant_id)
+        if tenant_id is not None:
+            stmt = stmt.where(ApiKey.tenant_id == tenant_id)
+        rows = await self.session.execute(stmt.order_by(ApiKey.created_at, ApiKey.prefix))
+        return [(key, name) for key, name in rows]
+
     def add(self, key: ApiKey) -> None:
         self.session.add(key)
 

@@ -16,6 +16,9 @@ from scopix.server.domain.errors import InvalidSignature, UrlExpired
 
 #: Image URLs stay the same for a whole hour, so the browser's cache serves a page seen again.
 VIEW_URL_STEP_S = 3600
+#: HMAC-SHA256's own block of strength: a shorter key (an empty or truncated one above all) is
+#: refused wherever a secret comes from.
+MIN_SECRET_BYTES = 32
 
 
 class Grant(Protocol):
@@ -63,7 +66,10 @@ def view_expiry(now: float) -> int:
 
 
 def sign(secret: bytes, grant: Grant) -> str:
-    """The hex signature of `grant`."""
+    """The hex signature of `grant`; a secret under MIN_SECRET_BYTES is a wiring mistake, never
+    a key to sign with."""
+    if len(secret) < MIN_SECRET_BYTES:
+        raise ValueError(f"a signing secret needs {MIN_SECRET_BYTES} bytes or more")
     return hmac.new(secret, grant.message(), hashlib.sha256).hexdigest()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,6 +12,7 @@ import anyio
 
 from scopix.server.catalog.db import Database, connect
 from scopix.server.catalog.uow import UnitOfWorkFactory
+from scopix.server.datadir import signing_secret
 from scopix.server.domain.breaker import CircuitBreaker
 from scopix.server.domain.failures import RetryPolicy
 from scopix.server.jobs.celery_app import CeleryJobQueue, make_celery
@@ -152,20 +152,6 @@ def build_store(settings: Settings) -> BlobStore:
     staging = settings.data_dir / "staging"
     staging.mkdir(parents=True, exist_ok=True)
     return S3BlobStore(S3Location.parse(settings.storage_url), staging)
-
-
-def signing_secret(settings: Settings) -> bytes:
-    """The key that signs local part URLs and image links: the configured one, else one kept
-    in the data folder so that URLs stay valid across restarts."""
-    if settings.signing_secret is not None:
-        return settings.signing_secret.get_secret_value().encode()
-    path = settings.data_dir / "signing.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
 
 
 def _embedder(settings: Settings, inference: anyio.CapacityLimiter) -> E5Embedder | None:

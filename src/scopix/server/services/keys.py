@@ -1,4 +1,4 @@
-"""Tenants and API keys: creating them and authenticating requests."""
+"""Tenants and API keys: creating, listing and revoking them, and authenticating requests."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ from datetime import UTC, datetime
 
 from scopix.server.catalog.models import ApiKey, Tenant
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
-from scopix.server.domain.errors import InvalidApiKey, PermissionDenied
+from scopix.server.domain.errors import InvalidApiKey, NotFound, PermissionDenied
 from scopix.server.domain.ids import new_id
 from scopix.server.domain.keys import (
     DEFAULT_SCOPES,
+    KeyState,
     PresentedKey,
     generate_key,
+    key_state,
+    parse_prefix,
     validate_scopes,
 )
 from scopix.server.domain.tiers import Tier, tier_named
@@ -52,6 +55,21 @@ class CreatedKey:
     tenant_name: str
     tier: str
     scopes: tuple[str, ...]
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What an operator may see of a key: never its secret nor the secret's hash."""
+
+    prefix: str
+    tenant_name: str
+    name: str | None
+    scopes: tuple[str, ...]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    state: KeyState
 
 
 class KeyService:
@@ -61,10 +79,15 @@ class KeyService:
         self.uows = uows
 
     async def authenticate(self, presented: PresentedKey) -> Principal:
-        """The principal of a presented key, or InvalidApiKey."""
+        """The principal of a presented key, or InvalidApiKey. The key is read afresh on every
+        call and nothing is cached, so a revoked or expired key is refused at its next use."""
         async with self.uows.read() as uow:
             key = await uow.keys.get_by_prefix(presented.prefix)
-            if key is None or key.revoked_at is not None or not presented.matches(key.secret_hash):
+            if (
+                key is None
+                or key_state(key.revoked_at, key.expires_at, _now()) is not KeyState.ACTIVE
+                or not presented.matches(key.secret_hash)
+            ):
                 raise InvalidApiKey("the API key is not valid")
             tenant = await uow.tenants.get(key.tenant_id)
         if tenant is None:
@@ -84,17 +107,43 @@ class KeyService:
         tier: str | None = None,
         scopes: tuple[str, ...] = DEFAULT_SCOPES,
         key_name: str | None = None,
+        expires_at: datetime | None = None,
     ) -> CreatedKey:
-        """A new key for `tenant_name`; a new tenant gets `tier` (free by default), an existing
-        one is moved to `tier` when it is given."""
+        """A new key for `tenant_name`, working until `expires_at` (None: until revoked); a new
+        tenant gets `tier` (free by default), an existing one is moved to `tier` when given."""
         if tier is not None:
             tier_named(tier)
         scopes = validate_scopes(scopes)
         async with self.uows.write() as uow:
             tenant = await _tenant(uow, tenant_name, tier)
-            created = _add_key(uow, tenant, scopes, key_name)
+            created = _add_key(uow, tenant, scopes, key_name, expires_at)
             await uow.commit()
         return created
+
+    async def list_keys(self, tenant_name: str | None = None) -> list[KeyInfo]:
+        """Every key, or those of `tenant_name` (NotFound when no tenant has that name)."""
+        async with self.uows.read() as uow:
+            tenant_id = None
+            if tenant_name is not None:
+                tenant_id = (await _existing_tenant(uow, tenant_name)).id
+            rows = await uow.keys.listed(tenant_id)
+        now = _now()
+        return [_info(key, name, now) for key, name in rows]
+
+    async def revoke_key(self, prefix: str) -> KeyInfo:
+        """Revoke the key whose public prefix is `prefix`, from its next request on. Revoking a
+        revoked key changes nothing (it keeps its first revocation time)."""
+        async with self.uows.write() as uow:
+            key = await uow.keys.get_by_prefix(parse_prefix(prefix))
+            if key is None:
+                raise NotFound(f"no API key has the prefix {prefix}", prefix=prefix)
+            tenant = await uow.tenants.get(key.tenant_id)
+            assert tenant is not None, "a key's tenant exists (the foreign key cascades)"
+            if key.revoked_at is None:
+                key.revoked_at = _now()
+            info = _info(key, tenant.name, _now())
+            await uow.commit()
+        return info
 
     async def ensure_default_tenant(self) -> CreatedKey | None:
         """On a fresh catalog, create the default tenant and its first key."""
@@ -102,7 +151,7 @@ class KeyService:
             if await uow.tenants.count() > 0:
                 return None
             tenant = await _tenant(uow, DEFAULT_TENANT, "custom")
-            created = _add_key(uow, tenant, ("admin", "read", "write"), "first key")
+            created = _add_key(uow, tenant, ("admin", "read", "write"), "first key", None)
             await uow.commit()
         return created
 
@@ -119,8 +168,19 @@ async def _tenant(uow: UnitOfWork, name: str, tier: str | None) -> Tenant:
     return tenant
 
 
+async def _existing_tenant(uow: UnitOfWork, name: str) -> Tenant:
+    tenant = await uow.tenants.get_by_name(name)
+    if tenant is None:
+        raise NotFound(f"no tenant is named {name!r}", tenant=name)
+    return tenant
+
+
 def _add_key(
-    uow: UnitOfWork, tenant: Tenant, scopes: tuple[str, ...], key_name: str | None
+    uow: UnitOfWork,
+    tenant: Tenant,
+    scopes: tuple[str, ...],
+    key_name: str | None,
+    expires_at: datetime | None,
 ) -> CreatedKey:
     new = generate_key()
     uow.keys.add(
@@ -132,9 +192,23 @@ def _add_key(
             scopes=",".join(scopes),
             name=key_name,
             created_at=_now(),
+            expires_at=expires_at,
         )
     )
-    return CreatedKey(new.plaintext, tenant.name, tenant.tier, scopes)
+    return CreatedKey(new.plaintext, tenant.name, tenant.tier, scopes, expires_at)
+
+
+def _info(key: ApiKey, tenant_name: str, now: datetime) -> KeyInfo:
+    return KeyInfo(
+        prefix=key.prefix,
+        tenant_name=tenant_name,
+        name=key.name,
+        scopes=tuple(key.scopes.split(",")),
+        created_at=key.created_at,
+        expires_at=key.expires_at,
+        revoked_at=key.revoked_at,
+        state=key_state(key.revoked_at, key.expires_at, now),
+    )
 
 
 def _now() -> datetime:
