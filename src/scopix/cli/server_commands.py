@@ -116,7 +116,8 @@ def keys_create(
     from scopix.server.domain.keys import parse_expiry
 
     settings = _settings()
-    wanted = [*(scopes.split(",") if scopes is not None else ()), *(scope or ())]
+    listed = scopes.split(",") if scopes is not None else []
+    wanted = [name.strip() for name in [*listed, *(scope or ())]]
     try:
         expires_at = parse_expiry(expires, datetime.now(UTC)) if expires is not None else None
         _prepare(settings)
