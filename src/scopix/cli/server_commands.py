@@ -40,6 +40,7 @@ def serve(
 
     from scopix.server.app import create_app
     from scopix.server.http_protocol import bounded_http_protocol
+    from scopix.server.log_redaction import uvicorn_log_config
 
     settings = _settings(host=host, port=port, workers=0 if no_worker else workers)
     _configure_logging(settings)
@@ -57,6 +58,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=uvicorn_log_config(),  # its access log must not keep signed URLs
         http=bounded_http_protocol(
             settings.header_timeout_seconds, settings.body_idle_timeout_seconds
         ),
@@ -250,9 +252,12 @@ def _require_server_extra() -> None:
 
 
 def _configure_logging(settings: Settings) -> None:
+    from scopix.server.log_redaction import install_on_root
+
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
+    install_on_root()  # no signed query string, key or bearer token in any of our logs
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # libvips reports every thread pool it finishes at INFO: a log line per image operation
     logging.getLogger("pyvips").setLevel(logging.WARNING)

@@ -12,6 +12,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from scopix import __version__
+from scopix.server.api import docs
 from scopix.server.api.errors import install_error_handlers
 from scopix.server.api.idempotency import IdempotencyMiddleware
 from scopix.server.api.middleware import RequestIdMiddleware
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Self-hostable visual intelligence: upload images, get them described.",
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # api/docs.py serves the page, offline and under a CSP
         redoc_url=None,
     )
     install_error_handlers(app)
@@ -78,7 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(files.router, prefix=API_PREFIX)
     app.include_router(usage.router, prefix=API_PREFIX)
     app.include_router(web.router)
+    app.include_router(docs.router)
     app.mount("/static", web.static_files, name="static")
+    app.mount(docs.SWAGGER_ASSETS_PATH, docs.swagger_files, name="swagger-ui")
     return app
 
 
