@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from scopix.errors import (
     AuthenticationError,
     DescriptionError,
+    InsufficientStorageError,
     QuotaExceededError,
     RateLimitError,
     ResourceNotFoundError,
@@ -43,6 +44,7 @@ __all__ = [
     "DescriptionFailure",
     "DescriptionResult",
     "DescriptionStatus",
+    "InsufficientStorageError",
     "QuotaExceededError",
     "QuotaInfo",
     "RateLimitError",

@@ -10,6 +10,7 @@ ScopixError                   code, message, details, status_code, request_id
 ├── RateLimitError            429 RATE_LIMITED              .retry_after
 ├── ScopixTimeoutError        408, or the client gave up waiting
 ├── ServerError               5xx INTERNAL_ERROR / UNAVAILABLE
+│   └── InsufficientStorageError  507 INSUFFICIENT_STORAGE (the server's disk is nearly full)
 ├── ScopixConnectionError     the server could not be reached
 ├── UploadError               a batch could not be completed  .partial_results
 └── DescriptionError          descriptions failed           .failures
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AuthenticationError",
     "DescriptionError",
+    "InsufficientStorageError",
     "QuotaExceededError",
     "RateLimitError",
     "ResourceNotFoundError",
@@ -135,6 +137,13 @@ class ServerError(ScopixError):
     default_code = "INTERNAL_ERROR"
 
 
+class InsufficientStorageError(ServerError):
+    """The server's disk is too full to keep the upload (507); nothing was stored. Not retried:
+    room comes back only when its operator makes some."""
+
+    default_code = "INSUFFICIENT_STORAGE"
+
+
 class ScopixConnectionError(ScopixError):
     """The server could not be reached."""
 
@@ -172,6 +181,7 @@ _BY_STATUS: dict[int, type[ScopixError]] = {
     403: ScopixPermissionError,
     404: ResourceNotFoundError,
     408: ScopixTimeoutError,
+    507: InsufficientStorageError,
     413: ValidationError,
     422: ValidationError,
     429: RateLimitError,
@@ -206,9 +216,9 @@ def _error_class(status_code: int, code: str | None) -> type[ScopixError]:
     """Pick the exception class for a status code and error code."""
     if code == QuotaExceededError.default_code:
         return QuotaExceededError
-    if status_code >= 500:
-        return ServerError
-    return _BY_STATUS.get(status_code, ScopixError)
+    if status_code in _BY_STATUS:
+        return _BY_STATUS[status_code]
+    return ServerError if status_code >= 500 else ScopixError
 
 
 def _parse_body(body: Any) -> tuple[str | None, str, dict[str, Any], str | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from datetime import UTC, datetime
@@ -123,6 +124,15 @@ def test_quota_table() -> None:
     quota = QuotaInfo(True, 3, 7, 10, 3, max_batch_size=10)
     shown = text_of(render.quota_table(quota))
     assert "max batch size" in shown and "10" in shown and "message" in shown
+    assert "storage" not in shown  # a server that does not count stored bytes
+
+
+def test_quota_table_shows_storage_in_units() -> None:
+    limited = QuotaInfo(True, 1, 7, 10, 3, storage_used_bytes=1536, storage_limit_bytes=1 << 30)
+    shown = text_of(render.quota_table(dataclasses.replace(limited, storage_available_bytes=9)))
+    assert "storage used" in shown and "1.5 KB" in shown and "1.0 GB" in shown
+    unlimited = QuotaInfo(True, 1, 7, 10, 3, storage_used_bytes=0)
+    assert text_of(render.quota_table(unlimited)).count("unlimited") == 2
 
 
 def test_error_line_is_one_line_with_the_request_id() -> None:

@@ -15,6 +15,7 @@ from scopix import (
     BatchUploadResults,
     DescriptionError,
     DescriptionFailure,
+    InsufficientStorageError,
     QuotaExceededError,
     RateLimitError,
     ResourceNotFoundError,
@@ -39,6 +40,7 @@ DEFAULT_CODES: list[tuple[type[ScopixError], str]] = [
     (RateLimitError, "RATE_LIMITED"),
     (ScopixTimeoutError, "TIMEOUT"),
     (ServerError, "INTERNAL_ERROR"),
+    (InsufficientStorageError, "INSUFFICIENT_STORAGE"),
     (ScopixConnectionError, "CONNECTION_ERROR"),
     (UploadError, "UPLOAD_FAILED"),
     (DescriptionError, "DESCRIPTION_FAILED"),
@@ -118,6 +120,7 @@ MAPPING = [
     (429, "RATE_LIMITED", RateLimitError),
     (500, "INTERNAL_ERROR", ServerError),
     (503, "UNAVAILABLE", ServerError),
+    (507, "INSUFFICIENT_STORAGE", InsufficientStorageError),
     (599, "WHATEVER", ServerError),
     (418, "TEAPOT", ScopixError),
 ]

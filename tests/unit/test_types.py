@@ -66,6 +66,10 @@ QUOTA_INFO_FIELDS: list[tuple[str, Any, Any]] = [
     ("max_batch_size", int | None, None),
     ("prepaid_credits", int, 0),
     ("max_concurrent_uploads", int | None, None),
+    # extras after the seed's fields: the storage quota
+    ("storage_used_bytes", int | None, None),
+    ("storage_limit_bytes", int | None, None),
+    ("storage_available_bytes", int | None, None),
 ]
 
 DESCRIPTION_RESULT_FIELDS: list[tuple[str, Any, Any]] = [
@@ -549,6 +553,14 @@ def test_quota_info_from_dict() -> None:
     assert QuotaInfo.from_dict(data) == QuotaInfo(True, 5, 7, 10, 3, "ok", 10, 0, 10)
     minimal = {k: data[k] for k in list(data)[:5]}
     assert QuotaInfo.from_dict({**minimal, "prepaid_credits": None}) == QuotaInfo(True, 5, 7, 10, 3)
+
+
+def test_quota_info_reads_the_storage_extras() -> None:
+    data = {"can_proceed": True, "requested": 1, "available": 7, "monthly_limit": 10}
+    data |= {"current_usage": 3, "storage_used_bytes": 2048, "storage_limit_bytes": None}
+    info = QuotaInfo.from_dict(data)
+    assert (info.storage_used_bytes, info.storage_limit_bytes) == (2048, None)
+    assert info.storage_available_bytes is None
 
 
 @pytest.mark.parametrize("missing", ["can_proceed", "requested", "current_usage"])

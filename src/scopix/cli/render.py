@@ -186,8 +186,18 @@ def quota_table(quota: QuotaInfo) -> Table:
     table.add_column(style="bold")
     table.add_column()
     for key, value in dataclasses.asdict(quota).items():
+        if key.startswith("storage_"):
+            continue
         _add_row(table, key.replace("_", " "), NONE if value is None else str(value))
+    if quota.storage_used_bytes is not None:  # a server that counts stored bytes
+        _add_row(table, "storage used", human_size(quota.storage_used_bytes))
+        _add_row(table, "storage limit", _storage_bound(quota.storage_limit_bytes))
+        _add_row(table, "storage available", _storage_bound(quota.storage_available_bytes))
     return table
+
+
+def _storage_bound(size: int | None) -> str:
+    return "unlimited" if size is None else human_size(size)
 
 
 def status_line(status: DescriptionStatus) -> Text:

@@ -57,6 +57,19 @@ class Settings(BaseSettings):
     orphan_grace_seconds: int = Field(default=3600, description="age before a stray blob is swept")
     log_level: str = "info"
 
+    # Storage quotas and the free-disk guard
+    storage_quota_bytes: dict[str, int | None] = Field(
+        default_factory=dict,
+        description="per tier, bytes of originals a tenant may keep (unlimited: no limit), "
+        "e.g. SCOPIX_STORAGE_QUOTA_BYTES__FREE=2147483648; the tier's own quota if unset",
+    )
+    min_free_disk_bytes: int | None = Field(
+        default=None,
+        ge=0,
+        description="uploads are refused (507) when they would leave less free on the data "
+        "disk; max(1 GiB, 5 %) of the disk if unset",
+    )
+
     # Slow clients (`scopix serve`)
     header_timeout_seconds: float = Field(
         default=10.0, gt=0, description="a request's headers must be whole within this"
@@ -108,6 +121,28 @@ class Settings(BaseSettings):
                 "(e.g. the output of `openssl rand -hex 32`), or unset to keep a generated one"
             )
         return secret
+
+    @field_validator("storage_quota_bytes", mode="before")
+    @classmethod
+    def _unlimited_is_null(cls, quotas: object) -> object:
+        # An environment variable cannot hold a JSON null: "unlimited" says no limit there.
+        if not isinstance(quotas, dict):
+            return quotas
+        return {
+            str(tier).lower(): None if str(limit).lower() in ("unlimited", "null") else limit
+            for tier, limit in quotas.items()
+        }
+
+    @field_validator("storage_quota_bytes")
+    @classmethod
+    def _quotas_of_known_tiers(cls, quotas: dict[str, int | None]) -> dict[str, int | None]:
+        from scopix.server.domain.tiers import TIERS
+
+        if unknown := sorted(set(quotas) - set(TIERS)):
+            raise ValueError(f"storage quota for unknown tiers {unknown}; tiers: {sorted(TIERS)}")
+        if any(limit is not None and limit < 0 for limit in quotas.values()):
+            raise ValueError("a storage quota is a number of bytes, 0 or more")
+        return quotas
 
     @field_validator("queue_url")
     @classmethod

@@ -173,6 +173,11 @@ class QuotaInfo:
     max_batch_size: int | None = None
     prepaid_credits: int = 0
     max_concurrent_uploads: int | None = None
+    # Extras beyond the seed's fields: the bytes the tenant stores against its storage quota.
+    # None when the server does not say; the limit and what is left are None with no limit.
+    storage_used_bytes: int | None = None
+    storage_limit_bytes: int | None = None
+    storage_available_bytes: int | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> QuotaInfo:
@@ -194,6 +199,9 @@ class QuotaInfo:
             max_batch_size=optional_int(data.get("max_batch_size")),
             prepaid_credits=int(data.get("prepaid_credits") or 0),
             max_concurrent_uploads=optional_int(data.get("max_concurrent_uploads")),
+            storage_used_bytes=optional_int(data.get("storage_used_bytes")),
+            storage_limit_bytes=optional_int(data.get("storage_limit_bytes")),
+            storage_available_bytes=optional_int(data.get("storage_available_bytes")),
         )
 
 

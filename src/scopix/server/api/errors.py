@@ -31,6 +31,7 @@ STATUS_BY_ERROR: dict[type[domain.DomainError], int] = {
     domain.IdempotencyKeyReused: 422,
     domain.RateLimited: 429,
     domain.Unavailable: 503,
+    domain.InsufficientStorage: 507,
     domain.PartSizeWrong: 422,
     domain.UploadIncomplete: 422,
     domain.ChecksumMismatch: 422,

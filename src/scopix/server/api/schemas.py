@@ -195,6 +195,11 @@ class QuotaInfoOut(BaseModel):
     max_batch_size: int | None = None
     prepaid_credits: int = 0
     max_concurrent_uploads: int | None = None
+    storage_used_bytes: int = Field(description="bytes of originals stored, each once")
+    storage_limit_bytes: int | None = Field(description="the storage quota; null: no limit")
+    storage_available_bytes: int | None = Field(
+        description="bytes that still fit in the storage quota; null: no limit"
+    )
 
 
 class UsageCheckIn(BaseModel):

@@ -69,6 +69,8 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     tier: Mapped[str] = mapped_column(String(20))
     prepaid_credits: Mapped[int] = mapped_column(Integer, default=0)
+    #: sizes of the tenant's blobs, each once, plus uploads reserving room for new ones
+    storage_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 

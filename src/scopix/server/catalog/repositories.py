@@ -13,6 +13,7 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    case,
     delete,
     exists,
     func,
@@ -67,6 +68,34 @@ class TenantRepository:
     async def add(self, tenant: Tenant) -> None:
         self.session.add(tenant)
         await self.session.flush()  # rows that refer to the tenant may follow in this unit
+
+    async def reserve_storage(self, tenant_id: str, nbytes: int, limit: int | None) -> bool:
+        """Count `nbytes` more stored bytes if they stay within `limit` (None: no limit); False
+        when they do not fit. One conditional UPDATE: two concurrent reservations are ordered
+        by the row's lock, and the second sees the first (domain.storage_quota.after_reserve).
+        """
+        statement = update(Tenant).where(Tenant.id == tenant_id)
+        if limit is not None:
+            statement = statement.where(Tenant.storage_bytes + nbytes <= limit)
+        statement = statement.values(storage_bytes=Tenant.storage_bytes + nbytes)
+        result = await self.session.execute(statement.execution_options(synchronize_session=False))
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    async def release_storage(self, tenant_id: str, nbytes: int) -> None:
+        """Give back `nbytes` stored bytes: a failed upload's reservation, or a purged blob's
+        size. Never below zero (domain.storage_quota.after_release)."""
+        remaining = Tenant.storage_bytes - nbytes
+        await self.session.execute(
+            update(Tenant)
+            .where(Tenant.id == tenant_id)
+            .values(storage_bytes=case((remaining > 0, remaining), else_=0))
+            .execution_options(synchronize_session=False)
+        )
+
+    async def storage_used(self, tenant_id: str) -> int:
+        """Bytes the tenant stores and reserves now."""
+        used = await self.session.scalar(select(Tenant.storage_bytes).where(Tenant.id == tenant_id))
+        return int(used or 0)
 
 
 class ApiKeyRepository:

@@ -109,6 +109,12 @@ class Unavailable(DomainError):
     code = "UNAVAILABLE"
 
 
+class InsufficientStorage(DomainError):
+    """The server's disk would run under its free minimum if these bytes were kept."""
+
+    code = "INSUFFICIENT_STORAGE"
+
+
 class PartSizeWrong(DomainError):
     """A direct-upload part whose body is not the length the upload's plan gives it."""
 

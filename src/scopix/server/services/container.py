@@ -27,12 +27,13 @@ from scopix.server.services.direct_uploads import DirectUploadService, DirectUpl
 from scopix.server.services.files import FileService
 from scopix.server.services.idempotency import IdempotencyService
 from scopix.server.services.image_links import ImageLinks
-from scopix.server.services.ingest import ImageLimits, Ingestor, JobSettings
+from scopix.server.services.ingest import ImageLimits, Ingestor, JobSettings, StorageRoom
 from scopix.server.services.keys import KeyService
 from scopix.server.services.maintenance import Maintenance
 from scopix.server.services.quota import QuotaService
 from scopix.server.services.ratelimit import RateLimiter
 from scopix.server.services.search import SemanticIndex
+from scopix.server.services.storage_quota import DiskGuard, StorageQuota
 from scopix.server.services.upload_slots import UploadSlots, build_limits
 from scopix.server.services.variants import VariantsHandler
 from scopix.server.settings import Settings
@@ -105,6 +106,7 @@ def build_services(settings: Settings) -> Services:
         ImageLimits(settings.max_image_pixels, settings.max_image_side),
         decoders,
         JobSettings(queue, settings.describe_max_attempts),
+        storage_room(settings, uows, store),
     )
     idempotency = IdempotencyService(uows, timedelta(seconds=settings.idempotency_lease_seconds))
     secret = signing_secret(settings)
@@ -128,7 +130,7 @@ def build_services(settings: Settings) -> Services:
         ingest=ingest,
         batches=BatchService(uows, ingest),
         direct_uploads=direct_uploads,
-        quota=QuotaService(uows),
+        quota=QuotaService(uows, ingest.room.quota),
         rate_limiter=rate_limiter,
         upload_slots=upload_slots,
         maintenance=Maintenance(
@@ -152,6 +154,15 @@ def build_store(settings: Settings) -> BlobStore:
     staging = settings.data_dir / "staging"
     staging.mkdir(parents=True, exist_ok=True)
     return S3BlobStore(S3Location.parse(settings.storage_url), staging)
+
+
+def storage_room(settings: Settings, uows: UnitOfWorkFactory, store: BlobStore) -> StorageRoom:
+    """Tenants' storage quotas, and the disk uploads are staged on (where local blobs live)."""
+    staging_dir = store.new_staging_path().parent
+    return StorageRoom(
+        StorageQuota(uows, settings.storage_quota_bytes),
+        DiskGuard(staging_dir, settings.min_free_disk_bytes),
+    )
 
 
 def _embedder(settings: Settings, inference: anyio.CapacityLimiter) -> E5Embedder | None:

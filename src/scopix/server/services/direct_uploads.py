@@ -136,6 +136,7 @@ class DirectUploadService:
             if resumable is not None:
                 view = await self._view_of(resumable, first_part=1)
                 return replace(view, resumed=True)
+        await self._require_room(tenant_id, plan.size)
         upload = await self._create(tenant_id, filename, sha256, plan, request.options)
         return await self._view_of(upload, first_part=1)
 
@@ -226,6 +227,15 @@ class DirectUploadService:
         return len(unfreed)
 
     # --- starting ---------------------------------------------------------------------------
+
+    async def _require_room(self, tenant_id: str, size: int) -> None:
+        """Refuse at once an upload that could not be kept: over the tenant's storage quota,
+        or, when parts land on this server's disk, more than the disk can spare. Completion
+        reserves the room for real (ingest)."""
+        room = self.ingest.room
+        if isinstance(self.store, PartReceiver):
+            room.disk.check(size)
+        await room.quota.require_room(tenant_id, size)
 
     async def _resumable(
         self,

@@ -38,6 +38,7 @@ from scopix.server.imaging import (
 from scopix.server.jobs.queue import JobQueue
 from scopix.server.jobs.records import VARIANTS, new_job
 from scopix.server.services.describe import queue_new_file, reserve_descriptions
+from scopix.server.services.storage_quota import DiskGuard, StorageQuota
 from scopix.server.services.variants import VARIANT_ATTEMPTS
 from scopix.server.storage.base import BlobStore
 
@@ -87,6 +88,23 @@ class JobSettings:
 
 
 @dataclass(frozen=True)
+class StorageRoom:
+    """Where new bytes must fit: the tenant's storage quota and the data disk."""
+
+    quota: StorageQuota
+    disk: DiskGuard
+
+
+@dataclass
+class _Reservation:
+    """Bytes of a new blob counted against the tenant's quota; settled once the transaction
+    that keeps them, or gives them back, has committed."""
+
+    nbytes: int
+    settled: bool = False
+
+
+@dataclass(frozen=True)
 class _Placement:
     """Where a new file belongs: its batch session and its keyed-upload reference."""
 
@@ -120,12 +138,14 @@ class Ingestor:
         limits: ImageLimits,
         decoders: anyio.CapacityLimiter,
         jobs: JobSettings,
+        room: StorageRoom,
     ) -> None:
         self.uows = uows
         self.store = store
         self.limits = limits
         self.decoders = decoders
         self.jobs = jobs
+        self.room = room
 
     async def ingest(
         self,
@@ -235,9 +255,48 @@ class Ingestor:
         if options.auto_describe:  # refuse before any byte is stored; _record checks again
             async with self.uows.read() as uow:
                 await reserve_descriptions(uow, tenant_id, 1)
-        new_blob = None if blob else await self._store_blob(tenant_id, staged, media)
+        if blob is not None:  # bytes the tenant already stores cost no room
+            return await self._record_once(tenant_id, staged, media, None, options, placed)
+        return await self._store_new(tenant_id, staged, media, options, placed)
+
+    async def _store_new(
+        self,
+        tenant_id: str,
+        staged: Upload,
+        media: MediaType,
+        options: UploadOptions,
+        placed: _Placement,
+    ) -> Ingested:
+        """Store bytes new to the tenant: room is reserved before they are kept, and given
+        back unless the file that keeps them is recorded."""
+        if isinstance(staged, StagedUpload):  # its bytes are on the data disk already
+            self.room.disk.check(0)
+        await self.room.quota.reserve(tenant_id, staged.size)
+        reservation = _Reservation(staged.size)
         try:
-            return await self._record(tenant_id, staged, media, new_blob, options, placed)
+            new_blob = await self._store_blob(tenant_id, staged, media)
+            return await self._record_once(
+                tenant_id, staged, media, new_blob, options, placed, reservation
+            )
+        finally:
+            if not reservation.settled:
+                await self.room.quota.release(tenant_id, reservation.nbytes)
+
+    async def _record_once(
+        self,
+        tenant_id: str,
+        staged: Upload,
+        media: MediaType,
+        new_blob: Blob | None,
+        options: UploadOptions,
+        placed: _Placement,
+        reservation: _Reservation | None = None,
+    ) -> Ingested:
+        """`_record`, or what another attempt of the same keyed upload recorded first."""
+        try:
+            return await self._record(
+                tenant_id, staged, media, new_blob, options, placed, reservation
+            )
         except IntegrityError:
             # Another attempt of the same keyed upload recorded it first: one file, not two.
             if placed.upload_ref is None:
@@ -313,8 +372,10 @@ class Ingestor:
         new_blob: Blob | None,
         options: UploadOptions,
         placed: _Placement,
+        reservation: _Reservation | None = None,
     ) -> Ingested:
-        """Record the file; `new_blob` is None when the bytes were already stored."""
+        """Record the file; `new_blob` is None when the bytes were already stored, and then
+        `reservation` (the room reserved for it) is None too."""
         async with self.uows.write() as uow:
             if options.auto_describe:
                 # Lock the tenant before inserting rows that refer to it: their foreign-key
@@ -322,6 +383,9 @@ class Ingestor:
                 # that each hold one and then ask to lock it for update.
                 await uow.usage.lock_tenant(tenant_id)
             saved, deduplicated = await _blob_row(uow, tenant_id, staged.sha256, new_blob)
+            if reservation is not None and deduplicated:
+                # A concurrent upload of the same bytes kept them first: they count once.
+                await uow.tenants.release_storage(tenant_id, reservation.nbytes)
             if placed.upload_ref is not None:  # the blob lock orders attempts of the same bytes
                 earlier = await _stored_under(uow, tenant_id, placed.upload_ref, staged.sha256)
                 if earlier is not None:
@@ -338,6 +402,8 @@ class Ingestor:
             jobs = self._queue_work(uow, file, saved, media, variants_needed=new_blob is not None)
             await uow.files.reindex(file)
             await uow.commit()
+            if reservation is not None:
+                reservation.settled = True
         await self.jobs.queue.dispatch([job.id for job in jobs])
         return Ingested(file, saved, options.tags, deduplicated=deduplicated, skipped=False)
 

@@ -146,8 +146,10 @@ async def quota_check(
     services: ServicesDep,
     file_count: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> QuotaInfoOut:
-    """Whether `file_count` more descriptions fit in the tenant's quota."""
+    """Whether `file_count` more descriptions fit in the tenant's quota, and how many bytes
+    the tenant stores against its storage quota."""
     s = await services.quota.check(principal.tenant_id, file_count)
+    storage = await services.quota.storage_standing(principal.tenant_id)
     return QuotaInfoOut(
         can_proceed=s.can_proceed,
         requested=s.requested,
@@ -158,6 +160,9 @@ async def quota_check(
         max_batch_size=s.max_batch_size,
         prepaid_credits=s.prepaid_credits,
         max_concurrent_uploads=s.max_concurrent_uploads,
+        storage_used_bytes=storage.used,
+        storage_limit_bytes=storage.limit,
+        storage_available_bytes=storage.available,
     )
 
 
@@ -176,6 +181,8 @@ async def _read_form(request: Request, services: Services, limits: FormLimits) -
             limit=limits.max_total_bytes,
             suggestion=DIRECT_UPLOAD_HINT,
         )
+    if declared and declared.isdigit():  # refused before a byte is staged; ingest checks again
+        services.ingest.room.disk.check(int(declared))
     return await parse_form(
         request.headers.get("content-type"),
         request.stream(),

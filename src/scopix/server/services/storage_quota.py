@@ -1,0 +1,78 @@
+"""Room for new bytes: each tenant's storage quota, and the free space of the data disk."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+import anyio
+
+from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
+from scopix.server.domain.storage_quota import (
+    StorageStanding,
+    check_disk_room,
+    over_quota,
+    storage_limit,
+)
+from scopix.server.domain.tiers import tier_named
+
+
+class DiskGuard:
+    """Refuses bytes that would leave the disk holding `path` under its free minimum."""
+
+    def __init__(self, path: Path, min_free_override: int | None = None) -> None:
+        self.path = path
+        self.min_free_override = min_free_override
+
+    def check(self, incoming: int) -> None:
+        """Refuse (InsufficientStorage) when `incoming` more bytes on this disk would leave it
+        under its minimum; bytes already written there count as 0."""
+        usage = shutil.disk_usage(self.path)
+        check_disk_room(usage.free, usage.total, incoming, self.min_free_override)
+
+
+class StorageQuota:
+    """Reserves and releases the bytes each tenant stores, within its tier's quota."""
+
+    def __init__(self, uows: UnitOfWorkFactory, overrides: Mapping[str, int | None]) -> None:
+        self.uows = uows
+        self.overrides = dict(overrides)
+
+    async def standing(self, tenant_id: str) -> StorageStanding:
+        """The bytes the tenant stores now against its quota."""
+        async with self.uows.read() as uow:
+            return await self._standing(uow, tenant_id)
+
+    async def require_room(self, tenant_id: str, nbytes: int) -> None:
+        """Refuse (QuotaExceeded) bytes that do not fit now, reserving nothing: for a direct
+        upload's start, whose bytes arrive much later."""
+        standing = await self.standing(tenant_id)
+        if not standing.fits(nbytes):
+            raise over_quota(standing, nbytes)
+
+    async def reserve(self, tenant_id: str, nbytes: int) -> None:
+        """Count `nbytes` against the quota before they are kept, or refuse (QuotaExceeded).
+        The caller releases them if the upload then fails."""
+        async with self.uows.write() as uow:
+            limit = (await self._standing(uow, tenant_id)).limit
+            reserved = await uow.tenants.reserve_storage(tenant_id, nbytes, limit)
+            if not reserved:
+                refused = await self._standing(uow, tenant_id)
+            await uow.commit()
+        if not reserved:
+            raise over_quota(refused, nbytes)
+
+    async def release(self, tenant_id: str, nbytes: int) -> None:
+        """Give back a reservation whose bytes were not kept; done even when the caller was
+        cancelled, since the count would otherwise stay too high."""
+        with anyio.CancelScope(shield=True):
+            async with self.uows.write() as uow:
+                await uow.tenants.release_storage(tenant_id, nbytes)
+                await uow.commit()
+
+    async def _standing(self, uow: UnitOfWork, tenant_id: str) -> StorageStanding:
+        tenant = await uow.tenants.get(tenant_id)
+        assert tenant is not None, "an authenticated tenant exists"
+        used = await uow.tenants.storage_used(tenant_id)  # not the session's cached row
+        return StorageStanding(used, storage_limit(tier_named(tenant.tier), self.overrides))
