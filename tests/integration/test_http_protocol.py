@@ -17,13 +17,14 @@ from scopix.server.http_protocol import MAX_HEADER_BYTES, bounded_http_protocol
 from scopix.server.testing import free_port
 
 HEADER_TIMEOUT = 0.5
-BODY_IDLE_TIMEOUT = 0.5
-SLOW_APP_SECONDS = 1.5  # three of either timeout
+BODY_IDLE_TIMEOUT = 1.0
+SLOW_APP_SECONDS = 2.0  # well past either timeout
 
 
 class RecordingApp:
     """`/` reads the whole body and answers its length; `/slow` answers after a pause;
-    `/late-reader` pauses before it reads. Every `http.disconnect` received is recorded."""
+    `/late-reader` pauses before it reads; `/refuse` answers 401 without reading. Every
+    `http.disconnect` received is recorded."""
 
     def __init__(self) -> None:
         self.disconnects: list[str] = []
@@ -31,6 +32,16 @@ class RecordingApp:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path = scope["path"]
+        if path == "/refuse":  # answers before reading, as a refusal before the body does
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 401,
+                    "headers": [(b"content-length", b"0")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
         if path in ("/slow", "/late-reader"):
             await asyncio.sleep(SLOW_APP_SECONDS)
         size = 0
@@ -158,14 +169,30 @@ def test_a_stalled_body_is_cut_and_its_handler_sees_a_disconnect(
     assert app.disconnects == ["/"]
 
 
+def test_the_rest_of_a_refused_body_may_not_stall(port: int) -> None:
+    with connect(port) as sock:
+        sock.sendall(post_head(100, "/refuse") + b"x" * 10)
+        assert read_response(sock).startswith(b"HTTP/1.1 401")
+        assert closed_by_server(sock)
+
+
+def test_after_a_refused_body_the_next_headers_get_a_deadline(port: int) -> None:
+    with connect(port) as sock:
+        sock.sendall(post_head(10, "/refuse"))
+        assert read_response(sock).startswith(b"HTTP/1.1 401")
+        time.sleep(BODY_IDLE_TIMEOUT / 3)
+        sock.sendall(b"x" * 10 + b"GET / HTTP/1.1\r\nHost: t\r\n")
+        assert closed_by_server(sock)
+
+
 def test_a_body_that_keeps_moving_is_read_whole(port: int) -> None:
-    pieces = 8  # each a short pause apart, together well past the idle timeout
+    pieces = 4  # each a short pause apart, together past the idle timeout
     with connect(port) as sock:
         sock.sendall(post_head(pieces))
         for _ in range(pieces):
             time.sleep(BODY_IDLE_TIMEOUT / 3)
             sock.sendall(b"x")
-        assert read_response(sock).endswith(b"\r\n\r\n8")
+        assert read_response(sock).endswith(b"\r\n\r\n4")
 
 
 def test_a_body_the_application_has_not_read_yet_is_not_cut(port: int) -> None:
@@ -185,6 +212,7 @@ def test_a_client_waiting_for_100_continue_is_not_cut(port: int) -> None:
             b"Expect: 100-continue\r\n\r\n"
         )
         assert sock.recv(65536).startswith(b"HTTP/1.1 100")
+        time.sleep(BODY_IDLE_TIMEOUT * 0.6)  # its clock starts when the body is asked for
         sock.sendall(b"body")
         assert read_response(sock).endswith(b"\r\n\r\n4")
 

@@ -4,8 +4,10 @@ connection open without end.
 - Headers must be whole within `header_timeout` of the connection opening, or of the previous
   request's end on a kept-alive connection; a client that trickles them is cut.
 - Headers may take `MAX_HEADER_BYTES` at most (httptools buffers any amount): 431 past it.
-- While a body is read, the client must send something at least every `body_idle_timeout`;
-  a stalled body is cut and the request's handler receives `http.disconnect`.
+- While a body is read, the client must send something at least every `body_idle_timeout`,
+  counted from its last bytes or the application's last ask for more, whichever is later (a
+  client waiting for `100 Continue`, or blocked while the application does not read, is not
+  idle); a stalled body is cut and the request's handler receives `http.disconnect`.
 
 Cutting means closing the transport: uvicorn's `connection_lost` then ends the request cycle.
 """
@@ -14,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 from asyncio import TimerHandle
+from collections.abc import Callable
 from typing import ClassVar
 
+from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 # Well above what browsers and SDKs send (cookies included), far below what harms memory.
@@ -48,10 +52,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     _header_bytes = 0
     _header_timer: TimerHandle | None = None
     _body_timer: TimerHandle | None = None
-    _last_read = 0.0
+    _body_clock = 0.0  # when the client's present silence began
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.flow = _AskingFlowControl(transport, self._restart_body_clock)
         self._arm_header_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -60,7 +65,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        self._last_read = self.loop.time()
+        self._restart_body_clock()
         was_awaiting = self._awaiting_headers
         super().data_received(data)
         # Count only chunks made of header bytes alone: one that ends a body or the headers
@@ -103,13 +108,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def _on_body_idle(self) -> None:
-        now = self.loop.time()
         if self.flow.read_paused or self.cycle.waiting_for_100_continue:
-            # Reading is paused until the application takes what came, or the client waits
-            # for the application to ask for the body: either wait is the server's, not the
-            # client's, so the client's clock starts again.
-            self._last_read = now
-        idle = now - self._last_read
+            # The application has not asked for more yet: the wait is the server's.
+            self._restart_body_clock()
+        idle = self.loop.time() - self._body_clock
         if idle < self.body_idle_timeout:
             self._body_timer = self.loop.call_later(
                 self.body_idle_timeout - idle, self._on_body_idle
@@ -117,6 +119,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._body_timer = None
         self.transport.close()
+
+    def _restart_body_clock(self) -> None:
+        self._body_clock = self.loop.time()
 
     def _cancel_header_timer(self) -> None:
         if self._header_timer is not None:
@@ -127,3 +132,16 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._body_timer is not None:
             self._body_timer.cancel()
             self._body_timer = None
+
+
+class _AskingFlowControl(FlowControl):
+    """uvicorn's flow control, telling when the application asks for more of the body (each
+    ASGI `receive` resumes reading, and sends `100 Continue` first when the client waits)."""
+
+    def __init__(self, transport: asyncio.Transport, on_ask: Callable[[], None]) -> None:
+        super().__init__(transport)
+        self._on_ask = on_ask
+
+    def resume_reading(self) -> None:
+        super().resume_reading()
+        self._on_ask()
