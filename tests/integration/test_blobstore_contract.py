@@ -7,6 +7,7 @@ import os
 import random
 import time
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
@@ -17,6 +18,7 @@ from s3server import S3Storage
 from scopix.server.storage.base import (
     BlobNotFound,
     BlobStore,
+    HeldUpload,
     PartReceiver,
     PartSizeMismatch,
     StoredPart,
@@ -55,12 +57,12 @@ async def _chunks(data: bytes, chunk_size: int = 64 * 1024) -> AsyncIterator[byt
         yield data[start : start + chunk_size]
 
 
-async def _send(store: BlobStore, upload_id: str, number: int, data: bytes, offset: int) -> None:
+async def _send(store: BlobStore, upload_id: str, number: int, data: bytes, key: str = KEY) -> None:
     """Send one part the way a client would: to the server (local) or straight to S3."""
     if isinstance(store, PartReceiver):
-        await store.receive_part(upload_id, number, offset, len(data), _chunks(data))
+        await store.receive_part(upload_id, number, len(data), _chunks(data))
         return
-    url = store.part_url(KEY, upload_id, number, 600)
+    url = store.part_url(key, upload_id, number, 600)
     assert url is not None
     async with httpx.AsyncClient() as client:
         response = await client.put(url, content=data)
@@ -77,6 +79,15 @@ def _md5(data: bytes) -> str:
 
 def _expected_parts(pieces: Sequence[bytes]) -> list[StoredPart]:
     return [StoredPart(n, len(piece), _md5(piece)) for n, piece in enumerate(pieces, start=1)]
+
+
+def _upload_folder(local: LocalBlobStore) -> Path:
+    (folder,) = (local.root / ".parts").iterdir()
+    return folder
+
+
+def _held(held: Sequence[HeldUpload]) -> list[tuple[str, str]]:
+    return sorted((h.key, h.store_upload_id) for h in held)
 
 
 # Plain blobs
@@ -204,9 +215,9 @@ async def test_multipart_upload_round_trip(store: BlobStore) -> None:
     async with anyio.create_task_group() as tg:  # parts arrive together, in any order
         for number in (3, 1):
             piece = pieces[number - 1]
-            tg.start_soon(_send, store, upload_id, number, piece, (number - 1) * PART)
-    await _send(store, upload_id, 2, _random_bytes(PART, seed=9), PART)  # a first, wrong copy
-    await _send(store, upload_id, 2, pieces[1], PART)  # sent again: the last copy wins
+            tg.start_soon(_send, store, upload_id, number, piece)
+    await _send(store, upload_id, 2, _random_bytes(PART, seed=9))  # a first, wrong copy
+    await _send(store, upload_id, 2, pieces[1])  # sent again: the last copy wins
     parts = await store.list_parts(KEY, upload_id)
     assert parts == _expected_parts(pieces)
     assert not await store.exists(KEY)
@@ -222,7 +233,7 @@ async def test_single_upload_round_trip(store: BlobStore) -> None:
     data = _random_bytes(3 * MiB + 7)
     upload_id = await store.begin_parts(KEY, multipart=False)
     assert await store.list_parts(KEY, upload_id) == []
-    await _send(store, upload_id, 1, data, 0)
+    await _send(store, upload_id, 1, data)
     parts = await store.list_parts(KEY, upload_id)
     assert parts == [StoredPart(1, len(data), _md5(data))]
     await store.seal_parts(KEY, upload_id, parts)
@@ -232,7 +243,7 @@ async def test_single_upload_round_trip(store: BlobStore) -> None:
 async def test_abort_frees_everything_and_is_idempotent(store: BlobStore) -> None:
     pieces = _split(_random_bytes(PART + 10))
     upload_id = await store.begin_parts(KEY, multipart=True)
-    await _send(store, upload_id, 1, pieces[0], 0)
+    await _send(store, upload_id, 1, pieces[0])
     await store.abort_parts(KEY, upload_id)
     assert await store.list_parts(KEY, upload_id) == []
     assert not await store.exists(KEY)
@@ -241,7 +252,7 @@ async def test_abort_frees_everything_and_is_idempotent(store: BlobStore) -> Non
 
 async def test_abort_of_a_sealed_upload_deletes_the_object(store: BlobStore) -> None:
     upload_id = await store.begin_parts(KEY, multipart=False)
-    await _send(store, upload_id, 1, b"sealed", 0)
+    await _send(store, upload_id, 1, b"sealed")
     await store.seal_parts(KEY, upload_id, await store.list_parts(KEY, upload_id))
     await store.abort_parts(KEY, upload_id)
     assert not await store.exists(KEY)
@@ -252,18 +263,61 @@ async def test_a_part_sent_after_abort_is_refused(store: BlobStore) -> None:
     await store.abort_parts(KEY, upload_id)
     if isinstance(store, PartReceiver):
         with pytest.raises(BlobNotFound):
-            await _send(store, upload_id, 1, b"late", 0)
+            await _send(store, upload_id, 1, b"late")
     else:
         with pytest.raises(httpx.HTTPStatusError) as refused:
-            await _send(store, upload_id, 1, b"late", 0)
+            await _send(store, upload_id, 1, b"late")
         # S3 answers 404 NoSuchUpload; moto (5.2) fails with a KeyError, a 500.
         assert refused.value.response.status_code in (404, 500)
     assert await store.list_parts(KEY, upload_id) == []
 
 
+async def test_a_part_sent_after_sealing_never_changes_the_object(store: BlobStore) -> None:
+    upload_id = await store.begin_parts(KEY, multipart=False)
+    await _send(store, upload_id, 1, b"sealed")
+    await store.seal_parts(KEY, upload_id, await store.list_parts(KEY, upload_id))
+    if isinstance(store, PartReceiver):
+        with pytest.raises(BlobNotFound):
+            await _send(store, upload_id, 1, b"swap!!")
+    else:
+        await _send(store, upload_id, 1, b"swap!!")  # the presigned URL is still valid...
+    assert await _read(store, KEY) == b"sealed"  # ...but names another key
+
+
+async def test_held_uploads_name_every_upload_storage_keeps_bytes_of(store: BlobStore) -> None:
+    single, multi = "uploads/t/single", "uploads/t/multi"
+    single_id = await store.begin_parts(single, multipart=False)
+    multi_id = await store.begin_parts(multi, multipart=True)
+    await store.put_bytes("t/ab/blob/original", b"not an upload")
+    await _send(store, single_id, 1, b"late", single)
+    await _send(store, multi_id, 1, _random_bytes(PART), multi)
+    held = await store.list_held_uploads("uploads/")
+    listed = _held(held)
+    if isinstance(store, PartReceiver):  # every upload has a working folder
+        assert listed == [(multi, multi_id), (single, single_id)]
+    else:  # a single part is an object, a multipart upload is S3's own
+        assert listed == [(multi, multi_id), (single, "")]
+    assert all(h.modified <= datetime.now(UTC) for h in held)
+
+    for h in held:
+        await store.abort_parts(h.key, h.store_upload_id)
+    assert await store.list_held_uploads("uploads/") == []
+    assert await store.exists("t/ab/blob/original")
+
+
+async def test_a_sealed_upload_is_held_until_freed(store: BlobStore) -> None:
+    key = "uploads/t/sealed"
+    upload_id = await store.begin_parts(key, multipart=False)
+    await _send(store, upload_id, 1, b"bytes", key)
+    await store.seal_parts(key, upload_id, await store.list_parts(key, upload_id))
+    assert _held(await store.list_held_uploads("uploads/")) == [(key, "")]
+    await store.abort_parts(key, "")
+    assert await store.list_held_uploads("uploads/") == []
+
+
 async def test_seal_refuses_a_part_that_is_not_stored(store: BlobStore) -> None:
     upload_id = await store.begin_parts(KEY, multipart=True)
-    await _send(store, upload_id, 1, b"only part", 0)
+    await _send(store, upload_id, 1, b"only part")
     with pytest.raises(ValueError, match="part"):
         await store.seal_parts(KEY, upload_id, [StoredPart(1, 9, _md5(b"other one"))])
     assert not await store.exists(KEY)
@@ -279,29 +333,81 @@ async def test_local_parts_come_to_the_server(local: LocalBlobStore) -> None:
 
 
 @pytest.mark.parametrize("body", [b"short", b"far too long"], ids=["short", "long"])
-async def test_a_wrong_sized_part_leaves_no_marker(local: LocalBlobStore, body: bytes) -> None:
+async def test_a_wrong_sized_resend_keeps_the_earlier_copy(
+    local: LocalBlobStore, body: bytes
+) -> None:
     upload_id = await local.begin_parts(KEY, multipart=True)
-    await local.receive_part(upload_id, 1, 0, 8, _chunks(b"12345678"))
+    await local.receive_part(upload_id, 1, 8, _chunks(b"12345678"))
     with pytest.raises(PartSizeMismatch):
-        # A failed resend takes the earlier copy with it: its bytes may be half overwritten.
-        await local.receive_part(upload_id, 1, 0, 8, _chunks(body, chunk_size=3))
-    assert await local.list_parts(KEY, upload_id) == []
-
-
-async def test_a_long_part_stops_before_the_next_parts_bytes(local: LocalBlobStore) -> None:
-    upload_id = await local.begin_parts(KEY, multipart=True)
-    await local.receive_part(upload_id, 2, 4, 4, _chunks(b"5678"))
-    with pytest.raises(PartSizeMismatch):
-        await local.receive_part(upload_id, 1, 0, 4, _chunks(b"abcdXXXX", chunk_size=2))
-    await local.receive_part(upload_id, 1, 0, 4, _chunks(b"1234"))
+        # The resend wrote a file of its own: the earlier copy was never touched.
+        await local.receive_part(upload_id, 1, 8, _chunks(body, chunk_size=3))
+    assert await local.list_parts(KEY, upload_id) == [StoredPart(1, 8, _md5(b"12345678"))]
+    assert [p.name for p in _upload_folder(local).glob("*.tmp")] == []
     await local.seal_parts(KEY, upload_id, await local.list_parts(KEY, upload_id))
     assert await _read(local, KEY) == b"12345678"
+
+
+async def test_a_part_still_arriving_when_the_upload_is_sealed_changes_nothing(
+    local: LocalBlobStore,
+) -> None:
+    """The stalled PUT of the bug report: it used to write into the sealed blob."""
+    upload_id = await local.begin_parts(KEY, multipart=True)
+    await local.receive_part(upload_id, 1, 8, _chunks(b"12345678"))
+    await local.receive_part(upload_id, 2, 4, _chunks(b"abcd"))
+    halfway, release = anyio.Event(), anyio.Event()
+
+    async def stalled_body() -> AsyncIterator[bytes]:
+        yield b"XXXX"
+        halfway.set()
+        await release.wait()
+        yield b"YYYY"
+
+    async def late_put() -> None:
+        with pytest.raises(BlobNotFound):
+            await local.receive_part(upload_id, 1, 8, stalled_body())
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(late_put)
+        await halfway.wait()
+        await local.seal_parts(KEY, upload_id, await local.list_parts(KEY, upload_id))
+        release.set()
+    assert await _read(local, KEY) == b"12345678abcd"
+    assert list((local.root / ".parts").iterdir()) == []
+
+
+async def test_a_resend_racing_the_seal_is_either_joined_or_refused(
+    local: LocalBlobStore,
+) -> None:
+    upload_id = await local.begin_parts(KEY, multipart=False)
+    await local.receive_part(upload_id, 1, 4, _chunks(b"1234"))
+    listed = await local.list_parts(KEY, upload_id)
+    await local.receive_part(upload_id, 1, 4, _chunks(b"5678"))  # replaced after listing
+    with pytest.raises(ValueError, match="part 1"):
+        await local.seal_parts(KEY, upload_id, listed)
+    # Nothing was joined and the upload takes parts again.
+    await local.receive_part(upload_id, 1, 4, _chunks(b"abcd"))
+    await local.seal_parts(KEY, upload_id, await local.list_parts(KEY, upload_id))
+    assert await _read(local, KEY) == b"abcd"
+
+
+async def test_sweep_staging_removes_working_folders_a_crash_left_closed(
+    local: LocalBlobStore,
+) -> None:
+    upload_id = await local.begin_parts(KEY, multipart=False)
+    closed = local.root / ".parts" / f"{upload_id}.closed-{'0' * 32}"
+    (local.root / ".parts" / upload_id).rename(closed)  # as if the seal died right after
+    assert await local.sweep_staging(3600) == 0
+    past = time.time() - 7200
+    for path in (closed, closed / "key"):
+        os.utime(path, (past, past))
+    assert await local.sweep_staging(3600) == 1
+    assert not closed.exists()
 
 
 async def test_local_unknown_upload_ids(local: LocalBlobStore) -> None:
     for upload_id in ("0" * 32, "../../etc", ""):
         with pytest.raises(BlobNotFound):
-            await local.receive_part(upload_id, 1, 0, 1, _chunks(b"x"))
+            await local.receive_part(upload_id, 1, 1, _chunks(b"x"))
         with pytest.raises(BlobNotFound):
             await local.seal_parts(KEY, upload_id, [])
         assert await local.list_parts(KEY, upload_id) == []
@@ -312,7 +418,7 @@ async def test_local_seal_renames_the_data_and_removes_the_working_folder(
     local: LocalBlobStore,
 ) -> None:
     upload_id = await local.begin_parts(KEY, multipart=True)
-    await local.receive_part(upload_id, 1, 0, 3, _chunks(b"abc"))
+    await local.receive_part(upload_id, 1, 3, _chunks(b"abc"))
     await local.seal_parts(KEY, upload_id, await local.list_parts(KEY, upload_id))
     assert list((local.root / ".parts").iterdir()) == []
     assert (local.root / KEY).read_bytes() == b"abc"
@@ -335,6 +441,6 @@ async def test_s3_keys_live_under_the_prefix(s3_storage: S3Storage, tmp_path: Pa
     store = S3BlobStore(S3Location.parse(s3_storage.url), tmp_path / "staging")
     await store.put_bytes(KEY, b"x")
     url = store.part_url(KEY, "", 1, 60)
-    assert url is not None and f"/{s3_storage.bucket}/{s3_storage.prefix}/{KEY}?" in url
+    assert url is not None and f"/{s3_storage.bucket}/{s3_storage.prefix}/{KEY}/incoming?" in url
     with pytest.raises(ValueError, match="part 1"):
         store.part_url(KEY, "", 2, 60)

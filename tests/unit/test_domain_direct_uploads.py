@@ -12,12 +12,17 @@ from scopix.server.domain.direct_uploads import (
     MAX_PARTS,
     MAX_SIZE,
     MIN_PART_SIZE,
+    UNRECORDED_GRACE,
     PartPlan,
+    UploadState,
     can_claim_completion,
     check_parts,
+    is_leftover,
     missing_parts,
     plan_parts,
     require_active,
+    upload_id_in,
+    upload_key,
     valid_sha256,
 )
 from scopix.server.domain.errors import (
@@ -94,6 +99,31 @@ def test_only_active_uploads_take_actions() -> None:
     with pytest.raises(UploadNotActive) as info:
         require_active("aborted")
     assert info.value.details["state"] == "aborted"
+
+
+segments = st.text(st.characters(blacklist_characters="/"), min_size=1, max_size=40)
+
+
+@given(segments, segments)
+def test_an_upload_key_gives_its_upload_id_back(tenant_id: str, upload_id: str) -> None:
+    assert upload_id_in(upload_key(tenant_id, upload_id)) == upload_id
+
+
+@pytest.mark.parametrize(
+    "key", ["uploads/t", "uploads/t/u/x", "uploads//u", "uploads/t/", "t/ab/sha/original", ""]
+)
+def test_other_keys_name_no_upload(key: str) -> None:
+    assert upload_id_in(key) is None
+
+
+def test_only_bytes_of_finished_or_unrecorded_uploads_are_leftovers() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    for state in UploadState:
+        live = state in (UploadState.ACTIVE, UploadState.COMPLETING)
+        assert is_leftover(state.value, now, now) is not live
+    # A start stores bytes a moment before it records the upload.
+    assert not is_leftover(None, now - UNRECORDED_GRACE + timedelta(seconds=1), now)
+    assert is_leftover(None, now - UNRECORDED_GRACE, now)
 
 
 def test_a_completion_claim_lapses_with_its_lease() -> None:

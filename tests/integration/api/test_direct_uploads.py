@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import struct
 import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
 from apiclient import Api
-from imagefactory import jpeg_bytes, mp4_bytes
+from imagefactory import jpeg_bytes, mp4_bytes, png_bytes
 from scopix.server.catalog.uow import UnitOfWorkFactory
 from scopix.server.domain import direct_uploads as rules
 from scopix.server.domain.signing import PartGrant, sign
@@ -270,6 +274,75 @@ async def test_an_aborted_upload_takes_no_parts_and_frees_them(api: Api) -> None
     assert done.json()["error"]["details"]["state"] == "aborted"
     assert (await api.client.get(f"{BASE}/{upload['upload_id']}")).json()["parts"] == []
     assert await file_count(api) == 0
+
+
+def declaring_huge(png: bytes) -> bytes:
+    """The same PNG, its IHDR now declaring 65535 x 65535 (the bytes of the bug report)."""
+    return png[:16] + struct.pack(">II", 65535, 65535) + png[24:]
+
+
+async def test_a_part_put_racing_completion_cannot_change_the_stored_bytes(api: Api) -> None:
+    data = png_bytes(64, 64)
+    upload = (await start(api, data, filename="small.png")).json()
+    url = upload["part_urls"][0]["url"]
+    halfway, release = anyio.Event(), anyio.Event()
+
+    async def stalled_body() -> AsyncIterator[bytes]:
+        yield data[:8]
+        halfway.set()
+        await release.wait()
+        yield declaring_huge(data)[8:]
+
+    late: list[httpx.Response] = []
+
+    async def stalled_put() -> None:
+        late.append(await api.client.put(url, content=stalled_body()))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(stalled_put)
+        await halfway.wait()
+        assert (await put_part(api, upload, 1, data)).status_code == 200
+        done = await api.client.post(f"{BASE}/{upload['upload_id']}/complete")
+        assert done.status_code == 201, done.text
+        release.set()
+
+    (refused,) = late
+    assert refused.status_code == 409
+    assert refused.json()["error"]["details"]["state"] == "completed"
+    file_id = done.json()["image_id"]
+    details = (await api.client.get(f"/api/v2/files/{file_id}")).json()
+    download = await api.client.get(f"/api/v2/files/{file_id}/download")
+    assert hashlib.sha256(download.content).hexdigest() == details["content_hash"]
+    assert download.content == data
+    assert (details["width"], details["height"]) == (64, 64)
+
+
+async def test_a_put_after_completion_is_refused_and_changes_nothing(api: Api) -> None:
+    data = mp4_bytes(2 * MiB, seed=16)
+    upload = (await start(api, data)).json()
+    await send_all(api, upload, data)
+    done = (await api.client.post(f"{BASE}/{upload['upload_id']}/complete")).json()
+    late = await put_part(api, upload, 2, mp4_bytes(2 * MiB, seed=17))
+    assert (late.status_code, late.json()["error"]["code"]) == (409, "UPLOAD_NOT_ACTIVE")
+    assert late.json()["error"]["details"]["image_id"] == done["image_id"]
+    download = await api.client.get(f"/api/v2/files/{done['image_id']}/download")
+    assert hashlib.sha256(download.content).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+async def test_a_completion_in_progress_takes_no_parts(api: Api) -> None:
+    data = mp4_bytes(2 * MiB, seed=18)
+    upload = (await start(api, data)).json()
+    await put_part(api, upload, 1, data)
+    async with UnitOfWorkFactory(api.services.database).write() as uow:
+        row = await uow.direct_uploads.get_any_tenant(upload["upload_id"])
+        assert row is not None
+        row.state, row.claimed_until = "completing", row.created_at + timedelta(hours=1)
+        await uow.commit()
+    refused = await put_part(api, upload, 2, data)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "CONFLICT")
+    assert refused.headers["retry-after"] == "5"
+    held = await api.services.store.list_parts(row.storage_key, row.store_upload_id)
+    assert [p.number for p in held] == [1]
 
 
 async def test_an_abandoned_upload_expires_and_its_parts_are_swept(api: Api) -> None:

@@ -148,3 +148,69 @@ async def test_after_abort_s3_refuses_the_parts(s3_api: Api, s3_storage: S3Stora
     assert late.status_code in (404, 500)  # S3 answers 404 NoSuchUpload; moto, a bare 500
     assert multipart_uploads(s3_storage) == []
     assert bucket_keys(s3_storage) == []
+
+
+async def test_an_object_swapped_between_hashing_and_moving_is_not_what_is_stored(
+    s3_api: Api, s3_storage: S3Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, swap = mp4_bytes(3 * MiB, seed=24), mp4_bytes(3 * MiB, seed=25)
+    upload = await start(s3_api, data)
+    assert upload["method"] == "single"
+    await put(upload, 1, data)
+    ingest = s3_api.services.direct_uploads.ingest
+    verified_ingest = ingest.ingest
+
+    async def swap_then_ingest(*args: Any, **kwargs: Any) -> Any:
+        # The single PUT's presigned URL is still valid: the client sends other bytes to it
+        # after the server hashed the upload and before it moves it to its content address.
+        assert (await put(upload, 1, swap)).status_code == 200
+        return await verified_ingest(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "ingest", swap_then_ingest)
+    done = await s3_api.client.post(f"{BASE}/{upload['upload_id']}/complete")
+    assert done.status_code == 201, done.text
+    file_id = done.json()["image_id"]
+    details = (await s3_api.client.get(f"/api/v2/files/{file_id}")).json()
+    download = await s3_api.client.get(f"/api/v2/files/{file_id}/download")
+    assert hashlib.sha256(download.content).hexdigest() == details["content_hash"]
+    assert download.content == data
+    assert [k for k in bucket_keys(s3_storage) if "/uploads/" in k] == []
+
+
+async def test_a_put_late_to_a_presigned_url_changes_nothing_and_is_swept(
+    s3_api: Api, s3_storage: S3Storage
+) -> None:
+    data = jpeg_bytes(800, 600)
+    upload = await start(s3_api, data, filename="photo.jpg")
+    await put(upload, 1, data)
+    done = (await s3_api.client.post(f"{BASE}/{upload['upload_id']}/complete")).json()
+    assert [k for k in bucket_keys(s3_storage) if "/uploads/" in k] == []
+
+    assert (await put(upload, 1, jpeg_bytes(640, 480))).status_code == 200  # S3 takes it...
+    download = await s3_api.client.get(f"/api/v2/files/{done['image_id']}/download")
+    assert download.content == data  # ...where nothing reads it
+    assert [k for k in bucket_keys(s3_storage) if "/uploads/" in k] != []
+    report = await s3_api.services.maintenance.sweep()
+    assert report.direct_uploads == 1
+    assert [k for k in bucket_keys(s3_storage) if "/uploads/" in k] == []
+
+
+async def test_parts_of_an_aborted_upload_that_s3_still_holds_are_swept(
+    s3_api: Api, s3_storage: S3Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = mp4_bytes(11 * MiB, seed=26)
+    upload = await start(s3_api, data)
+    await put(upload, 1, part(upload, 1, data))
+    with monkeypatch.context() as patched:
+        # As S3 may after an abort: a part upload still in flight kept the upload's parts.
+        patched.setattr(s3_api.services.store, "abort_parts", _keep_everything)
+        assert (await s3_api.client.delete(f"{BASE}/{upload['upload_id']}")).status_code == 204
+    assert len(multipart_uploads(s3_storage)) == 1
+    report = await s3_api.services.maintenance.sweep()
+    assert report.direct_uploads == 1
+    assert multipart_uploads(s3_storage) == []
+    assert bucket_keys(s3_storage) == []
+
+
+async def _keep_everything(key: str, store_upload_id: str) -> None:
+    return None

@@ -30,6 +30,11 @@ PREFERRED_PART_SIZE: Final = 16 * MiB
 URLS_PER_ANSWER: Final = 500
 #: how long a completion holds its upload before another may take over (renewed while it runs)
 COMPLETION_LEASE: Final = timedelta(seconds=60)
+#: how long storage may hold bytes of an upload no catalog row names: a start begins the
+#: store's upload just before it records the row
+UNRECORDED_GRACE: Final = timedelta(hours=1)
+#: the first segment of every direct upload's storage key
+UPLOADS_PREFIX: Final = "uploads/"
 
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
@@ -136,6 +141,28 @@ def require_active(state: str, **details: object) -> None:
             state=state,
             **details,
         )
+
+
+def upload_key(tenant_id: str, upload_id: str) -> str:
+    """Where a direct upload's bytes are kept until completion moves them."""
+    return f"{UPLOADS_PREFIX}{tenant_id}/{upload_id}"
+
+
+def upload_id_in(key: str) -> str | None:
+    """The upload id in a key `upload_key` made, or None for any other key."""
+    if not key.startswith(UPLOADS_PREFIX):
+        return None
+    segments = key[len(UPLOADS_PREFIX) :].split("/")
+    return segments[1] if len(segments) == 2 and all(segments) else None
+
+
+def is_leftover(state: str | None, modified: datetime, now: datetime) -> bool:
+    """Whether bytes storage holds for a direct upload can go: its upload is finished (they
+    are what completion left, or a part PUT late to a URL that is still valid), or no upload
+    names them (state None) long after they were stored."""
+    if state is None:
+        return modified <= now - UNRECORDED_GRACE
+    return state not in (UploadState.ACTIVE, UploadState.COMPLETING)
 
 
 def can_claim_completion(state: str, claimed_until: datetime | None, now: datetime) -> bool:

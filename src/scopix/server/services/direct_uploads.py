@@ -2,7 +2,9 @@
 
 The client's claims (size, SHA-256, which parts it sent) decide nothing: completion asks storage
 which parts it holds, joins them, hashes what it stored, and only then hands the bytes to
-ingest, which dedups and records them exactly like a streaming upload.
+ingest, which dedups and records them exactly like a streaming upload. Storage seals the joined
+object out of reach of every part URL, so the bytes hashed are the bytes kept; a part arriving
+after that is refused (409), and bytes a presigned URL takes late are swept.
 """
 
 from __future__ import annotations
@@ -24,15 +26,19 @@ from scopix.server.catalog.uow import UnitOfWorkFactory
 from scopix.server.domain import signing
 from scopix.server.domain.direct_uploads import (
     COMPLETION_LEASE,
+    UPLOADS_PREFIX,
     URLS_PER_ANSWER,
     PartPlan,
     UploadState,
     can_claim_completion,
     check_parts,
     first_problems,
+    is_leftover,
     missing_parts,
     plan_parts,
     require_active,
+    upload_id_in,
+    upload_key,
     valid_sha256,
 )
 from scopix.server.domain.errors import (
@@ -48,7 +54,14 @@ from scopix.server.domain.fields import UploadOptions, validate_filename
 from scopix.server.domain.ids import new_id
 from scopix.server.domain.media import SNIFF_BYTES, sniff
 from scopix.server.services.ingest import Ingested, Ingestor, StagedUpload, StoredUpload, Upload
-from scopix.server.storage.base import BlobStore, PartReceiver, PartSizeMismatch, StoredPart
+from scopix.server.storage.base import (
+    BlobNotFound,
+    BlobStore,
+    HeldUpload,
+    PartReceiver,
+    PartSizeMismatch,
+    StoredPart,
+)
 
 log = logging.getLogger("scopix.direct_uploads")
 
@@ -155,24 +168,28 @@ class DirectUploadService:
         declared_length: int | None,
         chunks: AsyncIterator[bytes],
     ) -> StoredPart:
-        """Store one part sent to a signed URL on this server (local storage)."""
+        """Store one part sent to a signed URL on this server (local storage). Refused (409)
+        once a completion holds the upload or it is finished; storage refuses it again if the
+        upload was sealed or aborted while the body arrived."""
         signing.verify(self.settings.signing_secret, grant, signature, time.time())
         if not isinstance(self.store, PartReceiver):
             raise NotFound("this server's storage takes parts at its own URLs")
-        async with self.uows.read() as uow:
-            upload = await uow.direct_uploads.get_any_tenant(grant.upload_id)
-        if upload is None:
-            raise NotFound("no such direct upload", upload_id=grant.upload_id)
-        _require_open(upload, _now())
-        offset, size = _plan(upload).span(grant.number)
+        upload = await self._any_tenant(grant.upload_id)
+        _require_taking_parts(upload, _now())
+        size = _plan(upload).span(grant.number)[1]
         if declared_length is not None and declared_length != size:
             raise _wrong_size(grant.number, size, declared_length)
         try:
-            return await self.store.receive_part(
-                upload.store_upload_id, grant.number, offset, size, chunks
-            )
+            return await self.store.receive_part(upload.store_upload_id, grant.number, size, chunks)
         except PartSizeMismatch:
             raise _wrong_size(grant.number, size, None) from None
+        except BlobNotFound:
+            # Sealed or aborted while the body arrived: say what the upload has become.
+            _require_taking_parts(await self._any_tenant(grant.upload_id), _now())
+            raise Conflict(
+                "the upload was being completed while this part arrived; send it again",
+                retry_after=1,
+            ) from None
 
     async def complete(
         self, tenant_id: str, upload_id: str, sha256: str | None = None
@@ -212,8 +229,9 @@ class DirectUploadService:
         await self._free(upload)
 
     async def sweep(self) -> int:
-        """Expire uploads past their expiry and free the bytes of those that will never
-        complete; how many were freed."""
+        """Expire uploads past their expiry, free the bytes of those that will never complete,
+        and whatever storage still holds for finished ones (parts PUT late to a presigned URL);
+        how many uploads were freed."""
         now = _now()
         async with self.uows.write() as uow:
             for upload in await uow.direct_uploads.lapsed(now):
@@ -224,7 +242,40 @@ class DirectUploadService:
             unfreed = await uow.direct_uploads.unfreed()
         for upload in unfreed:
             await self._free(upload)
-        return len(unfreed)
+        return len(unfreed) + await self._sweep_leftovers(now)
+
+    async def _sweep_leftovers(self, now: datetime) -> int:
+        held = await self.store.list_held_uploads(UPLOADS_PREFIX)
+        states = await self._states(held)
+        freed = 0
+        for bytes_held in held:
+            upload_id = upload_id_in(bytes_held.key)
+            if upload_id is None or not is_leftover(states[upload_id], bytes_held.modified, now):
+                continue
+            try:
+                await self.store.abort_parts(bytes_held.key, bytes_held.store_upload_id)
+            except OSError:
+                log.warning("freeing what is left of direct upload %s failed", upload_id)
+                continue
+            freed += 1
+        return freed
+
+    async def _states(self, held: list[HeldUpload]) -> dict[str, str | None]:
+        """The state of each upload storage holds bytes of; None when no row names it."""
+        ids = {upload_id for h in held if (upload_id := upload_id_in(h.key)) is not None}
+        states: dict[str, str | None] = {}
+        async with self.uows.read() as uow:
+            for upload_id in ids:
+                upload = await uow.direct_uploads.get_any_tenant(upload_id)
+                states[upload_id] = upload.state if upload is not None else None
+        return states
+
+    async def _any_tenant(self, upload_id: str) -> DirectUpload:
+        async with self.uows.read() as uow:
+            upload = await uow.direct_uploads.get_any_tenant(upload_id)
+        if upload is None:
+            raise NotFound("no such direct upload", upload_id=upload_id)
+        return upload
 
     # --- starting ---------------------------------------------------------------------------
 
@@ -262,7 +313,7 @@ class DirectUploadService:
         options: UploadOptions,
     ) -> DirectUpload:
         upload_id = new_id()
-        key = f"uploads/{tenant_id}/{upload_id}"
+        key = upload_key(tenant_id, upload_id)
         store_upload_id = await self.store.begin_parts(key, plan.method == "multipart")
         now = _now()
         upload = DirectUpload(
@@ -379,8 +430,17 @@ class DirectUploadService:
             done = await self.ingest.ingest(
                 upload.tenant_id, staged, _options_of(upload), upload_ref=ref
             )
+        await self._discard_leftovers(upload)
         await self._mark_completed(upload, token, done.file.id)
         return done
+
+    async def _discard_leftovers(self, upload: DirectUpload) -> None:
+        """Drop what storage still holds at the upload's key once the file is recorded (a copy
+        ingest staged, a part PUT late to its URL); the sweeper drops what comes later."""
+        try:
+            await self.store.abort_parts(upload.storage_key, upload.store_upload_id)
+        except OSError:
+            log.warning("freeing what is left of direct upload %s failed", upload.id)
 
     async def _seal(self, upload: DirectUpload, token: str) -> None:
         plan = _plan(upload)
@@ -471,6 +531,12 @@ def _require_open(upload: DirectUpload, now: datetime) -> None:
     if state != UploadState.ACTIVE:
         details = {"image_id": upload.file_id} if upload.file_id else {}
         require_active(state, **details)
+
+
+def _require_taking_parts(upload: DirectUpload, now: datetime) -> None:
+    _require_open(upload, now)
+    if upload.state == UploadState.COMPLETING or upload.sealed:
+        raise Conflict("this upload is being completed and takes no more parts", retry_after=5)
 
 
 def _wrong_size(number: int, expected: int, received: int | None) -> PartSizeWrong:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -26,6 +27,16 @@ class StoredPart:
     number: int
     size: int
     etag: str
+
+
+@dataclass(frozen=True)
+class HeldUpload:
+    """Bytes storage holds for the direct upload at `key`: a single part or the joined object
+    (`store_upload_id` ""), or the parts of the store's upload `store_upload_id`."""
+
+    key: str
+    store_upload_id: str
+    modified: datetime
 
 
 class BlobStore(Protocol):
@@ -85,7 +96,9 @@ class BlobStore(Protocol):
         ...
 
     # Direct uploads: a client sends numbered parts of one object straight to storage. A
-    # `store_upload_id` of "" means a single part (one PUT of the whole object at `key`).
+    # `store_upload_id` of "" means a single part (one PUT of the whole object). Parts are
+    # write-once: sealing joins what was stored whole before it, and after `seal_parts` or
+    # `abort_parts` no part sent, even one still arriving, can change the object at `key`.
 
     async def begin_parts(self, key: str, multipart: bool) -> str:
         """Get ready to receive parts for `key`; returns the store's id for this upload."""
@@ -101,11 +114,18 @@ class BlobStore(Protocol):
         ...
 
     async def seal_parts(self, key: str, store_upload_id: str, parts: Sequence[StoredPart]) -> None:
-        """Join `parts` into the complete object at `key`; the parts are consumed."""
+        """Join `parts` into the complete object at `key`, which no part URL names; the parts
+        are consumed and the upload takes no more. Raises ValueError, joining nothing, when a
+        part is not stored exactly as given."""
         ...
 
     async def abort_parts(self, key: str, store_upload_id: str) -> None:
         """Free every part received and anything at `key`; idempotent."""
+        ...
+
+    async def list_held_uploads(self, prefix: str) -> list[HeldUpload]:
+        """The direct uploads under `prefix` that storage still holds bytes of (for sweeping
+        those of finished uploads, such as a part PUT late to a presigned URL)."""
         ...
 
 
@@ -114,15 +134,11 @@ class PartReceiver(Protocol):
     """A store whose direct-upload parts arrive through the Scopix server (local disk)."""
 
     async def receive_part(
-        self,
-        store_upload_id: str,
-        number: int,
-        offset: int,
-        size: int,
-        chunks: AsyncIterator[bytes],
+        self, store_upload_id: str, number: int, size: int, chunks: AsyncIterator[bytes]
     ) -> StoredPart:
-        """Write one part of `size` bytes at `offset`; raises PartSizeMismatch, keeping no
-        record of the part, when the body is shorter or longer."""
+        """Store one part of `size` bytes, replacing an earlier copy only once it is whole.
+        Raises PartSizeMismatch, keeping the earlier copy, when the body is shorter or longer,
+        and BlobNotFound when the upload was sealed or aborted before the part was whole."""
         ...
 
 

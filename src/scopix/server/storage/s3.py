@@ -2,7 +2,10 @@
 
 Uploads still arrive on local disk first (`staging_dir`), where they are hashed, then go up with
 boto3's managed transfer. Direct uploads skip the server: the client PUTs each part to a URL
-presigned here, and S3 itself joins them (`complete_multipart_upload`).
+presigned here, and S3 itself joins them (`complete_multipart_upload`). A single-part upload's
+presigned PUT names `<key>/incoming`, never `key`: the URL stays valid after completion, so
+sealing copies the object to `key`, where no client can replace it between the server hashing
+it and moving it. What a PUT late to such a URL leaves is swept (`list_held_uploads`).
 
 Every boto3 call blocks, so each runs in a worker thread; one client serves them all (boto3
 clients are thread-safe, sessions are not). S3's refusals and transport failures surface as
@@ -31,7 +34,7 @@ from boto3.s3.transfer import TransferConfig  # type: ignore[import-untyped]
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
-from scopix.server.storage.base import BlobNotFound, StoredPart
+from scopix.server.storage.base import BlobNotFound, HeldUpload, StoredPart
 
 T = TypeVar("T")
 Addressing = Literal["path", "virtual"]
@@ -46,12 +49,15 @@ MAX_PARTS = 10_000
 MAX_URL_EXPIRY_S = 7 * 24 * 3600
 #: What a batch delete accepts at once.
 DELETE_BATCH = 1000
+#: The last segment of the key a single-part upload's presigned PUT writes to.
+INCOMING = "incoming"
 # Bounded memory for promote: at most max_concurrency chunks in flight.
 _TRANSFER = TransferConfig(
     multipart_threshold=64 * MiB, multipart_chunksize=16 * MiB, max_concurrency=4
 )
 _MISSING = frozenset({"NoSuchKey", "NoSuchUpload", "NotFound", "404"})
-_BAD_PARTS = frozenset({"InvalidPart", "InvalidPartOrder", "EntityTooSmall"})
+#: PreconditionFailed: the part to copy is no longer the one listed (CopySourceIfMatch)
+_BAD_PARTS = frozenset({"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "PreconditionFailed"})
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _QUERY_KEYS = frozenset({"endpoint", "region", "addressing"})
 
@@ -167,6 +173,11 @@ def _etag(raw: str) -> str:
     return raw.strip('"')
 
 
+def _incoming(key: str) -> str:
+    """Where the presigned PUT of a single-part upload at `key` puts the object."""
+    return f"{key}/{INCOMING}"
+
+
 class S3BlobStore:
     """Blobs as objects under the location's prefix; staging on local disk."""
 
@@ -258,15 +269,20 @@ class S3BlobStore:
         size: int = (await self._api("head_object", key))["ContentLength"]
         if key == new_key:  # S3 refuses to copy an object onto itself unchanged
             return
-        source = {"Bucket": self.location.bucket, "Key": self.location.key(key)}
-        if size <= self.copy_object_limit:
-            # Not boto3's managed copy(): it copies in parts above 8 MB, one request per part.
-            await self._api("copy_object", new_key, CopySource=source)
-        else:
-            await self._copy_in_parts(source, new_key, size)
+        await self._copy(key, new_key, size, {})
         await self._api("delete_object", key)
 
-    async def _copy_in_parts(self, source: dict[str, str], new_key: str, size: int) -> None:
+    async def _copy(self, key: str, new_key: str, size: int, conditions: dict[str, str]) -> None:
+        source = {"Bucket": self.location.bucket, "Key": self.location.key(_check_key(key))}
+        if size <= self.copy_object_limit:
+            # Not boto3's managed copy(): it copies in parts above 8 MB, one request per part.
+            await self._api("copy_object", new_key, CopySource=source, **conditions)
+        else:
+            await self._copy_in_parts(source, new_key, size, conditions)
+
+    async def _copy_in_parts(
+        self, source: dict[str, str], new_key: str, size: int, conditions: dict[str, str]
+    ) -> None:
         part_size = max(self.copy_part_size, -(-size // (MAX_PARTS * MiB)) * MiB)
         upload_id: str = (await self._api("create_multipart_upload", new_key))["UploadId"]
         try:
@@ -280,6 +296,7 @@ class S3BlobStore:
                     PartNumber=number,
                     CopySource=source,
                     CopySourceRange=f"bytes={start}-{last}",
+                    **conditions,
                 )
                 parts.append({"PartNumber": number, "ETag": copied["CopyPartResult"]["ETag"]})
             await self._api(
@@ -350,15 +367,18 @@ class S3BlobStore:
     def part_url(self, key: str, store_upload_id: str, number: int, expires_s: int) -> str | None:
         if not 0 < expires_s <= MAX_URL_EXPIRY_S:
             raise ValueError(f"a presigned URL lives 1 s to 7 days, not {expires_s} s")
-        params: dict[str, Any] = {
-            "Bucket": self.location.bucket,
-            "Key": self.location.key(_check_key(key)),
-        }
-        operation = "put_object"
+        params: dict[str, Any] = {"Bucket": self.location.bucket}
         if store_upload_id:
             operation = "upload_part"
-            params |= {"UploadId": store_upload_id, "PartNumber": number}
-        elif number != 1:
+            params |= {
+                "Key": self.location.key(_check_key(key)),
+                "UploadId": store_upload_id,
+                "PartNumber": number,
+            }
+        elif number == 1:
+            operation = "put_object"
+            params["Key"] = self.location.key(_incoming(_check_key(key)))
+        else:
             raise ValueError(f"a single upload has only part 1, not {number}")
         url: str = self._client.generate_presigned_url(
             operation, Params=params, ExpiresIn=expires_s, HttpMethod="PUT"
@@ -368,7 +388,7 @@ class S3BlobStore:
     async def list_parts(self, key: str, store_upload_id: str) -> list[StoredPart]:
         try:
             if not store_upload_id:
-                head = await self._api("head_object", key)
+                head = await self._api("head_object", _incoming(key))
                 return [StoredPart(1, head["ContentLength"], _etag(head["ETag"]))]
             object_key = self.location.key(_check_key(key))
             listed = functools.partial(self._parts, object_key, store_upload_id)
@@ -387,7 +407,8 @@ class S3BlobStore:
         ]
 
     async def seal_parts(self, key: str, store_upload_id: str, parts: Sequence[StoredPart]) -> None:
-        if not store_upload_id:  # the single PUT already made the object
+        if not store_upload_id:
+            await self._seal_single(key, parts)
             return
         listed = [{"PartNumber": part.number, "ETag": f'"{part.etag}"'} for part in parts]
         await self._api(
@@ -397,10 +418,44 @@ class S3BlobStore:
             MultipartUpload={"Parts": listed},
         )
 
+    async def _seal_single(self, key: str, parts: Sequence[StoredPart]) -> None:
+        """Copy the one part, if it is still the one listed, to `key`, out of its URL's reach."""
+        if [part.number for part in parts] != [1]:
+            raise ValueError(f"a single upload has only part 1, not {[p.number for p in parts]}")
+        (part,) = parts
+        try:
+            await self._copy(
+                _incoming(key), key, part.size, {"CopySourceIfMatch": f'"{part.etag}"'}
+            )
+        except BlobNotFound:
+            raise ValueError("part 1 is not stored") from None
+        await self._api("delete_object", _incoming(key))
+
     async def abort_parts(self, key: str, store_upload_id: str) -> None:
         if store_upload_id:
             await self._abort_quietly(key, store_upload_id)
+        else:
+            await self._api("delete_object", _incoming(key))
         await self._api("delete_object", key)
+
+    async def list_held_uploads(self, prefix: str) -> list[HeldUpload]:
+        return await self._run(functools.partial(self._held_uploads, prefix))
+
+    def _held_uploads(self, prefix: str) -> list[HeldUpload]:
+        start = self.location.key(_check_key(prefix.rstrip("/"))) + "/"
+        held = []
+        for obj in self._objects(start):
+            key = self.location.store_key(obj["Key"])
+            key = key.removesuffix(f"/{INCOMING}")
+            held.append(HeldUpload(key, "", obj["LastModified"]))
+        pages = self._client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.location.bucket, Prefix=start
+        )
+        for page in pages:
+            for upload in page.get("Uploads", []):
+                key = self.location.store_key(upload["Key"])
+                held.append(HeldUpload(key, upload["UploadId"], upload["Initiated"]))
+        return held
 
     async def _abort_quietly(self, key: str, upload_id: str) -> None:
         with contextlib.suppress(BlobNotFound):  # aborted or completed before: nothing to free
