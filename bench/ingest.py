@@ -2,8 +2,11 @@
 
 Prints files/s, MB/s, the server's peak RSS, and the ratio of the server's time to the floor
 measured in the same run: SHA-256 plus a copy (with fsync) of the same bytes on the same disk.
+Then small-file uploads/s with decoding in-process and in isolated children (the default), in
+the same run, rounds alternating, and what the isolation costs.
 
     .venv/bin/python bench/ingest.py [--photos 300] [--concurrency 4] [--big-mib 1030]
+        [--small 200] [--rounds 3] [--only-isolation]
 """
 
 from __future__ import annotations
@@ -91,6 +94,23 @@ def _photo(rng: random.Random, source: Path, path: Path) -> None:
     noise = pyvips.Image.gaussnoise(image.width, image.height, sigma=4, mean=0)
     image = (image + noise).cast("uchar")
     image.jpegsave(str(path), Q=rng.choice([85, 90, 92]))
+
+
+def make_small(out: Path, count: int) -> list[Path]:
+    """Distinct small JPEGs (400 px at most, ~20 KB): what a chat or a web page uploads, where a
+    fixed per-upload cost such as a round trip to a decoder child shows most."""
+    out.mkdir(parents=True, exist_ok=True)
+    sources = [p for p in sorted(PHOTOS.iterdir()) if p.suffix in (".png", ".jpg")]
+    paths = []
+    for i in range(count):
+        path = out / f"small_{i:04d}.jpg"
+        if not path.exists():
+            image = pyvips.Image.thumbnail(str(sources[i % len(sources)]), 400 - i % 97)
+            image = image[:3] if image.bands > 3 else image
+            noise = pyvips.Image.gaussnoise(image.width, image.height, sigma=3, mean=0)
+            (image + noise).cast("uchar").jpegsave(str(path), Q=85)
+        paths.append(path)
+    return paths
 
 
 def make_big(path: Path, mib: int) -> Path:
@@ -188,14 +208,54 @@ def measure(label: str, paths: list[Path], concurrency: int, work: Path) -> list
     return rows
 
 
+def isolation_rates(
+    paths: list[Path], concurrency: int, rounds: int, work: Path
+) -> dict[str, list[float]]:
+    """Uploads/s of `paths` (new bytes each time: a fresh server per round) with decoding
+    in-process and isolated, alternating so that drift of the machine hits both alike."""
+    rates: dict[str, list[float]] = {"in-process": [], "isolated": []}
+    for _ in range(rounds):
+        for mode, in_process in (("in-process", "true"), ("isolated", "false")):
+            with tempfile.TemporaryDirectory(dir=work) as tmp:
+                server = start_server(
+                    Path(tmp) / "data", env={"SCOPIX_DECODE_IN_PROCESS": in_process}
+                )
+                try:
+                    key = server.keys()[0]
+                    asyncio.run(upload_all(server, key, paths[:concurrency], concurrency))  # warm
+                    took = asyncio.run(upload_all(server, key, paths[concurrency:], concurrency))
+                finally:
+                    server.stop()
+            rates[mode].append((len(paths) - concurrency) / took)
+    return rates
+
+
+def print_isolation(rates: dict[str, list[float]], files: int, concurrency: int) -> None:
+    best = {mode: max(values) for mode, values in rates.items()}
+    print(f"small-file uploads/s ({files} JPEGs of ~20 KB, x{concurrency}), best of each:")
+    for mode, values in rates.items():
+        rounds = " ".join(f"{v:.1f}" for v in values)
+        print(f"  {mode:<11} {best[mode]:>7.1f}   rounds: {rounds}")
+    cost = 1 - best["isolated"] / best["in-process"]
+    print(f"  isolation costs {cost:.1%} of small-file throughput (ratio {1 - cost:.3f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--big-mib", type=int, default=1030)
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--small", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only-isolation", action="store_true")
     args = parser.parse_args()
 
+    small = make_small(args.work / "small", args.small)
+    rates = isolation_rates(small, args.concurrency, args.rounds, args.work)
+    if args.only_isolation:
+        print_isolation(rates, len(small), args.concurrency)
+        return
     photos = make_photos(args.work / "photos", args.photos)
     big = make_big(args.work / "big.tiff", args.big_mib)
     rows = [
@@ -207,6 +267,7 @@ def main() -> None:
     for row in rows:
         print(row.row())
     print("floor = SHA-256 + fsynced copy of the same bytes on the same disk, same run")
+    print_isolation(rates, len(small), args.concurrency)
 
 
 if __name__ == "__main__":

@@ -89,23 +89,62 @@ def assert_fits(width: int, height: int, original: tuple[int, int], size: int) -
 
 
 @pytest.mark.parametrize(
-    ("data", "loader", "pages"),
+    ("data", "loader", "pages", "bands"),
     [
-        (jpeg_bytes(300, 200), "jpegload", 1),
-        (png_bytes(300, 200), "pngload", 1),
-        (webp_bytes(300, 200), "webpload", 1),
-        (gif_bytes(300, 200, frames=3), "gifload", 3),
-        (tiff_bytes(300, 200), "tiffload", 1),
-        (pattern(300, 200).heifsave_buffer(compression="av1"), "heifload", 1),
+        (jpeg_bytes(300, 200), "jpegload", 1, 3),
+        (png_bytes(300, 200), "pngload", 1, 3),
+        (webp_bytes(300, 200), "webpload", 1, 3),
+        (gif_bytes(300, 200, frames=3), "gifload", 3, 4),
+        (tiff_bytes(300, 200), "tiffload", 1, 3),
+        (pattern(300, 200).heifsave_buffer(compression="av1"), "heifload", 1, 3),
     ],
     ids=["jpeg", "png", "webp", "gif", "tiff", "avif"],
 )
 def test_header_of_each_format(
-    write: Callable[[bytes], Path], data: bytes, loader: str, pages: int
+    write: Callable[[bytes], Path], data: bytes, loader: str, pages: int, bands: int
 ) -> None:
     header = read_header(write(data))
-    assert header == ImageHeader(loader=loader, width=300, height=200, pages=pages, orientation=1)
+    assert header == ImageHeader(
+        loader=loader, width=300, height=200, pages=pages, orientation=1, bands=bands
+    )
     assert (header.display_width, header.display_height) == (300, 200)
+
+
+@pytest.mark.parametrize(
+    ("save", "interlaced"),
+    [
+        (lambda image: image.pngsave_buffer(interlace=True), True),
+        (lambda image: image.jpegsave_buffer(interlace=True), True),
+        (lambda image: image.pngsave_buffer(), False),
+        (lambda image: image.jpegsave_buffer(), False),
+    ],
+    ids=["interlaced-png", "progressive-jpeg", "png", "baseline-jpeg"],
+)
+def test_header_says_whether_the_image_is_interlaced(
+    write: Callable[[bytes], Path], save: Callable[[pyvips.Image], bytes], interlaced: bool
+) -> None:
+    assert read_header(write(save(pattern(300, 200)))).interlaced is interlaced
+
+
+def test_header_estimates_memory_from_depth_and_bands(write: Callable[[bytes], Path]) -> None:
+    deep = pattern(3000, 2000).bandjoin(255).cast("ushort").pngsave_buffer(compression=1)
+
+    header = read_header(write(deep))
+
+    assert (header.bands, header.sample_bytes) == (4, 2)
+    assert header.memory_estimate == 3000 * 2000 * 4 * 2
+
+
+def test_decode_errors_do_not_name_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "secret-folder" / "upload.part"
+    path.parent.mkdir()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+
+    with pytest.raises(ImageDecodeError) as refused:
+        read_header(path)
+
+    assert "secret-folder" not in str(refused.value)
+    assert str(tmp_path) not in str(refused.value)
 
 
 def test_header_counts_tiff_pages(tmp_path: Path) -> None:

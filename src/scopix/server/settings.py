@@ -52,7 +52,48 @@ class Settings(BaseSettings):
     max_image_pixels: int = 100_000_000
     max_image_side: int = 16_384
     image_workers: int = Field(
-        default_factory=lambda: os.cpu_count() or 1, description="concurrent image decodes"
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="decoder child processes: image decodes at once, within the memory budget",
+    )
+
+    # Decoder isolation: every decode of untrusted bytes runs in a child with limits
+    max_interlaced_pixels: int = Field(
+        default=50_000_000,
+        ge=1,
+        description="pixel cap of interlaced PNG and progressive JPEG, which decode whole "
+        "instead of streaming: 50 MP is a 45 MP camera's progressive JPEG, and at worst "
+        "(16-bit RGBA) 400 MB, a fifth of a child's default address space",
+    )
+    decode_memory_budget_bytes: int = Field(
+        default=2048 * MiB,
+        ge=64 * MiB,
+        description="memory concurrent decodes share; each reserves width x height x bands x "
+        "sample bytes from its header (16 MiB at least) and waits until that fits",
+    )
+    decode_address_space_bytes: int = Field(
+        default=2048 * MiB,
+        ge=256 * MiB,
+        description="RLIMIT_AS of a decoder child (its interpreter and libraries take ~550 MB)",
+    )
+    decode_cpu_seconds: int = Field(default=120, ge=1, description="CPU time of one decode")
+    decode_wall_seconds: float = Field(default=120.0, gt=0, description="wall clock of a decode")
+    decode_scratch_bytes: int = Field(
+        default=1024 * MiB, ge=MiB, description="largest file a decode may write in its scratch"
+    )
+    decode_in_process: bool = Field(
+        default=False,
+        description="FOR BENCHMARKS ONLY: decode in threads of the server, with no isolation "
+        "and no limit but the memory budget (bench/ingest.py measures what isolation costs)",
+    )
+    test_decoder_crash_marker: str | None = Field(
+        default=None,
+        description="TEST ONLY, never set in service: a decoder child asked to decode a file "
+        "containing these bytes kills itself with SIGSEGV, as a decoder bug would",
+    )
+    test_decoder_crash_stages: str = Field(
+        default="upload,variants,analysis",
+        description="TEST ONLY: the decodes the crash marker applies to, comma-separated",
     )
     orphan_grace_seconds: int = Field(default=3600, description="age before a stray blob is swept")
     log_level: str = "info"

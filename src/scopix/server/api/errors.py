@@ -21,6 +21,7 @@ STATUS_BY_ERROR: dict[type[domain.DomainError], int] = {
     domain.UnsupportedMediaType: 422,
     domain.CorruptFile: 422,
     domain.ImageTooLarge: 422,
+    domain.ResourceLimit: 422,
     domain.FileTooLarge: 413,
     domain.PayloadTooLarge: 413,
     domain.InvalidApiKey: 401,

@@ -49,6 +49,12 @@ class ImageTooLarge(DomainError):
     code = "IMAGE_TOO_LARGE"
 
 
+class ResourceLimit(DomainError):
+    """Decoding the bytes crashed or overran its memory, time or scratch limits (twice)."""
+
+    code = "RESOURCE_LIMIT"
+
+
 class FileTooLarge(DomainError):
     """More bytes than the route accepts."""
 

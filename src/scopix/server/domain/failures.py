@@ -26,6 +26,7 @@ __all__ = [
     "Failure",
     "RetryPolicy",
     "lease_lost_failure",
+    "resource_limit_failure",
     "retry_delay",
     "unknown_failure",
 ]
@@ -127,6 +128,15 @@ def lease_lost_failure(attempts_made: int) -> Failure:
     return Failure(
         error_type=DescriptionErrorType.UNKNOWN,
         message=f"The worker describing this file stopped responding {times}; giving up.",
+    )
+
+
+def resource_limit_failure(reason: str) -> Failure:
+    """A decode refused for its cost: its header is over the limits, or its decoder crashed or
+    overran twice (server.isolation). Permanent: the same bytes cost the same next time."""
+    return Failure(
+        DescriptionErrorType.RESOURCE_LIMIT,
+        f"the image could not be decoded within limits: {reason}",
     )
 
 

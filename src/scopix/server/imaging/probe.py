@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyvips
+
+from scopix.server.domain.decoding import decode_memory_estimate
 
 __all__ = [
     "SUPPORTED_LOADERS",
@@ -15,6 +18,7 @@ __all__ = [
     "message_of",
     "open_header",
     "read_header",
+    "without_paths",
 ]
 
 # libvips' operation cache keys loads by file name (a file rewritten in place came back stale from
@@ -25,6 +29,25 @@ pyvips.cache_set_max(0)
 SUPPORTED_LOADERS = frozenset(
     {"jpegload", "pngload", "webpload", "gifload", "tiffload", "heifload"}
 )
+
+
+#: Bytes per band of each libvips sample format.
+_SAMPLE_BYTES = {
+    "uchar": 1,
+    "char": 1,
+    "ushort": 2,
+    "short": 2,
+    "uint": 4,
+    "int": 4,
+    "float": 4,
+    "complex": 8,
+    "double": 8,
+    "dpcomplex": 16,
+}
+# libvips names the file in its messages ('"/data/blobs/.staging/<id>.part" is not a known file
+# format'): a quoted string holding a slash, or a bare absolute path.
+_QUOTED_PATH = re.compile(r"\"[^\"]*[/\\][^\"]*\"|'[^']*[/\\][^']*'")
+_BARE_PATH = re.compile(r"(?<![\w.~/-])(?:~|[A-Za-z]:)?[/\\][^\s\"':,;()]+")
 
 
 class ImageDecodeError(Exception):
@@ -40,6 +63,15 @@ class ImageHeader:
     height: int
     pages: int
     orientation: int
+    bands: int = 3
+    sample_bytes: int = 1
+    #: interlaced PNG or progressive JPEG: decoded whole, never streamed
+    interlaced: bool = False
+
+    @property
+    def memory_estimate(self) -> int:
+        """Bytes its decode may hold at once (domain.decoding.decode_memory_estimate)."""
+        return decode_memory_estimate(self.width, self.height, self.bands, self.sample_bytes)
 
     @property
     def display_width(self) -> int:
@@ -65,6 +97,9 @@ def header_of(image: pyvips.Image) -> ImageHeader:
         height=image.height,
         pages=max(_int_field(image, "n-pages"), 1),
         orientation=_orientation(image),
+        bands=image.bands,
+        sample_bytes=_SAMPLE_BYTES.get(image.format, 8),
+        interlaced=_int_field(image, "interlaced") != 0,
     )
 
 
@@ -94,6 +129,12 @@ def _int_field(image: pyvips.Image, name: str) -> int:
 
 
 def message_of(exc: pyvips.Error) -> str:
-    """Return the most telling line of a libvips error: its last non-empty one."""
+    """Return the most telling line of a libvips error (its last non-empty one), with every
+    file path in it replaced: clients see these messages, and paths are the server's own."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[-1] if lines else "not a decodable image"
+    return without_paths(lines[-1]) if lines else "not a decodable image"
+
+
+def without_paths(message: str) -> str:
+    """`message` with quoted and bare file paths replaced by "the file"."""
+    return _BARE_PATH.sub("the file", _QUOTED_PATH.sub("the file", message))

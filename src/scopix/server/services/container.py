@@ -15,6 +15,9 @@ from scopix.server.catalog.uow import UnitOfWorkFactory
 from scopix.server.datadir import signing_secret
 from scopix.server.domain.breaker import CircuitBreaker
 from scopix.server.domain.failures import RetryPolicy
+from scopix.server.domain.limits import ImageLimits
+from scopix.server.imaging.checked import ImageDecoders
+from scopix.server.isolation import CrashHook, IsolatedPool, IsolationLimits
 from scopix.server.jobs.celery_app import CeleryJobQueue, make_celery
 from scopix.server.jobs.handler import JobHandler
 from scopix.server.jobs.inline import InlineWorkerPool
@@ -27,7 +30,7 @@ from scopix.server.services.direct_uploads import DirectUploadService, DirectUpl
 from scopix.server.services.files import FileService
 from scopix.server.services.idempotency import IdempotencyService
 from scopix.server.services.image_links import ImageLinks
-from scopix.server.services.ingest import ImageLimits, Ingestor, JobSettings, StorageRoom
+from scopix.server.services.ingest import Ingestor, JobSettings, StorageRoom
 from scopix.server.services.keys import KeyService
 from scopix.server.services.maintenance import Maintenance
 from scopix.server.services.quota import QuotaService
@@ -73,7 +76,8 @@ class Services:
     sweeper: JobSweeper
 
     async def close(self) -> None:
-        """Release connections."""
+        """Release connections and stop the decoder children (every decode shares them)."""
+        await self.ingest.decoders.pool.aclose()
         if isinstance(self.queue, CeleryJobQueue):
             self.queue.close()
         for analyzer in self.pipeline.analyzers:
@@ -90,7 +94,7 @@ def build_services(settings: Settings) -> Services:
     database = connect(settings.resolved_database_url)
     uows = UnitOfWorkFactory(database)
     store = build_store(settings)
-    decoders = anyio.CapacityLimiter(settings.image_workers)
+    decoders = build_decoders(settings)
     inference = anyio.CapacityLimiter(settings.inference_threads)
     embedder = _embedder(settings, inference)
     pipeline = build_pipeline(settings, decoders, inference, embedder)
@@ -103,7 +107,6 @@ def build_services(settings: Settings) -> Services:
     ingest = Ingestor(
         uows,
         store,
-        ImageLimits(settings.max_image_pixels, settings.max_image_side),
         decoders,
         JobSettings(queue, settings.describe_max_attempts),
         storage_room(settings, uows, store),
@@ -184,9 +187,34 @@ def _semantic_index(
     return SemanticIndex(uows, embedder, TagBridge(embedder, settings.data_dir / "cache"))
 
 
+def build_decoders(settings: Settings) -> ImageDecoders:
+    """The pool of decoder children every decode of untrusted bytes goes through, its limits,
+    and the header limits checked at each decode."""
+    hook = None
+    if settings.test_decoder_crash_marker:
+        stages = frozenset(s.strip() for s in settings.test_decoder_crash_stages.split(","))
+        hook = CrashHook(settings.test_decoder_crash_marker.encode(), stages)
+    pool = IsolatedPool(
+        settings.image_workers,
+        settings.decode_memory_budget_bytes,
+        crash_hook=hook,
+        isolated=not settings.decode_in_process,
+    )
+    limits = IsolationLimits(
+        address_space_bytes=settings.decode_address_space_bytes,
+        cpu_seconds=settings.decode_cpu_seconds,
+        wall_seconds=settings.decode_wall_seconds,
+        scratch_bytes=settings.decode_scratch_bytes,
+    )
+    image = ImageLimits(
+        settings.max_image_pixels, settings.max_image_side, settings.max_interlaced_pixels
+    )
+    return ImageDecoders(pool, limits, image)
+
+
 def build_pipeline(
     settings: Settings,
-    decoders: anyio.CapacityLimiter,
+    decoders: ImageDecoders,
     inference: anyio.CapacityLimiter,
     embedder: TextEmbedder | None,
 ) -> DescriptionPipeline:

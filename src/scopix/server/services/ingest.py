@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
-import anyio
-import anyio.to_thread
 from sqlalchemy.exc import IntegrityError
 
 from scopix.server.catalog.models import Blob, File, Job
@@ -20,21 +20,17 @@ from scopix.server.domain.errors import (
     CorruptFile,
     EmptyFile,
     IdempotencyKeyReused,
+    ResourceLimit,
     Unavailable,
 )
 from scopix.server.domain.fields import UploadOptions, validate_filename
 from scopix.server.domain.ids import new_id
-from scopix.server.domain.limits import check_image_dimensions
 from scopix.server.domain.media import MediaType, media_of_mime, sniff
 from scopix.server.domain.status import initial_status
 from scopix.server.domain.variants import PREVIEW_SIZES, variant_state
-from scopix.server.imaging import (
-    ImageDecodeError,
-    ImageHeader,
-    RenderedImage,
-    read_header,
-    render_variants,
-)
+from scopix.server.imaging import ImageDecodeError, RenderedImage
+from scopix.server.imaging.checked import ImageDecoders
+from scopix.server.isolation import DecodeResourceLimit
 from scopix.server.jobs.queue import JobQueue
 from scopix.server.jobs.records import VARIANTS, new_job
 from scopix.server.services.describe import queue_new_file, reserve_descriptions
@@ -43,6 +39,7 @@ from scopix.server.services.variants import VARIANT_ATTEMPTS
 from scopix.server.storage.base import BlobStore
 
 log = logging.getLogger("scopix.ingest")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -69,14 +66,6 @@ class StoredUpload:
 
 
 Upload = StagedUpload | StoredUpload
-
-
-@dataclass(frozen=True)
-class ImageLimits:
-    """Pixel limits checked from the header."""
-
-    max_pixels: int
-    max_side: int
 
 
 @dataclass(frozen=True)
@@ -124,25 +113,24 @@ class Ingested:
 
 
 class Ingestor:
-    """The ingest use case; decoding runs in threads, at most `decoders` at once.
+    """The ingest use case; decoding runs in isolated children (`decoders`).
 
-    A request decodes the whole image once at the smallest size (so corrupt and truncated files
-    are refused with a 4xx) and stores the tiny preview and blurhash; the larger variants and the
-    description are jobs committed with the file.
+    A request probes the header and decodes the whole image once at the smallest size, in one
+    child call (so oversized, corrupt and truncated files are refused with a 4xx) and stores the
+    tiny preview and blurhash; the larger variants and the description are jobs committed with
+    the file.
     """
 
     def __init__(
         self,
         uows: UnitOfWorkFactory,
         store: BlobStore,
-        limits: ImageLimits,
-        decoders: anyio.CapacityLimiter,
+        decoders: ImageDecoders,
         jobs: JobSettings,
         room: StorageRoom,
     ) -> None:
         self.uows = uows
         self.store = store
-        self.limits = limits
         self.decoders = decoders
         self.jobs = jobs
         self.room = room
@@ -164,12 +152,11 @@ class Ingestor:
         try:
             staged = replace(staged, filename=validate_filename(staged.filename))
             media = _media_of(staged)
-            if media.decoded:
-                await self._check_dimensions(_local_path(staged))
+            preview = await self._probe(tenant_id, staged) if media.decoded else None
             # Media stored as they are have nothing to describe: no job, no credit.
             options = replace(options, auto_describe=options.auto_describe and media.decoded)
             placed = _Placement(session_id, upload_ref)
-            return await self._store_and_record(tenant_id, staged, media, options, placed)
+            return await self._store_and_record(tenant_id, staged, media, options, placed, preview)
         finally:
             await self._discard(staged)
 
@@ -215,14 +202,14 @@ class Ingestor:
                 return None
             return await _stored_under(uow, tenant_id, upload_ref, file.sha256)
 
-    async def _check_dimensions(self, path: Path) -> None:
-        header = await self._header(path)
-        check_image_dimensions(
-            header.display_width,
-            header.display_height,
-            max_pixels=self.limits.max_pixels,
-            max_side=self.limits.max_side,
-        )
+    async def _probe(self, tenant_id: str, staged: Upload) -> RenderedImage | None:
+        """Check the header and render the preview in one isolated call; bytes the tenant
+        stores already are only checked (their preview exists): None then."""
+        async with self.uows.read() as uow:
+            stored = await uow.blobs.get(tenant_id, staged.sha256) is not None
+        sizes = None if stored else PREVIEW_SIZES
+        probed = await _classified(self.decoders.probe_upload(_local_path(staged), sizes))
+        return probed.rendered
 
     async def _discard(self, upload: Upload) -> None:
         if isinstance(upload, StagedUpload):
@@ -237,6 +224,7 @@ class Ingestor:
         media: MediaType,
         options: UploadOptions,
         placed: _Placement,
+        preview: RenderedImage | None,
     ) -> Ingested:
         async with self.uows.read() as uow:
             if placed.upload_ref is not None:
@@ -257,7 +245,7 @@ class Ingestor:
                 await reserve_descriptions(uow, tenant_id, 1)
         if blob is not None:  # bytes the tenant already stores cost no room
             return await self._record_once(tenant_id, staged, media, None, options, placed)
-        return await self._store_new(tenant_id, staged, media, options, placed)
+        return await self._store_new(tenant_id, staged, media, options, placed, preview)
 
     async def _store_new(
         self,
@@ -266,6 +254,7 @@ class Ingestor:
         media: MediaType,
         options: UploadOptions,
         placed: _Placement,
+        preview: RenderedImage | None,
     ) -> Ingested:
         """Store bytes new to the tenant: room is reserved before they are kept, and given
         back unless the file that keeps them is recorded."""
@@ -274,7 +263,7 @@ class Ingestor:
         await self.room.quota.reserve(tenant_id, staged.size)
         reservation = _Reservation(staged.size)
         try:
-            new_blob = await self._store_blob(tenant_id, staged, media)
+            new_blob = await self._store_blob(tenant_id, staged, media, preview)
             return await self._record_once(
                 tenant_id, staged, media, new_blob, options, placed, reservation
             )
@@ -307,21 +296,9 @@ class Ingestor:
                 raise
             return earlier
 
-    async def _header(self, path: Path) -> ImageHeader:
-        try:
-            return await anyio.to_thread.run_sync(read_header, path)
-        except ImageDecodeError as exc:
-            raise CorruptFile(f"the image header cannot be read: {exc}") from None
-
-    async def _render(self, path: Path) -> RenderedImage:
-        try:
-            return await anyio.to_thread.run_sync(
-                render_variants, path, PREVIEW_SIZES, limiter=self.decoders
-            )
-        except ImageDecodeError as exc:
-            raise CorruptFile(f"the image does not decode: {exc}") from None
-
-    async def _store_blob(self, tenant_id: str, staged: Upload, media: MediaType) -> Blob:
+    async def _store_blob(
+        self, tenant_id: str, staged: Upload, media: MediaType, preview: RenderedImage | None
+    ) -> Blob:
         """Decode, write variants and the original; the row is inserted by the caller."""
         blob = Blob(
             tenant_id=tenant_id,
@@ -334,7 +311,13 @@ class Ingestor:
             created_at=_now(),
         )
         if media.decoded:
-            rendered = await self._render(_local_path(staged))
+            # The preview was rendered with the probe, unless the bytes seemed stored already
+            # then and were purged since.
+            rendered = preview
+            if rendered is None:
+                rendered = await _classified(
+                    self.decoders.render(_local_path(staged), PREVIEW_SIZES)
+                )
             blob.variants = await self._put_preview(tenant_id, staged.sha256, rendered)
             blob.width, blob.height = rendered.width, rendered.height
             blob.content_created_at = rendered.content_created_at
@@ -461,6 +444,18 @@ async def _blob_row(
     if existing is None:
         raise Conflict("the stored copy of these bytes was purged meanwhile; upload again")
     return existing, True
+
+
+async def _classified(decode: Awaitable[T]) -> T:
+    """An isolated decode's refusals as domain errors: bytes that do not decode are
+    CORRUPT_FILE, a decoder that crashed or overran twice RESOURCE_LIMIT (a header over the
+    limits raises IMAGE_TOO_LARGE in the child itself)."""
+    try:
+        return await decode
+    except ImageDecodeError as exc:
+        raise CorruptFile(f"the image does not decode: {exc}") from None
+    except DecodeResourceLimit as exc:
+        raise ResourceLimit(f"the image could not be decoded within limits: {exc}") from None
 
 
 def _local_path(upload: Upload) -> Path:

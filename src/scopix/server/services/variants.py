@@ -6,15 +6,15 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import anyio
-import anyio.to_thread
-
 from scopix.server.catalog.models import Job
 from scopix.server.catalog.uow import UnitOfWork
 from scopix.server.domain import blobkeys
-from scopix.server.domain.failures import Failure
+from scopix.server.domain.errors import ImageTooLarge
+from scopix.server.domain.failures import Failure, resource_limit_failure
 from scopix.server.domain.variants import VARIANT_SIZES
-from scopix.server.imaging import ImageDecodeError, RenderedImage, render_variants
+from scopix.server.imaging import ImageDecodeError, RenderedImage
+from scopix.server.imaging.checked import ImageDecoders
+from scopix.server.isolation import DecodeResourceLimit
 from scopix.server.jobs.handler import JobFailed
 from scopix.server.jobs.records import VARIANTS
 from scopix.server.storage.base import BlobNotFound, BlobStore, local_copy
@@ -38,7 +38,7 @@ class VariantsHandler:
 
     kind = VARIANTS
 
-    def __init__(self, store: BlobStore, decoders: anyio.CapacityLimiter) -> None:
+    def __init__(self, store: BlobStore, decoders: ImageDecoders) -> None:
         self.store = store
         self.decoders = decoders
 
@@ -57,7 +57,9 @@ class VariantsHandler:
                 raise JobFailed(
                     Failure(
                         DescriptionErrorType.TIMEOUT,
-                        f"storage did not take the {name} variant: {exc.strerror or exc}",
+                        # strerror names no path; S3's own text would name its endpoint
+                        f"storage did not take the {name} variant: "
+                        f"{exc.strerror or type(exc).__name__}",
                     )
                 ) from exc
             names.append(name)
@@ -67,13 +69,13 @@ class VariantsHandler:
         key = blobkeys.original_key(job.tenant_id, job.sha256)
         try:
             async with local_copy(self.store, key) as path:
-                return await anyio.to_thread.run_sync(
-                    render_variants, path, VARIANT_SIZES, limiter=self.decoders
-                )
+                return await self.decoders.render(path, VARIANT_SIZES)
         except ImageDecodeError as exc:
             raise JobFailed(
                 Failure(DescriptionErrorType.VALIDATION_ERROR, f"the image does not decode: {exc}")
             ) from None
+        except (DecodeResourceLimit, ImageTooLarge) as exc:
+            raise JobFailed(resource_limit_failure(str(exc))) from None
         except BlobNotFound:
             raise JobFailed(
                 Failure(DescriptionErrorType.VALIDATION_ERROR, "the stored original is missing")

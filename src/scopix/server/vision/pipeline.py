@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
-import anyio.to_thread
 import numpy as np
 
-from scopix.server.imaging.analysis import decode_for_analysis
+from scopix.server.domain.errors import ImageTooLarge
+from scopix.server.domain.failures import resource_limit_failure
+from scopix.server.imaging.checked import ImageDecoders
 from scopix.server.imaging.probe import ImageDecodeError
+from scopix.server.isolation import DecodeResourceLimit
 from scopix.server.vision.base import Analysis, Analyzer, AnalyzerError, DecodedImage, TextEmbedder
 from scopix.server.vision.merge import MergedAnalysis, merge
 from scopix.types.describe import DescriptionErrorType
@@ -37,7 +39,7 @@ class DescriptionPipeline:
         self,
         analyzers: Sequence[Analyzer],
         embedder: TextEmbedder | None,
-        decoders: anyio.CapacityLimiter,
+        decoders: ImageDecoders,
         max_side: int = 2048,
     ) -> None:
         if not analyzers:
@@ -68,13 +70,14 @@ class DescriptionPipeline:
 
     async def _decode(self, path: Path) -> DecodedImage:
         try:
-            return await anyio.to_thread.run_sync(
-                decode_for_analysis, path, self.max_side, limiter=self.decoders
-            )
+            return await self.decoders.for_analysis(path, self.max_side)
         except ImageDecodeError as exc:
             raise AnalyzerError(
                 DescriptionErrorType.VALIDATION_ERROR, f"the image does not decode: {exc}"
             ) from None
+        except (DecodeResourceLimit, ImageTooLarge) as exc:
+            failure = resource_limit_failure(str(exc))
+            raise AnalyzerError(failure.error_type, failure.message) from None
 
     async def _analyze(self, image: DecodedImage) -> list[Analysis]:
         results: list[Analysis | None] = [None] * len(self.analyzers)
