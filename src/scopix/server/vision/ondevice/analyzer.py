@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Final, TypeVar
@@ -17,6 +18,8 @@ from scopix.server.vision.ondevice.tagger import Observation, Tagger, model_sha2
 from scopix.types.describe import DescriptionErrorType
 
 __all__ = ["PROVIDER", "OnDeviceAnalyzer"]
+
+log = logging.getLogger("scopix.vision.ondevice")
 
 PROVIDER: Final = "ondevice"
 # Bump when the code changes what an analysis contains for the same models and thresholds, so
@@ -96,8 +99,11 @@ class OnDeviceAnalyzer:
         try:
             return self._tagger.observe(image)
         except Exception as exc:  # onnxruntime's errors are not classified; the pixels were
-            raise AnalyzerError(  # checked by OCR already, so this is no fault of the image
-                DescriptionErrorType.UNKNOWN, f"the tagger failed: {type(exc).__name__}: {exc}"
+            # checked by OCR already, so this is no fault of the image. Its text may name model
+            # files on this server: it goes to the log, not the client.
+            log.warning("the tagger failed", exc_info=True)
+            raise AnalyzerError(
+                DescriptionErrorType.UNKNOWN, f"the tagger failed ({type(exc).__name__})"
             ) from exc
 
 

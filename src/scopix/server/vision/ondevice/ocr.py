@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from importlib.metadata import version
 from pathlib import Path
@@ -15,6 +16,8 @@ from scopix.server.vision.ondevice.loading import PerProcess
 from scopix.types.describe import DescriptionErrorType
 
 __all__ = ["MIN_CONFIDENCE", "RAPIDOCR_VERSION", "TextReader"]
+
+log = logging.getLogger("scopix.vision.ocr")
 
 RAPIDOCR_VERSION: Final = version("rapidocr")
 #: rapidocr's own default: lines read with less confidence are dropped by the engine.
@@ -67,9 +70,11 @@ class TextReader:
         try:
             output = _engines.get(self._threads)(_padded_bgr(pixels))
         except Exception as exc:  # rapidocr raises bare errors of many kinds on odd input
+            # Their text may name model files on this server: it goes to the log, not the client.
+            log.warning("OCR failed", exc_info=True)
             raise AnalyzerError(
                 DescriptionErrorType.VALIDATION_ERROR,
-                f"the OCR engine could not read this image: {type(exc).__name__}: {exc}",
+                f"the OCR engine could not read this image ({type(exc).__name__})",
             ) from exc
         # Normalized coordinates are the same at any scale: normalize by the size OCR saw.
         return text_regions(_raw_lines(output), pixels.shape[1], pixels.shape[0])
