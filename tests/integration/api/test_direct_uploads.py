@@ -399,6 +399,29 @@ async def test_a_completion_that_died_after_recording_is_finished_by_the_next(
     assert await file_count(api) == 1
 
 
+async def test_a_completion_that_died_after_joining_the_parts_is_finished_by_the_next(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = mp4_bytes(2 * MiB, seed=19)
+    upload = (await start(api, data)).json()
+    await send_all(api, upload, data)
+    store = api.services.store
+    seal_parts = store.seal_parts
+
+    async def seal_then_crash(*args: Any) -> None:
+        await seal_parts(*args)
+        monkeypatch.setattr(store, "seal_parts", seal_parts)
+        raise ConnectionError("the server died before recording the seal")
+
+    monkeypatch.setattr(store, "seal_parts", seal_then_crash)
+    failed = await api.client.post(f"{BASE}/{upload['upload_id']}/complete")
+    assert failed.status_code == 500
+    done = await api.client.post(f"{BASE}/{upload['upload_id']}/complete")
+    assert done.status_code == 201, done.text
+    download = await api.client.get(f"/api/v2/files/{done.json()['image_id']}/download")
+    assert download.content == data
+
+
 async def test_bad_start_requests_are_refused(api: Api) -> None:
     cases = [
         ({"filename": "a.mp4", "size_bytes": 0}, "VALIDATION_ERROR"),

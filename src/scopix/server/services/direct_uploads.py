@@ -443,6 +443,16 @@ class DirectUploadService:
             log.warning("freeing what is left of direct upload %s failed", upload.id)
 
     async def _seal(self, upload: DirectUpload, token: str) -> None:
+        # Only a seal puts an object at the upload's key (no part URL names it): one there means
+        # a completion died after joining the parts, which storage no longer holds.
+        if not await self.store.exists(upload.storage_key):
+            await self._join(upload)
+        async with self.uows.write() as uow:
+            await uow.direct_uploads.update_claimed(upload.id, token, sealed=True)
+            await uow.commit()
+        upload.sealed = True
+
+    async def _join(self, upload: DirectUpload) -> None:
         plan = _plan(upload)
         held = await self._held_parts(upload)
         check = check_parts(plan, ((p.number, p.size) for p in held))
@@ -459,10 +469,6 @@ class DirectUploadService:
             await self.store.seal_parts(upload.storage_key, upload.store_upload_id, planned)
         except ValueError as exc:  # a part was replaced between listing and joining
             raise UploadIncomplete(f"the parts changed while joining them: {exc}") from None
-        async with self.uows.write() as uow:
-            await uow.direct_uploads.update_claimed(upload.id, token, sealed=True)
-            await uow.commit()
-        upload.sealed = True
 
     async def _verified(self, upload: DirectUpload, declared: str | None) -> Upload:
         """Hash what storage holds and check it against the upload; bytes ingest decodes are
