@@ -7,16 +7,18 @@ import hashlib
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from apiclient import Api, running_api
 from imagefactory import jpeg_bytes, mp4_bytes
-from scopix.server.catalog.models import Blob
+from scopix.server.catalog.models import Blob, StorageReservation
 from scopix.server.domain.blobkeys import original_key
 from scopix.server.domain.errors import QuotaExceeded
+from scopix.server.services.storage_quota import Reservation
 from scopix.server.settings import Settings
 
 UPLOAD = "/api/v2/files/upload"
@@ -145,24 +147,79 @@ async def test_concurrent_uploads_cannot_squeeze_past_the_limit(settings: Settin
         assert await catalog_state(api) == (len(kept), sum(kept), len(kept))
 
 
+async def test_racing_uploads_of_the_same_new_bytes_count_them_once(settings: Settings) -> None:
+    data = mp4_bytes(20_000, seed=14)
+    async with api_with(settings, **starter_quota(10 * len(data))) as api:
+        answers = await asyncio.gather(*(upload(api, data, name=f"{i}.mp4") for i in range(5)))
+
+        assert [a.status_code for a in answers] == [201] * 5, [a.text for a in answers]
+        assert (await storage(api))["storage_used_bytes"] == len(data)
+        assert await catalog_state(api) == (1, len(data), 5)
+
+
 async def test_reservations_race_to_exactly_the_limit(settings: Settings) -> None:
     async with api_with(settings, **starter_quota(1_000)) as api:
         tenant_id = await _tenant_id(api, "acme")
         quota = api.services.ingest.room.quota
 
-        async def reserve() -> bool:
+        async def reserve() -> Reservation | None:
             try:
-                await quota.reserve(tenant_id, 100)
+                return await quota.reserve(tenant_id, 100)
             except QuotaExceeded:
-                return False
-            return True
+                return None
 
-        granted = await asyncio.gather(*(reserve() for _ in range(25)))
-        assert sum(granted) == 10
+        granted = [r for r in await asyncio.gather(*(reserve() for _ in range(25))) if r]
+        assert len(granted) == 10
         assert (await quota.standing(tenant_id)).used == 1_000
-        for _ in range(12):  # more releases than reservations: the count stops at zero
-            await quota.release(tenant_id, 100)
+        for reservation in granted:
+            await quota.release(reservation)
         assert (await quota.standing(tenant_id)).used == 0
+        async with api.services.ingest.uows.write() as uow:  # as a purge gives bytes back
+            await uow.tenants.release_storage(tenant_id, 100)
+            await uow.commit()
+        assert (await quota.standing(tenant_id)).used == 0  # never below zero
+
+
+async def test_room_held_by_a_dead_upload_is_reclaimed_after_its_lease(
+    settings: Settings,
+) -> None:
+    async with api_with(settings, **starter_quota(100_000)) as api:
+        tenant_id = await _tenant_id(api, "acme")
+        quota = api.services.ingest.room.quota
+        leaked = await quota.reserve(tenant_id, 90_000)  # its process "dies": never settled
+        data = mp4_bytes(50_000, seed=15)
+        assert (await upload(api, data)).status_code == 403
+
+        await _expire(api, leaked)
+
+        assert (await upload(api, data)).status_code == 201
+        assert (await storage(api))["storage_used_bytes"] == 50_000
+
+
+async def test_an_upload_outliving_its_lease_is_still_counted(settings: Settings) -> None:
+    async with api_with(settings, **starter_quota(100_000)) as api:
+        tenant_id = await _tenant_id(api, "acme")
+        quota = api.services.ingest.room.quota
+        slow = await quota.reserve(tenant_id, 30_000)
+        await _expire(api, slow)
+        await quota.release(await quota.reserve(tenant_id, 1))  # reclaims the expired room
+        assert (await quota.standing(tenant_id)).used == 0
+
+        async with api.services.ingest.uows.write() as uow:  # the slow upload keeps its bytes
+            await slow.settle(uow, keep=True)
+            await uow.commit()
+
+        assert (await quota.standing(tenant_id)).used == 30_000
+
+
+async def _expire(api: Api, reservation: Reservation) -> None:
+    async with api.services.ingest.uows.write() as uow:
+        await uow.session.execute(
+            update(StorageReservation)
+            .where(StorageReservation.id == reservation.id)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        await uow.commit()
 
 
 async def _tenant_id(api: Api, name: str) -> str:

@@ -265,6 +265,20 @@ class Usage(Base):
     descriptions_used: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class StorageReservation(Base):
+    """Room an upload holds in its tenant's `storage_bytes` while it keeps new bytes. Settled
+    with the file that keeps them (or given back); one past `expires_at` was left by a process
+    that died mid-upload, and its room is reclaimed."""
+
+    __tablename__ = "storage_reservations"
+    __table_args__ = (Index("ix_storage_reservations_expiry", "tenant_id", "expires_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    nbytes: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 ACTIVE_JOB_STATES = ("queued", "running")
 
 

@@ -36,6 +36,7 @@ from scopix.server.catalog.models import (
     FileTag,
     IdempotencyKey,
     Job,
+    StorageReservation,
     Tenant,
     UploadSession,
     UploadSessionItem,
@@ -69,11 +70,49 @@ class TenantRepository:
         self.session.add(tenant)
         await self.session.flush()  # rows that refer to the tenant may follow in this unit
 
-    async def reserve_storage(self, tenant_id: str, nbytes: int, limit: int | None) -> bool:
-        """Count `nbytes` more stored bytes if they stay within `limit` (None: no limit); False
-        when they do not fit. One conditional UPDATE: two concurrent reservations are ordered
-        by the row's lock, and the second sees the first (domain.storage_quota.after_reserve).
-        """
+    async def reserve_storage(self, reservation: StorageReservation, limit: int | None) -> bool:
+        """Count the reservation's bytes as stored if they stay within `limit` (None: no limit)
+        and record it; False when they do not fit. One conditional UPDATE: two concurrent
+        reservations are ordered by the row's lock, and the second sees the first
+        (domain.storage_quota.after_reserve)."""
+        if not await self._add_storage(reservation.tenant_id, reservation.nbytes, limit):
+            return False
+        self.session.add(reservation)
+        await self.session.flush()
+        return True
+
+    async def settle_storage(
+        self, reservation_id: str, tenant_id: str, nbytes: int, *, keep: bool
+    ) -> None:
+        """End an upload's reservation: its bytes stay counted when the upload kept them, and
+        are given back when it did not. One reclaimed as expired meanwhile gave its room back
+        then, so bytes kept after all are counted again, whatever the limit: they are stored."""
+        removed = await self.session.execute(
+            delete(StorageReservation)
+            .where(StorageReservation.id == reservation_id)
+            .execution_options(synchronize_session=False)
+        )
+        held = int(getattr(removed, "rowcount", 0) or 0) == 1
+        if held and not keep:
+            await self.release_storage(tenant_id, nbytes)
+        elif keep and not held:
+            await self._add_storage(tenant_id, nbytes, None)
+
+    async def reclaim_expired_storage(self, tenant_id: str, now: datetime) -> int:
+        """Give back the room of the tenant's reservations past their expiry (their uploads
+        died with their process); the bytes reclaimed."""
+        expired = await self.session.scalars(
+            delete(StorageReservation)
+            .where(StorageReservation.tenant_id == tenant_id, StorageReservation.expires_at <= now)
+            .returning(StorageReservation.nbytes)
+            .execution_options(synchronize_session=False)
+        )
+        reclaimed = sum(expired.all())
+        if reclaimed:
+            await self.release_storage(tenant_id, reclaimed)
+        return reclaimed
+
+    async def _add_storage(self, tenant_id: str, nbytes: int, limit: int | None) -> bool:
         statement = update(Tenant).where(Tenant.id == tenant_id)
         if limit is not None:
             statement = statement.where(Tenant.storage_bytes + nbytes <= limit)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Final
 
 from scopix.server.domain.errors import InsufficientStorage, QuotaExceeded
@@ -18,6 +19,11 @@ from scopix.server.domain.tiers import GiB, Tier
 MIN_FREE_DISK_FLOOR: Final = 1 * GiB
 #: ...and at least this share of its size (one twentieth: 5 %).
 MIN_FREE_DISK_DIVISOR: Final = 20
+
+#: How long an upload's reservation holds room before it counts as left by a dead process and
+#: is reclaimed: far longer than keeping one upload's bytes takes. An upload that still
+#: finishes later is counted then.
+RESERVATION_LEASE: Final = timedelta(hours=1)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from scopix.server.isolation import DecodeResourceLimit
 from scopix.server.jobs.queue import JobQueue
 from scopix.server.jobs.records import VARIANTS, new_job
 from scopix.server.services.describe import queue_new_file, reserve_descriptions
-from scopix.server.services.storage_quota import DiskGuard, StorageQuota
+from scopix.server.services.storage_quota import DiskGuard, Reservation, StorageQuota
 from scopix.server.services.variants import VARIANT_ATTEMPTS
 from scopix.server.storage.base import BlobStore
 
@@ -82,15 +82,6 @@ class StorageRoom:
 
     quota: StorageQuota
     disk: DiskGuard
-
-
-@dataclass
-class _Reservation:
-    """Bytes of a new blob counted against the tenant's quota; settled once the transaction
-    that keeps them, or gives them back, has committed."""
-
-    nbytes: int
-    settled: bool = False
 
 
 @dataclass(frozen=True)
@@ -260,8 +251,7 @@ class Ingestor:
         back unless the file that keeps them is recorded."""
         if isinstance(staged, StagedUpload):  # its bytes are on the data disk already
             self.room.disk.check(0)
-        await self.room.quota.reserve(tenant_id, staged.size)
-        reservation = _Reservation(staged.size)
+        reservation = await self.room.quota.reserve(tenant_id, staged.size)
         try:
             new_blob = await self._store_blob(tenant_id, staged, media, preview)
             return await self._record_once(
@@ -269,7 +259,7 @@ class Ingestor:
             )
         finally:
             if not reservation.settled:
-                await self.room.quota.release(tenant_id, reservation.nbytes)
+                await self.room.quota.release(reservation)
 
     async def _record_once(
         self,
@@ -279,7 +269,7 @@ class Ingestor:
         new_blob: Blob | None,
         options: UploadOptions,
         placed: _Placement,
-        reservation: _Reservation | None = None,
+        reservation: Reservation | None = None,
     ) -> Ingested:
         """`_record`, or what another attempt of the same keyed upload recorded first."""
         try:
@@ -355,7 +345,7 @@ class Ingestor:
         new_blob: Blob | None,
         options: UploadOptions,
         placed: _Placement,
-        reservation: _Reservation | None = None,
+        reservation: Reservation | None = None,
     ) -> Ingested:
         """Record the file; `new_blob` is None when the bytes were already stored, and then
         `reservation` (the room reserved for it) is None too."""
@@ -366,9 +356,10 @@ class Ingestor:
                 # that each hold one and then ask to lock it for update.
                 await uow.usage.lock_tenant(tenant_id)
             saved, deduplicated = await _blob_row(uow, tenant_id, staged.sha256, new_blob)
-            if reservation is not None and deduplicated:
-                # A concurrent upload of the same bytes kept them first: they count once.
-                await uow.tenants.release_storage(tenant_id, reservation.nbytes)
+            if reservation is not None:
+                # Kept with the new blob; given back when a concurrent upload of the same
+                # bytes kept them first, as they count once.
+                await reservation.settle(uow, keep=not deduplicated)
             if placed.upload_ref is not None:  # the blob lock orders attempts of the same bytes
                 earlier = await _stored_under(uow, tenant_id, placed.upload_ref, staged.sha256)
                 if earlier is not None:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
 
+from scopix.server.catalog.models import StorageReservation
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
+from scopix.server.domain.ids import new_id
 from scopix.server.domain.storage_quota import (
+    RESERVATION_LEASE,
     StorageStanding,
     check_disk_room,
     over_quota,
@@ -32,6 +37,20 @@ class DiskGuard:
         check_disk_room(usage.free, usage.total, incoming, self.min_free_override)
 
 
+@dataclass
+class Reservation:
+    """Room one upload holds for new bytes; `settled` once kept or given back."""
+
+    id: str
+    tenant_id: str
+    nbytes: int
+    settled: bool = False
+
+    async def settle(self, uow: UnitOfWork, *, keep: bool) -> None:
+        """End the reservation within `uow`'s transaction; mark it settled after the commit."""
+        await uow.tenants.settle_storage(self.id, self.tenant_id, self.nbytes, keep=keep)
+
+
 class StorageQuota:
     """Reserves and releases the bytes each tenant stores, within its tier's quota."""
 
@@ -51,25 +70,33 @@ class StorageQuota:
         if not standing.fits(nbytes):
             raise over_quota(standing, nbytes)
 
-    async def reserve(self, tenant_id: str, nbytes: int) -> None:
+    async def reserve(self, tenant_id: str, nbytes: int) -> Reservation:
         """Count `nbytes` against the quota before they are kept, or refuse (QuotaExceeded).
-        The caller releases them if the upload then fails."""
+        The caller settles the reservation with the file that keeps the bytes, or releases it.
+        Room that uploads of dead processes still held is reclaimed first."""
+        now = datetime.now(UTC)
+        row = StorageReservation(
+            id=new_id(), tenant_id=tenant_id, nbytes=nbytes, expires_at=now + RESERVATION_LEASE
+        )
         async with self.uows.write() as uow:
+            await uow.tenants.reclaim_expired_storage(tenant_id, now)
             limit = (await self._standing(uow, tenant_id)).limit
-            reserved = await uow.tenants.reserve_storage(tenant_id, nbytes, limit)
+            reserved = await uow.tenants.reserve_storage(row, limit)
             if not reserved:
                 refused = await self._standing(uow, tenant_id)
             await uow.commit()
         if not reserved:
             raise over_quota(refused, nbytes)
+        return Reservation(row.id, tenant_id, nbytes)
 
-    async def release(self, tenant_id: str, nbytes: int) -> None:
+    async def release(self, reservation: Reservation) -> None:
         """Give back a reservation whose bytes were not kept; done even when the caller was
-        cancelled, since the count would otherwise stay too high."""
+        cancelled, since the count would otherwise stay too high until the lease ends."""
         with anyio.CancelScope(shield=True):
             async with self.uows.write() as uow:
-                await uow.tenants.release_storage(tenant_id, nbytes)
+                await reservation.settle(uow, keep=False)
                 await uow.commit()
+        reservation.settled = True
 
     async def _standing(self, uow: UnitOfWork, tenant_id: str) -> StorageStanding:
         tenant = await uow.tenants.get(tenant_id)
