@@ -35,7 +35,7 @@ def test_a_decoder_crash_and_a_bomb_fail_only_their_own_files(
             "SCOPIX_IMAGE_WORKERS": "2",
             "SCOPIX_DECODE_ADDRESS_SPACE_BYTES": str(ADDRESS_SPACE),
             "SCOPIX_TEST_DECODER_CRASH_MARKER": MARKER,
-            "SCOPIX_TEST_DECODER_CRASH_STAGES": "analysis",
+            "SCOPIX_TEST_DECODER_CRASH_STAGES": "variants,analysis",
         }
         data_dir = tmp_path / "data"
         server = server_factory.start(env=env, data_dir=data_dir)
@@ -64,6 +64,10 @@ def test_a_decoder_crash_and_a_bomb_fail_only_their_own_files(
         assert failed["description_error_type"] == "resource_limit"
         assert "SIGSEGV" in failed["description_error"]
         assert str(data_dir) not in failed["description_error"]
+        history = httpx.get(f"{server.base_url}/api/v2/files/{file_id}", headers=attacker)
+        variants = [e for e in history.json()["processing_history"] if e["event"].startswith("var")]
+        assert [e["event"] for e in variants] == ["variants_failed"]
+        assert "SIGSEGV" in variants[0]["detail"]
         # ... while the other client's uploads kept succeeding and are described.
         assert uploads.statuses and set(uploads.statuses) == {201}, uploads.statuses
         for other in uploads.file_ids:

@@ -36,18 +36,20 @@ class ProbedUpload:
     rendered: RenderedImage | None
 
 
-def checked_header(path: Path, limits: ImageLimits) -> ImageHeader:
-    """The header, once it passed the limits and its decode's memory is reserved."""
+def checked_header(path: Path, limits: ImageLimits, *, decoding: bool = True) -> ImageHeader:
+    """The header, once it passed the limits and, when pixels are to be decoded next, its
+    decode's memory is reserved."""
     header = read_header(path)
     limits.check(header.display_width, header.display_height, interlaced=header.interlaced)
-    reserve_memory(header.memory_estimate)
+    if decoding:
+        reserve_memory(header.memory_estimate)
     return header
 
 
 def probe_upload(path: Path, limits: ImageLimits, sizes: Mapping[str, int] | None) -> ProbedUpload:
     """An upload's header probe, limit check and first decode in one call: the preview
     variants of `sizes`, or none when `sizes` is None (the bytes are stored already)."""
-    header = checked_header(path, limits)
+    header = checked_header(path, limits, decoding=sizes is not None)
     rendered = None if sizes is None else render_variants(path, sizes)
     return ProbedUpload(header, rendered)
 
