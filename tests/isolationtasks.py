@@ -71,3 +71,18 @@ def hold_memory(estimate: int, seconds: float) -> tuple[float, float]:
 
 def read_marked(path: Path) -> int:
     return len(path.read_bytes())
+
+
+def _refuse_to_load() -> None:
+    raise ValueError("this answer cannot be loaded")
+
+
+class Unloadable:
+    """Pickles fine in the child; unpickling it in the parent raises."""
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        return (_refuse_to_load, ())
+
+
+def unloadable() -> Unloadable:
+    return Unloadable()

@@ -110,6 +110,17 @@ async def test_exceptions_of_the_task_come_back_as_themselves(pool: IsolatedPool
     assert pool.children == 1  # an ordinary refusal keeps the child
 
 
+async def test_an_answer_that_does_not_load_is_an_error_and_its_child_is_replaced(
+    pool: IsolatedPool,
+) -> None:
+    before = await pool.run(tasks.pid, limits=LIMITS, stage="test")
+
+    with pytest.raises(RuntimeError, match="answer is unreadable"):
+        await pool.run(tasks.unloadable, limits=LIMITS, stage="test")
+
+    assert await pool.run(tasks.pid, limits=LIMITS, stage="test") != before
+
+
 async def test_concurrent_tasks_run_side_by_side(pool: IsolatedPool) -> None:
     pids: list[int] = []
 

@@ -265,7 +265,7 @@ class IsolatedPool:
             outcome = self._exchange(child, (fn, args, limits, stage), limits, taken)
         finally:
             self.budget.give(sum(taken))
-        if outcome.kind == "stopped":
+        if outcome.kind == "stopped" or child.process.poll() is not None:
             self._discard(child)
         else:
             self._checkin(child)
@@ -288,6 +288,9 @@ class IsolatedPool:
                 kind, value = child.conn.recv()
             except (EOFError, OSError):
                 return self._stopped(child, limits, overran=False)
+            except Exception as exc:  # an answer this process cannot unpickle
+                child.reap(kill=True)  # its stream is no longer to be trusted
+                return _Outcome("error", RuntimeError(f"the decoder's answer is unreadable: {exc}"))
             if kind == "reserve":
                 waited_from = time.monotonic()
                 taken.append(self.budget.take(value))
