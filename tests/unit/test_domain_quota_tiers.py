@@ -14,7 +14,7 @@ from scopix.server.domain.blobkeys import blob_prefix, original_key, parse_blob_
 from scopix.server.domain.dedup import DedupOutcome, dedup_outcome
 from scopix.server.domain.errors import ValidationFailed
 from scopix.server.domain.ids import looks_like_id, new_id
-from scopix.server.domain.listing import MAX_IDS, MAX_LIMIT, SORT_FIELDS, file_query, split_multi
+from scopix.server.domain.listing import MAX_IDS, MAX_LIMIT, SORT_FIELDS, file_query
 from scopix.server.domain.quota import CREDITS_PER_ITEM, billing_period, credits_for, standing
 from scopix.server.domain.tiers import TIERS, UNLIMITED, Tier, tier_named
 from scopix.server.domain.variants import ORIGINAL, THUMBNAIL, VARIANT_SIZES, is_known_variant
@@ -238,18 +238,6 @@ def test_comma_and_repeat_splitting() -> None:
     q = file_query(tags=["a,b", "c", " b ", ",,"], media_types=["image", "image,video"])
     assert q.tags == ("a", "b", "c")
     assert q.media_types == ("image", "video")
-    assert split_multi(None) == ()
-    assert split_multi([]) == ()
-    assert split_multi(["", " , "]) == ()
-
-
-@given(st.lists(st.text(max_size=20), max_size=10))
-def test_split_multi_property(values: list[str]) -> None:
-    out = split_multi(values)
-    assert len(set(out)) == len(out)
-    assert all(p and p == p.strip() and "," not in p for p in out)
-    expected = [p.strip() for v in values for p in v.split(",") if p.strip()]
-    assert list(out) == list(dict.fromkeys(expected))
 
 
 def test_date_order() -> None:

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from scopix import __version__
 from scopix.server.api import docs
 from scopix.server.api.errors import install_error_handlers
+from scopix.server.api.gate import GateMiddleware
 from scopix.server.api.idempotency import IdempotencyMiddleware
 from scopix.server.api.middleware import RequestIdMiddleware
 from scopix.server.api.presenters import API_PREFIX
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware)  # inside RequestIdMiddleware: added before it
+    app.add_middleware(GateMiddleware)  # key, scope and JSON cap before anything reads a body
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(RateLimitHeadersMiddleware)  # outside it: a 500 carries the headers too
     app.include_router(system.router)

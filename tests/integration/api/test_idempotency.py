@@ -230,6 +230,44 @@ async def test_tenants_keys_are_independent(api: Api) -> None:
     assert await count(api, File, File.tenant_id == theirs_tenant) == 1
 
 
+async def test_keys_of_one_tenant_keep_their_records_apart(api: Api) -> None:
+    second = (await api.services.keys.create_key("acme")).plaintext
+    body, ctype = multipart([("file", "p.jpg", jpeg_bytes(200, 100, seed=17))])
+    first = await send(api, "POST", UPLOAD, "per-key", body, ctype)
+    other = await send(api, "POST", UPLOAD, "per-key", body, ctype, api_key=second)
+
+    assert first.status_code == other.status_code == 201
+    assert "idempotent-replayed" not in other.headers
+    assert other.json()["deduplicated"] is True  # the same bytes, found by content, not replayed
+    first_key, second_key = parse_key(api.key), parse_key(second)
+    by_key = {r.api_key_id for r in await records(api)}
+    principals = [
+        await api.services.keys.authenticate(first_key),
+        await api.services.keys.authenticate(second_key),
+    ]
+    assert by_key == {p.key_id for p in principals}
+
+
+async def test_a_read_only_key_is_refused_and_never_replayed_a_writers_answer(api: Api) -> None:
+    read_only = (await api.services.keys.create_key("acme", scopes=("read",))).plaintext
+    file_id = await _file(api, 18, auto_describe="false")
+    route = f"/api/v2/files/{file_id}"
+    patch = b'{"title": "By the writer"}'
+    written = await send(api, "PATCH", route, "edit-1", patch, "application/json")
+    assert written.status_code == 200
+
+    for _ in range(2):  # a retry is refused the same way: nothing was kept for it
+        refused = await send(
+            api, "PATCH", route, "edit-1", patch, "application/json", api_key=read_only
+        )
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["code"] == "PERMISSION_DENIED"
+        assert "idempotent-replayed" not in refused.headers
+    [record] = await records(api)
+    assert record.response_status == 200
+    assert record.api_key_id == (await api.services.keys.authenticate(parse_key(api.key))).key_id
+
+
 @pytest.mark.parametrize(
     "key", [b"", b" leading", b"trailing ", b"k" * 256, b"caf\xc3\xa9", b"tab\there"]
 )
@@ -243,7 +281,7 @@ async def test_an_invalid_key_is_refused_before_anything_runs(api: Api, key: byt
     assert await count(api, File) == 0
 
 
-async def test_an_unknown_api_key_is_left_to_the_route(api: Api) -> None:
+async def test_an_unknown_api_key_is_refused_before_any_record(api: Api) -> None:
     body, ctype = multipart([("file", "p.jpg", jpeg_bytes(64, 64, seed=9))])
     bad_key = "scopix_AbCd1234_" + "s" * 43
     refused = await send(api, "POST", UPLOAD, "k", body, ctype, api_key=bad_key)

@@ -7,6 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.datastructures import Headers
+from starlette.types import Scope
 
 from scopix.server.api.ratelimit import enforce
 from scopix.server.domain.keys import parse_key
@@ -15,6 +18,8 @@ from scopix.server.services.container import Services
 from scopix.server.services.keys import Principal
 
 _bearer = HTTPBearer(auto_error=False, description="scopix_<8 alphanumerics>_<secret>")
+#: where the request's authenticated caller is kept (scope["state"])
+PRINCIPAL_STATE_KEY = "principal"
 
 
 def get_services(request: Request) -> Services:
@@ -26,22 +31,39 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def get_principal(
-    request: Request,
-    services: ServicesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+async def authenticated(services: Services, scope: Scope) -> Principal:
     """Authenticate the `Authorization: Bearer` key, check an `X-Tenant-ID` the client sent
     against it, then count the request against its tenant's rate limit (429 `RATE_LIMITED`
-    when it does not fit)."""
-    presented = parse_key(credentials.credentials if credentials else None)
-    principal = await services.keys.authenticate(presented)
-    principal.claim_tenant(request.headers.get("x-tenant-id"))
-    state = request.scope.setdefault("state", {})
+    when it does not fit).
+
+    Done once per request, from the headers alone: the gate (api/gate.py) calls this before
+    any body is read, and the routes' dependencies find the caller it kept.
+    """
+    state = scope.setdefault("state", {})
+    kept = state.get(PRINCIPAL_STATE_KEY)
+    if isinstance(kept, Principal):
+        return kept
+    headers = Headers(scope=scope)
+    scheme, token = get_authorization_scheme_param(headers.get("authorization"))
+    principal = await services.keys.authenticate(
+        parse_key(token if scheme.lower() == "bearer" else None)
+    )
+    principal.claim_tenant(headers.get("x-tenant-id"))
     await enforce(
         services.rate_limiter, state, principal.tenant_id, principal.tier.requests_per_minute
     )
+    state[PRINCIPAL_STATE_KEY] = principal
     return principal
+
+
+async def get_principal(
+    request: Request,
+    services: ServicesDep,
+    # Declares the bearer scheme in the OpenAPI document; `authenticated` reads the header.
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The authenticated caller (see `authenticated`)."""
+    return await authenticated(services, request.scope)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -1,5 +1,6 @@
-"""`Idempotency-Key` on writes: the same key and body within 24 h get the first response, and the
-work is done once, even when the server dies mid-request (services/idempotency.py says how).
+"""`Idempotency-Key` on writes: the same idempotency key, sent with the same API key and body
+within 24 h, gets the first response, and the work is done once, even when the server dies
+mid-request (services/idempotency.py says how).
 
 Pure ASGI, so uploads stay streaming: the body is hashed as the route reads it; only a small
 prefix is read ahead, which is all of a JSON body or an empty one.
@@ -15,9 +16,9 @@ from typing import TYPE_CHECKING
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from scopix.server.api.deps import PRINCIPAL_STATE_KEY
 from scopix.server.api.errors import send_domain_error
 from scopix.server.api.presenters import API_PREFIX
-from scopix.server.api.ratelimit import enforce
 from scopix.server.domain.errors import Conflict, DomainError, IdempotencyKeyReused
 from scopix.server.domain.idempotency import (
     Decision,
@@ -26,7 +27,6 @@ from scopix.server.domain.idempotency import (
     request_signature,
     validate_key,
 )
-from scopix.server.domain.keys import parse_key
 from scopix.server.services.idempotency import Claim, IdempotencyService, StoredResponse
 from scopix.server.services.keys import Principal
 
@@ -60,26 +60,19 @@ class IdempotencyMiddleware:
         except DomainError as exc:
             await send_domain_error(send, request_id, exc)
             return
-        services: Services = scope["app"].state.services
-        principal = await _principal_of(services, scope)
-        if principal is None:  # the route refuses the API key itself
+        principal = scope.get("state", {}).get(PRINCIPAL_STATE_KEY)
+        if not isinstance(principal, Principal):  # a public route, or none: nothing to replay
             await self.app(scope, receive, send)
             return
-        tenant_id = principal.tenant_id
-        try:  # replays and refusals count against the rate limit like any request
-            await enforce(
-                services.rate_limiter,
-                scope.setdefault("state", {}),
-                tenant_id,
-                principal.tier.requests_per_minute,
-            )
-        except DomainError as exc:
-            await send_domain_error(send, request_id, exc)
-            return
+        # The gate (api/gate.py) has authenticated the key, checked the route's scope and
+        # counted the request, so a key never gets an answer its scope would not give it.
+        services: Services = scope["app"].state.services
         body = HashedBody(receive)
         if not await body.read_ahead(READ_AHEAD_BYTES):
             return  # the client left; there is no one to answer
-        claim = await services.idempotency.claim(tenant_id, key, _signature(scope), body.sha256)
+        claim = await services.idempotency.claim(
+            principal.key_id, principal.tenant_id, key, _signature(scope), body.sha256
+        )
         if claim.runs:
             await self._run(scope, body, send, services.idempotency, claim)
         else:
@@ -301,18 +294,6 @@ def _presented_key(scope: Scope) -> str | None:
     if not scope["path"].startswith(f"{API_PREFIX}/"):
         return None
     return _header(scope, b"idempotency-key")
-
-
-async def _principal_of(services: Services, scope: Scope) -> Principal | None:
-    """Who the bearer key belongs to, or None when the key does not authenticate."""
-    scheme, _, credentials = (_header(scope, b"authorization") or "").partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    try:
-        principal = await services.keys.authenticate(parse_key(credentials.strip()))
-    except DomainError:
-        return None
-    return principal
 
 
 def _signature(scope: Scope) -> str:

@@ -1,7 +1,9 @@
 """Streaming multipart parsing: each file part is hashed and written to staging as it arrives.
 
 Memory stays flat whatever the upload size: at most one network chunk plus one write buffer per
-request is held. Text fields are small and capped.
+request is held. Text fields are small and capped, and every byte of the body (boundaries,
+part headers, text fields, what comes before the first part or after the last) counts toward
+the request's limit, not only file bytes.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ T = TypeVar("T")
 WRITE_BUFFER = 1 << 20
 MAX_FIELDS = 50
 MAX_FIELD_BYTES = 64 * 1024
+#: room for boundaries, part headers and text fields beside the file bytes of a full request
+MULTIPART_SLACK = 1 << 20
 DIRECT_UPLOAD_HINT = "send files over the streaming limit through POST /api/v2/files/direct-uploads"
 
 
@@ -41,6 +45,11 @@ class FormLimits:
     max_files: int
     max_file_bytes: int
     max_total_bytes: int
+
+    @property
+    def max_body_bytes(self) -> int:
+        """Every byte of the body, files and the rest."""
+        return self.max_total_bytes + MULTIPART_SLACK
 
 
 @dataclass
@@ -162,6 +171,8 @@ class _FormCollector:
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self.header_name += data[start:end]
+        if len(self.header_name) > MAX_FIELD_BYTES:
+            raise MalformedRequest("a multipart header is too long")
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
         self.header_value += data[start:end]
@@ -220,8 +231,11 @@ async def parse_form(
     """Parse a multipart body, staging every file part; nothing is left behind on error."""
     collector = _FormCollector(limits, new_path)
     parser = MultipartParser(_boundary(content_type), collector.callbacks())  # type: ignore[arg-type]
+    received = 0
     try:
         async for chunk in stream:
+            received += len(chunk)
+            _check_body_size(received, limits)
             parser.write(chunk)
             await _drain(collector)
         parser.finalize()
@@ -235,6 +249,15 @@ async def parse_form(
         _abort(collector)
         raise
     return collector.form
+
+
+def _check_body_size(received: int, limits: FormLimits) -> None:
+    if received > limits.max_body_bytes:
+        raise FileTooLarge(
+            f"the request carries more than {limits.max_body_bytes:,} bytes",
+            limit=limits.max_body_bytes,
+            suggestion=DIRECT_UPLOAD_HINT,
+        )
 
 
 async def _drain(collector: _FormCollector) -> None:

@@ -370,10 +370,12 @@ class IdempotencyKey(Base):
     """
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+    #: per API key, not per tenant: a key (of whatever scope) never meets another key's answers
+    __table_args__ = (UniqueConstraint("api_key_id", "key"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    api_key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(255))
     #: SHA-256 of method, path, query, content type and length (domain.idempotency)
     request_signature: Mapped[str] = mapped_column(String(64))

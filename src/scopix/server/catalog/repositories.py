@@ -757,11 +757,11 @@ class IdempotencyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def lock(self, tenant_id: str, key: str) -> IdempotencyKey | None:
-        """The tenant's record of `key`, locked until commit."""
+    async def lock(self, api_key_id: str, key: str) -> IdempotencyKey | None:
+        """The API key's record of `key`, locked until commit."""
         return await self.session.scalar(
             select(IdempotencyKey)
-            .where(IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key)
+            .where(IdempotencyKey.api_key_id == api_key_id, IdempotencyKey.key == key)
             .with_for_update()
             .execution_options(populate_existing=True)
         )

@@ -9,10 +9,17 @@ from datetime import UTC, datetime
 from typing import Final, Literal
 
 from scopix.server.domain.errors import ValidationFailed
+from scopix.server.domain.fields import MAX_TAGS
 
 SortField = Literal["content_created_at", "created_at", "title", "size_bytes"]
 SORT_FIELDS: Final = ("content_created_at", "created_at", "title", "size_bytes")
 MAX_IDS: Final = 500
+#: Repeatable filters are capped before any query is built: each tag is one more clause (5,000
+#: of them blew SQLite's expression depth and held the event loop for seconds while compiling).
+#: A file holds at most MAX_TAGS tags, so more tags that must all match can match nothing.
+MAX_FILTER_TAGS: Final = MAX_TAGS
+#: Far more than the media types a server accepts; a longer list only costs.
+MAX_FILTER_MEDIA_TYPES: Final = 20
 MAX_LIMIT: Final = 100
 MAX_OFFSET: Final = 1_000_000_000
 
@@ -74,12 +81,19 @@ class FileQuery:
         return self.sort_by is None and matches <= MAX_RANKED_MATCHES
 
 
-def split_multi(values: list[str] | None) -> tuple[str, ...]:
-    """Accept both `?x=a&x=b` and `?x=a,b`."""
-    out: list[str] = []
+def split_multi(values: list[str] | None, field: str, cap: int) -> tuple[str, ...]:
+    """Accept both `?x=a&x=b` and `?x=a,b`: at most `cap` distinct values, else a
+    ValidationFailed naming `field` (decided as soon as the cap is passed)."""
+    out: dict[str, None] = {}
     for value in values or []:
-        out.extend(part.strip() for part in value.split(",") if part.strip())
-    return tuple(dict.fromkeys(out))
+        for part in value.split(","):
+            if part := part.strip():
+                out[part] = None
+                if len(out) > cap:
+                    raise ValidationFailed(
+                        f"at most {cap} values of {field} per request", field=field, limit=cap
+                    )
+    return tuple(out)
 
 
 def fold(text: str) -> str:
@@ -157,14 +171,14 @@ def file_query(
         raise ValidationFailed("unknown sort_by", field="sort_by", allowed=list(SORT_FIELDS))
     if sort_order not in ("asc", "desc"):
         raise ValidationFailed("sort_order must be asc or desc", field="sort_order")
-    id_list = split_multi(ids)
-    if len(id_list) > MAX_IDS:
-        raise ValidationFailed(f"at most {MAX_IDS} ids per request", field="ids")
+    tag_list = split_multi(tags, "tags", MAX_FILTER_TAGS)
+    media_type_list = split_multi(media_types, "media_types", MAX_FILTER_MEDIA_TYPES)
+    id_list = split_multi(ids, "ids", MAX_IDS)
     date_from, date_to = _as_utc(date_from), _as_utc(date_to)  # an inverted range matches nothing
     text = text_search(search, search_mode)
     return FileQuery(
-        tags=split_multi(tags),
-        media_types=split_multi(media_types),
+        tags=tag_list,
+        media_types=media_type_list,
         date_from=date_from,
         date_to=date_to,
         has_description=has_description,

@@ -65,27 +65,30 @@ class IdempotencyService:
         self.heartbeat_every = lease / 3
 
     async def claim(
-        self, tenant_id: str, key: str, signature: str, body_sha256: str | None
+        self, api_key_id: str, tenant_id: str, key: str, signature: str, body_sha256: str | None
     ) -> Claim:
-        """Decide what a request presenting `key` gets; `body_sha256` when its whole body is
-        already known. NEW and TAKE_OVER come back holding the lease."""
+        """Decide what a request presenting `key` with the API key `api_key_id` (of
+        `tenant_id`) gets; `body_sha256` when its whole body is already known. Keys are
+        per API key: another API key, even of the same tenant, never sees this one's record.
+        NEW and TAKE_OVER come back holding the lease."""
+        owner = _Owner(api_key_id, tenant_id)
         for _ in range(CLAIM_TRIES):
             try:
-                return await self._claim_once(tenant_id, key, signature, body_sha256)
+                return await self._claim_once(owner, key, signature, body_sha256)
             except IntegrityError:
                 continue
         return Claim(Verdict(Decision.BUSY, 1))
 
     async def _claim_once(
-        self, tenant_id: str, key: str, signature: str, body_sha256: str | None
+        self, owner: _Owner, key: str, signature: str, body_sha256: str | None
     ) -> Claim:
         now = _now()
         async with self.uows.write() as uow:
-            record = await uow.idempotency.lock(tenant_id, key)
+            record = await uow.idempotency.lock(owner.api_key_id, key)
             verdict = decide(_key_record(record), signature, now)
             if verdict.decision is Decision.NEW:
                 record = await _insert(
-                    uow, record, tenant_id, key, signature, body_sha256, now + self.lease
+                    uow, record, owner, key, signature, body_sha256, now + self.lease
                 )
             elif verdict.decision is Decision.TAKE_OVER:
                 assert record is not None
@@ -145,10 +148,18 @@ class IdempotencyService:
         return purged
 
 
+@dataclass(frozen=True)
+class _Owner:
+    """The API key a record belongs to, and its tenant."""
+
+    api_key_id: str
+    tenant_id: str
+
+
 async def _insert(
     uow: UnitOfWork,
     stale: IdempotencyKey | None,
-    tenant_id: str,
+    owner: _Owner,
     key: str,
     signature: str,
     body_sha256: str | None,
@@ -159,7 +170,8 @@ async def _insert(
         await uow.idempotency.remove(stale)
     record = IdempotencyKey(
         id=new_id(),
-        tenant_id=tenant_id,
+        tenant_id=owner.tenant_id,
+        api_key_id=owner.api_key_id,
         key=key,
         request_signature=signature,
         body_sha256=body_sha256,

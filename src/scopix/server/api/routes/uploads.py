@@ -24,8 +24,6 @@ from scopix.server.services.files import FileView
 
 router = APIRouter(tags=["uploads"], responses={"default": {"model": ErrorEnvelope}})
 
-MULTIPART_SLACK = 1 << 20  # boundaries and form fields around the file bytes
-
 # The body is parsed by hand as it streams, so FastAPI cannot infer it: document it here.
 _FORM_FIELDS: dict[str, object] = {
     "title": {"type": "string", "maxLength": MAX_TITLE_CHARS},
@@ -174,7 +172,7 @@ def idempotency_record(request: Request) -> str | None:
 
 async def _read_form(request: Request, services: Services, limits: FormLimits) -> ParsedForm:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limits.max_total_bytes + MULTIPART_SLACK:
+    if declared and declared.isdigit() and int(declared) > limits.max_body_bytes:
         raise FileTooLarge(
             f"the request declares {int(declared):,} bytes; the limit is "
             f"{limits.max_total_bytes:,}",
