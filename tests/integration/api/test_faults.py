@@ -6,6 +6,7 @@ import pytest
 
 from apiclient import Api
 from imagefactory import jpeg_bytes
+from scopix.server.catalog.models import File
 from scopix.server.catalog.uow import UnitOfWork
 
 UPLOAD = "/api/v2/files/upload"
@@ -37,11 +38,16 @@ async def test_a_variant_failure_keeps_the_original(
 async def test_a_crash_before_commit_leaves_nothing_visible(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    commit = UnitOfWork.commit
+
     async def crash(self: UnitOfWork) -> None:
-        raise RuntimeError("power cut")
+        if any(isinstance(row, File) for row in self.session.identity_map.values()):
+            raise RuntimeError("power cut")
+        await commit(self)  # the storage reservation before the upload's own, and its release
 
     monkeypatch.setattr(UnitOfWork, "commit", crash)
-    response = await api.client.post(UPLOAD, files={"file": ("p.jpg", jpeg_bytes(300, 200))})
+    data = jpeg_bytes(300, 200)
+    response = await api.client.post(UPLOAD, files={"file": ("p.jpg", data)})
     monkeypatch.undo()
 
     assert response.status_code == 500
@@ -53,9 +59,11 @@ async def test_a_crash_before_commit_leaves_nothing_visible(
     assert report.orphan_blobs == 1
     root = api.services.settings.resolved_storage_dir
     assert [p for p in root.rglob("*") if p.is_file()] == []
-    again = await api.client.post(UPLOAD, files={"file": ("p.jpg", jpeg_bytes(300, 200))})
+    again = await api.client.post(UPLOAD, files={"file": ("p.jpg", data)})
     assert again.status_code == 201
     assert again.json()["deduplicated"] is False
+    quota = (await api.client.get("/api/v2/uploads/quota-check")).json()
+    assert quota["storage_used_bytes"] == len(data)  # the crashed upload gave its room back
 
 
 async def test_storage_failure_on_the_original_is_503_and_stores_nothing(
