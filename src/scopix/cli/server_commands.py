@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from datetime import datetime, timedelta
 
     from scopix.server.services.keys import KeyInfo, KeyService
+    from scopix.server.services.purge import PurgeReport
     from scopix.server.settings import Settings
 
 T = TypeVar("T")
@@ -235,6 +236,52 @@ def _print_keys(listed: list[KeyInfo]) -> None:
 
 def _instant(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def purge(
+    older_than: Annotated[
+        int | None,
+        typer.Option(
+            "--older-than",
+            min=0,
+            metavar="DAYS",
+            help="files deleted more than DAYS days ago [SCOPIX_PURGE_AFTER_DAYS]",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="say what would be removed; remove nothing")
+    ] = False,
+) -> None:
+    """Remove deleted files for good, with the stored bytes no other file names (the server
+    does this by itself for files deleted SCOPIX_PURGE_AFTER_DAYS ago)."""
+    _require_server_extra()
+    from datetime import timedelta
+
+    from scopix.cli.render import human_size
+
+    settings = _settings()
+    _prepare(settings)
+    days = settings.purge_after_days if older_than is None else older_than
+    report = asyncio.run(_purge(settings, timedelta(days=days), dry_run))
+    verb = "would remove" if dry_run else "removed"
+    typer.echo(
+        f"{verb} {report.files} file(s) deleted over {days} day(s) ago and "
+        f"{report.blobs} stored blob(s), {human_size(report.bytes)}"
+    )
+
+
+async def _purge(settings: Settings, older_than: timedelta, dry_run: bool) -> PurgeReport:
+    from scopix.server.catalog.db import connect
+    from scopix.server.catalog.uow import UnitOfWorkFactory
+    from scopix.server.services.container import build_store
+    from scopix.server.services.purge import Purger
+
+    database = connect(settings.resolved_database_url)
+    try:
+        purger = Purger(UnitOfWorkFactory(database), build_store(settings))
+        return await (purger.preview(older_than) if dry_run else purger.purge(older_than))
+    finally:
+        await database.dispose()
 
 
 def _require_server_extra() -> None:

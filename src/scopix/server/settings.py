@@ -98,6 +98,14 @@ class Settings(BaseSettings):
     orphan_grace_seconds: int = Field(default=3600, description="age before a stray blob is swept")
     log_level: str = "info"
 
+    # Purge
+    purge_after_days: int = Field(
+        default=30,
+        ge=1,
+        description="a deleted file is purged for good this many days after its deletion, "
+        "with the stored bytes no other file names",
+    )
+
     # Storage quotas and the free-disk guard
     storage_quota_bytes: dict[str, int | None] = Field(
         default_factory=dict,

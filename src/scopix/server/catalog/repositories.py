@@ -47,8 +47,10 @@ from scopix.server.catalog.search_index import (
     index_file,
     matches,
     matching_ids,
+    unindex_files,
 )
 from scopix.server.domain.listing import FileQuery
+from scopix.server.domain.purge import BlobState
 
 
 class TenantRepository:
@@ -192,6 +194,32 @@ class BlobRepository:
             .execution_options(populate_existing=True)
         )
 
+    async def lock_many(self, keys: Collection[tuple[str, str]]) -> list[Blob]:
+        """The blob rows of these (tenant, sha256) keys that exist, locked in key order, so
+        two transactions locking overlapping sets never wait on each other in a cycle."""
+        locked = [await self.lock(tenant_id, sha256) for tenant_id, sha256 in sorted(set(keys))]
+        return [blob for blob in locked if blob is not None]
+
+    async def abandoned_marks(self, marked_before: datetime, limit: int) -> list[tuple[str, str]]:
+        """(tenant, sha256) of blobs marked for purging before `marked_before` and still there."""
+        rows = await self.session.execute(
+            select(Blob.tenant_id, Blob.sha256)
+            .where(Blob.state == BlobState.PURGING, Blob.purge_started_at < marked_before)
+            .order_by(Blob.purge_started_at)
+            .limit(limit)
+        )
+        return [(row.tenant_id, row.sha256) for row in rows]
+
+    async def remove(self, blob: Blob) -> None:
+        """Delete the blob's row and the analyses of its bytes (keyed by tenant and hash)."""
+        await self.session.execute(
+            delete(Analysis).where(
+                Analysis.tenant_id == blob.tenant_id, Analysis.sha256 == blob.sha256
+            )
+        )
+        await self.session.delete(blob)
+        await self.session.flush()
+
 
 class FileRepository:
     """Files, their tags and their history; deleted files are invisible unless asked for."""
@@ -229,6 +257,67 @@ class FileRepository:
             .order_by(File.created_at)
             .limit(1)
         )
+
+    async def refers_to(self, tenant_id: str, sha256: str) -> bool:
+        """Whether any file row, live or deleted, names these bytes."""
+        found = await self.session.scalar(
+            select(exists().where(File.tenant_id == tenant_id, File.sha256 == sha256))
+        )
+        return bool(found)
+
+    async def deleted_before(self, cutoff: datetime, limit: int) -> Sequence[Any]:
+        """(id, tenant_id, sha256) of files deleted before `cutoff`, longest deleted first."""
+        rows = await self.session.execute(
+            select(File.id, File.tenant_id, File.sha256)
+            .where(File.deleted_at.is_not(None), File.deleted_at < cutoff)
+            .order_by(File.deleted_at, File.id)
+            .limit(limit)
+        )
+        return rows.all()
+
+    async def remove_deleted(self, file_ids: Collection[str], cutoff: datetime) -> list[str]:
+        """Delete for good those of `file_ids` still deleted before `cutoff` (a restore may have
+        come first), with their tags, history, jobs and search rows; the ids deleted."""
+        due = list(
+            await self.session.scalars(
+                select(File.id)
+                .where(File.id.in_(file_ids), File.deleted_at < cutoff)
+                .with_for_update()
+            )
+        )
+        if not due:
+            return []
+        await unindex_files(self.session, due)
+        for owned in (FileTag, FileEvent, Job):
+            await self.session.execute(delete(owned).where(owned.file_id.in_(due)))
+        await self.session.execute(delete(File).where(File.id.in_(due)))
+        return due
+
+    async def purge_preview(self, cutoff: datetime) -> tuple[int, int, int]:
+        """What purging at `cutoff` would remove: (files, blobs, bytes of those blobs)."""
+        files = await self.session.scalar(
+            select(func.count()).where(File.deleted_at.is_not(None), File.deleted_at < cutoff)
+        )
+        due = (
+            select(File.tenant_id, File.sha256)
+            .where(File.deleted_at.is_not(None), File.deleted_at < cutoff)
+            .distinct()
+            .subquery()
+        )
+        kept = aliased(File)
+        still_named = exists().where(
+            kept.tenant_id == Blob.tenant_id,
+            kept.sha256 == Blob.sha256,
+            or_(kept.deleted_at.is_(None), kept.deleted_at >= cutoff),
+        )
+        blobs = await self.session.execute(
+            select(func.count(), func.coalesce(func.sum(Blob.size_bytes), 0))
+            .select_from(Blob)
+            .join(due, and_(Blob.tenant_id == due.c.tenant_id, Blob.sha256 == due.c.sha256))
+            .where(~still_named)
+        )
+        count, size = blobs.one()
+        return int(files or 0), int(count), int(size)
 
     async def by_upload_ref(self, tenant_id: str, ref: str) -> File | None:
         """The file a keyed upload stored at this reference, deleted or not."""

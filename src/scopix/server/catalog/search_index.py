@@ -19,7 +19,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, TextClause, text
+from sqlalchemy import Connection, TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scopix.server.catalog.models import File
@@ -98,6 +98,25 @@ async def _index_sqlite(session: AsyncSession, row: dict[str, Any], *, live: boo
         await session.execute(
             _SQLITE_INSERT, {**row, "key": key, "tenant": tenant_token(row["tenant"])}
         )
+
+
+async def unindex_files(session: AsyncSession, file_ids: Sequence[str]) -> None:
+    """Remove every trace of these files from the index (they are being purged)."""
+    ids = {"ids": list(file_ids)}
+    if _dialect(session) == "sqlite":
+        keys = f"SELECT id FROM {SQLITE_KEYS} WHERE file_id IN :ids"
+        await session.execute(
+            _expanding(f"DELETE FROM {SQLITE_TABLE} WHERE rowid IN ({keys})"), ids
+        )
+        await session.execute(_expanding(f"DELETE FROM {SQLITE_KEYS} WHERE file_id IN :ids"), ids)
+    else:
+        await session.execute(
+            _expanding(f"DELETE FROM {POSTGRES_TABLE} WHERE file_id IN :ids"), ids
+        )
+
+
+def _expanding(sql: str) -> TextClause:
+    return text(sql).bindparams(bindparam("ids", expanding=True))
 
 
 def bulk_index(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:

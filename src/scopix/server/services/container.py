@@ -33,6 +33,7 @@ from scopix.server.services.image_links import ImageLinks
 from scopix.server.services.ingest import Ingestor, JobSettings, StorageRoom
 from scopix.server.services.keys import KeyService
 from scopix.server.services.maintenance import Maintenance
+from scopix.server.services.purge import Purger
 from scopix.server.services.quota import QuotaService
 from scopix.server.services.ratelimit import RateLimiter
 from scopix.server.services.search import SemanticIndex
@@ -137,7 +138,13 @@ def build_services(settings: Settings) -> Services:
         rate_limiter=rate_limiter,
         upload_slots=upload_slots,
         maintenance=Maintenance(
-            uows, store, settings.orphan_grace_seconds, idempotency, direct_uploads
+            uows,
+            store,
+            settings.orphan_grace_seconds,
+            idempotency,
+            direct_uploads,
+            Purger(uows, store, files.semantic.forget if files.semantic else None),
+            timedelta(days=settings.purge_after_days),
         ),
         describe=DescribeService(uows, queue, settings.describe_max_attempts),
         idempotency=idempotency,

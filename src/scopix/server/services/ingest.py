@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+import anyio
 from sqlalchemy.exc import IntegrityError
 
 from scopix.server.catalog.models import Blob, File, Job
@@ -26,6 +27,7 @@ from scopix.server.domain.errors import (
 from scopix.server.domain.fields import UploadOptions, validate_filename
 from scopix.server.domain.ids import new_id
 from scopix.server.domain.media import MediaType, media_of_mime, sniff
+from scopix.server.domain.purge import is_attachable
 from scopix.server.domain.status import initial_status
 from scopix.server.domain.variants import PREVIEW_SIZES, variant_state
 from scopix.server.imaging import ImageDecodeError, RenderedImage
@@ -40,6 +42,16 @@ from scopix.server.storage.base import BlobStore
 
 log = logging.getLogger("scopix.ingest")
 T = TypeVar("T")
+
+#: How long an upload waits for a purge to finish removing the same bytes before it stores
+#: them anew (a purge removes one blob within seconds; past this, the purge likely died and
+#: the next one finishes it: the client is asked to come back).
+PURGE_WAIT_S = 15.0
+_PURGE_POLL_S = 0.1
+
+
+class _BytesPurged(Exception):
+    """The stored bytes an upload was to share are being purged, or are gone."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +180,7 @@ class Ingestor:
                     return earlier
             blob = await uow.blobs.get(tenant_id, sha256)
             live = await uow.files.find_live_by_hash(tenant_id, sha256)
-        if blob is None:
+        if blob is None or not is_attachable(blob.state):
             return None
         outcome = dedup_outcome(
             live_file_exists=live is not None,
@@ -183,7 +195,10 @@ class Ingestor:
             blob.storage_key, validate_filename(filename), blob.size_bytes, sha256, b""
         )
         placed = _Placement(None, upload_ref)
-        return await self._record(tenant_id, known, media, None, options, placed)
+        try:
+            return await self._record(tenant_id, known, media, None, options, placed)
+        except _BytesPurged:  # purged since the look above: the client sends the bytes
+            return None
 
     async def recorded(self, tenant_id: str, upload_ref: str) -> Ingested | None:
         """What an earlier attempt stored under `upload_ref`, if it got that far."""
@@ -224,6 +239,9 @@ class Ingestor:
                     return earlier
             blob = await uow.blobs.get(tenant_id, staged.sha256)
             live = await uow.files.find_live_by_hash(tenant_id, staged.sha256)
+        if blob is not None and not is_attachable(blob.state):
+            await self._purge_finished(tenant_id, staged.sha256)
+            blob = None
         outcome = dedup_outcome(
             live_file_exists=live is not None,
             blob_exists=blob is not None,
@@ -235,8 +253,24 @@ class Ingestor:
             async with self.uows.read() as uow:
                 await reserve_descriptions(uow, tenant_id, 1)
         if blob is not None:  # bytes the tenant already stores cost no room
-            return await self._record_once(tenant_id, staged, media, None, options, placed)
+            try:
+                return await self._record_once(tenant_id, staged, media, None, options, placed)
+            except _BytesPurged:  # a purge took them since the look above: store them anew
+                await self._purge_finished(tenant_id, staged.sha256)
         return await self._store_new(tenant_id, staged, media, options, placed, preview)
+
+    async def _purge_finished(self, tenant_id: str, sha256: str) -> None:
+        """Wait until a purge has removed these bytes (their row is gone, or live again after
+        another upload); Unavailable when it takes longer than PURGE_WAIT_S."""
+        log.info("bytes %s are being purged; they are stored anew once gone", sha256)
+        with anyio.move_on_after(PURGE_WAIT_S):
+            while True:
+                async with self.uows.read() as uow:
+                    blob = await uow.blobs.get(tenant_id, sha256)
+                if blob is None or is_attachable(blob.state):
+                    return
+                await anyio.sleep(_PURGE_POLL_S)
+        raise Unavailable("these bytes are being removed from storage; send them again later")
 
     async def _store_new(
         self,
@@ -430,10 +464,14 @@ async def _blob_row(
     """The locked blob row and whether these bytes were stored before this upload."""
     if new_blob is not None:
         saved, inserted = await uow.blobs.add_if_absent(new_blob)
+        if not inserted and not is_attachable(saved.state):
+            # Stored under the key a purge is emptying, after this upload found none there:
+            # the bytes may be gone already, and no file may name them.
+            raise Conflict("these bytes were being removed from storage as they came; upload again")
         return saved, not inserted
     existing = await uow.blobs.lock(tenant_id, sha256)
-    if existing is None:
-        raise Conflict("the stored copy of these bytes was purged meanwhile; upload again")
+    if existing is None or not is_attachable(existing.state):
+        raise _BytesPurged(sha256)
     return existing, True
 
 

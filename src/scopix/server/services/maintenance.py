@@ -1,18 +1,26 @@
 """Housekeeping: abandoned staging files, blobs whose catalog row never committed, idempotency
-keys past retention, and direct uploads that will never complete."""
+keys past retention, direct uploads that will never complete, and files deleted long enough
+ago to be purged."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Final
 
 from scopix.server.catalog.uow import UnitOfWorkFactory
 from scopix.server.domain.blobkeys import parse_blob_prefix
+from scopix.server.domain.purge import DEFAULT_PURGE_AFTER
 from scopix.server.services.direct_uploads import DirectUploadService
 from scopix.server.services.idempotency import IdempotencyService
+from scopix.server.services.purge import Purger
 from scopix.server.storage.base import BlobStore
 
 log = logging.getLogger("scopix.maintenance")
+
+#: Purge batches per sweep, so one sweep stays short; what is left goes at the next sweep.
+PURGE_BATCHES_PER_SWEEP: Final = 50
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,8 @@ class SweepReport:
     orphan_blobs: int
     idempotency_keys: int = 0
     direct_uploads: int = 0
+    purged_files: int = 0
+    purged_blobs: int = 0
 
 
 class Maintenance:
@@ -35,16 +45,20 @@ class Maintenance:
         grace_seconds: float,
         idempotency: IdempotencyService | None = None,
         direct_uploads: DirectUploadService | None = None,
+        purger: Purger | None = None,
+        purge_after: timedelta = DEFAULT_PURGE_AFTER,
     ) -> None:
         self.uows = uows
         self.store = store
         self.grace_seconds = grace_seconds
         self.idempotency = idempotency or IdempotencyService(uows)
         self.direct_uploads = direct_uploads
+        self.purger = purger or Purger(uows, store)
+        self.purge_after = purge_after
 
     async def sweep(self) -> SweepReport:
-        """Remove staging files and orphan blobs older than the grace period, and idempotency
-        keys past retention."""
+        """Remove staging files and orphan blobs older than the grace period, idempotency keys
+        past retention, and files deleted more than `purge_after` ago."""
         staging = await self.store.sweep_staging(self.grace_seconds)
         orphans = 0
         for prefix in await self.store.list_stale_prefixes(3, self.grace_seconds):
@@ -53,6 +67,7 @@ class Maintenance:
                 orphans += 1
         keys = await self.idempotency.purge_expired()
         uploads = await self.direct_uploads.sweep() if self.direct_uploads else 0
+        purged = await self.purger.purge(self.purge_after, PURGE_BATCHES_PER_SWEEP)
         if staging or orphans or keys or uploads:
             log.info(
                 "swept %d staging files, %d orphan blobs, %d idempotency keys, %d direct uploads",
@@ -61,7 +76,7 @@ class Maintenance:
                 keys,
                 uploads,
             )
-        return SweepReport(staging, orphans, keys, uploads)
+        return SweepReport(staging, orphans, keys, uploads, purged.files, purged.blobs)
 
     async def _is_orphan(self, prefix: str) -> bool:
         parsed = parse_blob_prefix(prefix)

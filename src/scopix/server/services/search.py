@@ -86,6 +86,11 @@ class SemanticIndex:
                 newest = max(row.updated_at for row in rows)
                 self._seen_until[tenant_id] = max(newest, since) if since else newest
 
+    def forget(self, tenant_id: str, file_ids: Sequence[str]) -> None:
+        """Drop purged files: their rows are gone, so no later look at changes reports them."""
+        self.texts.remove(tenant_id, file_ids)
+        self.images.remove(tenant_id, file_ids)
+
     def _apply(self, tenant_id: str, rows: Sequence[Any]) -> None:
         gone = [r.id for r in rows if r.deleted_at is not None or r.embedding is None]
         self.texts.remove(tenant_id, gone)
