@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic import command
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from catalogrows import tenant_row
 from scopix.server.catalog.db import connect, sync_url
 from scopix.server.catalog.migrate import alembic_config, upgrade
-from scopix.server.catalog.models import JSON, UtcDateTime
+from scopix.server.catalog.models import JSON, StorageReservation, Tenant, UtcDateTime
 from scopix.server.catalog.uow import UnitOfWorkFactory
 from scopix.server.domain.ids import new_id
+from scopix.server.domain.storage_quota import after_release, after_reserve
 
 # The two tables as revision 0007 left them, before the counter existed.
 TENANTS_0007 = sa.table(
@@ -73,3 +78,69 @@ async def test_upgrading_counts_the_bytes_each_tenant_already_stores(database_ur
     finally:
         await database.dispose()
     assert counted == [3 * 2**30 + 75, 0]
+
+
+Op = tuple[str, int]
+
+
+def test_the_counter_follows_the_domain_rules(database_url: str) -> None:
+    """The repository's conditional UPDATEs agree with after_reserve / after_release for any
+    sequence of reservations and releases: never below zero, never over the limit."""
+    upgrade(database_url)
+    tenant_id = asyncio.run(_new_tenant(database_url))
+
+    @settings(max_examples=30)
+    @given(
+        limit=st.none() | st.integers(0, 5_000),
+        ops=st.lists(
+            st.tuples(st.sampled_from(["reserve", "release"]), st.integers(0, 2_000)), max_size=12
+        ),
+    )
+    def replay(limit: int | None, ops: list[Op]) -> None:
+        asyncio.run(_replay(database_url, tenant_id, limit, ops))
+
+    replay()
+
+
+async def _new_tenant(url: str) -> str:
+    database = connect(url)
+    try:
+        async with UnitOfWorkFactory(database).write() as uow:
+            tenant = tenant_row()
+            await uow.tenants.add(tenant)
+            await uow.commit()
+    finally:
+        await database.dispose()
+    return tenant.id
+
+
+async def _replay(url: str, tenant_id: str, limit: int | None, ops: list[Op]) -> None:
+    database = connect(url)
+    uows = UnitOfWorkFactory(database)
+    try:
+        async with uows.write() as uow:
+            reset = sa.update(Tenant).where(Tenant.id == tenant_id).values(storage_bytes=0)
+            await uow.session.execute(reset)
+            await uow.commit()
+        expected = 0
+        for op, nbytes in ops:
+            async with uows.write() as uow:
+                if op == "reserve":
+                    row = StorageReservation(
+                        id=new_id(),
+                        tenant_id=tenant_id,
+                        nbytes=nbytes,
+                        expires_at=datetime.now(UTC) + timedelta(hours=1),
+                    )
+                    granted = await uow.tenants.reserve_storage(row, limit)
+                    after = after_reserve(expected, limit, nbytes)
+                    assert granted == (after is not None)
+                    expected = expected if after is None else after
+                else:
+                    await uow.tenants.release_storage(tenant_id, nbytes)
+                    expected = after_release(expected, nbytes)
+                await uow.commit()
+            async with uows.read() as uow:
+                assert await uow.tenants.storage_used(tenant_id) == expected
+    finally:
+        await database.dispose()
