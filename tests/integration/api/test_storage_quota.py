@@ -8,6 +8,7 @@ import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from sqlalchemy import func, select, update
 
 from apiclient import Api, running_api
 from imagefactory import jpeg_bytes, mp4_bytes
+from s3server import S3Storage
 from scopix.server.catalog.models import Blob, StorageReservation
 from scopix.server.domain.blobkeys import original_key
 from scopix.server.domain.errors import QuotaExceeded
@@ -387,3 +389,28 @@ async def test_bytes_already_stored_need_no_room(settings: Settings) -> None:
         assert direct.status_code == 201, direct.text
         assert direct.json()["deduplicated"] is True
         assert await catalog_state(api) == (1, len(data), 2)
+
+
+async def test_on_s3_only_the_staging_disk_counts(s3_storage: S3Storage, tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        storage_url=s3_storage.url,
+        workers=0,
+        retry_base_seconds=0,
+        min_free_disk_bytes=ALL_OF_THE_DISK,
+    )
+    async with running_api(settings) as api:
+        video, image = mp4_bytes(30_000, seed=31), jpeg_bytes(640, 480, seed=31)
+        # Parts go to S3, not to this disk: both start, and the video is stored as it is.
+        uploads = [await _started(api, data) for data in (video, image)]
+        for upload_, data in zip(uploads, (video, image), strict=True):
+            async with httpx.AsyncClient() as s3:
+                put = await s3.put(upload_["part_urls"][0]["url"], content=data)
+            assert put.status_code == 200
+        stored = await api.client.post(f"{DIRECT}/{uploads[0]['upload_id']}/complete")
+        assert stored.status_code == 201, stored.text
+
+        # An image is copied here to be decoded: that copy needs room on the staging disk.
+        refused = await api.client.post(f"{DIRECT}/{uploads[1]['upload_id']}/complete")
+        assert refused.status_code == 507, refused.text
+        assert (await storage(api))["storage_used_bytes"] == len(video)

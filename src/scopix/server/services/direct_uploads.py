@@ -482,6 +482,7 @@ class DirectUploadService:
             size, sha256 = await anyio.to_thread.run_sync(_hash_file, local)
             staged = StagedUpload(local, upload.filename, size, sha256, head)
         elif media.decoded:
+            self.ingest.room.disk.check(upload.size_bytes)  # a local copy to decode from
             path = self.store.new_staging_path()
             size, sha256 = await _copy_hashing(self.store.iter_bytes(key), path)
             staged = StagedUpload(path, upload.filename, size, sha256, head)
