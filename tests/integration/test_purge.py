@@ -7,12 +7,14 @@ import copy
 import hashlib
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import anyio
+import boto3  # type: ignore[import-untyped]
 import numpy as np
 import pytest
 from sqlalchemy import func, select, text, update
@@ -20,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from apiclient import Api, running_api
 from imagefactory import jpeg_bytes, mp4_bytes
+from s3server import S3Storage
 from scopix.cli.render import human_size
 from scopix.server.catalog.models import Analysis, Blob, File, FileEvent, FileTag, Job
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
@@ -498,3 +501,53 @@ async def test_scopix_purge_says_what_it_would_remove_then_removes_it(
         assert await file_row(api, kept["image_id"]) is not None
     refused = await anyio.run_process([*SCOPIX, "purge", "--older-than", "-1"], check=False)
     assert refused.returncode == 2
+
+
+@pytest.fixture
+async def s3_api(s3_storage: S3Storage, tmp_path: Path) -> AsyncIterator[Api]:
+    settings = Settings(
+        data_dir=tmp_path / "data", storage_url=s3_storage.url, workers=0, retry_base_seconds=0
+    )
+    async with running_api(settings) as api:
+        yield api
+
+
+def bucket_keys(s3: S3Storage, under: str) -> list[str]:
+    client = boto3.client("s3", endpoint_url=s3.endpoint, region_name="us-east-1")
+    listed = client.list_objects_v2(Bucket=s3.bucket, Prefix=f"{s3.prefix}/{under}/")
+    return sorted(o["Key"].rsplit("/", 1)[-1] for o in listed.get("Contents", []))
+
+
+async def test_on_s3_the_purge_empties_the_blob_folder_and_a_racing_upload_keeps_its_bytes(
+    s3_api: Api, s3_storage: S3Storage, upload_waiting: UploadWaiting
+) -> None:
+    api = s3_api
+    data = jpeg_bytes(96, 64, seed=13)
+    old = await upload(api, data)
+    row = await file_row(api, old["image_id"])
+    assert row is not None
+    folder = blobkeys.blob_prefix(row.tenant_id, row.sha256)
+    uploaded = bucket_keys(s3_storage, folder)  # the original and the upload's own preview
+    await api.drain("variants")
+    assert len(bucket_keys(s3_storage, folder)) > len(uploaded)
+    await delete(api, old["image_id"], days_ago=31)
+    gate = Gate()
+    answers: list[Any] = []
+
+    async def upload_again() -> None:
+        posted = await api.client.post("/api/v2/files/upload", files={"file": ("n.jpg", data)})
+        answers.append(posted)
+
+    with anyio.fail_after(STEP_S):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(purger(api, PausedDeletes(api.services.store, gate)).purge, PERIOD)
+            await gate.reached.wait()
+            tasks.start_soon(upload_again)
+            await upload_waiting.seen.wait()
+            gate.opened.set()
+
+    (response,) = answers
+    assert response.status_code == 201, response.text
+    # The variants job's variants went with the purge; the upload stored its own anew.
+    assert bucket_keys(s3_storage, folder) == uploaded
+    assert await downloaded_sha256(api, response.json()["image_id"]) == row.sha256
