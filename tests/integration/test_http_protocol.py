@@ -19,6 +19,7 @@ from scopix.server.testing import free_port
 HEADER_TIMEOUT = 0.5
 BODY_IDLE_TIMEOUT = 1.0
 SLOW_APP_SECONDS = 2.0  # well past either timeout
+LOOP_BLOCK_SECONDS = 0.3
 
 
 class RecordingApp:
@@ -42,6 +43,8 @@ class RecordingApp:
             )
             await send({"type": "http.response.body", "body": b""})
             return
+        if path == "/block-loop":  # holds the event loop, as a busy server does
+            time.sleep(LOOP_BLOCK_SECONDS)  # noqa: ASYNC251 - blocking the loop is the point
         if path in ("/slow", "/late-reader"):
             await asyncio.sleep(SLOW_APP_SECONDS)
         size = 0
@@ -232,3 +235,15 @@ def test_headers_past_the_byte_cap_are_refused(port: int, app: RecordingApp) -> 
             pytest.fail("the connection was reset before the 431 could be read")
     assert refused.startswith(b"HTTP/1.1 431")
     assert app.disconnects == []
+
+
+@pytest.mark.parametrize("size", [MAX_HEADER_BYTES, 2 * MAX_HEADER_BYTES])
+def test_a_whole_request_read_at_once_is_not_counted_as_headers(port: int, size: int) -> None:
+    """Headers and a body past the header cap read in one chunk (a small upload waiting in the
+    socket while the server was busy) are a request, not oversized headers."""
+    with connect(port) as busy, connect(port) as sock:
+        busy.sendall(b"GET /block-loop HTTP/1.1\r\nHost: t\r\n\r\n")
+        time.sleep(LOOP_BLOCK_SECONDS / 3)  # the loop is blocked now: the request piles up
+        sock.sendall(post_head(size) + b"x" * size)
+        assert read_response(sock).endswith(b"\r\n\r\n" + str(size).encode())
+        assert read_response(busy).startswith(b"HTTP/1.1 200")

@@ -50,6 +50,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     _awaiting_headers = True  # from a message's end (or the connection's start) to its headers
     _header_bytes = 0
+    _headers_ended_in_chunk = False  # a request's headers ended inside the present chunk
     _header_timer: TimerHandle | None = None
     _body_timer: TimerHandle | None = None
     _body_clock = 0.0  # when the client's present silence began
@@ -67,10 +68,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         self._restart_body_clock()
         was_awaiting = self._awaiting_headers
+        self._headers_ended_in_chunk = False
         super().data_received(data)
-        # Count only chunks made of header bytes alone: one that ends a body or the headers
-        # cannot be split here, and at most one such chunk slips past the count.
-        if was_awaiting and self._awaiting_headers:
+        # Count only chunks made of header bytes alone: one that ends the headers (and may hold
+        # a whole small request, body included) or a body cannot be split here, and at most one
+        # such chunk slips past the count.
+        if was_awaiting and self._awaiting_headers and not self._headers_ended_in_chunk:
             self._header_bytes += len(data)
             if self._header_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
                 self.transport.write(_HEADERS_TOO_LARGE)
@@ -78,6 +81,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._awaiting_headers = False
+        self._headers_ended_in_chunk = True
         self._header_bytes = 0
         self._cancel_header_timer()
         self._body_timer = self.loop.call_later(self.body_idle_timeout, self._on_body_idle)
