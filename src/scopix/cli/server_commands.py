@@ -115,30 +115,19 @@ def keys_create(
     _require_server_extra()
     from datetime import UTC, datetime
 
-    from scopix.server.domain.errors import DomainError
     from scopix.server.domain.keys import parse_expiry
 
-    settings = _settings()
     listed = scopes.split(",") if scopes is not None else []
     wanted = [name.strip() for name in [*listed, *(scope or ())]]
-    try:
-        expires_at = parse_expiry(expires, datetime.now(UTC)) if expires is not None else None
-        _prepare(settings)
-        created = asyncio.run(
-            _with_keys(
-                settings,
-                lambda keys: keys.create_key(
-                    tenant,
-                    tier=tier,
-                    scopes=tuple(wanted or ("read", "write")),
-                    key_name=name,
-                    expires_at=expires_at,
-                ),
-            )
+    created = _run_key_command(
+        lambda keys: keys.create_key(
+            tenant,
+            tier=tier,
+            scopes=tuple(wanted or ("read", "write")),
+            key_name=name,
+            expires_at=parse_expiry(expires, datetime.now(UTC)) if expires is not None else None,
         )
-    except DomainError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
+    )
     until = f", until {_instant(created.expires_at)}" if created.expires_at else ""
     typer.echo(
         f"Key for tenant '{created.tenant_name}' "
@@ -156,15 +145,7 @@ def keys_list(
 ) -> None:
     """List API keys by their public prefix, with their state (never a secret)."""
     _require_server_extra()
-    from scopix.server.domain.errors import DomainError
-
-    settings = _settings()
-    _prepare(settings)
-    try:
-        listed = asyncio.run(_with_keys(settings, lambda keys: keys.list_keys(tenant)))
-    except DomainError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
+    listed = _run_key_command(lambda keys: keys.list_keys(tenant))
     if as_json:
         import json
 
@@ -178,15 +159,7 @@ def keys_revoke(
 ) -> None:
     """Revoke an API key: its next request is refused (401 INVALID_API_KEY)."""
     _require_server_extra()
-    from scopix.server.domain.errors import DomainError
-
-    settings = _settings()
-    _prepare(settings)
-    try:
-        info = asyncio.run(_with_keys(settings, lambda keys: keys.revoke_key(prefix)))
-    except DomainError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
+    info = _run_key_command(lambda keys: keys.revoke_key(prefix))
     assert info.revoked_at is not None, "revoke_key returns the key revoked"
     typer.echo(
         f"Key {info.prefix} of tenant '{info.tenant_name}' revoked at {_instant(info.revoked_at)}."
@@ -345,6 +318,20 @@ def _require_signing_secret(settings: Settings) -> None:
     except SigningKeyUnusable as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+def _run_key_command(use: Callable[[KeyService], Awaitable[T]]) -> T:
+    """Run a key administration step on the configured catalog; a refusal (an unknown tenant or
+    prefix, a bad scope or expiry) prints `error: ...` and exits 2."""
+    from scopix.server.domain.errors import DomainError
+
+    settings = _settings()
+    try:
+        _prepare(settings)
+        return asyncio.run(_with_keys(settings, use))
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
 
 
 async def _with_keys(settings: Settings, use: Callable[[KeyService], Awaitable[T]]) -> T:
