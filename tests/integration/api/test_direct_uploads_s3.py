@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,9 @@ async def s3_api(
     s3_storage: S3Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Api]:
     monkeypatch.setattr(rules, "PREFERRED_PART_SIZE", 5 * MiB)  # S3's floor for a part
+    # moto dates every multipart upload 2010-11-10, so the sweep the app starts with would take
+    # an upload whose row is not yet committed for one abandoned long ago, and abort it.
+    monkeypatch.setattr(rules, "UNRECORDED_GRACE", timedelta(days=365 * 100))
     settings = Settings(
         data_dir=tmp_path / "data", storage_url=s3_storage.url, workers=0, retry_base_seconds=0
     )
@@ -109,7 +113,7 @@ async def test_a_resumed_upload_with_wrong_bytes_fails_and_frees_everything(
 ) -> None:
     data = mp4_bytes(11 * MiB, seed=21)
     upload = await start(s3_api, data)
-    await put(upload, 1, part(upload, 1, data))
+    assert (await put(upload, 1, part(upload, 1, data))).status_code == 200
     resumed = await start(s3_api, data)
     assert resumed["resumed"] is True
     assert [u["part_number"] for u in resumed["part_urls"]] == [2, 3]
