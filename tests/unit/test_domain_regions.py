@@ -11,13 +11,16 @@ from hypothesis import strategies as st
 
 from scopix.server.domain.regions import (
     SPURIOUS_MIN_CONFIDENCE,
+    BoundingBox,
     Point,
     RawLine,
+    TextRegion,
+    as_record,
     clockwise_from_top_left,
+    from_record,
     join_text,
     text_regions,
 )
-from scopix.server.vision.base import TextRegion
 
 TOLERANCE = 1e-9
 ROUNDING = 0.5e-4 + 1e-12  # half the last kept decimal
@@ -240,3 +243,16 @@ def test_malformed_lines_are_dropped() -> None:
     ]
     regions = text_regions(lines, 100, 100)
     assert [(r.text, r.confidence) for r in regions] == [("fine", 0.0)]
+
+
+def test_a_region_round_trips_through_its_record_and_keeps_its_page() -> None:
+    on_page = TextRegion("Invoice", 0.98, BoundingBox(0.1, 0.2, 0.3, 0.04), ((0.1, 0.2),) * 4, 3)
+    record = as_record(on_page)
+    assert record["page"] == 3
+    assert from_record(record) == on_page
+
+
+def test_an_image_region_has_no_page_in_its_record() -> None:
+    region = TextRegion("Exit", 0.9, BoundingBox(0.5, 0.5, 0.1, 0.1), ((0.5, 0.5),) * 4)
+    assert "page" not in as_record(region)
+    assert from_record(as_record(region)).page is None

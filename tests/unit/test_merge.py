@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scopix.server.vision.base import Analysis, BoundingBox, Tag, TextRegion
+from scopix.server.domain.regions import BoundingBox, TextRegion
+from scopix.server.vision.base import Analysis, Tag
 from scopix.server.vision.merge import MAX_TAGS, merge
 
 REGION = TextRegion(

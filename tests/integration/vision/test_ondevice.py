@@ -12,14 +12,13 @@ import pytest
 import pyvips
 
 from imagefactory import jpeg_bytes, png_bytes, truncated
+from scopix.server.domain.regions import BoundingBox, TextRegion, as_record
 from scopix.server.imaging.analysis import JPEG_MAX_SIDE, decode_for_analysis
 from scopix.server.imaging.probe import ImageDecodeError
 from scopix.server.vision.base import (
     Analysis,
     AnalyzerError,
-    BoundingBox,
     DecodedImage,
-    TextRegion,
 )
 from scopix.server.vision.ondevice import E5Embedder, OnDeviceAnalyzer, Tagger, TextReader
 from scopix.server.vision.ondevice import ocr as ocr_module
@@ -196,7 +195,7 @@ def test_result_shape(analyzer: OnDeviceAnalyzer) -> None:
     assert scores == sorted(scores, reverse=True)
     for region in analysis.text_regions:
         assert isinstance(region, TextRegion)
-        entry = region.to_dict()
+        entry = as_record(region)
         assert 0 <= entry["confidence"] <= 1  # type: ignore[operator]
         assert all(0 <= v <= 1 for point in region.polygon for v in point)
 

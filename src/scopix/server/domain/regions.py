@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
-
-from scopix.server.vision.base import BoundingBox, TextRegion
+from typing import Any, Final
 
 __all__ = [
     "DECIMALS",
     "SPURIOUS_MIN_CONFIDENCE",
+    "BoundingBox",
     "Point",
     "RawLine",
+    "TextRegion",
+    "as_record",
     "clockwise_from_top_left",
+    "from_record",
     "join_text",
     "reading_rows",
     "text_regions",
@@ -37,6 +39,61 @@ SPURIOUS_MIN_CONFIDENCE: Final = 0.95
 #: shorter one: neighbouring lines of a paragraph overlap by 25-35 % (the detector pads its boxes),
 #: lines of one row by far more.
 _ROW_OVERLAP: Final = 0.5
+
+
+@dataclass(frozen=True)
+class BoundingBox:
+    """An axis-aligned box, normalized to 0-1 of the displayed image (or of its page)."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class TextRegion:
+    """One line of text: normalized box and clockwise polygon from the text's top-left corner.
+    `page` (1-based) names the page of a document the box is normalized to; None for an image."""
+
+    text: str
+    confidence: float
+    bbox: BoundingBox
+    polygon: tuple[Point, ...]
+    page: int | None = None
+
+
+def as_record(region: TextRegion) -> dict[str, object]:
+    """The region as the catalog stores it (and the API shows it): `page` only when it has one."""
+    record: dict[str, object] = {
+        "text": region.text,
+        "confidence": region.confidence,
+        "bbox": {
+            "x": region.bbox.x,
+            "y": region.bbox.y,
+            "width": region.bbox.width,
+            "height": region.bbox.height,
+        },
+        "polygon": [[x, y] for x, y in region.polygon],
+    }
+    if region.page is not None:
+        record["page"] = region.page
+    return record
+
+
+def from_record(record: Mapping[str, Any]) -> TextRegion:
+    """A region the catalog stored with `as_record`."""
+    box = record["bbox"]
+    page = record.get("page")
+    return TextRegion(
+        text=str(record["text"]),
+        confidence=float(record["confidence"]),
+        bbox=BoundingBox(
+            float(box["x"]), float(box["y"]), float(box["width"]), float(box["height"])
+        ),
+        polygon=tuple((float(x), float(y)) for x, y in record["polygon"]),
+        page=None if page is None else int(page),
+    )
 
 
 @dataclass(frozen=True)

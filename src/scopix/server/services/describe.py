@@ -14,6 +14,7 @@ from scopix.server.domain.errors import Conflict, NotFound, QuotaExceeded
 from scopix.server.domain.failures import Failure
 from scopix.server.domain.ids import looks_like_id
 from scopix.server.domain.quota import billing_period, standing
+from scopix.server.domain.regions import as_record
 from scopix.server.domain.status import DescriptionEvent, can_request, next_status
 from scopix.server.domain.tiers import tier_named
 from scopix.server.jobs.handler import JobFailed
@@ -151,7 +152,7 @@ class DescribeHandler:
             tags=list(merged.tags),
             key_elements=list(merged.key_elements),
             visible_text=merged.visible_text,
-            text_regions=[r.to_dict() for r in merged.text_regions],
+            text_regions=[as_record(r) for r in merged.text_regions],
             confidence_score=merged.confidence_score,
             providers=list(merged.providers),
             embedding=described.embedding,

@@ -8,6 +8,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from scopix.server.domain.regions import TextRegion
 from scopix.types.describe import DescriptionErrorType
 
 Pixels = npt.NDArray[np.uint8]
@@ -31,40 +32,6 @@ class DecodedImage:
     @property
     def height(self) -> int:
         return int(self.pixels.shape[0])
-
-
-@dataclass(frozen=True)
-class BoundingBox:
-    """An axis-aligned box, normalized to 0-1 of the displayed image."""
-
-    x: float
-    y: float
-    width: float
-    height: float
-
-
-@dataclass(frozen=True)
-class TextRegion:
-    """One line of text: normalized box and clockwise polygon from the text's top-left corner."""
-
-    text: str
-    confidence: float
-    bbox: BoundingBox
-    polygon: tuple[tuple[float, float], ...]
-
-    def to_dict(self) -> dict[str, object]:
-        """The API's `text_regions` entry."""
-        return {
-            "text": self.text,
-            "confidence": self.confidence,
-            "bbox": {
-                "x": self.bbox.x,
-                "y": self.bbox.y,
-                "width": self.bbox.width,
-                "height": self.bbox.height,
-            },
-            "polygon": [[x, y] for x, y in self.polygon],
-        }
 
 
 @dataclass(frozen=True)

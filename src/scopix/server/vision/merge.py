@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from scopix.server.vision.base import Analysis, TextRegion
+from scopix.server.domain.regions import TextRegion
+from scopix.server.vision.base import Analysis
 
 MAX_TAGS = 20
 MAX_KEY_ELEMENTS = 15

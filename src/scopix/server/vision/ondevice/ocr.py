@@ -10,8 +10,8 @@ from typing import Any, Final
 
 import numpy as np
 
-from scopix.server.domain.regions import RawLine, text_regions
-from scopix.server.vision.base import AnalyzerError, DecodedImage, Pixels, TextRegion
+from scopix.server.domain.regions import RawLine, TextRegion, text_regions
+from scopix.server.vision.base import AnalyzerError, DecodedImage, Pixels
 from scopix.server.vision.ondevice.loading import PerProcess
 from scopix.types.describe import DescriptionErrorType
 
