@@ -57,6 +57,27 @@ class Settings(BaseSettings):
         description="decoder child processes: image decodes at once, within the memory budget",
     )
 
+    # Documents (PDF, DOCX, TXT, MD): limits checked before and while their text is extracted
+    document_max_extract_bytes: int = Field(
+        default=500 * MiB,
+        ge=1,
+        description="largest document whose text is extracted; larger ones are stored and "
+        "listed with text_extraction_status=failed",
+    )
+    document_max_pages: int = Field(default=2000, ge=1, description="pages of one document")
+    docx_max_unpacked_bytes: int = Field(
+        default=256 * MiB, ge=1, description="bytes a DOCX may inflate to, all members together"
+    )
+    docx_max_members: int = Field(default=10_000, ge=1, description="members of a DOCX archive")
+    document_ocr_dpi: int = Field(
+        default=300, ge=72, le=600, description="resolution a scanned page is rendered at for OCR"
+    )
+    document_chunk_words: int = Field(
+        default=250, ge=50, le=2000, description="target words of one search chunk"
+    )
+    document_chunk_overlap_words: int = Field(
+        default=40, ge=0, le=500, description="words a chunk repeats from the one before"
+    )
     # Decoder isolation: every decode of untrusted bytes runs in a child with limits
     max_interlaced_pixels: int = Field(
         default=50_000_000,

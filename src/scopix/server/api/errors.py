@@ -22,6 +22,8 @@ STATUS_BY_ERROR: dict[type[domain.DomainError], int] = {
     domain.CorruptFile: 422,
     domain.ImageTooLarge: 422,
     domain.ResourceLimit: 422,
+    domain.DocumentTooLarge: 422,
+    domain.WrongMediaType: 400,
     domain.FileTooLarge: 413,
     domain.PayloadTooLarge: 413,
     domain.InvalidApiKey: 401,

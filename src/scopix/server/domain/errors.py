@@ -49,6 +49,19 @@ class ImageTooLarge(DomainError):
     code = "IMAGE_TOO_LARGE"
 
 
+class DocumentTooLarge(DomainError):
+    """A document's header declares more than the limits allow (pages, archive members or
+    unpacked size)."""
+
+    code = "DOCUMENT_TOO_LARGE"
+
+
+class WrongMediaType(DomainError):
+    """A route that belongs to another media type (`/text` of an image, `/scenes` of a PDF)."""
+
+    code = "WRONG_MEDIA_TYPE"
+
+
 class ResourceLimit(DomainError):
     """Decoding the bytes crashed or overran its memory, time or scratch limits (twice)."""
 

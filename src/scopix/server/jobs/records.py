@@ -9,6 +9,7 @@ from scopix.server.domain.ids import new_id
 
 VARIANTS = "variants"
 DESCRIBE = "describe"
+EXTRACT = "extract"
 
 
 def new_job(kind: str, file: File, *, max_attempts: int, now: datetime) -> Job:

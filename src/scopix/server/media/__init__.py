@@ -1,0 +1,1 @@
+"""One handler per media type behind one Protocol: see base.py."""
