@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from ingest import make_photos  # noqa: E402
 from scopix.server.app import create_app  # noqa: E402
 from scopix.server.catalog.models import Analysis  # noqa: E402
+from scopix.server.domain.media import media_of_mime  # noqa: E402
 from scopix.server.services.container import Services  # noqa: E402
 from scopix.server.settings import Settings  # noqa: E402
 
@@ -124,7 +125,10 @@ async def main(photos: int, documents: int, workers: int) -> None:
 async def warm_up(services: Services) -> None:
     """Load the models before timing, as a running server has them loaded already."""
     sample = ROOT / "tests" / "assets" / "photos" / "coffee.png"
-    await services.pipeline.describe(sample)
+    media = media_of_mime("image/png")
+    handler = services.media.of(media)
+    inputs = await handler.describe_inputs(sample, media, services.pipeline.max_side, None)
+    await services.pipeline.describe(inputs)
 
 
 def report(

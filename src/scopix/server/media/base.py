@@ -90,6 +90,9 @@ class MediaHandler(Protocol):
     describable: bool
     #: The kind's own pipeline job (`jobs.records.EXTRACT`), or None when it has none.
     extract_job: str | None
+    #: Whether the original bytes show in a page as a picture (the web view falls back to them
+    #: while no variant exists); other originals are only downloaded.
+    shows_original: bool
 
     async def probe(self, path: Path, media: MediaType, sizes: Mapping[str, int] | None) -> Probe:
         """At upload: check the header against the limits, read the cheap facts and, unless

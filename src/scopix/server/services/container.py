@@ -24,6 +24,9 @@ from scopix.server.jobs.inline import InlineWorkerPool
 from scopix.server.jobs.queue import JobQueue
 from scopix.server.jobs.runner import JobRunner, LeaseSettings
 from scopix.server.jobs.sweeper import JobSweeper
+from scopix.server.media import MediaHandlers
+from scopix.server.media.image import ImageHandler
+from scopix.server.media.stored import StoredHandler
 from scopix.server.services.batches import BatchService
 from scopix.server.services.describe import DescribeHandler, DescribeService
 from scopix.server.services.direct_uploads import DirectUploadService, DirectUploadSettings
@@ -71,6 +74,8 @@ class Services:
     describe: DescribeService
     idempotency: IdempotencyService
     pipeline: DescriptionPipeline
+    #: what each media kind does: the only place that knows
+    media: MediaHandlers
     workers: InlineWorkerPool
     #: where new jobs are announced: `workers` itself, or Celery in scale-out
     queue: JobQueue
@@ -98,10 +103,11 @@ def build_services(settings: Settings) -> Services:
     decoders = build_decoders(settings)
     inference = anyio.CapacityLimiter(settings.inference_threads)
     embedder = _embedder(settings, inference)
-    pipeline = build_pipeline(settings, decoders, inference, embedder)
+    pipeline = build_pipeline(settings, inference, embedder)
+    media = build_media(decoders)
     handlers: dict[str, JobHandler[Any]] = {
         VariantsHandler.kind: VariantsHandler(store, decoders),
-        DescribeHandler.kind: DescribeHandler(uows, store, pipeline),
+        DescribeHandler.kind: DescribeHandler(uows, store, pipeline, media),
     }
     workers = _worker_pool(settings, uows, handlers)
     queue = _queue(settings, workers)
@@ -149,6 +155,7 @@ def build_services(settings: Settings) -> Services:
         describe=DescribeService(uows, queue, settings.describe_max_attempts),
         idempotency=idempotency,
         pipeline=pipeline,
+        media=media,
         workers=workers,
         queue=queue,
         sweeper=JobSweeper(uows, handlers, timedelta(seconds=settings.job_redispatch_seconds)),
@@ -219,9 +226,15 @@ def build_decoders(settings: Settings) -> ImageDecoders:
     return ImageDecoders(pool, limits, image)
 
 
+def build_media(decoders: ImageDecoders) -> MediaHandlers:
+    """One handler per media kind the server accepts."""
+    return MediaHandlers(
+        [ImageHandler(decoders), StoredHandler("document"), StoredHandler("video")]
+    )
+
+
 def build_pipeline(
     settings: Settings,
-    decoders: ImageDecoders,
     inference: anyio.CapacityLimiter,
     embedder: TextEmbedder | None,
 ) -> DescriptionPipeline:
@@ -248,7 +261,7 @@ def build_pipeline(
         analyzers.append(OnDeviceAnalyzer(inference))
     if not analyzers:
         raise ValueError("no analyzer is configured: enable SCOPIX_ONDEVICE or set SCOPIX_VLM_*")
-    return DescriptionPipeline(analyzers, embedder, decoders)
+    return DescriptionPipeline(analyzers, embedder)
 
 
 def _worker_pool(

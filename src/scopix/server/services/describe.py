@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -13,6 +14,7 @@ from scopix.server.domain import blobkeys
 from scopix.server.domain.errors import Conflict, NotFound, QuotaExceeded
 from scopix.server.domain.failures import Failure
 from scopix.server.domain.ids import looks_like_id
+from scopix.server.domain.media import media_of_mime
 from scopix.server.domain.quota import billing_period, standing
 from scopix.server.domain.regions import as_record
 from scopix.server.domain.status import DescriptionEvent, can_request, next_status
@@ -20,12 +22,14 @@ from scopix.server.domain.tiers import tier_named
 from scopix.server.jobs.handler import JobFailed
 from scopix.server.jobs.queue import JobQueue
 from scopix.server.jobs.records import DESCRIBE, new_job
+from scopix.server.media import MediaHandlers
+from scopix.server.media.base import MediaFailed
 from scopix.server.storage.base import BlobNotFound, BlobStore, local_copy
 from scopix.server.vision.base import AnalyzerError
 from scopix.types.describe import DescriptionErrorType, DescriptionStatus
 
 if TYPE_CHECKING:
-    from scopix.server.vision.pipeline import DescriptionPipeline
+    from scopix.server.vision.pipeline import Described, DescriptionPipeline
 
 log = logging.getLogger("scopix.describe")
 
@@ -111,11 +115,16 @@ class DescribeHandler:
     kind = DESCRIBE
 
     def __init__(
-        self, uows: UnitOfWorkFactory, store: BlobStore, pipeline: DescriptionPipeline
+        self,
+        uows: UnitOfWorkFactory,
+        store: BlobStore,
+        pipeline: DescriptionPipeline,
+        media: MediaHandlers,
     ) -> None:
         self.uows = uows
         self.store = store
         self.pipeline = pipeline
+        self.media = media
 
     async def started(self, uow: UnitOfWork, job: Job) -> None:
         file = await _file_of(uow, job)
@@ -133,10 +142,10 @@ class DescribeHandler:
             )
         if cached is not None:
             return DescribeResult(cached, reused=True)
-        key = blobkeys.original_key(job.tenant_id, job.sha256)
         try:
-            async with local_copy(self.store, key) as path:
-                described = await self.pipeline.describe(path)
+            described = await self._describe(job, file)
+        except MediaFailed as exc:
+            raise JobFailed(exc.failure) from None
         except AnalyzerError as exc:
             raise JobFailed(Failure(exc.error_type, exc.message, exc.retry_after)) from None
         except BlobNotFound:
@@ -162,6 +171,19 @@ class DescribeHandler:
             created_at=datetime.now(UTC),
         )
         return DescribeResult(analysis, reused=False)
+
+    async def _describe(self, job: Job, file: File) -> Described:
+        """What the file's handler gives the analyzers, analysed; its decode is timed too."""
+        media = media_of_mime(file.mime_type)
+        handler = self.media.of(media)
+        key = blobkeys.original_key(job.tenant_id, job.sha256)
+        started = time.perf_counter()
+        async with local_copy(self.store, key) as path:
+            inputs = await handler.describe_inputs(path, media, self.pipeline.max_side, None)
+        decode_ms = round((time.perf_counter() - started) * 1000, 1)
+        described = await self.pipeline.describe(inputs)
+        described.merged.timings_ms["decode"] = decode_ms
+        return described
 
     async def succeeded(self, uow: UnitOfWork, job: Job, result: DescribeResult) -> None:
         now = datetime.now(UTC)

@@ -1,4 +1,4 @@
-"""Run the configured analyzers on one image, merge what they found and embed it."""
+"""Run the configured analyzers on what a media handler gives them, merge it and embed it."""
 
 from __future__ import annotations
 
@@ -6,19 +6,13 @@ import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import anyio
 import numpy as np
 
-from scopix.server.domain.errors import ImageTooLarge
-from scopix.server.domain.failures import resource_limit_failure
-from scopix.server.imaging.checked import ImageDecoders
-from scopix.server.imaging.probe import ImageDecodeError
-from scopix.server.isolation import DecodeResourceLimit
+from scopix.server.media.base import DescribeInputs
 from scopix.server.vision.base import Analysis, Analyzer, AnalyzerError, DecodedImage, TextEmbedder
 from scopix.server.vision.merge import MergedAnalysis, merge
-from scopix.types.describe import DescriptionErrorType
 
 # Bumped whenever merge rules or the embedded text change, so cached analyses are redone.
 MERGE_VERSION = "2"  # 2: image features and class scores
@@ -33,20 +27,17 @@ class Described:
 
 
 class DescriptionPipeline:
-    """Analyzers given best first (a VLM before the on-device captioner); all run concurrently."""
+    """Analyzers given best first (a VLM before the on-device captioner); all run concurrently.
+    The bytes are decoded by the file's media handler (`describe_inputs`), never here."""
 
     def __init__(
-        self,
-        analyzers: Sequence[Analyzer],
-        embedder: TextEmbedder | None,
-        decoders: ImageDecoders,
-        max_side: int = 2048,
+        self, analyzers: Sequence[Analyzer], embedder: TextEmbedder | None, max_side: int = 2048
     ) -> None:
         if not analyzers:
             raise ValueError("a description pipeline needs at least one analyzer")
         self.analyzers = tuple(analyzers)
         self.embedder = embedder
-        self.decoders = decoders
+        #: the longest side handlers decode the analyzers' image at
         self.max_side = max_side
 
     @property
@@ -57,27 +48,13 @@ class DescriptionPipeline:
         parts.append(f"embedder={self.embedder.fingerprint if self.embedder else None}")
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
-    async def describe(self, path: Path) -> Described:
-        """Decode, analyse, merge, embed. Raises AnalyzerError, classified."""
-        started = time.perf_counter()
-        image = await self._decode(path)
-        decode_ms = _ms_since(started)
-        merged = merge(await self._analyze(image))
+    async def describe(self, inputs: DescribeInputs) -> Described:
+        """Analyse, merge, embed. Raises AnalyzerError, classified."""
+        merged = merge(await self._analyze(inputs.image))
         started = time.perf_counter()
         embedding = await self._embed(merged)
-        merged.timings_ms.update(decode=decode_ms, embedding=_ms_since(started))
+        merged.timings_ms.update(embedding=_ms_since(started))
         return Described(merged, embedding)
-
-    async def _decode(self, path: Path) -> DecodedImage:
-        try:
-            return await self.decoders.for_analysis(path, self.max_side)
-        except ImageDecodeError as exc:
-            raise AnalyzerError(
-                DescriptionErrorType.VALIDATION_ERROR, f"the image does not decode: {exc}"
-            ) from None
-        except (DecodeResourceLimit, ImageTooLarge) as exc:
-            failure = resource_limit_failure(str(exc))
-            raise AnalyzerError(failure.error_type, failure.message) from None
 
     async def _analyze(self, image: DecodedImage) -> list[Analysis]:
         results: list[Analysis | None] = [None] * len(self.analyzers)
