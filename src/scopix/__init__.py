@@ -20,6 +20,7 @@ from scopix.errors import (
     ServerError,
     UploadError,
     ValidationError,
+    WrongMediaTypeError,
 )
 from scopix.types import (
     BatchUploadResults,
@@ -59,6 +60,7 @@ __all__ = [
     "UploadError",
     "UploadResult",
     "ValidationError",
+    "WrongMediaTypeError",
     "__version__",
 ]
 

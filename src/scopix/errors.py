@@ -6,6 +6,7 @@ ScopixError                   code, message, details, status_code, request_id
 ├── ScopixPermissionError     403 PERMISSION_DENIED
 ├── ResourceNotFoundError     404 NOT_FOUND
 ├── ValidationError           400 / 413 / 422 VALIDATION_ERROR (and finer codes)
+│   └── WrongMediaTypeError   400 WRONG_MEDIA_TYPE (a document route on an image, ...)
 ├── QuotaExceededError        403 QUOTA_EXCEEDED            .partial_results
 ├── RateLimitError            429 RATE_LIMITED              .retry_after
 ├── ScopixTimeoutError        408, or the client gave up waiting
@@ -42,6 +43,7 @@ __all__ = [
     "ServerError",
     "UploadError",
     "ValidationError",
+    "WrongMediaTypeError",
     "error_from_response",
 ]
 
@@ -98,6 +100,13 @@ class ValidationError(ScopixError):
     """The request or the uploaded file was refused as invalid (400, 413, 422)."""
 
     default_code = "VALIDATION_ERROR"
+
+
+class WrongMediaTypeError(ValidationError):
+    """The file is not of the media type the operation needs, such as the text of an image
+    (400); ``details`` may name the file's ``media_type``."""
+
+    default_code = "WRONG_MEDIA_TYPE"
 
 
 class QuotaExceededError(ScopixError):
@@ -187,6 +196,10 @@ _BY_STATUS: dict[int, type[ScopixError]] = {
     429: RateLimitError,
 }
 
+_BY_CODE: dict[str, type[ScopixError]] = {
+    cls.default_code: cls for cls in (QuotaExceededError, WrongMediaTypeError)
+}
+
 
 def error_from_response(
     status_code: int, body: Any, request_id: str | None, retry_after: float | None = None
@@ -195,8 +208,8 @@ def error_from_response(
 
     ``body`` is the parsed JSON, ideally the envelope ``{"error": {"code", "message",
     "details"}, "request_id"}``; any other body (text, FastAPI's ``{"detail": ...}``,
-    None) still yields an error. The code QUOTA_EXCEEDED always gives
-    QuotaExceededError; otherwise the status decides, 5xx gives ServerError and an
+    None) still yields an error. The codes QUOTA_EXCEEDED and WRONG_MEDIA_TYPE always give
+    their own classes; otherwise the status decides, 5xx gives ServerError and an
     unknown status the base ScopixError.
     """
     code, message, details, body_request_id = _parse_body(body)
@@ -214,8 +227,8 @@ def error_from_response(
 
 def _error_class(status_code: int, code: str | None) -> type[ScopixError]:
     """Pick the exception class for a status code and error code."""
-    if code == QuotaExceededError.default_code:
-        return QuotaExceededError
+    if code is not None and code in _BY_CODE:
+        return _BY_CODE[code]
     if status_code in _BY_STATUS:
         return _BY_STATUS[status_code]
     return ServerError if status_code >= 500 else ScopixError

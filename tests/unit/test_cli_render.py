@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import typer
+from hypothesis import given
+from hypothesis import strategies as st
 from rich.console import Console, RenderableType
 from typer.testing import CliRunner
 
@@ -18,6 +20,7 @@ from scopix.cli.app import app
 from scopix.cli.common import error_line, run_client
 from scopix.errors import AuthenticationError, QuotaExceededError, ScopixError
 from scopix.types.describe import DescriptionStatus
+from scopix.types.documents import DocumentSearchHit, DocumentSearchResults
 from scopix.types.files import FileDetails, FileList
 from scopix.types.upload import BatchUploadResults, QuotaInfo, UploadResult
 
@@ -197,3 +200,69 @@ def test_no_api_key_exits_2_with_one_line(monkeypatch: pytest.MonkeyPatch) -> No
     assert result.output.strip().splitlines() == [
         "error: no API key: pass --api-key or set SCOPIX_API_KEY"
     ]
+
+
+@pytest.mark.parametrize(
+    ("pages", "shown"),
+    [
+        ([], "—"),
+        ([4], "4"),
+        ([1, 2, 3], "1-3"),
+        ([7, 1, 2, 2], "1-2, 7"),
+        ([1, 3, 4, 6], "1, 3-4, 6"),
+    ],
+)
+def test_page_span_writes_runs_of_pages(pages: list[int], shown: str) -> None:
+    assert render.page_span(pages) == shown
+
+
+@given(
+    content=st.text(st.characters(codec="utf-8"), max_size=400),
+    query=st.text(max_size=20),
+    width=st.integers(min_value=8, max_value=200),
+)
+def test_a_snippet_is_one_line_within_its_width(content: str, query: str, width: int) -> None:
+    shown = render.snippet(content, query, width)
+    assert len(shown) <= width and "\n" not in shown
+    assert shown.strip("…") in " ".join(content.split()) or shown == render.NONE
+
+
+def test_a_snippet_shows_the_query_s_words_in_a_long_passage() -> None:
+    passage = "Filler words go here. " * 20 + "The pump must be primed first. " + "More. " * 30
+    shown = render.snippet(passage, "PRIMED pump", 60)
+    assert "The pump must be primed first." in shown
+    assert shown.startswith("…") and shown.endswith("…")
+    assert render.snippet("short text", "absent") == "short text"
+    assert render.snippet(passage, "absent", 30).startswith("Filler words")
+
+
+def test_chunk_hits_show_document_pages_score_and_passage() -> None:
+    hit = DocumentSearchHit("c1", "d1-id", "report[1].pdf", "Revenue grew 4%.", 0.876, 2, [3, 4])
+    results = DocumentSearchResults([hit], 7, True)
+    shown = text_of(render.chunk_hits_table(results, "revenue"))
+    for part in ("report[1].pdf", "d1-id", "3-4", "0.88", "Revenue grew 4%."):
+        assert part in shown
+    assert render.hits_footer(results) == "showing 1 of 7 passages"
+
+
+def test_a_document_shows_its_pages_extraction_and_chunks_an_image_does_not() -> None:
+    document = FileDetails(
+        id="d1",
+        filename="r.pdf",
+        media_type="document",
+        page_count=12,
+        text_extraction_status="failed",
+        text_extraction_error="the PDF is encrypted",
+    )
+    shown = text_of(render.file_panel(document))
+    assert "pages" in shown and "12" in shown and "text extraction" in shown
+    assert "failed" in shown and "the PDF is encrypted" in shown
+    image = text_of(render.file_panel(FileDetails(id="i1", filename="a.png")))
+    assert "pages" not in image and "text extraction" not in image
+
+
+def test_ls_adds_a_pages_column_only_when_documents_are_listed() -> None:
+    image = FileDetails(id="i1", filename="a.png")
+    assert "Pages" not in text_of(render.file_table([image]))
+    both = text_of(render.file_table([image, FileDetails(id="d1", filename="r.pdf", page_count=5)]))
+    assert "Pages" in both and " 5 " in both

@@ -27,6 +27,7 @@ from scopix import (
     UploadError,
     UploadResult,
     ValidationError,
+    WrongMediaTypeError,
 )
 from scopix.errors import error_from_response
 
@@ -36,6 +37,7 @@ DEFAULT_CODES: list[tuple[type[ScopixError], str]] = [
     (ScopixPermissionError, "PERMISSION_DENIED"),
     (ResourceNotFoundError, "NOT_FOUND"),
     (ValidationError, "VALIDATION_ERROR"),
+    (WrongMediaTypeError, "WRONG_MEDIA_TYPE"),
     (QuotaExceededError, "QUOTA_EXCEEDED"),
     (RateLimitError, "RATE_LIMITED"),
     (ScopixTimeoutError, "TIMEOUT"),
@@ -108,6 +110,7 @@ def _envelope(code: str, message: str = "msg", **details: Any) -> dict[str, Any]
 MAPPING = [
     (400, "VALIDATION_ERROR", ValidationError),
     (400, "CORRUPT_FILE", ValidationError),
+    (400, "WRONG_MEDIA_TYPE", WrongMediaTypeError),
     (422, "VALIDATION_ERROR", ValidationError),
     (415, "UNSUPPORTED_MEDIA_TYPE", ScopixError),
     (413, "FILE_TOO_LARGE", ValidationError),

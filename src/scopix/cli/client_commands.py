@@ -1,4 +1,5 @@
-"""The client commands: ``upload``, ``ls``, ``get``, ``search``, ``quota``, ``describe``.
+"""The client commands: ``upload``, ``ls``, ``get``, ``search``, ``similar``, ``text``,
+``quota``, ``describe``.
 
 They need only the ``cli`` extra (typer, rich) and httpx. Each command parses its
 options, then hands ``run_client`` a coroutine that talks to the server and prints;
@@ -29,6 +30,7 @@ from scopix.types.upload import BatchUploadResults
 
 if TYPE_CHECKING:
     from scopix.client import Scopix
+    from scopix.types.documents import DocumentSearchMode
     from scopix.types.files import FileList
 
 IdArgument = Annotated[str, typer.Argument(help="the file's id")]
@@ -37,12 +39,57 @@ OffsetOption = Annotated[int, typer.Option(min=0, help="files to skip")]
 
 
 class SearchMode(StrEnum):
-    """Where ``search`` looks for the text."""
+    """Where ``search`` looks for the text: the first four for files, the last three
+    (``semantic`` in both) for passages of documents (``--chunks``)."""
 
     ALL = "all"
     METADATA = "metadata"
     VISIBLE_TEXT = "visible_text"
     SEMANTIC = "semantic"
+    HYBRID = "hybrid"
+    TEXT = "text"
+
+
+FILE_MODES = (SearchMode.ALL, SearchMode.METADATA, SearchMode.VISIBLE_TEXT, SearchMode.SEMANTIC)
+CHUNK_MODES: dict[SearchMode, DocumentSearchMode] = {
+    SearchMode.HYBRID: "hybrid",
+    SearchMode.TEXT: "text",
+    SearchMode.SEMANTIC: "semantic",
+}
+#: Passages a chunk search returns at most (the server's bound).
+MAX_CHUNK_HITS = 50
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What ``scopix search`` was asked for, its defaults filled in and checked."""
+
+    text: str
+    mode: SearchMode
+    limit: int
+    offset: int
+    chunks: bool
+
+    @classmethod
+    def checked(
+        cls, text: str, mode: SearchMode | None, limit: int | None, offset: int, chunks: bool
+    ) -> SearchRequest:
+        """The request, or ``typer.BadParameter`` naming the option that does not fit."""
+        allowed = tuple(CHUNK_MODES) if chunks else FILE_MODES
+        mode = mode or allowed[0]
+        if mode not in allowed:
+            names = "|".join(m.value for m in allowed)
+            kind = "--chunks" if chunks else "files (without --chunks)"
+            raise typer.BadParameter(f"a search of {kind} takes {names}", param_hint="--mode")
+        if chunks and (limit or 0) > MAX_CHUNK_HITS:
+            raise typer.BadParameter(
+                f"--chunks returns at most {MAX_CHUNK_HITS}", param_hint="--limit"
+            )
+        if chunks and offset:
+            raise typer.BadParameter(
+                "--chunks returns the best passages only", param_hint="--offset"
+            )
+        return cls(text, mode, limit or (10 if chunks else 20), offset, chunks)
 
 
 @dataclass(frozen=True)
@@ -116,16 +163,54 @@ def ls(
 
 def search(
     text: Annotated[str, typer.Argument(help="what to look for")],
-    mode: Annotated[SearchMode, typer.Option(help="where to look")] = SearchMode.ALL,
-    limit: LimitOption = 20,
+    chunks: Annotated[
+        bool, typer.Option("--chunks", help="find passages of documents instead of files")
+    ] = False,
+    mode: Annotated[
+        SearchMode | None,
+        typer.Option(
+            help="where to look: all|metadata|visible_text|semantic for files [all]; "
+            "hybrid|text|semantic with --chunks [hybrid]",
+            show_default=False,
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(min=1, max=100, help="results per page [20; 10 and at most 50 with --chunks]"),
+    ] = None,
     offset: OffsetOption = 0,
     api_key: ApiKeyOption = None,
     base_url: BaseUrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Search stored files by text, tags, visible text or meaning."""
-    filters = {"search": text, "search_mode": mode.value, "limit": limit, "offset": offset}
+    """Search stored files by text, tags, visible text or meaning; with --chunks, find the
+    passages of documents that match, best first, with their pages."""
+    request = SearchRequest.checked(text, mode, limit, offset, chunks)
+    if request.chunks:
+        run_client(api_key, base_url, lambda client: _search_chunks(client, request, as_json))
+        return
+    filters = {
+        "search": request.text,
+        "search_mode": request.mode.value,
+        "limit": request.limit,
+        "offset": request.offset,
+    }
     run_client(api_key, base_url, lambda client: _list(client, as_json, filters))
+
+
+def text(
+    file_id: Annotated[str, typer.Argument(help="the document's id")],
+    page: Annotated[int | None, typer.Option(min=1, help="only this page (1-based)")] = None,
+    api_key: ApiKeyOption = None,
+    base_url: BaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print the text extracted from a document (PDF, DOCX, TXT, MD), or one page of it.
+
+    Exits 1 when the file is not a document, its text is not extracted yet, or it has no
+    such page.
+    """
+    run_client(api_key, base_url, lambda client: _text(client, file_id, page, as_json))
 
 
 def similar(
@@ -238,6 +323,36 @@ def _show_page(page: FileList, as_json: bool) -> None:
     if page.items:
         console.print(render.file_table(page.items))
     console.print(render.page_footer(page), highlight=False)
+
+
+async def _search_chunks(client: Scopix, request: SearchRequest, as_json: bool) -> int:
+    results = await client.documents.search(
+        request.text,
+        limit=request.limit,
+        search_mode=CHUNK_MODES[request.mode],
+    )
+    if as_json:
+        typer.echo(render.dumps(results))
+        return 0
+    console = stdout()
+    if results.items:
+        console.print(render.chunk_hits_table(results, request.text))
+    console.print(render.hits_footer(results), highlight=False)
+    return 0
+
+
+async def _text(client: Scopix, file_id: str, page: int | None, as_json: bool) -> int:
+    document = await client.files.get_text(file_id)
+    if page is None:
+        typer.echo(render.dumps(document) if as_json else document.text)
+        return 0
+    try:
+        chosen = document.page(page)
+    except KeyError as missing:
+        typer.echo(f"error: NOT_FOUND: {missing.args[0]}", err=True)
+        return 1
+    typer.echo(render.dumps(chosen) if as_json else chosen.text)
+    return 0
 
 
 async def _get(client: Scopix, image_id: str, as_json: bool) -> int:

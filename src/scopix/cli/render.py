@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scopix.types.describe import DescriptionStatus
+from scopix.types.documents import DocumentSearchResults
 from scopix.types.files import FileDetails, FileList
 from scopix.types.upload import QuotaInfo, UploadResult
 
@@ -31,6 +32,7 @@ _STATUS_STYLES = {
     DescriptionStatus.QUEUED: "yellow",
     DescriptionStatus.PROCESSING: "yellow",
 }
+_STATE_STYLES = {status.value: style for status, style in _STATUS_STYLES.items()}
 _SIZE_UNITS = ("B", "KB", "MB", "GB", "TB")
 #: Console width from which the upload table gets a column each for description and tags.
 WIDE = 130
@@ -43,6 +45,10 @@ _COLUMNS: dict[str, dict[str, Any]] = {
     "Description": {"min_width": 16},
     "Tags": {"min_width": 8},
     "Size": {"justify": "right", "no_wrap": True},
+    "Pages": {"justify": "right", "no_wrap": True},
+    "Document": {"overflow": "fold", "min_width": 36},
+    "Score": {"justify": "right", "no_wrap": True},
+    "Passage": {"min_width": 24},
     "Created": {"no_wrap": True},
 }
 
@@ -96,6 +102,40 @@ def status_text(status: DescriptionStatus) -> Text:
     return Text(status.value, style=_STATUS_STYLES.get(status, ""))
 
 
+def state_text(state: str | None) -> Text:
+    """A pipeline state such as a text extraction's, coloured as description statuses are."""
+    return Text(state or NONE, style=_STATE_STYLES.get(state or "", ""))
+
+
+def page_span(pages: Sequence[int]) -> str:
+    """Page numbers as runs: [1, 2, 3, 7] gives "1-3, 7"; "—" for none."""
+    runs: list[list[int]] = []
+    for page in sorted(set(pages)):
+        if runs and page == runs[-1][-1] + 1:
+            runs[-1].append(page)
+        else:
+            runs.append([page])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs) or NONE
+
+
+def snippet(content: str, query: str, width: int = 120) -> str:
+    """``width`` characters of ``content`` on one line, around the first word of ``query``
+    found in it (from the start when none is), with ellipses where it was cut."""
+    flat = " ".join(content.split())
+    if len(flat) <= width:
+        return flat or NONE
+    lowered = flat.lower()
+    found = [i for w in query.lower().split() if (i := lowered.find(w)) >= 0]
+    start = max(0, min(found, default=0) - width // 3)
+    start = min(start, len(flat) - (width - 1))
+    lead = "…" if start > 0 else ""
+    room = width - len(lead)
+    cut = flat[start : start + room]
+    if start + room < len(flat):
+        cut = cut[: room - 1].rstrip() + "…"
+    return lead + cut
+
+
 def page_footer(page: FileList) -> str:
     """ "showing a-b of total" for one page of files."""
     if not page.items:
@@ -136,19 +176,44 @@ def _narrow_upload_table(results: Sequence[UploadResult]) -> Table:
     return table
 
 
-def file_table(files: Iterable[FileDetails]) -> Table:
-    """One row per stored file, as ``ls`` and ``search`` show them."""
-    table = _table("ID", "File", "Size", "Described", "Created")
+def file_table(files: Sequence[FileDetails]) -> Table:
+    """One row per stored file, as ``ls`` and ``search`` show them; a page holding
+    documents gets a column with their page counts."""
+    pages = any(item.page_count is not None for item in files)
+    table = _table("ID", "File", "Size", *(["Pages"] if pages else []), "Described", "Created")
     for item in files:
         _add_row(
             table,
             item.id,
             item.filename or NONE,
             human_size(item.size_bytes),
+            *([_count(item.page_count)] if pages else []),
             status_text(item.description_status),
             when(item.created_at),
         )
     return table
+
+
+def chunk_hits_table(results: DocumentSearchResults, query: str) -> Table:
+    """One row per chunk found: its document (name and id), pages, score and a passage
+    around the query's words."""
+    table = _table("Document", "Pages", "Score", "Passage")
+    for hit in results.items:
+        document = Text(hit.document_filename or NONE, style="bold")
+        document.append(f"\n{hit.document_id}", style="dim")
+        _add_row(
+            table,
+            document,
+            page_span(hit.page_numbers),
+            f"{hit.score:.2f}",
+            snippet(hit.content, query),
+        )
+    return table
+
+
+def hits_footer(results: DocumentSearchResults) -> str:
+    """ "n of total passages" under a chunk search."""
+    return f"showing {len(results.items)} of {results.total_count} passages"
 
 
 def file_panel(details: FileDetails) -> Panel:
@@ -170,6 +235,7 @@ def file_fields(details: FileDetails) -> list[tuple[str, str | Text]]:
         ("type", _media_type(details)),
         ("size", human_size(details.size_bytes)),
         ("dimensions", _dimensions(details)),
+        *_document_fields(details),
         ("created", when(details.created_at)),
         ("status", details.status or NONE),
         ("description status", status_text(details.description_status)),
@@ -249,6 +315,21 @@ def _media_type(details: FileDetails) -> str:
     return " / ".join(known) or NONE
 
 
+def _document_fields(details: FileDetails) -> list[tuple[str, str | Text]]:
+    """A document's pages, text extraction state and chunks; nothing for other files."""
+    if details.text_extraction_status is None and details.page_count is None:
+        return []
+    return [
+        ("pages", _count(details.page_count)),
+        ("text extraction", state_text(details.text_extraction_status)),
+        ("chunks", _count(details.chunk_count)),
+    ]
+
+
+def _count(count: int | None) -> str:
+    return NONE if count is None else str(count)
+
+
 def _dimensions(details: FileDetails) -> str:
     if details.width is None or details.height is None:
         return NONE
@@ -263,5 +344,6 @@ def _error_fields(details: FileDetails) -> list[tuple[str, str | Text]]:
         if details.description_is_retryable is None
         else ("yes" if details.description_is_retryable else "no"),
         "variant error": details.variant_error,
+        "text extraction error": details.text_extraction_error,
     }
     return [(label, Text(value, style="red")) for label, value in found.items() if value]

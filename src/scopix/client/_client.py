@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import httpx
 
+from scopix.client._documents import AsyncDocuments
 from scopix.client._files import AsyncFiles
 from scopix.client._options import ClientOptions, from_environment
 from scopix.client._transport import Transport
@@ -81,6 +82,7 @@ class Scopix:
         )
         self._transport = Transport(self.options, http_client)
         self.files = AsyncFiles(self._transport)
+        self.documents = AsyncDocuments(self._transport)
         self.usage = AsyncUsage(self._transport)
 
     @classmethod

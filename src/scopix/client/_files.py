@@ -1,4 +1,5 @@
-"""``client.files``: upload, list, read, change and delete files, and follow descriptions."""
+"""``client.files``: upload, list, read, change and delete files, follow descriptions, and
+read documents' text and chunks."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from scopix.client._options import ClientOptions
 from scopix.client._sources import UploadSource, collect, file_parts, one
 from scopix.client._transport import Multipart, Transport
 from scopix.errors import QuotaExceededError, ScopixTimeoutError
+from scopix.types.documents import ChunkList, DocumentChunk, DocumentText
 from scopix.types.events import DescriptionProgress, UploadProgress
 from scopix.types.files import BatchDeleteResult, FileDetails, FileList, ProcessingStatus
 from scopix.types.upload import BatchUploadResults, QuotaInfo, UploadResult
@@ -313,12 +315,42 @@ class AsyncFiles:
         answer = await self._transport.json("POST", f"files/{image_id}/describe", write=True)
         return ProcessingStatus.from_dict(answer)
 
+    async def get_text(self, file_id: str) -> DocumentText:
+        """A document's extracted text, whole and page by page.
+
+        Raises ``WrongMediaTypeError`` for a file that is not a document, and a
+        ``ScopixError`` with code CONFLICT while its text is still being extracted
+        (``details["text_extraction_status"]`` says how far it is).
+        """
+        return DocumentText.from_dict(await self._transport.json("GET", f"files/{file_id}/text"))
+
+    async def list_chunks(self, file_id: str, *, limit: int = 20, offset: int = 0) -> ChunkList:
+        """One page of a document's chunks (``limit`` 1-100), in reading order: passages
+        of a few hundred words, each with the pages it came from. ``WrongMediaTypeError``
+        for a file that is not a document."""
+        answer = await self._transport.json(
+            "GET", f"files/{file_id}/chunks", params={"limit": limit, "offset": offset}
+        )
+        return ChunkList.from_dict(answer)
+
+    async def iter_chunks(self, file_id: str) -> AsyncIterator[DocumentChunk]:
+        """Every chunk of a document in order, fetched page by page."""
+        offset = 0
+        while True:
+            page = await self.list_chunks(file_id, limit=_PAGE, offset=offset)
+            for chunk in page.items:
+                yield chunk
+            if not page.has_more or not page.items:
+                return
+            offset += len(page.items)
+
     async def wait_for_description(
         self,
         image_id: str,
         timeout: float | None = None,  # noqa: ASYNC109 - the SDK's documented signature
     ) -> UploadResult:
-        """Poll until the description is settled and return the file as an ``UploadResult``.
+        """Poll until the description is settled (and a document's text extracted) and
+        return the file as an ``UploadResult``.
 
         Raises ``ScopixTimeoutError`` after ``timeout`` seconds (default: the client's
         ``polling_timeout``). A failed description is returned, not raised: check
@@ -366,16 +398,21 @@ class AsyncFiles:
         return dataclasses.replace(waited, deduplicated=uploaded.deduplicated)
 
     async def _poll(self, image_id: str, limit: float) -> UploadResult | None:
-        """The file once its description settles; None when ``limit`` seconds pass first."""
+        """The file once its description settles and a document's text is extracted (so
+        ``get_text`` works at once); None when ``limit`` seconds pass first."""
         with anyio.move_on_after(limit):
             # the server is polled: no event here could tell us sooner
-            while not (await self.get_processing_status(image_id)).is_description_final:  # noqa: ASYNC110
+            while not _settled(await self.get_processing_status(image_id)):  # noqa: ASYNC110
                 await anyio.sleep(self._options.polling_interval)
             return (await self.get(image_id)).to_upload_result()
         return None
 
     def _timeout(self, timeout: float | None) -> float:
         return float(self._options.polling_timeout if timeout is None else timeout)
+
+
+def _settled(status: ProcessingStatus) -> bool:
+    return status.is_description_final and status.is_extraction_final
 
 
 async def _stream_to(chunks: AsyncIterator[bytes], target: Path) -> None:

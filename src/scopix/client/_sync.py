@@ -20,9 +20,11 @@ import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from scopix.client._client import AsyncUsage, Scopix
+from scopix.client._documents import AsyncDocuments
 from scopix.client._files import AsyncFiles
 from scopix.client._options import from_environment
 from scopix.client._sources import UploadSource
+from scopix.types.documents import DocumentChunk
 from scopix.types.events import UploadProgress
 from scopix.types.files import FileDetails
 from scopix.types.upload import BatchUploadResults, UploadResult
@@ -69,6 +71,8 @@ class SyncFiles(_Facade):
     get_processing_status = _blocking(AsyncFiles.get_processing_status)
     describe = _blocking(AsyncFiles.describe)
     wait_for_description = _blocking(AsyncFiles.wait_for_description)
+    get_text = _blocking(AsyncFiles.get_text)
+    list_chunks = _blocking(AsyncFiles.list_chunks)
 
     @overload
     def upload(
@@ -122,15 +126,28 @@ class SyncFiles(_Facade):
 
     def list_all(self, **filters: Any) -> Iterator[FileDetails]:
         """Every matching file, fetched page by page; see ``Scopix.files.list_all``."""
-        pages = self._target.list_all(**filters)
+        return self._each(self._target.list_all(**filters))
+
+    def iter_chunks(self, file_id: str) -> Iterator[DocumentChunk]:
+        """Every chunk of a document in order; see ``Scopix.files.iter_chunks``."""
+        return self._each(self._target.iter_chunks(file_id))
+
+    def _each(self, items: Any) -> Iterator[Any]:
+        """The items of an async iterator, each fetched through the portal."""
         try:
             while True:
-                more, item = self._portal.call(_next, pages)
+                more, item = self._portal.call(_next, items)
                 if not more:
                     return
                 yield item
         finally:
-            self._portal.call(pages.aclose)
+            self._portal.call(items.aclose)
+
+
+class SyncDocuments(_Facade):
+    """Document operations of a ``SyncScopix``; the same methods as ``Scopix.documents``."""
+
+    search = _blocking(AsyncDocuments.search)
 
 
 class SyncUsage(_Facade):
@@ -188,6 +205,7 @@ class SyncScopix:
         self._portal_cm: AbstractContextManager[BlockingPortal] = start_blocking_portal()
         self._portal: BlockingPortal | None = self._portal_cm.__enter__()
         self.files = SyncFiles(self._portal, self._async.files)
+        self.documents = SyncDocuments(self._portal, self._async.documents)
         self.usage = SyncUsage(self._portal, self._async.usage)
 
     @classmethod

@@ -14,6 +14,7 @@ from scopix.types.upload import UploadResult
 __all__ = ["BatchDeleteResult", "FileDetails", "FileList", "ProcessingStatus"]
 
 _IN_FLIGHT = frozenset({DescriptionStatus.QUEUED, DescriptionStatus.PROCESSING})
+_EXTRACTION_IN_FLIGHT = frozenset({"pending", "processing"})
 
 
 def _status(value: Any) -> DescriptionStatus:
@@ -59,6 +60,12 @@ class FileDetails:
     provider_count: int | None = None
     described_at: datetime | None = None
     processing_history: list[dict[str, Any]] | None = None
+    # documents (None for other media types, and from servers without documents)
+    page_count: int | None = None
+    document_type: str | None = None
+    text_extraction_status: str | None = None
+    text_extraction_error: str | None = None
+    chunk_count: int | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FileDetails:
@@ -78,6 +85,8 @@ class FileDetails:
             created_at=parse_datetime,
             updated_at=parse_datetime,
             described_at=parse_datetime,
+            page_count=optional_int,
+            chunk_count=optional_int,
         )
 
     def to_upload_result(self) -> UploadResult:
@@ -142,6 +151,13 @@ class ProcessingStatus:
     description_is_retryable: bool | None = None
     provider_count: int | None = None
     updated_at: datetime | None = None
+    # documents (None for other media types, and from servers without documents)
+    page_count: int | None = None
+    document_type: str | None = None
+    text_extraction_status: str | None = None
+    text_extraction_error: str | None = None
+    text_extraction_error_type: str | None = None
+    chunk_count: int | None = None
 
     @property
     def is_description_final(self) -> bool:
@@ -150,6 +166,12 @@ class ProcessingStatus:
         PENDING counts as final: nothing will happen until ``describe`` is called.
         """
         return self.description_status not in _IN_FLIGHT
+
+    @property
+    def is_extraction_final(self) -> bool:
+        """True unless a document's text is still to be extracted (files that are not
+        documents have no extraction: always True). A PENDING extraction is queued."""
+        return self.text_extraction_status not in _EXTRACTION_IN_FLIGHT
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProcessingStatus:
@@ -163,6 +185,8 @@ class ProcessingStatus:
             description_max_attempts=optional_int,
             next_attempt_at=parse_datetime,
             updated_at=parse_datetime,
+            page_count=optional_int,
+            chunk_count=optional_int,
         )
 
 
