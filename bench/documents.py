@@ -1,0 +1,157 @@
+"""Document extraction speed: text-layer pages/s through Scopix's extractor (isolated children, the
+server's default) against pypdfium2 alone on the same real PDFs in the same run, and seconds per
+scanned page read by OCR.
+
+The PDFs are the real-world ones of tests/assets/documents. pypdfium2 alone opens each, and for
+every page reads its text and every character's box in this process: the least any text-layer
+extraction must do. Rounds alternate the two so that drift of the machine hits both alike. The
+scanned pages are a dense 300-dpi A4 page and an invoice (tests/pagefactory.py) saved as an
+image-only PDF; their character similarity to the drawn text is printed beside the time.
+
+    .venv/bin/python bench/documents.py [--rounds 5] [--scanned-rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import difflib
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pypdfium2 as pdfium
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "assets" / "documents"
+sys.path.insert(0, str(ROOT / "tests"))
+
+from pagefactory import dense_page, invoice_page  # noqa: E402
+from scopix.server.app import create_app  # noqa: E402
+from scopix.server.domain.media import media_of_mime  # noqa: E402
+from scopix.server.media.base import Extracted, MediaHandler  # noqa: E402
+from scopix.server.services.container import Services  # noqa: E402
+from scopix.server.settings import Settings  # noqa: E402
+
+PDF = media_of_mime("application/pdf")
+SIZES: dict[Path, int] = {}
+
+
+def pdfium_alone(path: Path) -> tuple[int, int]:
+    """Open, then every page's text and character boxes, in this process; (pages, characters)."""
+    document = pdfium.PdfDocument(path)
+    characters = 0
+    try:
+        for index in range(len(document)):
+            page = document[index]
+            text_page = page.get_textpage()
+            count = text_page.count_chars()
+            text_page.get_text_range()
+            for char in range(count):
+                text_page.get_charbox(char)
+            characters += count
+            text_page.close()
+            page.close()
+        return len(document), characters
+    finally:
+        document.close()
+
+
+async def ours(handler: MediaHandler, path: Path) -> Extracted:
+    return await handler.extract(path, PDF, SIZES[path])
+
+
+def sized(paths: list[Path]) -> list[Path]:
+    """`paths`, their sizes noted for the extractor (read here, not on the event loop)."""
+    SIZES.update((path, path.stat().st_size) for path in paths)
+    return paths
+
+
+async def text_layer(handler: MediaHandler, pdfs: list[Path], rounds: int) -> None:
+    truth = {path: pdfium_alone(path) for path in pdfs}
+    pages = sum(count for count, _ in truth.values())
+    for path in pdfs:  # the same pages either way, and a warm pool child before timing
+        extracted = await ours(handler, path)
+        methods = {page.method for page in extracted.pages}
+        if len(extracted.pages) != truth[path][0] or methods != {"text_layer"}:
+            raise SystemExit(f"{path.name}: {len(extracted.pages)} pages by {methods}")
+
+    rates: dict[str, list[float]] = {"scopix (isolated)": [], "pypdfium2 alone": []}
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for path in pdfs:
+            await ours(handler, path)
+        rates["scopix (isolated)"].append(pages / (time.perf_counter() - start))
+        start = time.perf_counter()
+        for path in pdfs:
+            pdfium_alone(path)
+        rates["pypdfium2 alone"].append(pages / (time.perf_counter() - start))
+
+    print(f"text-layer pages/s: {len(pdfs)} real PDFs, {pages} pages a round, {rounds} rounds")
+    for path in pdfs:
+        count, characters = truth[path]
+        print(f"  {path.name:<34} {count:>3} pages {characters:>7} characters")
+    print(f"  {'extractor':<18} {'best':>8} {'median':>8}   rounds")
+    for name, values in rates.items():
+        shown = " ".join(f"{v:.0f}" for v in values)
+        print(f"  {name:<18} {max(values):>8.0f} {statistics.median(values):>8.0f}   {shown}")
+    scopix, alone = rates["scopix (isolated)"], rates["pypdfium2 alone"]
+    for label, ratio in (
+        ("best", max(scopix) / max(alone)),
+        ("median", statistics.median(scopix) / statistics.median(alone)),
+    ):
+        print(f"  scopix / pypdfium2 alone by {label}: {ratio:.2f}x (target >= 0.7x)")
+
+
+def similarity(found: str, truth: str) -> float:
+    """Character similarity of two texts with whitespace collapsed (1.0: the same)."""
+    a, b = " ".join(found.split()), " ".join(truth.split())
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+async def scanned(handler: MediaHandler, work: Path, rounds: int) -> None:
+    dense, dense_text = dense_page()
+    invoice, invoice_text = invoice_page()
+    path = work / "scanned.pdf"
+    dense.save(path, "PDF", resolution=300, save_all=True, append_images=[invoice])
+    sized([path])
+    truths = (dense_text, invoice_text)
+    await ours(handler, path)  # the OCR models load once, as in a running server
+    seconds: list[float] = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        extracted = await ours(handler, path)
+        seconds.append((time.perf_counter() - start) / len(extracted.pages))
+    print(f"scanned pages (A4 at 300 dpi, image only), {rounds} rounds of {len(truths)} pages:")
+    print(
+        f"  seconds per page: best {min(seconds):.2f}, median {statistics.median(seconds):.2f}"
+        f"   ({' '.join(f'{s:.2f}' for s in seconds)})"
+    )
+    for page, truth, name in zip(extracted.pages, truths, ("dense page", "invoice"), strict=True):
+        print(
+            f"  {name:<11} read by {page.method}: {similarity(page.text, truth):.3f} character"
+            f" similarity, {len(page.regions)} regions"
+        )
+
+
+async def main(rounds: int, scanned_rounds: int) -> None:
+    pdfs = sized(sorted(CORPUS.glob("*.pdf")))
+    with tempfile.TemporaryDirectory(prefix="scopix-bench-") as tmp:
+        work = Path(tmp)
+        app = create_app(Settings(data_dir=work / "data", workers=0))
+        async with app.router.lifespan_context(app):
+            services: Services = app.state.services
+            handler = services.media.of(PDF)
+            await text_layer(handler, pdfs, rounds)
+            if scanned_rounds:
+                await scanned(handler, work, scanned_rounds)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--scanned-rounds", type=int, default=2)
+    args = parser.parse_args()
+    asyncio.run(main(args.rounds, args.scanned_rounds))
