@@ -129,7 +129,8 @@ def upload(
     base_url: BaseUrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Upload files and folders (supported images in folders), then show each result.
+    """Upload files and folders (supported images and documents in folders), then show each
+    result.
 
     Exits 1 when any file failed: refused by the server, or its description failed.
     """
@@ -169,14 +170,14 @@ def search(
     mode: Annotated[
         SearchMode | None,
         typer.Option(
-            help="where to look: all|metadata|visible_text|semantic for files [all]; "
-            "hybrid|text|semantic with --chunks [hybrid]",
+            help="where to look: all (the default), metadata, visible_text or semantic for "
+            "files; hybrid (the default), text or semantic with --chunks",
             show_default=False,
         ),
     ] = None,
     limit: Annotated[
         int | None,
-        typer.Option(min=1, max=100, help="results per page [20; 10 and at most 50 with --chunks]"),
+        typer.Option(min=1, max=100, help="results per page (20; with --chunks 10, at most 50)"),
     ] = None,
     offset: OffsetOption = 0,
     api_key: ApiKeyOption = None,
@@ -230,7 +231,8 @@ def get(
     base_url: BaseUrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Show one file: its type, size, statuses, description, tags and visible text."""
+    """Show one file: its type, size, statuses, description, tags and visible text, and a
+    document's pages and text extraction."""
     run_client(api_key, base_url, lambda client: _get(client, image_id, as_json))
 
 

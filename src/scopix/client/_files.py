@@ -133,8 +133,8 @@ class AsyncFiles:
         on_description_progress: Callable[[DescriptionProgress], None] | None = None,
     ) -> BatchUploadResults:
         """Upload up to 10,000 files: paths, folders (walked, ``recursive`` by default,
-        keeping supported image types and, unless ``include_hidden``, skipping dot-files),
-        bytes or file objects.
+        keeping supported images, documents and videos and, unless ``include_hidden``,
+        skipping dot-files), bytes or file objects.
 
         Files travel in requests of at most the tier's batch size (and 100 files or
         64 MiB), at most ``max_concurrency`` requests at once (default 4, never more than
