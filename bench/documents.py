@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -36,7 +37,18 @@ from scopix.server.services.container import Services  # noqa: E402
 from scopix.server.settings import Settings  # noqa: E402
 
 PDF = media_of_mime("application/pdf")
-SIZES: dict[Path, int] = {}
+
+
+@dataclass(frozen=True)
+class Pdf:
+    """A PDF on disk and its size (which the extractor is given, as the extract job gives it)."""
+
+    path: Path
+    size: int
+
+    @classmethod
+    def at(cls, path: Path) -> Pdf:
+        return cls(path, path.stat().st_size)
 
 
 def pdfium_alone(path: Path) -> tuple[int, int]:
@@ -59,40 +71,34 @@ def pdfium_alone(path: Path) -> tuple[int, int]:
         document.close()
 
 
-async def ours(handler: MediaHandler, path: Path) -> Extracted:
-    return await handler.extract(path, PDF, SIZES[path])
+async def ours(handler: MediaHandler, pdf: Pdf) -> Extracted:
+    return await handler.extract(pdf.path, PDF, pdf.size)
 
 
-def sized(paths: list[Path]) -> list[Path]:
-    """`paths`, their sizes noted for the extractor (read here, not on the event loop)."""
-    SIZES.update((path, path.stat().st_size) for path in paths)
-    return paths
-
-
-async def text_layer(handler: MediaHandler, pdfs: list[Path], rounds: int) -> None:
-    truth = {path: pdfium_alone(path) for path in pdfs}
+async def text_layer(handler: MediaHandler, pdfs: list[Pdf], rounds: int) -> None:
+    truth = {pdf: pdfium_alone(pdf.path) for pdf in pdfs}
     pages = sum(count for count, _ in truth.values())
-    for path in pdfs:  # the same pages either way, and a warm pool child before timing
-        extracted = await ours(handler, path)
+    for pdf in pdfs:  # the same pages either way, and a warm pool child before timing
+        extracted = await ours(handler, pdf)
         methods = {page.method for page in extracted.pages}
-        if len(extracted.pages) != truth[path][0] or methods != {"text_layer"}:
-            raise SystemExit(f"{path.name}: {len(extracted.pages)} pages by {methods}")
+        if len(extracted.pages) != truth[pdf][0] or methods != {"text_layer"}:
+            raise SystemExit(f"{pdf.path.name}: {len(extracted.pages)} pages by {methods}")
 
     rates: dict[str, list[float]] = {"scopix (isolated)": [], "pypdfium2 alone": []}
     for _ in range(rounds):
         start = time.perf_counter()
-        for path in pdfs:
-            await ours(handler, path)
+        for pdf in pdfs:
+            await ours(handler, pdf)
         rates["scopix (isolated)"].append(pages / (time.perf_counter() - start))
         start = time.perf_counter()
-        for path in pdfs:
-            pdfium_alone(path)
+        for pdf in pdfs:
+            pdfium_alone(pdf.path)
         rates["pypdfium2 alone"].append(pages / (time.perf_counter() - start))
 
     print(f"text-layer pages/s: {len(pdfs)} real PDFs, {pages} pages a round, {rounds} rounds")
-    for path in pdfs:
-        count, characters = truth[path]
-        print(f"  {path.name:<34} {count:>3} pages {characters:>7} characters")
+    for pdf in pdfs:
+        count, characters = truth[pdf]
+        print(f"  {pdf.path.name:<34} {count:>3} pages {characters:>7} characters")
     print(f"  {'extractor':<18} {'best':>8} {'median':>8}   rounds")
     for name, values in rates.items():
         shown = " ".join(f"{v:.0f}" for v in values)
@@ -111,18 +117,21 @@ def similarity(found: str, truth: str) -> float:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-async def scanned(handler: MediaHandler, work: Path, rounds: int) -> None:
+def scanned_pdf(path: Path) -> tuple[Pdf, tuple[str, str]]:
+    """A dense page and an invoice, drawn at 300 dpi, saved as an image-only PDF; their text."""
     dense, dense_text = dense_page()
     invoice, invoice_text = invoice_page()
-    path = work / "scanned.pdf"
     dense.save(path, "PDF", resolution=300, save_all=True, append_images=[invoice])
-    sized([path])
-    truths = (dense_text, invoice_text)
-    await ours(handler, path)  # the OCR models load once, as in a running server
+    return Pdf.at(path), (dense_text, invoice_text)
+
+
+async def scanned(handler: MediaHandler, work: Path, rounds: int) -> None:
+    pdf, truths = scanned_pdf(work / "scanned.pdf")
+    await ours(handler, pdf)  # the OCR models load once, as in a running server
     seconds: list[float] = []
     for _ in range(rounds):
         start = time.perf_counter()
-        extracted = await ours(handler, path)
+        extracted = await ours(handler, pdf)
         seconds.append((time.perf_counter() - start) / len(extracted.pages))
     print(f"scanned pages (A4 at 300 dpi, image only), {rounds} rounds of {len(truths)} pages:")
     print(
@@ -137,7 +146,7 @@ async def scanned(handler: MediaHandler, work: Path, rounds: int) -> None:
 
 
 async def main(rounds: int, scanned_rounds: int) -> None:
-    pdfs = sized(sorted(CORPUS.glob("*.pdf")))
+    pdfs = [Pdf.at(path) for path in sorted(CORPUS.glob("*.pdf"))]
     with tempfile.TemporaryDirectory(prefix="scopix-bench-") as tmp:
         work = Path(tmp)
         app = create_app(Settings(data_dir=work / "data", workers=0))
