@@ -60,6 +60,24 @@ class Analysis:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class DocumentContext:
+    """What a document says of itself, beside the image of its first page that analyzers see.
+
+    `text` is its extracted text, every page in reading order, and `regions` the lines that text
+    was found in (each with its `page`); an analyzer given text reads it rather than the page's
+    pixels (a VLM gets its start in the prompt, the on-device captioner quotes it and runs no
+    OCR). `text` is None when extraction gave nothing to read (it failed or has not run): the
+    page's pixels are read as for an image. `document_type` is `pdf`, `docx`, `txt` or `md`.
+    """
+
+    text: str | None = None
+    regions: tuple[TextRegion, ...] = ()
+    title: str | None = None
+    page_count: int | None = None
+    document_type: str | None = None
+
+
 class AnalyzerError(Exception):
     """A provider failed; `error_type` classifies it and decides whether a retry may help."""
 
@@ -85,8 +103,11 @@ class Analyzer(Protocol):
     @property
     def fingerprint(self) -> str: ...
 
-    async def analyze(self, image: DecodedImage) -> Analysis:
-        """Describe `image`; raises AnalyzerError on a classified failure."""
+    async def analyze(
+        self, image: DecodedImage, document: DocumentContext | None = None
+    ) -> Analysis:
+        """Describe `image`, the first page of `document` when one is given; raises
+        AnalyzerError on a classified failure."""
         ...
 
 

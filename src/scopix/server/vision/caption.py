@@ -3,28 +3,38 @@
 The sentence only ever names what a model reported: the labels it is given (confident ones plainly,
 middling ones hedged with "probably") and the OCR text, quoted. It never guesses relations
 ("a cup *on* a table"), settings or a medium ("a *photo* of"), which the models cannot see.
+A document's sentence names what the document says of itself: its title, type, page count and
+how its text begins.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from scopix.server.vision.base import Tag
+from scopix.server.vision.base import DocumentContext, Tag
 
 __all__ = [
     "CONFIDENT",
     "DOCUMENT_MIN_ROWS",
     "DOCUMENT_MIN_WORDS",
     "NOTHING_FOUND",
+    "OPENING_MAX_CHARS",
     "PROBABLE",
     "QUOTE_MAX_CHARS",
     "TEXT_MIN_CHARS",
+    "TITLE_MAX_CHARS",
     "Caption",
     "Finding",
     "compose",
+    "compose_document",
+    "cut_at_word",
+    "document_noun",
+    "document_tags",
     "is_document",
+    "opening",
     "text_tags",
     "with_article",
 ]
@@ -45,7 +55,26 @@ TEXT_MIN_CHARS: Final = 4
 DOCUMENT_MIN_ROWS: Final = 3
 DOCUMENT_MIN_WORDS: Final = 10
 
+#: A document's caption quotes its first sentence, or as many words as fit in this many characters.
+OPENING_MAX_CHARS: Final = 200
+#: A document's title is cut to this many characters at a word: PDF metadata titles are sometimes
+#: a file path or a whole abstract.
+TITLE_MAX_CHARS: Final = 100
+#: A sentence end this close to the start ("Dr.", "No. 5", "1.") is an abbreviation or a list
+#: number far more often than a first sentence worth stopping at.
+_SENTENCE_MIN_CHARS: Final = 20
+_SENTENCE_END: Final = re.compile(r"[.!?][\"')\]]*(?=\s|$)")
+_ELLIPSIS: Final = "…"
+
 NOTHING_FOUND: Final = "An image with no objects or text recognised."
+
+# What each document type is called in a sentence, and its search tag beside "document".
+_DOCUMENT_TYPES: Final = {
+    "pdf": ("PDF document", "pdf"),
+    "docx": ("Word document", "docx"),
+    "md": ("Markdown document", "markdown"),
+    "txt": ("plain-text document", "plain text"),
+}
 
 # Labels that take no article (mass nouns, plurals) or come in pairs; ImageNet has a handful.
 _NO_ARTICLE: Final = frozenset(
@@ -117,6 +146,65 @@ def compose(findings: Sequence[Finding], visible_text: str = "") -> Caption:
     if mentions:
         return Caption(_capitalized(_objects_clause(mentions)) + ".", named)
     return Caption(NOTHING_FOUND, ())
+
+
+def compose_document(findings: Sequence[Finding], document: DocumentContext, text: str) -> Caption:
+    """Describe a document from what it says of itself and its `text` (extracted, or else read
+    from its first page): '"Quarterly report", a PDF document of 12 pages. It begins: "Revenue
+    grew 12 %."'. The tagger's confident findings are named only when there is no text to quote:
+    on a page of text they are what the classes make of the type, not what the page shows."""
+    mentions = _mentions(findings)
+    title = cut_at_word(" ".join((document.title or "").split()), TITLE_MAX_CHARS)
+    what = _document_phrase(document)
+    sentence = f"{_plain_quote(title)}, {what}." if title else f"{_capitalized(what)}."
+    start = opening(_without_title(" ".join(text.split()), title))
+    sure = [m for m in mentions if m.sure]
+    if start:
+        ended = start.rstrip("\"')]")[-1:] in (".", "!", "?")
+        sentence += f" It begins: {_plain_quote(start)}" + ("" if ended else ".")
+    elif sure:
+        sentence += f" Its first page shows {_and([with_article(m.label) for m in sure])}."
+    named = tuple(label for m in mentions for label in (m.label, m.refinement) if label)
+    return Caption(sentence, ("document", *named))
+
+
+def document_noun(document_type: str | None) -> str:
+    """What a document of this type is called: "PDF document", "Word document", "document"."""
+    return _DOCUMENT_TYPES.get(document_type or "", ("document", ""))[0]
+
+
+def document_tags(document_type: str | None) -> tuple[str, ...]:
+    """The search tags every document gets: "document" and its type's ("pdf", "markdown")."""
+    kind = _DOCUMENT_TYPES.get(document_type or "")
+    return ("document", kind[1]) if kind else ("document",)
+
+
+def opening(text: str, max_chars: int = OPENING_MAX_CHARS) -> str:
+    """How `text` begins (whitespace collapsed): its first sentence when that fits in `max_chars`,
+    else as many whole words as fit with a closing "…"; "" for blank text."""
+    flat = " ".join(text.split())
+    for end in _SENTENCE_END.finditer(flat):
+        if end.end() > max_chars:
+            break
+        if end.end() >= _SENTENCE_MIN_CHARS:
+            return flat[: end.end()]
+    return cut_at_word(flat, max_chars)
+
+
+def cut_at_word(text: str, max_chars: int, marker: str = _ELLIPSIS) -> str:
+    """`text` if it fits in `max_chars`, else its longest start of whole words that fits with
+    `marker` after it. A first word longer than that is cut inside: a 300-character "word" is a
+    URL or a hash, not a word to keep whole."""
+    if len(marker) >= max_chars:
+        raise ValueError("max_chars must leave room for the marker")
+    if len(text) <= max_chars:
+        return text
+    room = max_chars - len(marker)
+    # The character just past the room is looked at too: a space there ends a whole word.
+    head = text[: room + 1]
+    breaks = [i for i, char in enumerate(head) if char.isspace()]
+    kept = text[: breaks[-1]].rstrip() if breaks else ""
+    return (kept or text[:room]) + marker
 
 
 def text_tags(visible_text: str) -> tuple[Tag, ...]:
@@ -228,6 +316,28 @@ def _quote(text: str) -> str:
         space = cut.rfind(" ")
         text = (cut[:space] if space >= QUOTE_MAX_CHARS // 2 else cut).rstrip() + "…"
     return f'"{text}"'
+
+
+def _document_phrase(document: DocumentContext) -> str:
+    """ "a PDF document of 12 pages", "a Word document", "a document". The count is said only past
+    one page: DOCX, TXT and MD are extracted as one page whatever their printed length."""
+    noun = with_article(document_noun(document.document_type))
+    pages = document.page_count
+    return f"{noun} of {pages:,} pages" if pages is not None and pages > 1 else noun
+
+
+def _without_title(text: str, title: str) -> str:
+    """`text` without the title it begins with (a DOCX or MD title is its first heading), so the
+    caption does not say it twice; cut only at the end of a word."""
+    rest = text[len(title) :]
+    if title and text.casefold().startswith(title.casefold()) and not rest[:1].isalnum():
+        return rest.lstrip(" .:-–—")
+    return text
+
+
+def _plain_quote(text: str) -> str:
+    """Quote text as it is, its own double quotes made single."""
+    return '"' + text.replace('"', "'") + '"'
 
 
 def _capitalized(text: str) -> str:

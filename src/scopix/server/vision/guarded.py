@@ -6,7 +6,13 @@ from __future__ import annotations
 import time
 
 from scopix.server.domain.breaker import CircuitBreaker
-from scopix.server.vision.base import Analysis, Analyzer, AnalyzerError, DecodedImage
+from scopix.server.vision.base import (
+    Analysis,
+    Analyzer,
+    AnalyzerError,
+    DecodedImage,
+    DocumentContext,
+)
 from scopix.types.describe import DescriptionErrorType
 
 # A rate limit is the provider being healthy and strict: it does not count against the breaker.
@@ -28,7 +34,9 @@ class GuardedAnalyzer:
     def fingerprint(self) -> str:
         return self.inner.fingerprint
 
-    async def analyze(self, image: DecodedImage) -> Analysis:
+    async def analyze(
+        self, image: DecodedImage, document: DocumentContext | None = None
+    ) -> Analysis:
         now = time.monotonic()
         if not self.breaker.allow(now):
             retry_at = self.breaker.retry_at(now) or now
@@ -38,7 +46,7 @@ class GuardedAnalyzer:
                 retry_after=max(retry_at - now, 0.0),
             )
         try:
-            analysis = await self.inner.analyze(image)
+            analysis = await self.inner.analyze(image, document)
         except AnalyzerError as exc:
             if exc.error_type in _UNHEALTHY:
                 self.breaker.record_failure(time.monotonic())

@@ -1,17 +1,27 @@
-"""Merge what several providers found into one description (pure)."""
+"""Merge what several providers found into one description (pure).
+
+A document's description keeps the document's own text and regions (every page, read by
+extraction) as its visible text, rather than what a provider read on its first page.
+"""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from scopix.server.domain.regions import TextRegion
-from scopix.server.vision.base import Analysis
+from scopix.server.vision.base import Analysis, DocumentContext
+from scopix.server.vision.caption import cut_at_word, document_tags
 
 MAX_TAGS = 20
 MAX_KEY_ELEMENTS = 15
 # The text an embedding sees: the model reads 512 tokens at most, so a page of OCR is cut.
 MAX_EMBEDDED_CHARS = 2000
+# A document's description keeps this much of its text, as a VLM's reading of an image is capped:
+# it travels with the file's details and its search row, while the whole text stays in the
+# document's pages and chunks (GET /files/{id}/text, /documents/search).
+MAX_DOCUMENT_TEXT_CHARS = 20_000
 
 
 @dataclass(frozen=True)
@@ -39,28 +49,55 @@ class MergedAnalysis:
         return "\n".join(p for p in parts if p)[:MAX_EMBEDDED_CHARS]
 
 
-def merge(analyses: Sequence[Analysis]) -> MergedAnalysis:
+def merge(analyses: Sequence[Analysis], document: DocumentContext | None = None) -> MergedAnalysis:
     """Combine analyses given best first: the first description wins, tags and key elements are
     united in order, text comes from the provider that located it (OCR regions) before one that
     only read it, and image features and class scores from the first provider that gave them
-    (even one with nothing else to say: a blank photo still has features to compare)."""
+    (even one with nothing else to say: a blank photo still has features to compare).
+
+    The analyses of a `document`'s first page get its tags ("document", its type's) first, and
+    its extracted text and regions, when it has them, instead of any provider's reading."""
     contributing = [a for a in analyses if _contributes(a)]
     located = next((a for a in contributing if a.text_regions), None)
     read = next((a for a in contributing if a.visible_text), None)
     text_source = located or read
+    visible_text = text_source.visible_text if text_source else None
+    regions = located.text_regions if located else ()
+    region_sets = [a.text_regions for a in contributing if a.text_regions]
+    tags: Iterable[str] = (t.label for a in contributing for t in a.tags)
+    if document is not None:
+        tags = itertools.chain(document_tags(document.document_type), tags)
+    if document is not None and document.text is not None:
+        visible_text, regions = _document_text(document)
+        region_sets = [regions] if regions else []
     description = next((a.description for a in contributing if a.description), None)
     return MergedAnalysis(
         description=description or "An image with no objects or text recognised.",
-        tags=_united((t.label for a in contributing for t in a.tags), MAX_TAGS),
+        tags=_united(tags, MAX_TAGS),
         key_elements=_united((k for a in contributing for k in a.key_elements), MAX_KEY_ELEMENTS),
-        visible_text=text_source.visible_text if text_source else None,
-        text_regions=located.text_regions if located else (),
-        confidence_score=_confidence(contributing),
+        visible_text=visible_text,
+        text_regions=regions,
+        confidence_score=_confidence(contributing, region_sets),
         providers=tuple(a.provider for a in contributing),
         timings_ms={k: v for a in analyses for k, v in a.timings_ms.items()},
         image_features=next((a.image_features for a in analyses if a.image_features), None),
         class_scores=next((a.class_scores for a in analyses if a.class_scores), ()),
     )
+
+
+def _document_text(document: DocumentContext) -> tuple[str | None, tuple[TextRegion, ...]]:
+    """The document's text cut to MAX_DOCUMENT_TEXT_CHARS at a word, and the regions of the
+    text kept (in reading order, while their text fits in that many characters)."""
+    text = (document.text or "").strip()
+    kept = cut_at_word(text, MAX_DOCUMENT_TEXT_CHARS, marker="")
+    regions: list[TextRegion] = []
+    budget = MAX_DOCUMENT_TEXT_CHARS
+    for region in document.regions:
+        budget -= len(region.text) + 1  # each line is followed by a line break
+        if budget < 0:
+            break
+        regions.append(region)
+    return kept or None, tuple(regions)
 
 
 def _contributes(analysis: Analysis) -> bool:
@@ -82,12 +119,11 @@ def _united(items: Iterable[str], limit: int) -> tuple[str, ...]:
     return tuple(seen.values())[:limit]
 
 
-def _confidence(analyses: Sequence[Analysis]) -> float | None:
-    """The mean of each provider's best tag score and mean OCR confidence, where it gave one."""
+def _confidence(
+    analyses: Sequence[Analysis], region_sets: Sequence[Sequence[TextRegion]]
+) -> float | None:
+    """The mean of each provider's best tag score and each set of regions' mean confidence
+    (a provider's OCR, or a document's extraction)."""
     scores = [max(t.score for t in a.tags) for a in analyses if a.tags]
-    scores += [
-        sum(r.confidence for r in a.text_regions) / len(a.text_regions)
-        for a in analyses
-        if a.text_regions
-    ]
+    scores += [sum(r.confidence for r in regions) / len(regions) for regions in region_sets]
     return round(sum(scores) / len(scores), 4) if scores else None

@@ -1,4 +1,8 @@
-"""Run the configured analyzers on what a media handler gives them, merge it and embed it."""
+"""Run the configured analyzers on what a media handler gives them, merge it and embed it.
+
+A document reaches the analyzers as its first page and a `DocumentContext` (its text, title, page
+count and type), and the merge keeps its extracted text and regions.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,14 @@ import anyio
 import numpy as np
 
 from scopix.server.media.base import DescribeInputs
-from scopix.server.vision.base import Analysis, Analyzer, AnalyzerError, DecodedImage, TextEmbedder
+from scopix.server.vision.base import (
+    Analysis,
+    Analyzer,
+    AnalyzerError,
+    DecodedImage,
+    DocumentContext,
+    TextEmbedder,
+)
 from scopix.server.vision.merge import MergedAnalysis, merge
 
 # Bumped whenever merge rules or the embedded text change, so cached analyses are redone.
@@ -50,19 +61,22 @@ class DescriptionPipeline:
 
     async def describe(self, inputs: DescribeInputs) -> Described:
         """Analyse, merge, embed. Raises AnalyzerError, classified."""
-        merged = merge(await self._analyze(inputs.image))
+        document = document_context(inputs)
+        merged = merge(await self._analyze(inputs.image, document), document)
         started = time.perf_counter()
         embedding = await self._embed(merged)
         merged.timings_ms.update(embedding=_ms_since(started))
         return Described(merged, embedding)
 
-    async def _analyze(self, image: DecodedImage) -> list[Analysis]:
+    async def _analyze(
+        self, image: DecodedImage, document: DocumentContext | None
+    ) -> list[Analysis]:
         results: list[Analysis | None] = [None] * len(self.analyzers)
         failures: list[AnalyzerError] = []
 
         async def run(index: int, analyzer: Analyzer) -> None:
             try:
-                results[index] = await analyzer.analyze(image)
+                results[index] = await analyzer.analyze(image, document)
             except AnalyzerError as exc:
                 # One failed provider fails the attempt: stop the others, report this one.
                 failures.append(exc)
@@ -80,6 +94,25 @@ class DescriptionPipeline:
             return None
         vector = await self.embedder.embed_passage(merged.embedding_text())
         return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def document_context(inputs: DescribeInputs) -> DocumentContext | None:
+    """What the inputs' media says of itself (a document's text, regions, title, page count and
+    `facts["document_type"]`), or None for media that is only its image."""
+    document_type = inputs.facts.get("document_type")
+    said = (inputs.text, inputs.regions, inputs.title, inputs.page_count, document_type)
+    if all(fact is None for fact in said):
+        return None
+    text = inputs.text
+    if text is None and inputs.regions is not None:
+        text = "\n".join(region.text for region in inputs.regions)
+    return DocumentContext(
+        text=text,
+        regions=inputs.regions or (),
+        title=inputs.title,
+        page_count=inputs.page_count,
+        document_type=document_type if isinstance(document_type, str) else None,
+    )
 
 
 def _ms_since(started: float) -> float:

@@ -1,4 +1,8 @@
-"""The on-device Analyzer: OCR, ImageNet tags and a composed sentence, with no network at all."""
+"""The on-device Analyzer: OCR, ImageNet tags and a composed sentence, with no network at all.
+
+A document's first page is tagged like any image; its text comes from extraction when there is
+some (every page was read already, so no OCR runs), and its sentence says what the document is.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,21 @@ from typing import Final, TypeVar
 import anyio
 import anyio.to_thread
 
-from scopix.server.domain.regions import SPURIOUS_MIN_CONFIDENCE, join_text
-from scopix.server.vision.base import Analysis, AnalyzerError, DecodedImage, Tag
-from scopix.server.vision.caption import CONFIDENT, PROBABLE, compose, text_tags
+from scopix.server.domain.regions import SPURIOUS_MIN_CONFIDENCE, TextRegion, join_text
+from scopix.server.vision.base import (
+    Analysis,
+    AnalyzerError,
+    DecodedImage,
+    DocumentContext,
+    Tag,
+)
+from scopix.server.vision.caption import (
+    CONFIDENT,
+    PROBABLE,
+    compose,
+    compose_document,
+    text_tags,
+)
 from scopix.server.vision.ondevice.ocr import MIN_CONFIDENCE, RAPIDOCR_VERSION, TextReader
 from scopix.server.vision.ondevice.tagger import Observation, Tagger, model_sha256
 from scopix.types.describe import DescriptionErrorType
@@ -69,24 +85,39 @@ class OnDeviceAnalyzer:
         self._reader.load()
         self._tagger.load()
 
-    async def analyze(self, image: DecodedImage) -> Analysis:
-        """Describe `image` off the event loop; raises AnalyzerError on a classified failure."""
-        return await anyio.to_thread.run_sync(self.analyze_sync, image, limiter=self._limiter)
+    async def analyze(
+        self, image: DecodedImage, document: DocumentContext | None = None
+    ) -> Analysis:
+        """Describe `image` (the first page of `document`, if given) off the event loop; raises
+        AnalyzerError on a classified failure."""
+        return await anyio.to_thread.run_sync(
+            self.analyze_sync, image, document, limiter=self._limiter
+        )
 
-    def analyze_sync(self, image: DecodedImage) -> Analysis:
+    def analyze_sync(
+        self, image: DecodedImage, document: DocumentContext | None = None
+    ) -> Analysis:
         """Describe `image` in the calling thread."""
         timings: dict[str, float] = {}
-        regions = _timed(timings, "ocr", lambda: self._reader.read(image))
+        extracted = document.text if document is not None else None
+        regions: tuple[TextRegion, ...] = ()
+        if extracted is None:
+            regions = _timed(timings, "ocr", lambda: self._reader.read(image))
         seen = _timed(timings, "tags", lambda: self._observe(image))
         findings = self._tagger.findings_from(seen.probabilities)
         visible_text = join_text(regions)
-        caption = compose(findings, visible_text)
-        tags = [Tag(f.label, f.score) for f in findings] + list(text_tags(visible_text))
+        read = visible_text if extracted is None else extracted
+        if document is None:
+            caption = compose(findings, read)
+        else:
+            caption = compose_document(findings, document, read)
+        tags = [Tag(f.label, f.score) for f in findings] + list(text_tags(read))
         return Analysis(
             provider=PROVIDER,
             description=caption.description,
             tags=tuple(sorted(tags, key=lambda t: -t.score)),
             key_elements=caption.key_elements,
+            # Extracted text is the document's, not this analyzer's reading: the merge keeps it.
             visible_text=visible_text or None,
             text_regions=regions,
             image_features=seen.feature_bytes(),
