@@ -189,6 +189,15 @@ class File(Base):
     session_id: Mapped[str | None] = mapped_column(String(36))
     #: `<idempotency record id>:<position>` for uploads sent with an Idempotency-Key
     upload_ref: Mapped[str | None] = mapped_column(String(80))
+    #: A document's own facts (null for other kinds): `pdf`, `docx`, `txt` or `md`, its pages,
+    #: and how extracting its text went (`pending`, `processing`, `completed`, `failed`,
+    #: `skipped`) into how many chunks (services/extract.py).
+    document_type: Mapped[str | None] = mapped_column(String(10))
+    page_count: Mapped[int | None] = mapped_column(Integer)
+    text_extraction_status: Mapped[str | None] = mapped_column(String(20))
+    text_extraction_error: Mapped[str | None] = mapped_column(Text)
+    text_extraction_error_type: Mapped[str | None] = mapped_column(String(20))
+    chunk_count: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -219,6 +228,45 @@ class FileEvent(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     event: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class DocumentPage(Base):
+    """One page of a document's extracted text, with its text regions (domain.regions records,
+    normalized to the page) and the page's size in pixels at the scale they were found at."""
+
+    __tablename__ = "document_pages"
+
+    file_id: Mapped[str] = mapped_column(
+        ForeignKey("files.id", ondelete="CASCADE"), primary_key=True
+    )
+    page_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    regions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    #: `text_layer`, `ocr` or `plain` (media.base.TextMethod)
+    method: Mapped[str] = mapped_column(String(20))
+
+
+class DocumentChunk(Base):
+    """A passage of a document, a few hundred words, searched by its words (the chunk
+    full-text index, catalog/search_index.py) and by its meaning (`embedding`)."""
+
+    __tablename__ = "document_chunks"
+    __table_args__ = (
+        UniqueConstraint("file_id", "chunk_index"),
+        Index("ix_document_chunks_tenant", "tenant_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"))
+    chunk_index: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)
+    #: the pages the chunk's text came from, ascending
+    page_numbers: Mapped[list[int]] = mapped_column(JSON)
+    #: float32 little-endian, unit length; None when no text embedder is configured
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class UploadSession(Base):

@@ -240,3 +240,82 @@ _POSTGRES_UPSERT = text(
         document = excluded.document
     """
 )
+
+
+# The full-text index of document chunks, kept the same way: SQLite FTS5 rows keyed by integers
+# from `chunk_fts_keys` with the tenant as a word of its own column; PostgreSQL `tsvector`s
+# under a GIN index. Rows are written with their chunks and removed with them (a re-extraction
+# replaces a document's chunks; a purge removes them), so a query needs only `files` to leave
+# deleted documents out.
+CHUNK_SQLITE_TABLE = "chunk_fts"
+CHUNK_SQLITE_KEYS = "chunk_fts_keys"
+CHUNK_POSTGRES_TABLE = "chunk_search"
+
+
+async def index_chunks(session: AsyncSession, rows: Sequence[Mapping[str, str]]) -> None:
+    """Index new chunks; each row: chunk_id, tenant, content (as stored)."""
+    if not rows:
+        return
+    if _dialect(session) == "sqlite":
+        for row in rows:
+            key = await session.scalar(
+                text(f"INSERT INTO {CHUNK_SQLITE_KEYS} (chunk_id) VALUES (:chunk_id) RETURNING id"),
+                row,
+            )
+            await session.execute(
+                text(
+                    f"INSERT INTO {CHUNK_SQLITE_TABLE} (rowid, tenant, content) "
+                    "VALUES (:key, :tenant, :content)"
+                ),
+                {
+                    "key": key,
+                    "tenant": tenant_token(row["tenant"]),
+                    "content": searchable(row["content"]),
+                },
+            )
+        return
+    await session.execute(
+        text(
+            f"INSERT INTO {CHUNK_POSTGRES_TABLE} (chunk_id, tenant_id, content) "
+            f"VALUES (:chunk_id, :tenant, to_tsvector('{POSTGRES_CONFIG}', :content))"
+        ),
+        [{**row, "content": searchable(row["content"])} for row in rows],
+    )
+
+
+async def unindex_chunks_of(session: AsyncSession, file_ids: Sequence[str]) -> None:
+    """Remove the index rows of these documents' chunks (before the chunks themselves go)."""
+    ids = {"ids": list(file_ids)}
+    if not file_ids:
+        return
+    chunks = "SELECT id FROM document_chunks WHERE file_id IN :ids"
+    if _dialect(session) == "sqlite":
+        keys = f"SELECT id FROM {CHUNK_SQLITE_KEYS} WHERE chunk_id IN ({chunks})"
+        await session.execute(
+            _expanding(f"DELETE FROM {CHUNK_SQLITE_TABLE} WHERE rowid IN ({keys})"), ids
+        )
+        await session.execute(
+            _expanding(f"DELETE FROM {CHUNK_SQLITE_KEYS} WHERE chunk_id IN ({chunks})"), ids
+        )
+    else:
+        await session.execute(
+            _expanding(f"DELETE FROM {CHUNK_POSTGRES_TABLE} WHERE chunk_id IN ({chunks})"), ids
+        )
+
+
+def chunk_matches(session: AsyncSession, tenant_id: str, words: Sequence[str]) -> TextClause:
+    """`(chunk_id, rank)` of the tenant's chunks holding every word; a lower rank is a better
+    match. Deleted documents' chunks are still here: join with `files` to leave them out."""
+    if _dialect(session) == "sqlite":
+        query = f'tenant : "{tenant_token(tenant_id)}" AND content : ({fts5_query(words)})'
+        return text(
+            f"SELECT k.chunk_id AS chunk_id, bm25({CHUNK_SQLITE_TABLE}, 0.0, 1.0) AS rank "
+            f"FROM {CHUNK_SQLITE_TABLE} "
+            f"JOIN {CHUNK_SQLITE_KEYS} AS k ON k.id = {CHUNK_SQLITE_TABLE}.rowid "
+            f"WHERE {CHUNK_SQLITE_TABLE} MATCH :query"
+        ).bindparams(query=query)
+    return text(
+        f"SELECT chunk_id, -ts_rank_cd(content, query) AS rank "
+        f"FROM {CHUNK_POSTGRES_TABLE}, plainto_tsquery('{POSTGRES_CONFIG}', :query) AS query "
+        f"WHERE tenant_id = :tenant AND content @@ query"
+    ).bindparams(tenant=tenant_id, query=" ".join(words))

@@ -6,9 +6,14 @@ from alembic import context
 from sqlalchemy import create_engine, text
 
 from scopix.server.catalog.models import Base
-from scopix.server.catalog.search_index import POSTGRES_TABLE, SQLITE_TABLE
+from scopix.server.catalog.search_index import (
+    CHUNK_POSTGRES_TABLE,
+    CHUNK_SQLITE_TABLE,
+    POSTGRES_TABLE,
+    SQLITE_TABLE,
+)
 
-UNMODELLED_PREFIXES = (SQLITE_TABLE, POSTGRES_TABLE)
+UNMODELLED_PREFIXES = (SQLITE_TABLE, POSTGRES_TABLE, CHUNK_SQLITE_TABLE, CHUNK_POSTGRES_TABLE)
 #: The advisory lock that serializes migrations (any constant, the same in every process).
 MIGRATION_LOCK = 0x5C0_9117
 
