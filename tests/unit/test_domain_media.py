@@ -1,9 +1,13 @@
-"""Media typing from magic bytes, and the declared-dimension limits checked before decoding."""
+"""Media typing from magic bytes (and text told from binary), and the declared-dimension limits
+checked before decoding."""
 
 from __future__ import annotations
 
+import io
 import struct
+import zipfile
 import zlib
+from pathlib import Path
 
 import pytest
 import pyvips
@@ -14,10 +18,14 @@ from scopix.server.domain.errors import ImageTooLarge, UnsupportedMediaType
 from scopix.server.domain.limits import check_image_dimensions
 from scopix.server.domain.media import (
     ACCEPTED,
+    ACCEPTED_DOCUMENTS,
     ACCEPTED_IMAGES,
+    ACCEPTED_VIDEOS,
+    DOCX_MIME,
     NOT_YET_ACCEPTED,
     SNIFF_BYTES,
-    STORED_AS_IS,
+    looks_like_text,
+    media_of_mime,
     sniff,
 )
 
@@ -122,20 +130,77 @@ AVI = b"RIFF\x00\x00\x00\x00AVI LIST" + b"\x00" * 16
 HEIC = _ftyp(b"heic", b"mif1", b"heic")
 
 
+def _zip(*names: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in names:
+            archive.writestr(name, "<x/>" * 100)
+    return buffer.getvalue()
+
+
+#: Members in the order Word writes them, and in the order LibreOffice does.
+DOCX_WORD = _zip("[Content_Types].xml", "_rels/.rels", "word/document.xml", "word/styles.xml")
+DOCX_LIBREOFFICE = _zip("_rels/.rels", "docProps/app.xml", "word/document.xml")
+PLAIN_ZIP = _zip("readme.txt", "data/notes.xml")
+XLSX = _zip("[Content_Types].xml", "_rels/.rels", "xl/workbook.xml")
+
+
 @pytest.mark.parametrize(
     ("head", "mime", "kind"),
     [
         (PDF, "application/pdf", "document"),
+        (DOCX_WORD, DOCX_MIME, "document"),
+        (DOCX_LIBREOFFICE, DOCX_MIME, "document"),
+        (b"Invoice 2024-113\nTotal: 1 200 EUR\n", "text/plain", "document"),
         (MP4, "video/mp4", "video"),
         (MOV, "video/quicktime", "video"),
         (WEBM, "video/webm", "video"),
         (AVI, "video/x-msvideo", "video"),
     ],
 )
-def test_documents_and_videos_are_stored_as_they_are(head: bytes, mime: str, kind: str) -> None:
-    media = sniff(head)
-    assert (media.kind, media.mime, media.extension) == (kind, mime, STORED_AS_IS[mime][1])
-    assert not media.decoded
+def test_documents_and_videos(head: bytes, mime: str, kind: str) -> None:
+    media = sniff(head[:SNIFF_BYTES])
+    accepted = ACCEPTED_DOCUMENTS if kind == "document" else ACCEPTED_VIDEOS
+    assert (media.kind, media.mime, media.extension) == (kind, mime, accepted[mime])
+    assert media_of_mime(mime) == media
+
+
+def test_document_types_are_their_extensions() -> None:
+    assert ACCEPTED_DOCUMENTS == {
+        "application/pdf": "pdf",
+        DOCX_MIME: "docx",
+        "text/plain": "txt",
+        "text/markdown": "md",
+    }
+
+
+@pytest.mark.parametrize(
+    ("hint", "mime"),
+    [
+        ("notes.md", "text/markdown"),
+        ("README.Markdown", "text/markdown"),
+        ("dir.md/notes.txt", "text/plain"),
+        ("notes.txt", "text/plain"),
+        ("notes", "text/plain"),
+        (None, "text/plain"),
+        ("photo.png", "text/plain"),
+    ],
+)
+def test_markdown_is_plain_text_named_so(hint: str | None, mime: str) -> None:
+    assert sniff(b"# Title\n\nSome *words*.\n", filename_hint=hint).mime == mime
+
+
+def test_the_filename_never_changes_binary_types() -> None:
+    assert sniff(HAND_MADE["image/png"], filename_hint="notes.md").mime == "image/png"
+    assert sniff(PDF, filename_hint="notes.md").mime == "application/pdf"
+    with pytest.raises(UnsupportedMediaType):
+        sniff(ELF, filename_hint="notes.txt")
+
+
+def test_latin1_and_utf8_text() -> None:
+    assert sniff("Grüße aus Köln, déjà vu\n".encode("latin-1")).mime == "text/plain"
+    assert sniff("Grüße aus Köln, déjà vu — “quoted”\n".encode("cp1252")).mime == "text/plain"
+    assert sniff("Grüße aus Köln, 東京, déjà vu\n".encode()).mime == "text/plain"
 
 
 def test_recognised_but_not_yet_accepted() -> None:
@@ -148,7 +213,6 @@ def test_recognised_but_not_yet_accepted() -> None:
     assert "not accept them yet" in info.value.message
 
 
-ZIP = b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + b"\x00" * 20 + b"word/document.xml"
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 56
 PE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48
 SHELL = b"#!/bin/sh\nrm -rf /\n"
@@ -156,14 +220,15 @@ SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="1" h
 HTML = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
 GZIP = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + b"\x00" * 10
 BMP = b"BM" + b"\x00" * 60
-TEXT = b"just some words\n"
+CONTROLS = b"words\x01\x02\x03\x1b[0m more words\x7f\x08\x08"
 
 
 @pytest.mark.parametrize(
     "head",
-    [ZIP, ELF, PE, SHELL, SVG, HTML, GZIP, BMP, TEXT, b"", b"\xff", b"\xff\xd8", b"GI"],
+    [PLAIN_ZIP, XLSX, ELF, PE, SHELL, SVG, HTML, GZIP, BMP, CONTROLS, b"", b"\xff", b"\xff\xd8"],
     ids=[
         "zip",
+        "xlsx",
         "elf",
         "pe",
         "shell",
@@ -171,11 +236,10 @@ TEXT = b"just some words\n"
         "html",
         "gzip",
         "bmp",
-        "text",
+        "controls",
         "empty",
         "1b",
         "2b",
-        "3b",
     ],
 )
 def test_other_bytes_refused(head: bytes) -> None:
@@ -193,7 +257,18 @@ def test_unknown_bytes_are_detected_as_unknown() -> None:
 
 
 magic_prefixes = st.sampled_from(
-    [b"", *HAND_MADE.values(), PDF, MP4, ZIP, ELF, PE, b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"]
+    [
+        b"",
+        *HAND_MADE.values(),
+        PDF,
+        MP4,
+        DOCX_WORD[:64],
+        PLAIN_ZIP,
+        ELF,
+        PE,
+        b"\xff\xd8\xff",
+        b"\x89PNG\r\n\x1a\n",
+    ]
 )
 
 
@@ -208,10 +283,84 @@ def test_sniff_property(noise: bytes, prefix: bytes, tail: bytes) -> None:
             assert exc.details["detected"] not in ACCEPTED
             continue
         assert media.mime in ACCEPTED
-        if media.decoded:
-            assert media.extension == ACCEPTED_IMAGES[media.mime]
-        else:
-            assert (media.kind, media.extension) == STORED_AS_IS[media.mime]
+        assert media_of_mime(media.mime) == media
+        if media.mime.startswith("text/"):
+            assert looks_like_text(head)
+
+
+# --- text or binary ----------------------------------------------------------------------------
+
+#: Characters a text file holds: anything but control characters and lone surrogates.
+text_chars = st.characters(blacklist_categories=("Cc", "Cs"))
+#: Words, with the line breaks and tabs real text has.
+texts = st.lists(
+    st.one_of(st.text(text_chars, min_size=1, max_size=12), st.sampled_from(["\n", "\t", " "])),
+    min_size=1,
+    max_size=400,
+).map("".join)
+
+
+def _prose(text: str) -> bool:
+    """Text that is not blank and does not start like a script or a markup page."""
+    start = text.lstrip().lower()
+    markup = ("#!", "<?xml", "<!doctype", "<html", "<svg", "<script", "<head", "<body")
+    return bool(start) and not start.startswith(markup)
+
+
+@given(texts.filter(_prose), st.integers(min_value=0, max_value=3))
+@settings(max_examples=300)
+def test_utf8_text_is_text_even_cut_mid_character(text: str, cut: int) -> None:
+    data = text.encode()
+    head = data[: max(len(data) - cut, 1)]
+    if not head.decode("utf-8", errors="ignore").strip():
+        return  # the cut left nothing to read
+    assert looks_like_text(head)
+    assert sniff(head).kind == "document"
+
+
+#: Western European words, as Latin-1 and Windows-1252 files hold them.
+WORDS = ["Grüße", "aus", "Köln", "déjà", "vu", "naïve", "façade", "über", "the", "invoice"]
+WORDS += ["Straße", "année", "señor", "total", "1 200,50 €", "“quoted”", "and", "page"]
+latin_texts = st.lists(
+    st.tuples(st.sampled_from(WORDS), st.sampled_from([" ", "\n", ", ", ".\n\n", "\t"])),
+    min_size=1,
+    max_size=300,
+).map(lambda pairs: "".join(word + gap for word, gap in pairs))
+
+
+@given(latin_texts, st.sampled_from(["latin-1", "cp1252"]))
+@settings(max_examples=200)
+def test_latin1_and_windows_1252_text_is_text(text: str, encoding: str) -> None:
+    data = text.encode(encoding, errors="ignore")
+    assert looks_like_text(data)
+    assert sniff(data).mime == "text/plain"
+
+
+@given(st.binary(max_size=512), st.binary(max_size=512))
+def test_bytes_with_a_nul_are_never_text(before: bytes, after: bytes) -> None:
+    assert not looks_like_text(before + b"\x00" + after)
+
+
+@given(texts.filter(_prose), st.data())
+@settings(max_examples=200)
+def test_text_with_control_characters_in_it_is_binary(text: str, data: st.DataObject) -> None:
+    raw = text.encode()
+    controls = [c for c in range(0x20) if chr(c) not in "\t\n\r\f\v"] + [0x7F]
+    # Over 1% of the characters are control characters: one in every 50 bytes.
+    count = len(raw) // 50 + 2
+    junk = data.draw(st.lists(st.sampled_from(controls), min_size=count, max_size=count))
+    assert not looks_like_text(bytes(junk) + raw)
+
+
+BINARIES = [Path("/bin/ls").read_bytes(), zlib.compress(bytes(range(256)) * 64, 9)]
+BINARIES += [_vips(".jpg"), _vips(".png")]
+
+
+@pytest.mark.parametrize("length", [512, SNIFF_BYTES])
+def test_real_binary_files_are_never_text_from_any_offset(length: int) -> None:
+    for binary in BINARIES:
+        for start in range(0, max(len(binary) - 16, 1), 7):
+            assert not looks_like_text(binary[start : start + length]), start
 
 
 # --- dimensions --------------------------------------------------------------------------------

@@ -12,5 +12,5 @@ def test_variants_are_made_once_all_exist_and_failed_once_given_up_on() -> None:
     assert variant_state(list(PREVIEW_SIZES), "disk full") == "failed"
 
 
-def test_media_stored_as_they_are_have_no_variants() -> None:
-    assert variant_state([], None, decoded=False) == "none"
+def test_media_without_previews_have_no_variants() -> None:
+    assert variant_state([], None, has_previews=False) == "none"

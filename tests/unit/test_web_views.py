@@ -48,9 +48,9 @@ def test_polygon_points_for_svg() -> None:
 
 
 def test_the_detail_shows_the_largest_variant_made() -> None:
-    assert best_image({"small_256": "", "large_1024": "", "original": ""}, "image") == "large_1024"
-    assert best_image({"original": ""}, "image") == "original"  # variants still being made
-    assert best_image({"original": ""}, "video") is None
+    assert best_image({"small_256": "", "large_1024": "", "original": ""}, True) == "large_1024"
+    assert best_image({"original": ""}, True) == "original"  # variants still being made
+    assert best_image({"original": ""}, False) is None
 
 
 def test_cards_move_while_processing_or_described() -> None:

@@ -141,7 +141,7 @@ async def test_batch_upload_records_a_session(api: Api) -> None:
     files = [
         ("files", ("a.jpg", jpeg_bytes(120, 90, seed=1))),
         ("files", ("b.png", png_bytes(100, 80))),
-        ("files", ("c.jpg", b"not an image at all")),
+        ("files", ("c.jpg", b"\x00\x01 not an image at all")),
     ]
     response = await api.client.post("/api/v2/files/upload/batch", files=files, data={"tags": "x"})
     assert response.status_code == 201, response.text

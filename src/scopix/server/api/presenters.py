@@ -17,8 +17,8 @@ from scopix.server.api.schemas import (
     UploadSessionOut,
 )
 from scopix.server.domain.direct_uploads import plan_parts
-from scopix.server.domain.media import is_decoded
 from scopix.server.domain.variants import ORIGINAL, THUMBNAIL, variant_state
+from scopix.server.media import MediaHandlers
 from scopix.server.services.batches import BatchItem, BatchOutcome
 from scopix.server.services.direct_uploads import PartTarget, UploadView
 from scopix.server.services.files import FileView, ProcessingView
@@ -130,16 +130,15 @@ def file_out(view: FileView, urls: UrlMaker, *, with_history: bool = False) -> F
     )
 
 
-def processing_status(processing: ProcessingView) -> ProcessingStatusOut:
+def processing_status(processing: ProcessingView, media: MediaHandlers) -> ProcessingStatusOut:
     """Where a file's upload, variants and description stand."""
     f, blob, job = processing.view.file, processing.view.blob, processing.describe_job
+    has_previews = media.for_mime(blob.mime_type).has_previews
     waiting = job is not None and job.state == "queued" and job.attempts > 0
     return ProcessingStatusOut(
         image_id=f.id,
         status=f.status,
-        variant_status=variant_state(
-            blob.variants, blob.variant_error, decoded=is_decoded(blob.mime_type)
-        ),
+        variant_status=variant_state(blob.variants, blob.variant_error, has_previews=has_previews),
         variants_ready=list(blob.variants),
         variant_error=blob.variant_error,
         description_status=f.description_status,

@@ -27,11 +27,11 @@ def is_known_variant(name: str) -> bool:
 
 
 def variant_state(
-    stored: Collection[str], error: str | None, *, decoded: bool = True
+    stored: Collection[str], error: str | None, *, has_previews: bool = True
 ) -> VariantState:
     """Where the variants of some bytes stand: still being made, all made, given up on, or
-    none at all for media stored as they are."""
-    if not decoded:
+    none at all for media that have no previews."""
+    if not has_previews:
         return "none"
     if error is not None:
         return "failed"

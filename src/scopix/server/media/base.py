@@ -94,6 +94,12 @@ class MediaHandler(Protocol):
     #: while no variant exists); other originals are only downloaded.
     shows_original: bool
 
+    def probes(self, size_bytes: int) -> bool:
+        """Whether an upload of `size_bytes` is probed before it is stored: its bytes are then
+        staged on local disk for `probe` (a direct upload's copied from storage). Bytes that
+        are not probed are stored as they are, straight from where the client put them."""
+        ...
+
     async def probe(self, path: Path, media: MediaType, sizes: Mapping[str, int] | None) -> Probe:
         """At upload: check the header against the limits, read the cheap facts and, unless
         `sizes` is None, render the preview variants. Raises domain client errors."""

@@ -31,6 +31,10 @@ class ImageHandler:
     def __init__(self, decoders: ImageDecoders) -> None:
         self.decoders = decoders
 
+    def probes(self, size_bytes: int) -> bool:
+        """Every image is: its decode at upload proves it whole."""
+        return True
+
     async def probe(self, path: Path, media: MediaType, sizes: Mapping[str, int] | None) -> Probe:
         """The header checked against the limits and the whole image decoded once at the
         preview sizes (proving the file whole), in one isolated call."""

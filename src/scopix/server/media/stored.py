@@ -25,6 +25,10 @@ class StoredHandler:
     def __init__(self, kind: MediaKind) -> None:
         self.kind: MediaKind = kind
 
+    def probes(self, size_bytes: int) -> bool:
+        """Never: nothing reads the bytes."""
+        return False
+
     async def probe(self, path: Path, media: MediaType, sizes: Mapping[str, int] | None) -> Probe:
         """Nothing to check beyond the sniffed type: the bytes are stored as they are."""
         return Probe(None)

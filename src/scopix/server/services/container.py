@@ -76,6 +76,8 @@ class Services:
     pipeline: DescriptionPipeline
     #: what each media kind does: the only place that knows
     media: MediaHandlers
+    #: the decoder children every handler's decodes run in
+    decoder_pool: IsolatedPool
     workers: InlineWorkerPool
     #: where new jobs are announced: `workers` itself, or Celery in scale-out
     queue: JobQueue
@@ -83,7 +85,7 @@ class Services:
 
     async def close(self) -> None:
         """Release connections and stop the decoder children (every decode shares them)."""
-        await self.ingest.decoders.pool.aclose()
+        await self.decoder_pool.aclose()
         if isinstance(self.queue, CeleryJobQueue):
             self.queue.close()
         for analyzer in self.pipeline.analyzers:
@@ -106,7 +108,7 @@ def build_services(settings: Settings) -> Services:
     pipeline = build_pipeline(settings, inference, embedder)
     media = build_media(decoders)
     handlers: dict[str, JobHandler[Any]] = {
-        VariantsHandler.kind: VariantsHandler(store, decoders),
+        VariantsHandler.kind: VariantsHandler(uows, store, media),
         DescribeHandler.kind: DescribeHandler(uows, store, pipeline, media),
     }
     workers = _worker_pool(settings, uows, handlers)
@@ -114,7 +116,7 @@ def build_services(settings: Settings) -> Services:
     ingest = Ingestor(
         uows,
         store,
-        decoders,
+        media,
         JobSettings(queue, settings.describe_max_attempts),
         storage_room(settings, uows, store),
     )
@@ -156,6 +158,7 @@ def build_services(settings: Settings) -> Services:
         idempotency=idempotency,
         pipeline=pipeline,
         media=media,
+        decoder_pool=decoders.pool,
         workers=workers,
         queue=queue,
         sweeper=JobSweeper(uows, handlers, timedelta(seconds=settings.job_redispatch_seconds)),

@@ -471,18 +471,18 @@ class DirectUploadService:
             raise UploadIncomplete(f"the parts changed while joining them: {exc}") from None
 
     async def _verified(self, upload: DirectUpload, declared: str | None) -> Upload:
-        """Hash what storage holds and check it against the upload; bytes ingest decodes are
+        """Hash what storage holds and check it against the upload; bytes ingest probes are
         staged locally on the way."""
         key = upload.storage_key
         head = await self.store.read_head(key, SNIFF_BYTES)
-        media = sniff(head)
+        handler = self.ingest.media.of(sniff(head, filename_hint=upload.filename))
         local = self.store.local_path(key)
         staged: Upload
         if local is not None:
             size, sha256 = await anyio.to_thread.run_sync(_hash_file, local)
             staged = StagedUpload(local, upload.filename, size, sha256, head)
-        elif media.decoded:
-            self.ingest.room.disk.check(upload.size_bytes)  # a local copy to decode from
+        elif handler.probes(upload.size_bytes):
+            self.ingest.room.disk.check(upload.size_bytes)  # a local copy to probe
             path = self.store.new_staging_path()
             size, sha256 = await _copy_hashing(self.store.iter_bytes(key), path)
             staged = StagedUpload(path, upload.filename, size, sha256, head)

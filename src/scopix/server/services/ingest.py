@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 
 import anyio
 from sqlalchemy.exc import IntegrityError
@@ -16,32 +14,24 @@ from scopix.server.catalog.models import Blob, File, Job
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
 from scopix.server.domain import blobkeys
 from scopix.server.domain.dedup import DedupOutcome, dedup_outcome
-from scopix.server.domain.errors import (
-    Conflict,
-    CorruptFile,
-    EmptyFile,
-    IdempotencyKeyReused,
-    ResourceLimit,
-    Unavailable,
-)
+from scopix.server.domain.errors import Conflict, EmptyFile, IdempotencyKeyReused, Unavailable
 from scopix.server.domain.fields import UploadOptions, validate_filename
 from scopix.server.domain.ids import new_id
 from scopix.server.domain.media import MediaType, media_of_mime, sniff
 from scopix.server.domain.purge import is_attachable
 from scopix.server.domain.status import initial_status
 from scopix.server.domain.variants import PREVIEW_SIZES, variant_state
-from scopix.server.imaging import ImageDecodeError, RenderedImage
-from scopix.server.imaging.checked import ImageDecoders
-from scopix.server.isolation import DecodeResourceLimit
+from scopix.server.imaging import RenderedImage
 from scopix.server.jobs.queue import JobQueue
 from scopix.server.jobs.records import VARIANTS, new_job
+from scopix.server.media import MediaHandlers
+from scopix.server.media.base import MediaHandler
 from scopix.server.services.describe import queue_new_file, reserve_descriptions
 from scopix.server.services.storage_quota import DiskGuard, Reservation, StorageQuota
 from scopix.server.services.variants import VARIANT_ATTEMPTS
 from scopix.server.storage.base import BlobStore
 
 log = logging.getLogger("scopix.ingest")
-T = TypeVar("T")
 
 #: How long an upload waits for a purge to finish removing the same bytes before it stores
 #: them anew (a purge removes one blob within seconds; past this, the purge likely died and
@@ -68,7 +58,7 @@ class StagedUpload:
 @dataclass(frozen=True)
 class StoredUpload:
     """Bytes a client sent straight to storage, verified, at a temporary key. Only media that
-    are stored as they are come this way: what ingest decodes is staged locally first."""
+    are stored as they are come this way: what ingest probes is staged locally first."""
 
     key: str
     filename: str
@@ -116,25 +106,26 @@ class Ingested:
 
 
 class Ingestor:
-    """The ingest use case; decoding runs in isolated children (`decoders`).
+    """The ingest use case; what each kind of media needs is asked of its handler (`media`).
 
-    A request probes the header and decodes the whole image once at the smallest size, in one
-    child call (so oversized, corrupt and truncated files are refused with a 4xx) and stores the
-    tiny preview and blurhash; the larger variants and the description are jobs committed with
-    the file.
+    A request probes the bytes through their handler (an image's header is checked and the
+    whole image decoded once at the smallest size, in one isolated call, so oversized, corrupt
+    and truncated files are refused with a 4xx) and stores the tiny preview and blurhash; the
+    larger variants, the kind's own pipeline and the description are jobs committed with the
+    file.
     """
 
     def __init__(
         self,
         uows: UnitOfWorkFactory,
         store: BlobStore,
-        decoders: ImageDecoders,
+        media: MediaHandlers,
         jobs: JobSettings,
         room: StorageRoom,
     ) -> None:
         self.uows = uows
         self.store = store
-        self.decoders = decoders
+        self.media = media
         self.jobs = jobs
         self.room = room
 
@@ -155,9 +146,12 @@ class Ingestor:
         try:
             staged = replace(staged, filename=validate_filename(staged.filename))
             media = _media_of(staged)
-            preview = await self._probe(tenant_id, staged) if media.decoded else None
-            # Media stored as they are have nothing to describe: no job, no credit.
-            options = replace(options, auto_describe=options.auto_describe and media.decoded)
+            handler = self.media.of(media)
+            preview = None
+            if handler.probes(staged.size):
+                preview = await self._probe(tenant_id, staged, media, handler)
+            # Media with nothing to describe get no job and take no credit.
+            options = replace(options, auto_describe=options.auto_describe and handler.describable)
             placed = _Placement(session_id, upload_ref)
             return await self._store_and_record(tenant_id, staged, media, options, placed, preview)
         finally:
@@ -190,7 +184,8 @@ class Ingestor:
         if outcome is DedupOutcome.SKIPPED and live is not None:
             return await self._skipped(live, blob)
         media = media_of_mime(blob.mime_type)
-        options = replace(options, auto_describe=options.auto_describe and media.decoded)
+        describable = self.media.of(media).describable
+        options = replace(options, auto_describe=options.auto_describe and describable)
         known = StoredUpload(
             blob.storage_key, validate_filename(filename), blob.size_bytes, sha256, b""
         )
@@ -208,13 +203,15 @@ class Ingestor:
                 return None
             return await _stored_under(uow, tenant_id, upload_ref, file.sha256)
 
-    async def _probe(self, tenant_id: str, staged: Upload) -> RenderedImage | None:
-        """Check the header and render the preview in one isolated call; bytes the tenant
+    async def _probe(
+        self, tenant_id: str, staged: Upload, media: MediaType, handler: MediaHandler
+    ) -> RenderedImage | None:
+        """Check the bytes and render the preview in one isolated call; bytes the tenant
         stores already are only checked (their preview exists): None then."""
         async with self.uows.read() as uow:
             stored = await uow.blobs.get(tenant_id, staged.sha256) is not None
-        sizes = None if stored else PREVIEW_SIZES
-        probed = await _classified(self.decoders.probe_upload(_local_path(staged), sizes))
+        sizes = PREVIEW_SIZES if handler.has_previews and not stored else None
+        probed = await handler.probe(_local_path(staged), media, sizes)
         return probed.rendered
 
     async def _discard(self, upload: Upload) -> None:
@@ -334,14 +331,17 @@ class Ingestor:
             variant_error=None,
             created_at=_now(),
         )
-        if media.decoded:
+        handler = self.media.of(media)
+        if handler.has_previews and handler.probes(staged.size):
             # The preview was rendered with the probe, unless the bytes seemed stored already
             # then and were purged since.
             rendered = preview
             if rendered is None:
-                rendered = await _classified(
-                    self.decoders.render(_local_path(staged), PREVIEW_SIZES)
-                )
+                probed = await handler.probe(_local_path(staged), media, PREVIEW_SIZES)
+                rendered = probed.rendered
+        else:
+            rendered = None
+        if rendered is not None:
             blob.variants = await self._put_preview(tenant_id, staged.sha256, rendered)
             blob.width, blob.height = rendered.width, rendered.height
             blob.content_created_at = rendered.content_created_at
@@ -404,10 +404,11 @@ class Ingestor:
                     return await self._skipped(live, saved)
             if options.auto_describe:
                 await reserve_descriptions(uow, tenant_id, 1)
-            file = _new_file(tenant_id, staged, media, saved, options, placed)
+            handler = self.media.of(media)
+            file = _new_file(tenant_id, staged, media, handler, saved, options, placed)
             uow.files.add(file, options.tags)
             uow.files.add_event(file.id, file.created_at, "uploaded", _upload_note(deduplicated))
-            jobs = self._queue_work(uow, file, saved, media, variants_needed=new_blob is not None)
+            jobs = self._queue_work(uow, file, saved, variants_needed=new_blob is not None)
             await uow.files.reindex(file)
             await uow.commit()
             if reservation is not None:
@@ -416,14 +417,15 @@ class Ingestor:
         return Ingested(file, saved, options.tags, deduplicated=deduplicated, skipped=False)
 
     def _queue_work(
-        self, uow: UnitOfWork, file: File, blob: Blob, media: MediaType, *, variants_needed: bool
+        self, uow: UnitOfWork, file: File, blob: Blob, *, variants_needed: bool
     ) -> list[Job]:
         """The jobs of a new file, in its own transaction: none is ever lost or orphaned."""
+        handler = self.media.for_mime(file.mime_type)
         jobs = []
-        if media.decoded and variants_needed:
+        if handler.has_previews and variants_needed:
             jobs.append(new_job(VARIANTS, file, max_attempts=VARIANT_ATTEMPTS, now=file.created_at))
             uow.jobs.add(jobs[-1])
-        elif media.decoded and file.status == "completed":
+        elif handler.has_previews and file.status == "completed":
             uow.files.add_event(file.id, file.created_at, *_variant_event(blob))
         if file.auto_describe:
             attempts = self.jobs.describe_attempts
@@ -475,28 +477,16 @@ async def _blob_row(
     return existing, True
 
 
-async def _classified(decode: Awaitable[T]) -> T:
-    """An isolated decode's refusals as domain errors: bytes that do not decode are
-    CORRUPT_FILE, a decoder that crashed or overran twice RESOURCE_LIMIT (a header over the
-    limits raises IMAGE_TOO_LARGE in the child itself)."""
-    try:
-        return await decode
-    except ImageDecodeError as exc:
-        raise CorruptFile(f"the image does not decode: {exc}") from None
-    except DecodeResourceLimit as exc:
-        raise ResourceLimit(f"the image could not be decoded within limits: {exc}") from None
-
-
 def _local_path(upload: Upload) -> Path:
     if not isinstance(upload, StagedUpload):
-        raise TypeError("decoded media must be staged locally before ingest")
+        raise TypeError("probed media must be staged locally before ingest")
     return upload.path
 
 
 def _media_of(staged: Upload) -> MediaType:
     if staged.size == 0:
         raise EmptyFile("the file is empty", filename=staged.filename)
-    return sniff(staged.head)
+    return sniff(staged.head, filename_hint=staged.filename)
 
 
 def _now() -> datetime:
@@ -517,6 +507,7 @@ def _new_file(
     tenant_id: str,
     staged: Upload,
     media: MediaType,
+    handler: MediaHandler,
     blob: Blob,
     options: UploadOptions,
     placed: _Placement,
@@ -539,11 +530,12 @@ def _new_file(
         content_created_at=blob.content_created_at,
         # The upload is done once its variants job has finished, one way or the other.
         status="processing"
-        if variant_state(blob.variants, blob.variant_error, decoded=media.decoded) == "processing"
+        if variant_state(blob.variants, blob.variant_error, has_previews=handler.has_previews)
+        == "processing"
         else "completed",
         auto_describe=options.auto_describe,
         description_status=initial_status(
-            auto_describe=options.auto_describe, describable=media.decoded
+            auto_describe=options.auto_describe, describable=handler.describable
         ).value,
         session_id=placed.session_id,
         upload_ref=placed.upload_ref,

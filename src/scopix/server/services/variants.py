@@ -1,4 +1,5 @@
-"""The variants job: render an image's WebP variants from its stored original."""
+"""The variants job: render a file's WebP variants from its stored original, through the
+handler of its kind (an image's pixels, a document's first page)."""
 
 from __future__ import annotations
 
@@ -7,23 +8,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from scopix.server.catalog.models import Job
-from scopix.server.catalog.uow import UnitOfWork
+from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
 from scopix.server.domain import blobkeys
-from scopix.server.domain.errors import ImageTooLarge
-from scopix.server.domain.failures import Failure, resource_limit_failure
+from scopix.server.domain.failures import Failure
+from scopix.server.domain.media import media_of_mime
 from scopix.server.domain.variants import VARIANT_SIZES
-from scopix.server.imaging import ImageDecodeError, RenderedImage
-from scopix.server.imaging.checked import ImageDecoders
-from scopix.server.isolation import DecodeResourceLimit
+from scopix.server.imaging import RenderedImage
 from scopix.server.jobs.handler import JobFailed
 from scopix.server.jobs.records import VARIANTS
+from scopix.server.media import MediaHandlers
+from scopix.server.media.base import MediaFailed
 from scopix.server.storage.base import BlobNotFound, BlobStore, local_copy
 from scopix.types.describe import DescriptionErrorType
 
 log = logging.getLogger("scopix.variants")
 
-#: A variant job retries storage hiccups a few times; a bad image fails at once.
+#: A variant job retries storage hiccups a few times; bytes that do not decode fail at once.
 VARIANT_ATTEMPTS = 3
+
+_MISSING = Failure(DescriptionErrorType.VALIDATION_ERROR, "the stored original is missing")
 
 
 @dataclass(frozen=True)
@@ -38,9 +41,10 @@ class VariantsHandler:
 
     kind = VARIANTS
 
-    def __init__(self, store: BlobStore, decoders: ImageDecoders) -> None:
+    def __init__(self, uows: UnitOfWorkFactory, store: BlobStore, media: MediaHandlers) -> None:
+        self.uows = uows
         self.store = store
-        self.decoders = decoders
+        self.media = media
 
     async def started(self, uow: UnitOfWork, job: Job) -> None:
         """Nothing to record: the upload already says its variants are being made."""
@@ -66,20 +70,19 @@ class VariantsHandler:
         return StoredVariants(names)
 
     async def _render(self, job: Job) -> RenderedImage:
-        key = blobkeys.original_key(job.tenant_id, job.sha256)
+        async with self.uows.read() as uow:
+            blob = await uow.blobs.get(job.tenant_id, job.sha256)
+        if blob is None:
+            raise JobFailed(_MISSING)
+        media = media_of_mime(blob.mime_type)
         try:
+            key = blobkeys.original_key(job.tenant_id, job.sha256)
             async with local_copy(self.store, key) as path:
-                return await self.decoders.render(path, VARIANT_SIZES)
-        except ImageDecodeError as exc:
-            raise JobFailed(
-                Failure(DescriptionErrorType.VALIDATION_ERROR, f"the image does not decode: {exc}")
-            ) from None
-        except (DecodeResourceLimit, ImageTooLarge) as exc:
-            raise JobFailed(resource_limit_failure(str(exc))) from None
+                return await self.media.of(media).previews(path, media, VARIANT_SIZES)
+        except MediaFailed as exc:
+            raise JobFailed(exc.failure) from None
         except BlobNotFound:
-            raise JobFailed(
-                Failure(DescriptionErrorType.VALIDATION_ERROR, "the stored original is missing")
-            ) from None
+            raise JobFailed(_MISSING) from None
 
     async def succeeded(self, uow: UnitOfWork, job: Job, result: StoredVariants) -> None:
         blob = await uow.blobs.lock(job.tenant_id, job.sha256)

@@ -147,7 +147,9 @@ async def detail(
         "detail.html",
         FRAGMENT_HEADERS,
         file=file,
-        image=views.best_image(file.variants, file.media_type),
+        image=views.best_image(
+            file.variants, services.media.handler_for(file.media_type).shows_original
+        ),
         user_tags=view.user_tags,
         images=Images(services.image_links, principal),
         can_write="write" in principal.scopes,

@@ -40,13 +40,13 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
-def best_image(variants: Mapping[str, str], media_type: str) -> str | None:
-    """The variant the detail view shows: the largest made, else the original of an image that
-    has none yet; nothing for a file that is not an image."""
+def best_image(variants: Mapping[str, str], shows_original: bool) -> str | None:
+    """The variant the detail view shows: the largest made, else the original when it shows
+    as a picture (its media handler says); nothing otherwise."""
     for name in DETAIL_VARIANTS:
         if name in variants:
             return name
-    return ORIGINAL if media_type == "image" else None
+    return ORIGINAL if shows_original else None
 
 
 def is_moving(upload_status: str, description_status: str) -> bool:

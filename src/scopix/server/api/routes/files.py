@@ -163,7 +163,8 @@ async def restore_file(
 @router.get("/files/{file_id}/status", response_model=ProcessingStatusOut)
 async def get_status(file_id: str, principal: Reader, services: ServicesDep) -> ProcessingStatusOut:
     """Upload, variant and description state, attempts and the last error."""
-    return processing_status(await services.files.processing(principal.tenant_id, file_id))
+    processing = await services.files.processing(principal.tenant_id, file_id)
+    return processing_status(processing, services.media)
 
 
 @router.post(
@@ -175,7 +176,8 @@ async def get_status(file_id: str, principal: Reader, services: ServicesDep) -> 
 async def describe(file_id: str, principal: Writer, services: ServicesDep) -> ProcessingStatusOut:
     """Queue a new description attempt (409 while one is queued or running)."""
     await services.describe.request(principal.tenant_id, file_id)
-    return processing_status(await services.files.processing(principal.tenant_id, file_id))
+    processing = await services.files.processing(principal.tenant_id, file_id)
+    return processing_status(processing, services.media)
 
 
 @router.post("/files/batch-delete", response_model=BatchDeleteOut)
