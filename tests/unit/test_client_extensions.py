@@ -9,16 +9,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from scopix.client._sources import SUPPORTED_EXTENSIONS, collect
-from scopix.server.domain.media import ACCEPTED, ACCEPTED_IMAGES, NOT_YET_ACCEPTED, STORED_AS_IS
+from scopix.server.domain.media import (
+    ACCEPTED,
+    ACCEPTED_DOCUMENTS,
+    ACCEPTED_IMAGES,
+    ACCEPTED_VIDEOS,
+    MARKDOWN_EXTENSIONS,
+    MARKDOWN_MIME,
+    NOT_YET_ACCEPTED,
+)
 
 #: Other spellings of one type's extension, as cameras and tools write them.
 ALIASES = {".jpeg": "image/jpeg", ".tif": "image/tiff"}
 
 
 def _server_types_by_extension() -> dict[str, str]:
-    images = {f".{ext}": mime for mime, ext in ACCEPTED_IMAGES.items()}
-    stored = {f".{ext}": mime for mime, (_, ext) in STORED_AS_IS.items()}
-    return images | stored | ALIASES
+    accepted = ACCEPTED_IMAGES | ACCEPTED_DOCUMENTS | ACCEPTED_VIDEOS
+    markdown = dict.fromkeys(MARKDOWN_EXTENSIONS, MARKDOWN_MIME)
+    return {f".{ext}": mime for mime, ext in accepted.items()} | markdown | ALIASES
 
 
 def test_every_sdk_extension_names_a_type_the_server_accepts() -> None:
@@ -38,3 +46,10 @@ def test_types_the_server_does_not_accept_yet_are_skipped(tmp_path: Path) -> Non
         (tmp_path / f"photo.{mime.split('/')[1]}").write_bytes(b"not sent")
     (tmp_path / "photo.png").write_bytes(b"sent")
     assert [source.filename for source in collect([tmp_path])] == ["photo.png"]
+
+
+def test_documents_are_picked_up_with_the_images(tmp_path: Path) -> None:
+    for name in ("a.pdf", "b.docx", "c.txt", "d.md", "e.MARKDOWN", "f.doc", "g.zip", "h.html"):
+        (tmp_path / name).write_bytes(b"x")
+    picked = [source.filename for source in collect([tmp_path])]
+    assert picked == ["a.pdf", "b.docx", "c.txt", "d.md", "e.MARKDOWN"]

@@ -15,7 +15,7 @@ from scopix.errors import ValidationError
 
 
 def tree(root: Path) -> None:
-    for name in ("a.jpg", "b.PNG", "notes.md", ".hidden.png", "sub/c.webp", ".cache/d.png"):
+    for name in ("a.jpg", "b.PNG", "notes.csv", ".hidden.png", "sub/c.webp", ".cache/d.png"):
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(name.encode())
@@ -32,9 +32,9 @@ def test_folders_keep_supported_visible_files_in_order(tmp_path: Path) -> None:
 
 def test_named_files_bytes_and_handles_are_taken_as_given(tmp_path: Path) -> None:
     tree(tmp_path)
-    sources = collect([tmp_path / "notes.md", b"raw", io.BytesIO(b"handle")])
+    sources = collect([tmp_path / "notes.csv", b"raw", io.BytesIO(b"handle")])
     assert [(s.filename, s.size) for s in sources] == [
-        ("notes.md", 8),
+        ("notes.csv", 9),
         ("upload", 3),
         ("upload", 6),
     ]

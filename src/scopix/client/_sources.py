@@ -19,7 +19,8 @@ UploadSource: TypeAlias = "str | os.PathLike[str] | bytes | IO[bytes]"
 #: two lists in step).
 SUPPORTED_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".tif", ".tiff"}
-    | {".mp4", ".mov", ".webm", ".avi", ".pdf"}  # stored as they are, not described yet
+    | {".pdf", ".docx", ".txt", ".md", ".markdown"}
+    | {".mp4", ".mov", ".webm", ".avi"}  # stored as they are, not described yet
 )
 MAX_FILES_PER_CALL = 10_000
 
