@@ -19,6 +19,7 @@ from scopix.server.testing import SCOPIX, ServerProcess, start_server
 pytestmark = pytest.mark.slow
 
 PHOTOS = Path(__file__).parent.parent / "assets" / "photos"
+DOCUMENTS = Path(__file__).parent.parent / "assets" / "documents"
 IMAGES = sorted(p.name for p in PHOTOS.iterdir() if p.suffix in {".png", ".jpg"})
 # Everything server-side, as if only the `cli` extra were installed (typer brings pydantic).
 SERVER_ONLY = ("scopix.server", "fastapi", "sqlalchemy", "pydantic_settings", "uvicorn", "pyvips")
@@ -65,11 +66,12 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
 
 @pytest.fixture(scope="module")
 def uploaded(cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
-    """The test photos uploaded as a folder, with a Markdown file and a hidden image beside
-    them that a folder upload leaves out."""
+    """The test photos uploaded as a folder, with a CSV file and a hidden image beside them
+    that a folder upload leaves out."""
     folder = tmp_path_factory.mktemp("photos")
-    for name in [*IMAGES, "PROVENANCE.md"]:
+    for name in IMAGES:
         shutil.copy(PHOTOS / name, folder / name)
+    (folder / "sizes.csv").write_text("name,bytes\n")
     shutil.copy(PHOTOS / "text.png", folder / ".x.png")
     results: list[dict[str, Any]] = cli.json("upload", str(folder), "--wait", "--tags", "cli,e2e")
     return results
@@ -195,6 +197,57 @@ def test_a_quota_stop_shows_what_was_done(cli: Cli, tmp_path: Path) -> None:
     stopped = cli.run("upload", str(tmp_path / "t00.png"), "--json", env=env)
     assert stopped.returncode == 1 and json.loads(stopped.stdout) == []
     assert one_error_line(stopped).startswith("error: QUOTA_EXCEEDED: ")
+
+
+@pytest.fixture(scope="module")
+def documents(cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A PDF made by Google Docs and a Markdown file uploaded as a folder: their ids by name."""
+    folder = tmp_path_factory.mktemp("documents")
+    shutil.copy(DOCUMENTS / "zen-of-python-google-docs.pdf", folder / "zen.pdf")
+    (folder / "pump.md").write_text(
+        "# Pump manual\n\nPrime the pump with **two litres** of water before starting it.\n"
+    )
+    results = cli.json("upload", str(folder), "--wait")
+    assert all(r["media_type"] == "document" for r in results), results
+    return {r["filename"]: r["image_id"] for r in results}
+
+
+def test_text_prints_a_document_or_one_page_of_it(cli: Cli, documents: dict[str, str]) -> None:
+    whole = cli.run("text", documents["pump.md"])
+    assert whole.returncode == 0, whole.stderr
+    assert "Prime the pump with two litres of water before starting it." in whole.stdout
+    page = cli.json("text", documents["zen.pdf"], "--page", "1")
+    assert page["page"] == 1 and "Beautiful is better than ugly." in page["text"]
+    missing = cli.run("text", documents["zen.pdf"], "--page", "2")
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert one_error_line(missing) == "error: NOT_FOUND: the document has no page 2 (it has 1)"
+
+
+def test_text_of_an_image_is_one_error_line(cli: Cli, uploaded: list[dict[str, Any]]) -> None:
+    done = cli.run("text", uploaded[0]["image_id"])
+    assert done.returncode == 1
+    assert one_error_line(done).startswith("error: WRONG_MEDIA_TYPE: ")
+
+
+def test_search_chunks_finds_the_passage_and_its_page(cli: Cli, documents: dict[str, str]) -> None:
+    sentence = "In the face of ambiguity, refuse the temptation to guess."
+    found = cli.json("search", sentence, "--chunks", "--mode", "text", "--limit", "3")
+    best = found["items"][0]
+    assert (best["document_id"], best["document_filename"]) == (documents["zen.pdf"], "zen.pdf")
+    assert best["page_numbers"] == [1] and 0 < best["score"] <= 1
+    shown = cli.run("search", "priming a pump with water", "--chunks")
+    assert shown.returncode == 0, shown.stderr
+    assert "pump.md" in shown.stdout and "Prime the pump" in shown.stdout
+    assert shown.stdout.strip().splitlines()[-1].endswith("passages")
+
+
+def test_get_and_ls_show_a_documents_pages(cli: Cli, documents: dict[str, str]) -> None:
+    details = cli.json("get", documents["zen.pdf"])
+    assert (details["page_count"], details["document_type"]) == (1, "pdf")
+    assert details["text_extraction_status"] == "completed" and details["chunk_count"] >= 1
+    shown = cli.run("get", documents["zen.pdf"]).stdout
+    assert "text extraction" in shown and "completed" in shown
+    assert "Pages" in cli.run("ls", "--limit", "100").stdout
 
 
 def test_client_commands_need_no_server_dependency(cli: Cli) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import shutil
 import socket
@@ -33,11 +34,13 @@ from scopix import (
     SyncScopix,
     UploadError,
     ValidationError,
+    WrongMediaTypeError,
 )
 from scopix.server.testing import ServerProcess, start_server
 from vlmserver import FakeVLMServer
 
 PHOTOS = Path(__file__).parents[1] / "assets" / "photos"
+DOCUMENTS = Path(__file__).parents[1] / "assets" / "documents"
 
 
 def new_key(server: ServerProcess, data_dir: Path, tenant: str, *options: str) -> str:
@@ -319,10 +322,92 @@ def test_bytes_and_file_objects_in_one_batch(described: tuple[ServerProcess, Pat
     server, _ = described
     with SyncScopix(api_key=server.keys()[0], base_url=api(server)) as c:
         results = c.files.upload(
-            [jpeg_bytes(30, 20, seed=400), io.BytesIO(jpeg_bytes(30, 20, seed=401)), b"junk"],
+            [jpeg_bytes(30, 20, seed=400), io.BytesIO(jpeg_bytes(30, 20, seed=401)), b"\x00junk"],
             auto_describe=False,
             raise_on_failure=False,
         )
     assert all(r.image_id and r.deduplicated is False for r in results[:2])
     assert results[2].is_failed and "UNSUPPORTED_MEDIA_TYPE" in (results[2].description_error or "")
     assert results.summary() == "0 succeeded, 1 failed (0 retryable), 2 pending"
+
+
+def document_folder(root: Path) -> Path:
+    """A PDF and a DOCX made by other tools, a Markdown and a Latin-1 text file, and a CSV
+    file that a folder upload leaves out."""
+    folder = root / "documents"
+    folder.mkdir()
+    shutil.copy(DOCUMENTS / "shared-mime-info-spec.pdf", folder / "spec.pdf")
+    shutil.copy(DOCUMENTS / "python-docx-heading.docx", folder / "heading.docx")
+    (folder / "boiler.md").write_text(
+        "# Boiler notes\n\nBleed the radiators every **autumn**.\n\n- check the pressure\n"
+    )
+    (folder / "menu.txt").write_bytes("Le café est fermé le dimanche.\n".encode("latin-1"))
+    (folder / "sizes.csv").write_text("name,bytes\n")
+    return folder
+
+
+async def test_documents_are_uploaded_read_and_searched(
+    described: tuple[ServerProcess, Path], tmp_path: Path
+) -> None:
+    server, _ = described
+    truth = json.loads((DOCUMENTS / "shared-mime-info-spec.truth.json").read_text())
+    async with Scopix(api_key=server.keys()[0], base_url=api(server), polling_interval=0.2) as c:
+        results = await c.files.upload_batch(document_folder(tmp_path), raise_on_failure=True)
+        ids = {r.filename: r.image_id for r in results}
+        assert sorted(ids) == ["boiler.md", "heading.docx", "menu.txt", "spec.pdf"]
+        assert all(r.media_type == "document" and r.is_completed for r in results), results
+        types = {name: (await c.files.get(i)).document_type for name, i in ids.items()}
+        assert types == {
+            "boiler.md": "md",
+            "heading.docx": "docx",
+            "menu.txt": "txt",
+            "spec.pdf": "pdf",
+        }
+
+        pdf = await c.files.get(ids["spec.pdf"])
+        assert (pdf.page_count, pdf.text_extraction_status) == (truth["page_count"], "completed")
+        assert pdf.chunk_count is not None and pdf.chunk_count > 1
+        text = await c.files.get_text(ids["spec.pdf"])
+        assert [p.page for p in text.pages] == list(range(1, truth["page_count"] + 1))
+        probe, probe_page = truth["probe_sentence"], truth["probe_page"]
+        assert probe in " ".join(text.page(probe_page).text.split())
+
+        chunks = [chunk async for chunk in c.files.iter_chunks(ids["spec.pdf"])]
+        assert [chunk.chunk_index for chunk in chunks] == list(range(pdf.chunk_count))
+        assert all(1 <= n <= truth["page_count"] for chunk in chunks for n in chunk.page_numbers)
+        some = await c.files.list_chunks(ids["spec.pdf"], limit=2, offset=1)
+        assert (some.items, some.total_count, some.has_more) == (chunks[1:3], len(chunks), True)
+
+        found = await c.documents.search(probe, search_mode="text", limit=3)
+        best = found.items[0]
+        assert (best.document_id, best.document_filename) == (ids["spec.pdf"], "spec.pdf")
+        assert probe_page in best.page_numbers and 0 < best.score <= 1
+        mine = await c.documents.search("radiators", file_ids=[ids["boiler.md"]])
+        assert mine.items and {hit.document_id for hit in mine.items} == {ids["boiler.md"]}
+
+        boiler = await c.files.get_text(ids["boiler.md"])
+        assert "Bleed the radiators every autumn." in boiler.text and "**" not in boiler.text
+        assert "Le café est fermé le dimanche." in (await c.files.get_text(ids["menu.txt"])).text
+        status = await c.files.get_processing_status(ids["heading.docx"])
+        assert (status.text_extraction_status, status.page_count) == ("completed", 1)
+
+        image = await c.files.upload(PHOTOS / "coffee.png", auto_describe=False)
+        assert (await c.files.get(image.image_id)).text_extraction_status is None
+        with pytest.raises(WrongMediaTypeError):
+            await c.files.get_text(image.image_id)
+        with pytest.raises(WrongMediaTypeError):
+            await c.files.list_chunks(image.image_id)
+
+
+def test_the_sync_client_reads_a_document(described: tuple[ServerProcess, Path]) -> None:
+    server, _ = described
+    with SyncScopix(api_key=server.keys()[0], base_url=api(server), polling_interval=0.2) as c:
+        # waiting for the description waits for the text too: it can be read at once
+        result = c.files.upload(b"Sync notes.\n\nThe spare key hangs behind the kitchen door.\n")
+        assert result.media_type == "document"
+        assert "spare key" in c.files.get_text(result.image_id).text
+        chunks = list(c.files.iter_chunks(result.image_id))
+        assert chunks == c.files.list_chunks(result.image_id).items
+        assert chunks[0].page_numbers == [1]
+        hits = c.documents.search("where is the spare key", file_ids=[result.image_id])
+        assert [hit.chunk_id for hit in hits.items] == [chunks[0].chunk_id]
