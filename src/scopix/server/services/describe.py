@@ -173,13 +173,18 @@ class DescribeHandler:
         return DescribeResult(analysis, reused=False)
 
     async def _describe(self, job: Job, file: File) -> Described:
-        """What the file's handler gives the analyzers, analysed; its decode is timed too."""
+        """What the file's handler gives the analyzers (with the kind's extraction, when it has
+        one), analysed; its decode is timed too."""
         media = media_of_mime(file.mime_type)
         handler = self.media.of(media)
+        extracted = None
+        if handler.extract_job is not None:
+            async with self.uows.read() as uow:
+                extracted = await uow.documents.extracted(job.tenant_id, job.file_id)
         key = blobkeys.original_key(job.tenant_id, job.sha256)
         started = time.perf_counter()
         async with local_copy(self.store, key) as path:
-            inputs = await handler.describe_inputs(path, media, self.pipeline.max_side, None)
+            inputs = await handler.describe_inputs(path, media, self.pipeline.max_side, extracted)
         decode_ms = round((time.perf_counter() - started) * 1000, 1)
         described = await self.pipeline.describe(inputs)
         described.merged.timings_ms["decode"] = decode_ms

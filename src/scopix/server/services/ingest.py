@@ -27,6 +27,7 @@ from scopix.server.jobs.records import VARIANTS, new_job
 from scopix.server.media import MediaHandlers
 from scopix.server.media.base import MediaHandler
 from scopix.server.services.describe import queue_new_file, reserve_descriptions
+from scopix.server.services.extract import queue_extraction
 from scopix.server.services.storage_quota import DiskGuard, Reservation, StorageQuota
 from scopix.server.services.variants import VARIANT_ATTEMPTS
 from scopix.server.storage.base import BlobStore
@@ -427,6 +428,8 @@ class Ingestor:
             uow.jobs.add(jobs[-1])
         elif handler.has_previews and file.status == "completed":
             uow.files.add_event(file.id, file.created_at, *_variant_event(blob))
+        if handler.extract_job is not None:  # per file: each file's extraction is its own
+            jobs.append(queue_extraction(uow, file, file.created_at))
         if file.auto_describe:
             attempts = self.jobs.describe_attempts
             jobs.append(queue_new_file(uow, file, max_attempts=attempts, now=file.created_at))
