@@ -193,6 +193,9 @@ class File(Base):
     #: and how extracting its text went (`pending`, `processing`, `completed`, `failed`,
     #: `skipped`) into how many chunks (services/extract.py).
     document_type: Mapped[str | None] = mapped_column(String(10))
+    #: the title the document gives itself (PDF metadata, a first heading): its description
+    #: names it; the file's `title` stays the uploader's
+    document_title: Mapped[str | None] = mapped_column(Text)
     page_count: Mapped[int | None] = mapped_column(Integer)
     text_extraction_status: Mapped[str | None] = mapped_column(String(20))
     text_extraction_error: Mapped[str | None] = mapped_column(Text)

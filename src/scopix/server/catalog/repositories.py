@@ -31,6 +31,8 @@ from scopix.server.catalog.models import (
     ApiKey,
     Blob,
     DirectUpload,
+    DocumentChunk,
+    DocumentPage,
     File,
     FileEvent,
     FileTag,
@@ -43,14 +45,22 @@ from scopix.server.catalog.models import (
     Usage,
 )
 from scopix.server.catalog.search_index import (
+    chunk_matches,
     count_matches,
+    index_chunks,
     index_file,
     matches,
     matching_ids,
+    unindex_chunks_of,
     unindex_files,
 )
+from scopix.server.domain.chunking import Chunk
+from scopix.server.domain.ids import new_id
 from scopix.server.domain.listing import FileQuery
 from scopix.server.domain.purge import BlobState
+from scopix.server.domain.regions import as_record, from_record
+from scopix.server.jobs.records import DESCRIBE, EXTRACT
+from scopix.server.media.base import Extracted, ExtractedPage
 
 
 class TenantRepository:
@@ -288,7 +298,8 @@ class FileRepository:
         if not due:
             return []
         await unindex_files(self.session, due)
-        for owned in (FileTag, FileEvent, Job):
+        await unindex_chunks_of(self.session, due)
+        for owned in (FileTag, FileEvent, Job, DocumentChunk, DocumentPage):
             await self.session.execute(delete(owned).where(owned.file_id.in_(due)))
         await self.session.execute(delete(File).where(File.id.in_(due)))
         return due
@@ -730,16 +741,17 @@ class JobRepository:
         return not other_running
 
     async def held_back_by(self, job: Job, now: datetime) -> list[str]:
-        """The due jobs that waited while `job` ran on the same bytes."""
+        """The due jobs that waited while `job` ran on the same bytes, and, once `job` is
+        finished, those of its file that waited for it (`WAITS_FOR`)."""
+        same_bytes = and_(
+            Job.tenant_id == job.tenant_id, Job.sha256 == job.sha256, Job.kind == job.kind
+        )
+        waiting = [kind for kind, awaited in WAITS_FOR.items() if job.kind in awaited]
+        if waiting and job.state not in ACTIVE_JOB_STATES:
+            same_bytes = or_(same_bytes, and_(Job.file_id == job.file_id, Job.kind.in_(waiting)))
         return list(
             await self.session.scalars(
-                select(Job.id).where(
-                    Job.tenant_id == job.tenant_id,
-                    Job.sha256 == job.sha256,
-                    Job.kind == job.kind,
-                    Job.state == "queued",
-                    Job.run_after <= now,
-                )
+                select(Job.id).where(same_bytes, Job.state == "queued", Job.run_after <= now)
             )
         )
 
@@ -810,8 +822,14 @@ class JobRepository:
         )
 
 
+#: Job kinds that wait while a job of their file of one of these kinds is queued or running:
+#: a document's description reads what its extraction found.
+WAITS_FOR: dict[str, tuple[str, ...]] = {DESCRIBE: (EXTRACT,)}
+
+
 def _ready(now: datetime) -> Select[Job]:
-    """Queued, due jobs no other job of their kind holds back by running on the same bytes."""
+    """Queued, due jobs no other job of their kind holds back by running on the same bytes,
+    and none waits for (`WAITS_FOR`) while it is still to finish."""
     running = aliased(Job)
     same_bytes_running = exists().where(
         running.tenant_id == Job.tenant_id,
@@ -819,7 +837,21 @@ def _ready(now: datetime) -> Select[Job]:
         running.kind == Job.kind,
         running.state == "running",
     )
-    return select(Job).where(Job.state == "queued", Job.run_after <= now, ~same_bytes_running)
+    awaited = aliased(Job)
+    waits = [
+        and_(
+            Job.kind == kind,
+            exists().where(
+                awaited.file_id == Job.file_id,
+                awaited.kind.in_(kinds),
+                awaited.state.in_(ACTIVE_JOB_STATES),
+            ),
+        )
+        for kind, kinds in WAITS_FOR.items()
+    ]
+    return select(Job).where(
+        Job.state == "queued", Job.run_after <= now, ~same_bytes_running, ~or_(*waits)
+    )
 
 
 class AnalysisRepository:
@@ -996,3 +1028,163 @@ class DirectUploadRepository:
             .limit(limit)
         )
         return rows.all()
+
+
+class DocumentRepository:
+    """A document's pages and chunks, and search over the chunks; every read is the tenant's
+    and leaves deleted files out."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def replace(
+        self,
+        file: File,
+        pages: Sequence[ExtractedPage],
+        chunks: Sequence[Chunk],
+        embeddings: Sequence[bytes | None],
+    ) -> None:
+        """Store an extraction's pages and chunks (with their embeddings, in chunk order) in
+        place of any earlier one's, and index the chunks."""
+        await self.remove(file.id)
+        self.session.add_all(
+            DocumentPage(
+                file_id=file.id,
+                page_number=page.number,
+                text=page.text,
+                regions=[as_record(region) for region in page.regions],
+                width=page.width,
+                height=page.height,
+                method=page.method,
+            )
+            for page in pages
+        )
+        rows = [
+            DocumentChunk(
+                id=new_id(),
+                tenant_id=file.tenant_id,
+                file_id=file.id,
+                chunk_index=chunk.index,
+                content=chunk.content,
+                page_numbers=list(chunk.page_numbers),
+                embedding=embedding,
+            )
+            for chunk, embedding in zip(chunks, embeddings, strict=True)
+        ]
+        self.session.add_all(rows)
+        await self.session.flush()
+        await index_chunks(
+            self.session,
+            [{"chunk_id": r.id, "tenant": r.tenant_id, "content": r.content} for r in rows],
+        )
+
+    async def remove(self, file_id: str) -> None:
+        """Drop a document's pages and chunks (and the chunks' index rows)."""
+        await unindex_chunks_of(self.session, [file_id])
+        await self.session.execute(delete(DocumentChunk).where(DocumentChunk.file_id == file_id))
+        await self.session.execute(delete(DocumentPage).where(DocumentPage.file_id == file_id))
+
+    async def pages(self, tenant_id: str, file_id: str) -> Sequence[DocumentPage]:
+        """The pages of the tenant's live document, in order."""
+        rows = await self.session.scalars(
+            select(DocumentPage)
+            .join(File, File.id == DocumentPage.file_id)
+            .where(_live_of(tenant_id), DocumentPage.file_id == file_id)
+            .order_by(DocumentPage.page_number)
+        )
+        return rows.all()
+
+    async def extracted(self, tenant_id: str, file_id: str) -> Extracted | None:
+        """The tenant's document as its extraction found it (deleted or not: a job finishes
+        on it either way); None until its extraction completed."""
+        file = await self.session.scalar(
+            select(File).where(File.id == file_id, File.tenant_id == tenant_id)
+        )
+        if file is None or file.text_extraction_status != "completed":
+            return None
+        rows = await self.session.scalars(
+            select(DocumentPage)
+            .where(DocumentPage.file_id == file_id)
+            .order_by(DocumentPage.page_number)
+        )
+        pages = tuple(
+            ExtractedPage(
+                number=row.page_number,
+                text=row.text,
+                regions=tuple(from_record(record) for record in row.regions),
+                width=row.width,
+                height=row.height,
+                method=row.method,  # type: ignore[arg-type]  # written from a TextMethod
+            )
+            for row in rows
+        )
+        return Extracted(file.document_type or "", file.document_title, pages)
+
+    async def chunks(
+        self, tenant_id: str, file_id: str, limit: int, offset: int
+    ) -> tuple[Sequence[DocumentChunk], int]:
+        """One window of the tenant's live document's chunks in order, and how many it has."""
+        owned = (
+            select(DocumentChunk)
+            .join(File, File.id == DocumentChunk.file_id)
+            .where(_live_of(tenant_id), DocumentChunk.file_id == file_id)
+        )
+        total = await self.session.scalar(select(func.count()).select_from(owned.subquery()))
+        rows = await self.session.scalars(
+            owned.order_by(DocumentChunk.chunk_index).limit(limit).offset(offset)
+        )
+        return rows.all(), int(total or 0)
+
+    async def matching(
+        self,
+        tenant_id: str,
+        words: Sequence[str],
+        limit: int,
+        file_ids: Collection[str] | None = None,
+    ) -> list[str]:
+        """Ids of the tenant's live chunks holding every word, best match first."""
+        found = chunk_matches(self.session, tenant_id, words)
+        subquery = found.columns(chunk_id=String(), rank=Float()).subquery("matches")
+        stmt = (
+            select(DocumentChunk.id)
+            .join(subquery, subquery.c.chunk_id == DocumentChunk.id)
+            .join(File, File.id == DocumentChunk.file_id)
+            .where(_live_of(tenant_id))
+            .order_by(subquery.c.rank, DocumentChunk.file_id, DocumentChunk.chunk_index)
+            .limit(limit)
+        )
+        if file_ids is not None:
+            stmt = stmt.where(DocumentChunk.file_id.in_(file_ids))
+        return list(await self.session.scalars(stmt))
+
+    async def embeddings(
+        self, tenant_id: str, file_ids: Collection[str] | None = None
+    ) -> Sequence[Any]:
+        """(id, embedding) of the tenant's live chunks that have an embedding."""
+        stmt = (
+            select(DocumentChunk.id, DocumentChunk.embedding)
+            .join(File, File.id == DocumentChunk.file_id)
+            .where(_live_of(tenant_id), DocumentChunk.embedding.is_not(None))
+        )
+        if file_ids is not None:
+            stmt = stmt.where(DocumentChunk.file_id.in_(file_ids))
+        return (await self.session.execute(stmt)).all()
+
+    async def with_documents(
+        self, tenant_id: str, chunk_ids: Sequence[str]
+    ) -> list[tuple[DocumentChunk, str]]:
+        """The tenant's live chunks with these ids and their documents' filenames, in the
+        order given."""
+        if not chunk_ids:
+            return []
+        rows = await self.session.execute(
+            select(DocumentChunk, File.filename)
+            .join(File, File.id == DocumentChunk.file_id)
+            .where(_live_of(tenant_id), DocumentChunk.id.in_(chunk_ids))
+        )
+        by_id = {chunk.id: (chunk, filename) for chunk, filename in rows}
+        return [by_id[i] for i in chunk_ids if i in by_id]
+
+
+def _live_of(tenant_id: str) -> ColumnElement[bool]:
+    return and_(File.tenant_id == tenant_id, File.deleted_at.is_(None))

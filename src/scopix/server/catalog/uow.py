@@ -12,6 +12,7 @@ from scopix.server.catalog.repositories import (
     ApiKeyRepository,
     BlobRepository,
     DirectUploadRepository,
+    DocumentRepository,
     FileRepository,
     IdempotencyRepository,
     JobRepository,
@@ -35,6 +36,7 @@ class UnitOfWork:
     analyses: AnalysisRepository
     idempotency: IdempotencyRepository
     direct_uploads: DirectUploadRepository
+    documents: DocumentRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -51,6 +53,7 @@ class UnitOfWork:
         self.analyses = AnalysisRepository(self.session)
         self.idempotency = IdempotencyRepository(self.session)
         self.direct_uploads = DirectUploadRepository(self.session)
+        self.documents = DocumentRepository(self.session)
         return self
 
     async def __aexit__(

@@ -1,10 +1,11 @@
 """documents: a document file's own facts, its pages, and its chunks with their full-text index
 
-Files gain `document_type`, `page_count`, `text_extraction_status` (with its error and error
-type) and `chunk_count`; `document_pages` holds each page's text and regions, `document_chunks`
-the passages search reads, indexed like files are (catalog/search_index.py): SQLite FTS5 rows
-keyed from `chunk_fts_keys`, PostgreSQL `tsvector`s under a GIN index. No document was
-extracted before this revision, so there is nothing to index yet.
+Files gain `document_type`, `document_title`, `page_count`, `text_extraction_status` (with
+its error and error type) and `chunk_count`; `document_pages` holds each page's text and
+regions, `document_chunks` the passages search reads, indexed like files are
+(catalog/search_index.py): SQLite FTS5 rows keyed from `chunk_fts_keys`, PostgreSQL
+`tsvector`s under a GIN index. No document was extracted before this revision, so there is
+nothing to index yet.
 
 Revision ID: 0012
 Revises: 0011
@@ -33,6 +34,7 @@ depends_on: str | Sequence[str] | None = None
 #: The document columns of `files`, all nullable (other kinds leave them null).
 _FILE_COLUMNS: tuple[tuple[str, sa.types.TypeEngine[Any]], ...] = (
     ("document_type", sa.String(length=10)),
+    ("document_title", sa.Text()),
     ("page_count", sa.Integer()),
     ("text_extraction_status", sa.String(length=20)),
     ("text_extraction_error", sa.Text()),
