@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scopix.server.domain.ranking import reciprocal_rank_fusion
+from scopix.server.domain.ranking import fused_scores, reciprocal_rank_fusion
 
 
 def test_an_item_high_in_both_rankings_wins() -> None:
@@ -28,3 +28,16 @@ rankings = st.lists(
 def test_every_item_appears_once(lists: list[list[str]]) -> None:
     fused = reciprocal_rank_fusion(lists)
     assert sorted(fused) == sorted({item for ranking in lists for item in ranking})
+
+
+@given(rankings)
+def test_fused_scores_lie_between_0_and_1_in_fusion_order(lists: list[list[str]]) -> None:
+    scored = fused_scores(lists)
+    assert [item for item, _ in scored] == reciprocal_rank_fusion(lists)
+    assert all(0 < score <= 1 for _, score in scored)
+    assert [s for _, s in scored] == sorted((s for _, s in scored), reverse=True)
+
+
+def test_an_item_first_everywhere_scores_1() -> None:
+    assert fused_scores([["a", "b"], ["a"]])[0] == ("a", 1.0)
+    assert fused_scores([["b", "a"], ["a"]])[0][1] < 1.0
