@@ -127,6 +127,11 @@ def file_out(view: FileView, urls: UrlMaker, *, with_history: bool = False) -> F
         provider_count=f.provider_count,
         described_at=f.described_at,
         processing_history=history if with_history else None,
+        page_count=f.page_count,
+        document_type=f.document_type,
+        text_extraction_status=f.text_extraction_status,
+        text_extraction_error=f.text_extraction_error,
+        chunk_count=f.chunk_count,
     )
 
 
@@ -150,6 +155,12 @@ def processing_status(processing: ProcessingView, media: MediaHandlers) -> Proce
         description_is_retryable=f.description_is_retryable,
         provider_count=f.provider_count,
         updated_at=f.updated_at,
+        page_count=f.page_count,
+        document_type=f.document_type,
+        text_extraction_status=f.text_extraction_status,
+        text_extraction_error=f.text_extraction_error,
+        text_extraction_error_type=f.text_extraction_error_type,
+        chunk_count=f.chunk_count,
     )
 
 

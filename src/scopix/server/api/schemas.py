@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from scopix.server.domain.fields import MAX_TAG_CHARS, MAX_TAGS, MAX_TITLE_CHARS
+from scopix.server.domain.listing import MAX_SEARCH_CHARS
 from scopix.server.domain.quota import AnalysisLevel
 from scopix.server.domain.variants import VariantState
 from scopix.server.services.files import MAX_BATCH_DELETE
@@ -99,6 +100,14 @@ class FileOut(BaseModel):
     provider_count: int | None = None
     described_at: datetime | None = None
     processing_history: list[HistoryEntry] | None = None
+    # A document's own fields (null for other kinds).
+    page_count: int | None = None
+    document_type: str | None = Field(default=None, description="pdf, docx, txt or md")
+    text_extraction_status: str | None = Field(
+        default=None, description="pending, processing, completed, failed or skipped"
+    )
+    text_extraction_error: str | None = None
+    chunk_count: int | None = None
 
 
 class ProcessingStatusOut(BaseModel):
@@ -118,6 +127,13 @@ class ProcessingStatusOut(BaseModel):
     description_is_retryable: bool | None
     provider_count: int | None
     updated_at: datetime
+    # A document's own pipeline (null for other kinds).
+    page_count: int | None = None
+    document_type: str | None = None
+    text_extraction_status: str | None = None
+    text_extraction_error: str | None = None
+    text_extraction_error_type: str | None = None
+    chunk_count: int | None = None
 
 
 class FileListOut(BaseModel):
@@ -296,3 +312,73 @@ class DirectUploadOut(BaseModel):
     resumed: bool = False
     deduplicated: bool = False
     result: UploadResultOut | None = None
+
+
+class PageTextOut(BaseModel):
+    """One page's text."""
+
+    page: int
+    text: str
+
+
+class DocumentTextOut(BaseModel):
+    """A document's text, whole and page by page."""
+
+    text: str
+    pages: list[PageTextOut]
+
+
+class DocumentChunkOut(BaseModel):
+    """A passage of a document, as search reads it."""
+
+    chunk_id: str
+    chunk_index: int
+    content: str
+    page_numbers: list[int]
+
+
+class ChunkListOut(BaseModel):
+    """A window of a document's chunks, in order."""
+
+    items: list[DocumentChunkOut]
+    total_count: int
+    has_more: bool
+
+
+class DocumentSearchIn(BaseModel):
+    """A search over the chunks of the tenant's documents."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1, max_length=MAX_SEARCH_CHARS)
+    limit: int = Field(default=10, ge=1, le=50)
+    search_mode: Literal["hybrid", "text", "semantic"] = Field(
+        default="hybrid",
+        description=(
+            "`text`: chunks holding every word; `semantic`: the nearest in meaning; `hybrid`: "
+            "both rankings fused"
+        ),
+    )
+    file_ids: list[str] | None = Field(
+        default=None, max_length=500, description="only these documents' chunks"
+    )
+
+
+class DocumentSearchHitOut(BaseModel):
+    """A chunk a search found."""
+
+    chunk_id: str
+    document_id: str
+    document_filename: str
+    content: str
+    score: float = Field(ge=0, le=1)
+    chunk_index: int
+    page_numbers: list[int]
+
+
+class DocumentSearchOut(BaseModel):
+    """The best chunks for a search."""
+
+    items: list[DocumentSearchHitOut]
+    total_count: int
+    has_more: bool
