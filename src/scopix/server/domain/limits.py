@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Final
 
-from scopix.server.domain.errors import ImageTooLarge
+from scopix.server.domain.errors import DocumentTooLarge, ImageTooLarge
+
+#: PDF measures pages in points, 72 to the inch.
+POINTS_PER_INCH: Final = 72
 
 
 @dataclass(frozen=True)
@@ -47,3 +52,63 @@ def check_image_dimensions(width: int, height: int, *, max_pixels: int, max_side
             height=height,
             max_pixels=max_pixels,
         )
+
+
+@dataclass(frozen=True)
+class DocumentLimits:
+    """What one document may cost: checked from its header (pages, archive directory) at upload
+    and again at every later decode, and the bounds of every page render."""
+
+    max_pages: int
+    #: Larger documents are stored as they are; their text is not extracted.
+    max_extract_bytes: int
+    docx_max_unpacked_bytes: int
+    docx_max_members: int
+    #: Scanned pages are rendered at this resolution for OCR (fewer pixels on large pages).
+    ocr_dpi: int
+    #: Pixels of one page render: a 300-dpi A4 page is 8.7 Mpx, an A0 poster at 300 dpi 140 Mpx.
+    max_render_pixels: int = 40_000_000
+    #: An archive member declared this much larger than it is stored is a bomb, not a document
+    #: (XML deflates 5-20 times; a zip bomb of zeros a thousand times).
+    docx_max_ratio: int = 200
+
+    def check_pages(self, pages: int) -> None:
+        """Refuse a document whose header declares more pages than allowed (DocumentTooLarge)."""
+        if pages > self.max_pages:
+            raise DocumentTooLarge(
+                f"documents may have at most {self.max_pages:,} pages; this one declares {pages:,}",
+                page_count=pages,
+                max_pages=self.max_pages,
+            )
+
+    def check_archive(self, members: int, unpacked: int) -> None:
+        """Refuse an archive whose central directory declares too many members or bytes."""
+        if members > self.docx_max_members:
+            raise DocumentTooLarge(
+                f"a DOCX may hold at most {self.docx_max_members:,} parts; this one has "
+                f"{members:,}",
+                members=members,
+                max_members=self.docx_max_members,
+            )
+        if unpacked > self.docx_max_unpacked_bytes:
+            raise DocumentTooLarge(
+                f"a DOCX may unpack to at most {self.docx_max_unpacked_bytes:,} bytes; this one "
+                f"declares {unpacked:,}",
+                unpacked_bytes=unpacked,
+                max_unpacked_bytes=self.docx_max_unpacked_bytes,
+            )
+
+    def render_scale(self, width_pt: float, height_pt: float, *, dpi: float) -> float:
+        """Pixels per point to render a page of that size at `dpi`, lowered so that the render
+        stays within `max_render_pixels`."""
+        if width_pt <= 0 or height_pt <= 0:
+            raise ValueError(f"a page must have a size, got {width_pt}x{height_pt} pt")
+        wanted = dpi / POINTS_PER_INCH
+        bounded = math.sqrt(self.max_render_pixels / (width_pt * height_pt))
+        return min(wanted, bounded)
+
+    def fit_scale(self, width_pt: float, height_pt: float, max_side: int) -> float:
+        """Pixels per point to render a page to fit `max_side` on its longest side, within
+        `max_render_pixels`."""
+        dpi = max_side / max(width_pt, height_pt) * POINTS_PER_INCH
+        return self.render_scale(width_pt, height_pt, dpi=dpi)

@@ -11,7 +11,13 @@ import pyvips
 from scopix.server.imaging.probe import ImageDecodeError, message_of, open_header
 from scopix.server.vision.base import DecodedImage
 
-__all__ = ["ANALYSIS_MAX_SIDE", "JPEG_MAX_SIDE", "JPEG_QUALITY", "decode_for_analysis"]
+__all__ = [
+    "ANALYSIS_MAX_SIDE",
+    "JPEG_MAX_SIDE",
+    "JPEG_QUALITY",
+    "decode_for_analysis",
+    "decoded_image",
+]
 
 #: Longest side of the pixels the analyzers get: OCR reads 10 px text on an A4 scan at this size,
 #: and rapidocr shrinks anything longer than 2000 px anyway.
@@ -34,6 +40,12 @@ def decode_for_analysis(path: Path, max_side: int = ANALYSIS_MAX_SIDE) -> Decode
     except pyvips.Error as exc:
         raise ImageDecodeError(message_of(exc)) from exc
     return DecodedImage(pixels=pixels, jpeg=jpeg)
+
+
+def decoded_image(image: pyvips.Image) -> DecodedImage:
+    """An 8-bit, 3-band sRGB image already in memory (a rendered page) as the analyzers see it."""
+    pixels = np.ascontiguousarray(image.numpy(), dtype=np.uint8)
+    return DecodedImage(pixels=pixels, jpeg=_jpeg(image))
 
 
 def _upright_rgb(path: Path, max_side: int) -> pyvips.Image:

@@ -17,7 +17,14 @@ from blurhash._functions import lib as _blurhash_lib
 
 from scopix.server.imaging.probe import ImageDecodeError, header_of, message_of, open_header
 
-__all__ = ["BLURHASH_COMPONENTS", "RenderedImage", "content_created_at", "render_variants"]
+__all__ = [
+    "BLURHASH_COMPONENTS",
+    "RenderedImage",
+    "content_created_at",
+    "render_variants",
+    "variants_of",
+    "webp_of",
+]
 
 #: Blurhash components across and down.
 BLURHASH_COMPONENTS = (4, 3)
@@ -63,6 +70,22 @@ def render_variants(path: Path, sizes: Mapping[str, int]) -> RenderedImage:
         blur_hash=blur_hash,
         variants=variants,
     )
+
+
+def variants_of(image: pyvips.Image, sizes: Mapping[str, int]) -> RenderedImage:
+    """The variants and blurhash of an 8-bit sRGB image already in memory (a rendered page)."""
+    return RenderedImage(
+        width=image.width,
+        height=image.height,
+        content_created_at=None,
+        blur_hash=_blur_hash(_fit(image, _BLURHASH_SIZE)),
+        variants={name: _webp(_fit(image, size)) for name, size in sizes.items()},
+    )
+
+
+def webp_of(image: pyvips.Image) -> bytes:
+    """An in-memory image as the variants' WebP."""
+    return _webp(image)
 
 
 def _decode(path: Path, size: int, has_profile: bool) -> pyvips.Image:

@@ -1,0 +1,310 @@
+"""PDF: a pypdf pre-scan that refuses stream bombs, then PDFium (pypdfium2) for the page count,
+the text layer with its boxes, and page renders with bounded pixels.
+
+PDFium takes 2.1 GB to load a page whose 1 MB content stream inflates to 1 GiB, and under a
+memory limit it dies instead of raising (spec/MEDIA.md). pypdf decodes every stream with its own
+output caps and refuses such a stream in a tenth of a second: so pypdf reads every stream
+first, and PDFium opens the file only once none of them is a bomb.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from scopix.server.domain.errors import CorruptFile, ResourceLimit
+from scopix.server.domain.limits import DocumentLimits
+from scopix.server.domain.regions import DECIMALS, BoundingBox, TextRegion, reading_rows
+from scopix.server.isolation import reserve_memory
+from scopix.server.media.base import ExtractedPage
+from scopix.server.media.documents import EncryptedDocument
+from scopix.server.vision.base import Pixels
+
+__all__ = [
+    "PdfText",
+    "open_pdf",
+    "page_count",
+    "pdf_text",
+    "prescan",
+    "render_page",
+]
+
+#: A page whose text layer has fewer characters than this, and that shows an image, is a scan.
+SCAN_MAX_CHARACTERS: Final = 10
+#: Image XObjects declaring more pixels than this are refused before PDFium decodes them whole.
+MAX_IMAGE_PIXELS: Final = 400_000_000
+#: pypdf's own cap on one decoded stream (pypdf.filters.*_MAX_OUTPUT_LENGTH), which the pre-scan
+#: may hold twice (its input and its output) while it checks a stream.
+_PYPDF_STREAM_CAP: Final = 75_000_000
+#: What a render holds at once: PDFium's bitmap (4 bytes a pixel) and its numpy copy (3).
+_RENDER_BYTES_PER_PIXEL: Final = 7
+#: Files already pre-scanned by this process, by identity and version: a child checks a file
+#: once however many of its pages are rendered for OCR. New bytes are a new inode or mtime.
+_LINE: Final = re.compile(r"[^\r\n]+")
+_prescanned: set[tuple[int, int, int, int]] = set()
+_PRESCANNED_KEPT: Final = 256
+
+
+@dataclass(frozen=True)
+class PdfText:
+    """A PDF's title (its metadata's) and text layer, page by page, and the pages to OCR."""
+
+    title: str | None
+    pages: tuple[ExtractedPage, ...]
+    scanned: tuple[int, ...]
+
+
+def prescan(path: Path) -> None:
+    """Decode every stream with pypdf's caps. Raises ResourceLimit for a bomb (a stream past
+    the cap, an image declaring too many pixels) and CorruptFile for a file pypdf cannot parse
+    at all; an encrypted file is left to PDFium, which knows whether it opens."""
+    stat = path.stat()
+    key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if key in _prescanned:
+        return
+    reserve_memory(2 * _PYPDF_STREAM_CAP + 4 * stat.st_size)
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, LimitReachedError, PdfReadError, PdfStreamError
+    from pypdf.generic import IndirectObject, StreamObject
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # it warns of every repaired xref entry
+    try:
+        reader = PdfReader(path, strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            return
+        for number, generation in _object_numbers(reader):
+            stream = reader.get_object(IndirectObject(number, generation, reader))
+            if not isinstance(stream, StreamObject):
+                continue
+            _check_image_size(stream)
+            try:
+                stream.get_data()
+            except (DependencyError, NotImplementedError):
+                continue  # a filter pypdf lacks (JBIG2 without jbig2dec): PDFium's own
+            except LimitReachedError:
+                raise ResourceLimit(
+                    f"PDF object {number} inflates past {_PYPDF_STREAM_CAP:,} bytes: "
+                    "a decompression bomb"
+                ) from None
+            except (PdfStreamError, ValueError, OSError):
+                continue  # a damaged stream: PDFium skips it too, at no cost
+    except ResourceLimit:
+        raise
+    except (PdfReadError, PdfStreamError) as exc:
+        raise CorruptFile(f"the PDF does not open: {exc}") from None
+    except RecursionError:
+        raise ResourceLimit("the PDF's objects nest too deeply") from None
+    if len(_prescanned) >= _PRESCANNED_KEPT:
+        _prescanned.clear()
+    _prescanned.add(key)
+
+
+def _object_numbers(reader: object) -> Iterator[tuple[int, int]]:
+    """Every object the cross-reference tables list, as (number, generation)."""
+    for generation, numbers in reader.xref.items():  # type: ignore[attr-defined]
+        for number in numbers:
+            yield number, generation
+
+
+def _check_image_size(stream: object) -> None:
+    get = stream.get  # type: ignore[attr-defined]
+    if get("/Subtype") != "/Image":
+        return
+    try:
+        pixels = int(get("/Width", 0)) * int(get("/Height", 0))
+    except (TypeError, ValueError):
+        return
+    if pixels > MAX_IMAGE_PIXELS:
+        raise ResourceLimit(
+            f"a PDF image declares {pixels:,} pixels; at most {MAX_IMAGE_PIXELS:,} are decoded"
+        )
+
+
+def open_pdf(path: Path, limits: DocumentLimits) -> pdfium.PdfDocument:
+    """The pre-scanned PDF opened by PDFium, its page count within the limits. Raises
+    EncryptedDocument, CorruptFile, DocumentTooLarge or ResourceLimit."""
+    prescan(path)
+    try:
+        document = pdfium.PdfDocument(path)
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise EncryptedDocument("the PDF is encrypted: it opens only with a password") from None
+        raise CorruptFile(f"the PDF does not open: {_pdfium_reason(exc)}") from None
+    try:
+        limits.check_pages(len(document))
+    except Exception:
+        document.close()
+        raise
+    return document
+
+
+def _pdfium_reason(exc: Exception) -> str:
+    text = str(exc)
+    return text.split("PDFium: ", 1)[-1].rstrip(").") if "PDFium: " in text else text
+
+
+def page_count(path: Path, limits: DocumentLimits) -> int:
+    """The checked page count of a PDF."""
+    document = open_pdf(path, limits)
+    try:
+        return len(document)
+    finally:
+        document.close()
+
+
+def pdf_text(path: Path, limits: DocumentLimits) -> PdfText:
+    """Every page's text layer, its lines as regions normalized to the page (y from the top),
+    in reading order, and which pages show no text but an image: scans for OCR."""
+    document = open_pdf(path, limits)
+    try:
+        title = (document.get_metadata_value("Title") or "").strip() or None
+        pages = []
+        scanned = []
+        for index in range(len(document)):
+            page = document[index]
+            try:
+                extracted = _page_text(page, index + 1)
+                if _is_scan(page, extracted.text):
+                    scanned.append(index + 1)
+            finally:
+                page.close()
+            pages.append(extracted)
+        return PdfText(title, tuple(pages), tuple(scanned))
+    finally:
+        document.close()
+
+
+def _page_text(page: pdfium.PdfPage, number: int) -> ExtractedPage:
+    left, bottom, right, top = page.get_bbox()
+    width, height = right - left, top - bottom
+    text_page = page.get_textpage()
+    try:
+        raw = text_page.get_text_range()
+        lines = []
+        if width > 0 and height > 0:
+            for line, (x0, y0, x1, y1) in _line_boxes(text_page, raw):
+                box = _normalized(x0 - left, top - y1, x1 - x0, y1 - y0, width, height)
+                lines.append(_region(line, box, number))
+    finally:
+        text_page.close()
+    ordered = tuple(region for row in reading_rows(lines) for region in row)
+    return ExtractedPage(
+        number, _clean(raw), ordered, max(round(width), 1), max(round(height), 1), "text_layer"
+    )
+
+
+def _line_boxes(
+    text_page: pdfium.PdfTextPage, raw: str
+) -> Iterator[tuple[str, tuple[float, float, float, float]]]:
+    """Each text line of the page and the box around its characters (PDF coordinates).
+
+    PDFium's text has one character per character index, its line breaks included, so a line
+    is a run of indices between breaks and its box the union of the rectangles PDFium makes of
+    that run. Where the text and the indices disagree (text PDFium cannot map one to one), the
+    rectangles are read one by one with the text each bounds, which costs a page scan each.
+    """
+    if len(raw) != text_page.count_chars():
+        for index in range(text_page.count_rects()):
+            rect = text_page.get_rect(index)
+            line = _clean(text_page.get_text_bounded(*rect)).strip()
+            if line:
+                yield line, rect
+        return
+    for match in _LINE.finditer(raw):
+        line = _clean(match.group()).strip()
+        if not line:
+            continue
+        rects = [
+            text_page.get_rect(index)
+            for index in range(text_page.count_rects(match.start(), len(match.group())))
+        ]
+        if rects:
+            yield (
+                line,
+                (
+                    min(r[0] for r in rects),
+                    min(r[1] for r in rects),
+                    max(r[2] for r in rects),
+                    max(r[3] for r in rects),
+                ),
+            )
+
+
+def _clean(text: str) -> str:
+    """PDFium's text with Unix line ends, without its marks for hyphens and unknown glyphs."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufffe", "").replace("\x02", "")
+
+
+def _normalized(
+    x: float, y: float, box_width: float, box_height: float, width: float, height: float
+) -> BoundingBox:
+    left = _unit(x / width)
+    top = _unit(y / height)
+    return BoundingBox(
+        left,
+        top,
+        round(min(box_width / width, 1 - left), DECIMALS),
+        round(min(box_height / height, 1 - top), DECIMALS),
+    )
+
+
+def _region(text: str, box: BoundingBox, page: int) -> TextRegion:
+    right = round(box.x + box.width, DECIMALS)
+    bottom = round(box.y + box.height, DECIMALS)
+    polygon = ((box.x, box.y), (right, box.y), (right, bottom), (box.x, bottom))
+    return TextRegion(text=text, confidence=1.0, bbox=box, polygon=polygon, page=page)
+
+
+def _unit(value: float) -> float:
+    return round(min(max(value, 0.0), 1.0), DECIMALS)
+
+
+def _is_scan(page: pdfium.PdfPage, text: str) -> bool:
+    """Whether a page is to be read by OCR: no text layer at all, or a few stray characters
+    over an image."""
+    characters = len("".join(text.split()))
+    if characters == 0:
+        return True
+    if characters >= SCAN_MAX_CHARACTERS:
+        return False
+    images = page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=2)
+    return next(iter(images), None) is not None
+
+
+def render_page(
+    path: Path, limits: DocumentLimits, number: int, *, dpi: float | None, max_side: int | None
+) -> Pixels:
+    """Page `number` (1-based) as upright 8-bit RGB pixels, at `dpi` or to fit `max_side`, never
+    more than `limits.max_render_pixels`. Raises IndexError for a page the PDF does not have."""
+    document = open_pdf(path, limits)
+    try:
+        if not 1 <= number <= len(document):
+            raise IndexError(f"the PDF has {len(document)} pages, not a page {number}")
+        page = document[number - 1]
+        try:
+            width, height = page.get_size()
+            if dpi is not None:
+                scale = limits.render_scale(width, height, dpi=dpi)
+            else:
+                scale = limits.fit_scale(width, height, max_side or 1)
+            pixels = math.ceil(width * scale) * math.ceil(height * scale)
+            reserve_memory(_RENDER_BYTES_PER_PIXEL * pixels)
+            bitmap = page.render(scale=scale, rev_byteorder=True)
+            try:
+                array = bitmap.to_numpy()
+                return np.ascontiguousarray(array[:, :, :3], dtype=np.uint8)
+            finally:
+                bitmap.close()
+        finally:
+            page.close()
+    finally:
+        document.close()
