@@ -1,5 +1,5 @@
 """Signed, expiring URLs: for the parts of a direct upload on local storage, and for the images
-the web page shows (an `<img>` cannot send an API key).
+and document pages the web page shows (an `<img>` cannot send an API key).
 
 A signature covers everything its grant names and the expiry, so a URL cannot be reused for
 another part, another file, another tenant or a later time.
@@ -58,6 +58,24 @@ class ViewGrant:
 
     def message(self) -> bytes:
         return f"GET\n{self.tenant_id}\n{self.file_id}\n{self.variant}\n{self.expires}".encode()
+
+
+@dataclass(frozen=True)
+class PageGrant:
+    """GET page `page` (1-based) of `tenant_id`'s document `file_id`, rendered at most `size`
+    pixels on a side, until `expires`. Its message starts apart from a ViewGrant's, so neither
+    signature opens the other."""
+
+    tenant_id: str
+    file_id: str
+    page: int
+    size: int
+    expires: int
+    renewal = "reload the page for fresh image URLs"
+
+    def message(self) -> bytes:
+        fields = (self.tenant_id, self.file_id, self.page, self.size, self.expires)
+        return "\n".join(["GET PAGE", *map(str, fields)]).encode()
 
 
 def view_expiry(now: float) -> int:

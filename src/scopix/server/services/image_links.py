@@ -1,4 +1,5 @@
-"""Signed links to the images of a tenant's files, for pages whose `<img>` cannot send a key."""
+"""Signed links to the images of a tenant's files and the pages of its documents, for web pages
+whose `<img>` cannot send a key."""
 
 from __future__ import annotations
 
@@ -28,6 +29,16 @@ class ImageLinks:
         expires = signing.view_expiry(time.time())
         grant = signing.ViewGrant(tenant_id, file_id, variant, expires)
         return ImageLink(expires, signing.sign(self.secret, grant))
+
+    def sign_page(self, tenant_id: str, file_id: str, page: int, size: int) -> ImageLink:
+        expires = signing.view_expiry(time.time())
+        grant = signing.PageGrant(tenant_id, file_id, page, size, expires)
+        return ImageLink(expires, signing.sign(self.secret, grant))
+
+    def check_page(self, grant: signing.PageGrant, signature: str) -> None:
+        """Refuse a page link that is not genuine or no longer current; what it names is
+        then looked up as the tenant's, so a deleted document's pages are gone at once."""
+        signing.verify(self.secret, grant, signature, time.time())
 
     async def open(self, grant: signing.ViewGrant, signature: str) -> BlobLocation:
         """Where the linked image is, once the link is proven genuine and current; a deleted
