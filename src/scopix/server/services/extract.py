@@ -72,9 +72,8 @@ def document_text(extracted: Extracted) -> str:
 
 class ExtractHandler:
     """The `extract` job: one per document file (not per blob: each file has its own status).
-
-    Documents larger than `max_bytes` are stored but not read: their extraction fails at once
-    as a `resource_limit`."""
+    The kind's handler refuses what it will not read (a document over the extract limit, an
+    encrypted PDF, a bomb) with a classified failure, which is the job's."""
 
     kind = EXTRACT
 
@@ -85,14 +84,12 @@ class ExtractHandler:
         media: MediaHandlers,
         embedder: TextEmbedder | None,
         chunking: ChunkSettings,
-        max_bytes: int,
     ) -> None:
         self.uows = uows
         self.store = store
         self.media = media
         self.embedder = embedder
         self.chunking = chunking
-        self.max_bytes = max_bytes
 
     async def started(self, uow: UnitOfWork, job: Job) -> None:
         file = await _file_of(uow, job)
@@ -107,14 +104,6 @@ class ExtractHandler:
             file = await uow.files.by_id(job.tenant_id, job.file_id)
         if file is None or file.deleted_at is not None:
             raise JobFailed(_DELETED)
-        if file.size_bytes > self.max_bytes:
-            raise JobFailed(
-                Failure(
-                    DescriptionErrorType.RESOURCE_LIMIT,
-                    f"the document is larger than {self.max_bytes} bytes: stored, text not "
-                    "extracted",
-                )
-            )
         extracted = await self._extract(job, file)
         pages = [(page.number, page.text) for page in extracted.pages]
         chunks = chunk_pages(pages, self.chunking.words, self.chunking.overlap_words)
