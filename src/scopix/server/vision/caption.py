@@ -329,8 +329,8 @@ def _document_phrase(document: DocumentContext) -> str:
 def _without_title(text: str, title: str) -> str:
     """`text` without the title it begins with (a DOCX or MD title is its first heading), so the
     caption does not say it twice; cut only at the end of a word."""
-    rest = text[len(title) :]
-    if title and text.casefold().startswith(title.casefold()) and not rest[:1].isalnum():
+    head, rest = text[: len(title)], text[len(title) :]
+    if title and head.casefold() == title.casefold() and not rest[:1].isalnum():
         return rest.lstrip(" .:-–—")
     return text
 
