@@ -265,6 +265,13 @@ def test_a_document_s_inputs_become_its_context() -> None:
     assert failed == DocumentContext(None, (), None, 4, "pdf")
 
 
+def test_a_long_document_reaches_the_analyzers_cut_at_a_word() -> None:
+    text = "page of words " * 100_000
+    context = document_context(DescribeInputs(IMAGE, text, facts={"document_type": "pdf"}))
+    assert context is not None and context.text is not None
+    assert_cut_at_a_word(text, context.text, MAX_DOCUMENT_TEXT_CHARS, "")
+
+
 def test_the_vlm_prompt_names_the_document_and_carries_its_first_text() -> None:
     text = "Revenue grew. " + "figures " * 1_000
     prompt = document_prompt(

@@ -23,7 +23,8 @@ from scopix.server.vision.base import (
     DocumentContext,
     TextEmbedder,
 )
-from scopix.server.vision.merge import MergedAnalysis, merge
+from scopix.server.vision.caption import cut_at_word
+from scopix.server.vision.merge import MAX_DOCUMENT_TEXT_CHARS, MergedAnalysis, merge
 
 # Bumped whenever merge rules or the embedded text change, so cached analyses are redone.
 MERGE_VERSION = "2"  # 2: image features and class scores
@@ -106,6 +107,10 @@ def document_context(inputs: DescribeInputs) -> DocumentContext | None:
     text = inputs.text
     if text is None and inputs.regions is not None:
         text = "\n".join(region.text for region in inputs.regions)
+    if text is not None:
+        # A 2,000-page document's text runs to megabytes; no analyzer reads, nor the merge
+        # keeps, more than this.
+        text = cut_at_word(text, MAX_DOCUMENT_TEXT_CHARS, marker="")
     return DocumentContext(
         text=text,
         regions=inputs.regions or (),
