@@ -96,7 +96,8 @@ def draw_dense_page(
     pitch = min(_LEADING * font_px, (height - 2 * margin_y - ascent - descent) / max(lines - 1, 1))
     if pitch <= ink_bottom - ink_top:
         raise ValueError(f"{lines} lines of {font_pt} pt do not fit {height} px at {dpi} dpi")
-    words = _prose(random.Random(seed))
+    # No word is narrower than an em with its space: this many words always fill the lines.
+    words = _prose(random.Random(seed), lines * (width // font_px + 1))
     canvas = Image.new("L", (width, height), _PAPER)
     draw = ImageDraw.Draw(canvas)
     drawn = []
@@ -271,10 +272,10 @@ _WORDS = (
 _VOCABULARY = _WORDS.split()
 
 
-def _prose(chance: random.Random) -> list[str]:
-    """An endless-enough stream of words in sentences: capitals, commas, numbers, full stops."""
+def _prose(chance: random.Random, count: float) -> list[str]:
+    """At least `count` words in sentences (capitals, commas, numbers, full stops), last first."""
     words: list[str] = []
-    while len(words) < 2000:
+    while len(words) < count:
         sentence = [chance.choice(_VOCABULARY) for _ in range(chance.randint(7, 16))]
         if chance.random() < 0.5:
             sentence.insert(chance.randrange(1, len(sentence)), _number(chance))
@@ -284,7 +285,7 @@ def _prose(chance: random.Random) -> list[str]:
         sentence[0] = sentence[0].capitalize()
         sentence[-1] += "."
         words.extend(sentence)
-    words.reverse()  # popped from the end
+    words.reverse()
     return words
 
 
