@@ -25,6 +25,7 @@ __all__ = [
     "docx_declaring",
     "docx_inflating_past",
     "encrypted_pdf",
+    "joined_pdfs",
     "latin1_text",
     "markdown_text",
     "page_count_lie_pdf",
@@ -159,11 +160,24 @@ def truncated_pdf(keep: int = 120) -> bytes:
     return text_pdf([["cut short"] * 5])[:keep]
 
 
-def scanned_pdf(pages: Sequence[Image.Image], dpi: int = 300) -> bytes:
-    """Page images as a PDF of scans: one image per page and no text layer (Pillow's writer)."""
+def scanned_pdf(pages: Sequence[Image.Image], dpi: int = 300, quality: int = 95) -> bytes:
+    """Page images as a PDF of grey scans, one JPEG per page at `quality`, no text layer:
+    Pillow's own PDF writer."""
     out = io.BytesIO()
-    first, *rest = [page.convert("RGB") for page in pages]
-    first.save(out, "PDF", resolution=dpi, save_all=True, append_images=rest)
+    first, *rest = [page.convert("L") for page in pages]
+    first.save(out, "PDF", resolution=dpi, save_all=True, append_images=rest, quality=quality)
+    return out.getvalue()
+
+
+def joined_pdfs(*documents: bytes) -> bytes:
+    """The pages of several PDFs, in order, as one PDF (pypdf's writer)."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for document in documents:
+        writer.append(PdfReader(io.BytesIO(document)))
+    out = io.BytesIO()
+    writer.write(out)
     return out.getvalue()
 
 

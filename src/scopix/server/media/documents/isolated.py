@@ -89,8 +89,9 @@ def document_text(path: Path, document_type: str, limits: DocumentLimits) -> Doc
 def page_pixels(
     path: Path, document_type: str, limits: DocumentLimits, number: int, dpi: float
 ) -> Pixels:
-    """A PDF page's pixels at `dpi` (bounded), for OCR: only PDFs have scanned pages."""
-    return pdf.render_page(path, limits, number, dpi=dpi, max_side=None)
+    """A scanned PDF page's pixels for OCR: the scan's own, or the page rendered at `dpi`
+    (bounded). Only PDFs have scanned pages."""
+    return pdf.scan_pixels(path, limits, number, dpi)
 
 
 def page_image(
