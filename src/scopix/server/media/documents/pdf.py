@@ -299,14 +299,14 @@ def render_page(
         try:
             width, height = page.get_size()
             if dpi is not None:
+                # A whole number of pixels across: a scan drawn edge to edge then lands pixel
+                # on pixel, where a fraction would resample all of it. (pypdfium2 sizes the
+                # bitmap by rounding width x scale up: stay a hair below.)
                 scale = limits.render_scale(width, height, dpi=dpi)
+                scale = (max(round(width * scale), 1) - _UNDER_A_PIXEL) / width
             else:
                 scale = limits.fit_scale(width, height, max_side or 1)
-            # A whole number of pixels across: a scan drawn edge to edge then lands pixel on
-            # pixel, where a fraction would resample it all (2,481 px for a 2,480 px scan blurs
-            # 9-pt text enough to cost OCR 4 % of its characters, measured).
-            # (pypdfium2 sizes the bitmap by rounding width x scale up: stay a hair below.)
-            scale = (max(round(width * scale), 1) - _UNDER_A_PIXEL) / width
+                scale = min(scale, ((max_side or 1) - _UNDER_A_PIXEL) / max(width, height))
             pixels = math.ceil(width * scale) * math.ceil(height * scale)
             reserve_memory(_RENDER_BYTES_PER_PIXEL * pixels)
             bitmap = page.render(scale=scale, rev_byteorder=True)
