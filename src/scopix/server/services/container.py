@@ -15,7 +15,7 @@ from scopix.server.catalog.uow import UnitOfWorkFactory
 from scopix.server.datadir import signing_secret
 from scopix.server.domain.breaker import CircuitBreaker
 from scopix.server.domain.failures import RetryPolicy
-from scopix.server.domain.limits import ImageLimits
+from scopix.server.domain.limits import DocumentLimits, ImageLimits
 from scopix.server.imaging.checked import ImageDecoders
 from scopix.server.isolation import CrashHook, IsolatedPool, IsolationLimits
 from scopix.server.jobs.celery_app import CeleryJobQueue, make_celery
@@ -25,11 +25,14 @@ from scopix.server.jobs.queue import JobQueue
 from scopix.server.jobs.runner import JobRunner, LeaseSettings
 from scopix.server.jobs.sweeper import JobSweeper
 from scopix.server.media import MediaHandlers
+from scopix.server.media.document import DocumentHandler
 from scopix.server.media.image import ImageHandler
 from scopix.server.media.stored import StoredHandler
 from scopix.server.services.batches import BatchService
 from scopix.server.services.describe import DescribeHandler, DescribeService
 from scopix.server.services.direct_uploads import DirectUploadService, DirectUploadSettings
+from scopix.server.services.documents import DocumentService
+from scopix.server.services.extract import ChunkSettings, ExtractHandler
 from scopix.server.services.files import FileService
 from scopix.server.services.idempotency import IdempotencyService
 from scopix.server.services.image_links import ImageLinks
@@ -72,6 +75,7 @@ class Services:
     upload_slots: UploadSlots
     maintenance: Maintenance
     describe: DescribeService
+    documents: DocumentService
     idempotency: IdempotencyService
     pipeline: DescriptionPipeline
     #: what each media kind does: the only place that knows
@@ -106,10 +110,12 @@ def build_services(settings: Settings) -> Services:
     inference = anyio.CapacityLimiter(settings.inference_threads)
     embedder = _embedder(settings, inference)
     pipeline = build_pipeline(settings, inference, embedder)
-    media = build_media(decoders)
+    media = build_media(settings, decoders, inference)
+    chunking = ChunkSettings(settings.document_chunk_words, settings.document_chunk_overlap_words)
     handlers: dict[str, JobHandler[Any]] = {
         VariantsHandler.kind: VariantsHandler(uows, store, media),
         DescribeHandler.kind: DescribeHandler(uows, store, pipeline, media),
+        ExtractHandler.kind: ExtractHandler(uows, store, media, embedder, chunking),
     }
     workers = _worker_pool(settings, uows, handlers)
     queue = _queue(settings, workers)
@@ -155,6 +161,7 @@ def build_services(settings: Settings) -> Services:
             timedelta(days=settings.purge_after_days),
         ),
         describe=DescribeService(uows, queue, settings.describe_max_attempts),
+        documents=DocumentService(uows, store, media, embedder),
         idempotency=idempotency,
         pipeline=pipeline,
         media=media,
@@ -229,11 +236,24 @@ def build_decoders(settings: Settings) -> ImageDecoders:
     return ImageDecoders(pool, limits, image)
 
 
-def build_media(decoders: ImageDecoders) -> MediaHandlers:
-    """One handler per media kind the server accepts."""
-    return MediaHandlers(
-        [ImageHandler(decoders), StoredHandler("document"), StoredHandler("video")]
+def build_media(
+    settings: Settings, decoders: ImageDecoders, inference: anyio.CapacityLimiter
+) -> MediaHandlers:
+    """One handler per media kind the server accepts; every decode shares one pool."""
+    reader = None
+    if settings.ondevice:  # scanned pages are read by the OCR the analyzers use
+        from scopix.server.vision.ondevice.ocr import TextReader
+
+        reader = TextReader()
+    limits = DocumentLimits(
+        max_pages=settings.document_max_pages,
+        max_extract_bytes=settings.document_max_extract_bytes,
+        docx_max_unpacked_bytes=settings.docx_max_unpacked_bytes,
+        docx_max_members=settings.docx_max_members,
+        ocr_dpi=settings.document_ocr_dpi,
     )
+    documents = DocumentHandler(decoders.pool, decoders.limits, limits, reader, inference)
+    return MediaHandlers([ImageHandler(decoders), documents, StoredHandler("video")])
 
 
 def build_pipeline(

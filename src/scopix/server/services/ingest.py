@@ -58,8 +58,8 @@ class StagedUpload:
 
 @dataclass(frozen=True)
 class StoredUpload:
-    """Bytes a client sent straight to storage, verified, at a temporary key. Only media that
-    are stored as they are come this way: what ingest probes is staged locally first."""
+    """Bytes a client sent straight to storage, verified, at a temporary key. Only bytes their
+    media handler does not probe come this way: what ingest probes is staged locally first."""
 
     key: str
     filename: str
