@@ -26,6 +26,7 @@ from scopix.server.domain.media import (
     SNIFF_BYTES,
     looks_like_text,
     media_of_mime,
+    named,
     sniff,
 )
 
@@ -188,6 +189,15 @@ def test_document_types_are_their_extensions() -> None:
 )
 def test_markdown_is_plain_text_named_so(hint: str | None, mime: str) -> None:
     assert sniff(b"# Title\n\nSome *words*.\n", filename_hint=hint).mime == mime
+
+
+def test_known_bytes_take_the_text_type_their_new_name_gives() -> None:
+    markdown, text = media_of_mime("text/markdown"), media_of_mime("text/plain")
+    assert named(markdown, "notes.txt") == text
+    assert named(text, "notes.md") == markdown
+    assert named(markdown, "notes.markdown") == markdown
+    pdf = media_of_mime("application/pdf")
+    assert named(pdf, "notes.md") == pdf
 
 
 def test_the_filename_never_changes_binary_types() -> None:

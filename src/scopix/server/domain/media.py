@@ -94,6 +94,15 @@ def media_of_mime(mime: str) -> MediaType:
     raise KeyError(mime)
 
 
+def named(media: MediaType, filename: str) -> MediaType:
+    """The type of known bytes as a file of this name holds them: identical bytes are one
+    stored blob, but plain text is Markdown in a file named so, and Markdown plain text in
+    one that is not."""
+    if media.mime in (TEXT_MIME, MARKDOWN_MIME):
+        return media_of_mime(_text_mime(filename))
+    return media
+
+
 def sniff(head: bytes, filename_hint: str | None = None) -> MediaType:
     """Type an upload from its first bytes; refuse anything that is not an accepted type.
     `filename_hint` only chooses between plain text and Markdown."""

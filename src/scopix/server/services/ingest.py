@@ -17,7 +17,7 @@ from scopix.server.domain.dedup import DedupOutcome, dedup_outcome
 from scopix.server.domain.errors import Conflict, EmptyFile, IdempotencyKeyReused, Unavailable
 from scopix.server.domain.fields import UploadOptions, validate_filename
 from scopix.server.domain.ids import new_id
-from scopix.server.domain.media import MediaType, media_of_mime, sniff
+from scopix.server.domain.media import MediaType, media_of_mime, named, sniff
 from scopix.server.domain.purge import is_attachable
 from scopix.server.domain.status import initial_status
 from scopix.server.domain.variants import PREVIEW_SIZES, variant_state
@@ -184,7 +184,7 @@ class Ingestor:
         )
         if outcome is DedupOutcome.SKIPPED and live is not None:
             return await self._skipped(live, blob)
-        media = media_of_mime(blob.mime_type)
+        media = named(media_of_mime(blob.mime_type), filename)
         describable = self.media.of(media).describable
         options = replace(options, auto_describe=options.auto_describe and describable)
         known = StoredUpload(
@@ -526,7 +526,8 @@ def _new_file(
         folder_id=options.folder_id,
         project_id=options.project_id,
         media_type=media.kind,
-        mime_type=blob.mime_type,
+        # This file's own type: the same bytes are Markdown in one file, plain text in another.
+        mime_type=media.mime,
         size_bytes=blob.size_bytes,
         width=blob.width,
         height=blob.height,
