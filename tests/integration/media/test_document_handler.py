@@ -89,11 +89,13 @@ async def test_a_text_layer_pdf_gives_its_pages_lines_and_title(
     assert first.polygon[0] == (first.bbox.x, first.bbox.y)
 
 
-async def test_a_pdf_without_a_title_is_named_by_its_first_line(
+async def test_a_pdf_without_a_real_title_is_named_by_its_first_line(
     handler: DocumentHandler, tmp_path: Path
 ) -> None:
-    path = saved(tmp_path, docfactory.text_pdf(PAGES), "untitled.pdf")
-    assert (await handler.extract(path, PDF, path.stat().st_size)).title == "Quarterly report"
+    for title in (None, "Binder1.pdf", "Microsoft Word - report.docx", "Untitled"):
+        path = saved(tmp_path, docfactory.text_pdf(PAGES, title=title), "untitled.pdf")
+        extracted = await handler.extract(path, PDF, path.stat().st_size)
+        assert extracted.title == "Quarterly report", title
 
 
 async def test_upload_probe_counts_pages_and_renders_page_one(
@@ -121,7 +123,8 @@ async def test_previews_render_every_variant_of_page_one(
         path = saved(tmp_path, data, f"previews.{media.extension}")
         rendered = await handler.previews(path, media, VARIANT_SIZES)
         assert set(rendered.variants) == set(VARIANT_SIZES)
-        assert max(rendered.width, rendered.height) == max(VARIANT_SIZES.values())
+        # The page's own size: a PDF's in points, the text card's (A4 at 150 dpi) for others.
+        assert (rendered.width, rendered.height) == ((595, 842) if media is PDF else (1240, 1754))
 
 
 async def test_a_page_renders_as_webp_and_a_missing_page_is_not_found(

@@ -5,7 +5,7 @@ zip pre-pass) before it decodes: limits change, and stored bytes are checked at 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
@@ -111,9 +111,15 @@ def page_webp(
 def page_variants(
     path: Path, document_type: str, limits: DocumentLimits, sizes: Mapping[str, int]
 ) -> RenderedImage:
-    """Page 1's variants of `sizes` and its blurhash, rendered once at the largest size."""
+    """Page 1's variants of `sizes` and its blurhash, rendered once at the largest size. The
+    width and height are the page's own: in points for a PDF, the card's for the others."""
     largest = max(sizes.values(), default=64)
-    return variants_of(_picture(path, document_type, limits, 1, largest), sizes)
+    rendered = variants_of(_picture(path, document_type, limits, 1, largest), sizes)
+    if document_type == "pdf":
+        width, height = pdf.page_size(path, limits, 1)
+    else:
+        width, height = CARD_WIDTH, CARD_HEIGHT
+    return replace(rendered, width=width, height=height)
 
 
 def _picture(

@@ -35,6 +35,7 @@ __all__ = [
     "PdfText",
     "open_pdf",
     "page_count",
+    "page_size",
     "pdf_text",
     "prescan",
     "render_page",
@@ -56,6 +57,10 @@ _RENDER_BYTES_PER_PIXEL: Final = 7
 #: Files already pre-scanned by this process, by identity and version: a child checks a file
 #: once however many of its pages are rendered for OCR. New bytes are a new inode or mtime.
 _UNDER_A_PIXEL: Final = 1e-3
+_FILE_NAME: Final = re.compile(
+    r"\.(pdf|docx?|odt|rtf|txt|tex|dvi|ps|indd|pages|xlsx?|pptx?)$", re.I
+)
+_PLACEHOLDER_TITLES: Final = frozenset({"untitled", "title", "document", "untitled document"})
 #: Two lines share a row when they overlap by this share of the shorter one's height.
 _ROW_OVERLAP: Final = 0.5
 _LINE: Final = re.compile(r"[^\r\n]+")
@@ -170,12 +175,28 @@ def page_count(path: Path, limits: DocumentLimits) -> int:
         document.close()
 
 
+def page_size(path: Path, limits: DocumentLimits, number: int) -> tuple[int, int]:
+    """Page `number`'s width and height in points (1/72 inch)."""
+    document = open_pdf(path, limits)
+    try:
+        if not 1 <= number <= len(document):
+            raise IndexError(f"the PDF has {len(document)} pages, not a page {number}")
+        page = document[number - 1]
+        try:
+            width, height = page.get_size()
+        finally:
+            page.close()
+    finally:
+        document.close()
+    return max(round(width), 1), max(round(height), 1)
+
+
 def pdf_text(path: Path, limits: DocumentLimits) -> PdfText:
     """Every page's text layer, its lines as regions normalized to the page (y from the top),
     in reading order, and which pages show no text but an image: scans for OCR."""
     document = open_pdf(path, limits)
     try:
-        title = (document.get_metadata_value("Title") or "").strip() or None
+        title = _meaningful(document.get_metadata_value("Title") or "")
         pages = []
         scanned = []
         for index in range(len(document)):
@@ -190,6 +211,15 @@ def pdf_text(path: Path, limits: DocumentLimits) -> PdfText:
         return PdfText(title, tuple(pages), tuple(scanned))
     finally:
         document.close()
+
+
+def _meaningful(title: str) -> str | None:
+    """A metadata title, unless it is only the name of the file it was made from ("Binder1.pdf",
+    "report.docx", "Microsoft Word - notes.doc") or a placeholder: the first line says more."""
+    title = " ".join(title.split())
+    if not title or title.lower() in _PLACEHOLDER_TITLES or _FILE_NAME.search(title):
+        return None
+    return title
 
 
 def _page_text(page: pdfium.PdfPage, number: int) -> ExtractedPage:
