@@ -6,11 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 
+from scopix.server.catalog.models import File
+from scopix.server.domain.regions import BoundingBox, TextRegion, as_record
 from scopix.server.services.files import BlobLocation
 from scopix.server.web.views import (
     best_image,
+    document_facts,
     human_size,
     is_moving,
+    page_regions,
+    pages_render,
     percent,
     points,
     shows_inline,
@@ -66,3 +71,43 @@ def test_only_images_open_in_the_page() -> None:
     assert shows_inline(BlobLocation("k", "image/webp", "a.webp"))
     assert not shows_inline(BlobLocation("k", "application/pdf", "a.pdf"))
     assert not shows_inline(BlobLocation("k", "video/mp4", "a.mp4"))
+
+
+def test_cards_move_while_a_document_is_read() -> None:
+    assert is_moving("completed", "pending", "pending")
+    assert is_moving("completed", "pending", "processing")
+    assert not any(
+        is_moving("completed", "pending", state) for state in (None, "completed", "failed")
+    )
+
+
+def test_a_document_says_its_type_and_length() -> None:
+    assert document_facts(File(media_type="image")) is None
+    pdf = document_facts(File(document_type="pdf", page_count=12, text_extraction_status="done"))
+    assert pdf is not None
+    assert pdf.label == "PDF · 12 pages"
+    assert pdf.extraction_status == "done"
+    one = document_facts(File(document_type="md", page_count=1))
+    assert one is not None and one.label == "MD · 1 page"
+    unread = document_facts(File(document_type="docx"))
+    assert unread is not None and unread.label == "DOCX"
+    thick = document_facts(File(document_type="pdf", page_count=2000))
+    assert thick is not None and thick.label == "PDF · 2,000 pages"
+
+
+def test_pages_show_as_pictures_once_page_one_was_rendered() -> None:
+    assert pages_render({"small_256": "", "original": ""})
+    assert not pages_render({"original": ""})
+
+
+def test_the_viewer_draws_the_regions_of_its_page_only() -> None:
+    box = BoundingBox(0.1, 0.1, 0.5, 0.05)
+    corners = ((0.1, 0.1), (0.6, 0.1), (0.6, 0.15), (0.1, 0.15))
+    regions = [
+        as_record(TextRegion(text, 0.9, box, corners, page=page))
+        for text, page in (("one", 1), ("two", 2), ("also two", 2), ("an image's", None))
+    ]
+    assert [r["text"] for r in page_regions(regions, 2)] == ["two", "also two"]
+    assert [r["text"] for r in page_regions(regions, 1)] == ["one"]
+    assert page_regions(regions, 3) == []
+    assert page_regions(None, 1) == []

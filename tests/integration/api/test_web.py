@@ -10,8 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from apiclient import Api
+from docfactory import text_pdf
 from imagefactory import jpeg_bytes, mp4_bytes
-from scopix.server.domain.signing import ViewGrant, sign
+from scopix.server.domain.signing import PageGrant, ViewGrant, sign
 from scopix.server.web.forms import PAGE_SIZE
 
 UPLOAD = "/api/v2/files/upload"
@@ -207,3 +208,134 @@ async def test_similar_images_explain_why_there_are_none_yet(api: Api) -> None:
     assert response.status_code == 200
     assert "no image features yet" in response.text
     assert card_ids(response.text) == []
+
+
+PAGE_LINK = re.compile(r'src="(/ui/pages/[^"]+)"')
+TWO_PAGES = [["Scopix page one", "The first page of two."], ["Scopix page two", "Where it ends."]]
+
+
+def page_links(html: str) -> list[str]:
+    return [unescape(src) for src in PAGE_LINK.findall(html)]
+
+
+async def put_document(api: Api, name: str, data: bytes, key: str | None = None) -> str:
+    response = await api.client.post(
+        UPLOAD, files={"file": (name, data)}, data={"auto_describe": "false"}, headers=api.auth(key)
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["image_id"])
+
+
+async def test_a_document_card_says_what_it_is_before_and_after_it_is_read(api: Api) -> None:
+    file_id = await put_document(api, "two.pdf", text_pdf(TWO_PAGES))
+    card = (await gallery(api)).text
+    assert 'class="sheet"' in card  # no thumbnail yet: a sheet naming its type and name
+    assert ">pdf</span>" in card
+    assert ">two.pdf</span>" in card
+    assert 'data-moving="yes"' in card  # the page follows it while its text is read
+    await api.drain()
+    card = (await gallery(api)).text
+    assert 'class="sheet"' not in card
+    assert image_links(card)  # page 1 as its thumbnail
+    assert "PDF · 2 pages" in card
+    assert "text completed" in card
+    assert 'data-moving="no"' in card
+    assert card_ids(card) == [file_id]
+
+
+async def test_the_page_viewer_shows_a_page_and_its_text(api: Api) -> None:
+    file_id = await put_document(api, "two.pdf", text_pdf(TWO_PAGES))
+    image_id = await put(api, 1)
+    await api.drain()
+
+    detail = (await api.client.get(f"/ui/files/{file_id}")).text
+    links = page_links(detail)
+    viewer, thumbnails = links[0], links[1:]
+    assert urlsplit(viewer).path == f"/ui/pages/{file_id}/1"
+    assert parse_qs(urlsplit(viewer).query)["size"] == ["1024"]
+    assert [urlsplit(link).path for link in thumbnails] == [
+        f"/ui/pages/{file_id}/{n}" for n in (1, 2)
+    ]
+    assert "The first page of two." in detail
+    assert "Where it ends." not in detail
+
+    second = await api.client.get(f"/ui/files/{file_id}/pages/2")
+    assert second.status_code == 200
+    assert second.headers["cache-control"] == "private, no-store"
+    assert "Where it ends." in second.text
+    assert "Page 2 of 2" in second.text
+    assert urlsplit(page_links(second.text)[0]).path == f"/ui/pages/{file_id}/2"
+
+    past_the_end = await api.client.get(f"/ui/files/{file_id}/pages/3")
+    assert past_the_end.status_code == 404
+    assert (await api.client.get(f"/ui/files/{file_id}/pages/0")).status_code == 422
+    not_a_document = await api.client.get(f"/ui/files/{image_id}/pages/1")
+    assert not_a_document.status_code == 400
+    assert not_a_document.json()["error"]["code"] == "WRONG_MEDIA_TYPE"
+    theirs = await api.client.get(f"/ui/files/{file_id}/pages/1", headers=api.auth(api.other_key))
+    assert theirs.status_code == 404
+    anonymous = await api.client.get(f"/ui/files/{file_id}/pages/1", headers={"Authorization": ""})
+    assert anonymous.status_code == 401
+
+
+async def test_document_pages_travel_on_signed_links(api: Api) -> None:
+    file_id = await put_document(api, "two.pdf", text_pdf(TWO_PAGES))
+    their_id = await put_document(api, "theirs.pdf", text_pdf(TWO_PAGES[:1]), key=api.other_key)
+    await api.drain()
+    link = page_links((await api.client.get(f"/ui/files/{file_id}")).text)[0]
+    their_link = page_links(
+        (await api.client.get(f"/ui/files/{their_id}", headers=api.auth(api.other_key))).text
+    )[0]
+    anonymous = {"Authorization": ""}
+
+    shown = await api.client.get(link, headers=anonymous)
+    assert shown.status_code == 200
+    assert shown.headers["content-type"] == "image/webp"
+    assert shown.content[:4] == b"RIFF" and shown.content[8:12] == b"WEBP"
+    assert shown.headers["cache-control"].startswith("private")
+
+    path, query = urlsplit(link).path, parse_qs(urlsplit(link).query)
+    their_query = parse_qs(urlsplit(their_link).query)
+    tampered = {
+        "signature": (path, {**query, "signature": ["0" * 64]}),
+        "tenant": (path, {**query, "tenant": their_query["tenant"]}),
+        "size": (path, {**query, "size": ["2048"]}),
+        "expiry": (path, {**query, "expires": [str(int(query["expires"][0]) + 3600)]}),
+        "page": (f"/ui/pages/{file_id}/2", query),
+        "file": (urlsplit(their_link).path, query),
+        "their link on my file": (path, their_query),
+    }
+    for what, (where, params) in tampered.items():
+        refused = await api.client.get(where, params=params, headers=anonymous)
+        assert refused.status_code == 403, what
+        assert refused.json()["error"]["code"] == "INVALID_SIGNATURE", what
+    # An image link's signature opens no page of the same file, and a page's no image.
+    image_link = image_links((await gallery(api)).text)[0]
+    image_query = parse_qs(urlsplit(image_link).query)
+    image_query["size"] = ["1024"]
+    assert (await api.client.get(path, params=image_query, headers=anonymous)).status_code == 403
+    as_image = await api.client.get(f"/ui/images/{file_id}/small_256", params=query)
+    assert as_image.status_code == 403
+
+    # A genuine link for a tenant that does not own the file finds nothing.
+    tenant = their_query["tenant"][0]
+    expires = int(query["expires"][0])
+    grant = PageGrant(tenant, file_id, 1, 1024, expires)
+    foreign = {
+        "size": 1024,
+        "tenant": tenant,
+        "expires": expires,
+        "signature": sign(api.services.image_links.secret, grant),
+    }
+    assert (await api.client.get(path, params=foreign, headers=anonymous)).status_code == 404
+
+    past = int(time.time()) - 1
+    grant = PageGrant(query["tenant"][0], file_id, 1, 1024, past)
+    expired = {**foreign, "tenant": query["tenant"][0], "expires": past}
+    expired["signature"] = sign(api.services.image_links.secret, grant)
+    refused = await api.client.get(path, params=expired, headers=anonymous)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "URL_EXPIRED"
+
+    assert (await api.client.delete(f"/api/v2/files/{file_id}")).status_code == 204
+    assert (await api.client.get(link, headers=anonymous)).status_code == 404

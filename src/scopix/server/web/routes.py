@@ -1,4 +1,5 @@
-"""The page at `/`, the HTML fragments it fetches with the caller's key, and signed images."""
+"""The page at `/`, the HTML fragments it fetches with the caller's key, and signed images and
+document pages."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -18,18 +19,19 @@ from scopix import __version__
 from scopix.server.api.blobs import blob_response
 from scopix.server.api.deps import Reader, ServicesDep
 from scopix.server.api.presenters import UrlMaker, file_out
-from scopix.server.domain.errors import Conflict, SearchUnavailable
+from scopix.server.api.schemas import FileOut
+from scopix.server.domain.errors import Conflict, NotFound, SearchUnavailable, WrongMediaType
 from scopix.server.domain.listing import MAX_IDS, MAX_SEARCH_CHARS, file_query
-from scopix.server.domain.signing import ViewGrant
+from scopix.server.domain.signing import PageGrant, ViewGrant
 from scopix.server.domain.variants import ORIGINAL
 from scopix.server.services.container import Services
 from scopix.server.services.files import FileView
-from scopix.server.services.image_links import ImageLinks
+from scopix.server.services.image_links import ImageLink, ImageLinks
 from scopix.server.services.keys import Principal
 from scopix.server.web import views
 from scopix.server.web.forms import PAGE_SIZE, GalleryForm
 
-HERE = Path(__file__).parent
+HERE = FilePath(__file__).parent
 STATIC = HERE / "static"
 SIMILAR_COUNT = 12
 
@@ -49,6 +51,11 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
 }
 FRAGMENT_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+#: A page's URL changes with its expiry and names one rendering of bytes that never change.
+PAGE_IMAGE_HEADERS = {
+    "Cache-Control": "private, max-age=7200, immutable",
+    "X-Content-Type-Options": "nosniff",
+}
 
 _templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
@@ -60,7 +67,7 @@ _templates = Environment(
 _templates.filters.update(
     size=views.human_size, when=views.when, points=views.points, percent=views.percent
 )
-_templates.globals.update(is_moving=views.is_moving)
+_templates.globals.update(is_moving=views.is_moving, page_thumb_size=views.PAGE_THUMB_SIZE)
 
 
 @cache
@@ -83,13 +90,19 @@ class Images:
         self.tenant_id = principal.tenant_id
 
     def url(self, file_id: str, variant: str) -> str:
-        return f"/ui/images/{file_id}/{variant}?{self._query(file_id, variant)}"
+        link = self.links.sign(self.tenant_id, file_id, variant)
+        return f"/ui/images/{file_id}/{variant}?{self._query(link)}"
 
     def download(self, file_id: str) -> str:
-        return f"/ui/downloads/{file_id}?{self._query(file_id, ORIGINAL)}"
+        link = self.links.sign(self.tenant_id, file_id, ORIGINAL)
+        return f"/ui/downloads/{file_id}?{self._query(link)}"
 
-    def _query(self, file_id: str, variant: str) -> str:
-        link = self.links.sign(self.tenant_id, file_id, variant)
+    def page(self, file_id: str, number: int, size: int) -> str:
+        """Page `number` of a document, at most `size` pixels on a side."""
+        link = self.links.sign_page(self.tenant_id, file_id, number, size)
+        return f"/ui/pages/{file_id}/{number}?size={size}&{self._query(link)}"
+
+    def _query(self, link: ImageLink) -> str:
         return f"tenant={self.tenant_id}&expires={link.expires}&signature={link.signature}"
 
 
@@ -143,6 +156,8 @@ async def detail(
     """A file's detail view."""
     view = await services.files.get(principal.tenant_id, file_id)
     file = file_out(view, UrlMaker(request), with_history=True)
+    images = Images(services.image_links, principal)
+    document = views.document_facts(view.file)
     return render(
         "detail.html",
         FRAGMENT_HEADERS,
@@ -150,9 +165,34 @@ async def detail(
         image=views.best_image(
             file.variants, services.media.handler_for(file.media_type).shows_original
         ),
+        document=document,
+        page=await _page_view(services, principal, file, document, 1) if document else None,
         user_tags=view.user_tags,
-        images=Images(services.image_links, principal),
+        images=images,
         can_write="write" in principal.scopes,
+    )
+
+
+@router.get("/ui/files/{file_id}/pages/{number}", response_class=HTMLResponse)
+async def document_page(
+    request: Request,
+    file_id: str,
+    number: Annotated[int, Path(ge=1)],
+    principal: Reader,
+    services: ServicesDep,
+) -> HTMLResponse:
+    """The page viewer on page `number` of a document: the page, its text boxes, its text."""
+    view = await services.files.get(principal.tenant_id, file_id)
+    document = views.document_facts(view.file)
+    if document is None:
+        raise WrongMediaType(f"a {view.file.media_type} has no pages")
+    file = file_out(view, UrlMaker(request))
+    return render(
+        "document_page.html",
+        FRAGMENT_HEADERS,
+        file=file,
+        document=document,
+        page=await _page_view(services, principal, file, document, number),
     )
 
 
@@ -201,6 +241,21 @@ async def image(file_id: str, variant: str, services: ServicesDep, signed: Signe
     return blob_response(services, location, attachment=not views.shows_inline(location))
 
 
+@router.get("/ui/pages/{file_id}/{number}", response_class=Response)
+async def page_image(
+    file_id: str,
+    number: Annotated[int, Path(ge=1)],
+    size: Annotated[int, Query(ge=1, le=views.MAX_PAGE_SIZE)],
+    services: ServicesDep,
+    signed: Signed,
+) -> Response:
+    """A document's page as WebP, for the page viewer; the signature stands in for the key."""
+    grant = PageGrant(signed.tenant, file_id, number, size, signed.expires)
+    services.image_links.check_page(grant, signed.signature)
+    webp = await services.documents.page(signed.tenant, file_id, number, size)
+    return Response(webp, media_type="image/webp", headers=PAGE_IMAGE_HEADERS)
+
+
 @router.get("/ui/downloads/{file_id}", response_class=Response)
 async def download(file_id: str, services: ServicesDep, signed: Signed) -> Response:
     """A file's original as an attachment; the signature stands in for the key."""
@@ -220,6 +275,44 @@ def _cards(
     return render(
         "cards.html",
         headers,
-        files=[file_out(view, urls) for view in items],
+        cards=[(file_out(view, urls), views.document_facts(view.file)) for view in items],
         images=Images(services.image_links, principal),
+    )
+
+
+@dataclass(frozen=True)
+class PageView:
+    """One page of a document as the viewer shows it."""
+
+    number: int
+    count: int
+    #: the signed URL of the page rendered large, or None when the pages do not render
+    image: str | None
+    regions: list[Mapping[str, Any]]
+    #: the page's text, or None until it has been extracted
+    text: str | None
+
+
+async def _page_view(
+    services: Services,
+    principal: Principal,
+    file: FileOut,
+    document: views.DocumentFacts,
+    number: int,
+) -> PageView:
+    count = document.page_count or 1
+    if number > count:
+        raise NotFound(f"the document has {count:,} page{'' if count == 1 else 's'}")
+    images = Images(services.image_links, principal)
+    shown = views.pages_render(file.variants)
+    text = None
+    if document.extraction_status == "completed":
+        document_text = await services.documents.text(principal.tenant_id, file.id)
+        text = next((text for page, text in document_text.pages if page == number), "")
+    return PageView(
+        number=number,
+        count=count,
+        image=images.page(file.id, number, views.PAGE_VIEW_SIZE) if shown else None,
+        regions=views.page_regions(file.text_regions, number),
+        text=text,
     )

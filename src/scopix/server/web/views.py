@@ -1,10 +1,14 @@
-"""How the templates show values: sizes, times, statuses and region outlines. No I/O."""
+"""How the templates show values: sizes, times, statuses, region outlines and a document's
+facts. No I/O."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from scopix.server.catalog.models import File
 from scopix.server.domain.variants import ORIGINAL
 from scopix.server.services.files import BlobLocation
 
@@ -12,6 +16,15 @@ from scopix.server.services.files import BlobLocation
 DETAIL_VARIANTS = ("large_1024", "medium_750", "small_256")
 #: Description states that will change without anyone asking.
 MOVING_STATES = frozenset({"queued", "processing"})
+#: Text extraction states that will change without anyone asking.
+EXTRACTING_STATES = frozenset({"pending", "processing"})
+#: Longest sides of a document's page thumbnails and of the page in the viewer.
+PAGE_THUMB_SIZE = 256
+PAGE_VIEW_SIZE = 1024
+#: The largest page the API renders.
+MAX_PAGE_SIZE = 2048
+#: A preview variant: a document has them when its pages render (page 1 is the thumbnail).
+PREVIEW = "small_256"
 _UNITS = ("B", "KB", "MB", "GB", "TB")
 
 
@@ -49,10 +62,62 @@ def best_image(variants: Mapping[str, str], shows_original: bool) -> str | None:
     return ORIGINAL if shows_original else None
 
 
-def is_moving(upload_status: str, description_status: str) -> bool:
-    """Whether a card will change by itself: its variants are being made or it is being
-    described. The page keeps polling such cards."""
-    return upload_status == "processing" or description_status in MOVING_STATES
+def is_moving(
+    upload_status: str, description_status: str, extraction_status: str | None = None
+) -> bool:
+    """Whether a card will change by itself: its variants are being made, it is being
+    described or its text is being extracted. The page keeps polling such cards."""
+    return (
+        upload_status == "processing"
+        or description_status in MOVING_STATES
+        or extraction_status in EXTRACTING_STATES
+    )
+
+
+@dataclass(frozen=True)
+class DocumentFacts:
+    """What a card and the detail view say about a document beside what every file has."""
+
+    document_type: str
+    page_count: int | None
+    extraction_status: str | None
+    extraction_error: str | None
+    extraction_error_type: str | None
+    chunk_count: int | None
+
+    @property
+    def label(self) -> str:
+        """'PDF · 12 pages': the type and, once known, the length."""
+        kind = self.document_type.upper()
+        if self.page_count is None:
+            return kind
+        return f"{kind} · {self.page_count:,} page{'' if self.page_count == 1 else 's'}"
+
+
+def document_facts(file: File) -> DocumentFacts | None:
+    """The document columns of a file, or None for a file that is not a document (they are
+    set for documents only)."""
+    if file.document_type is None:
+        return None
+    return DocumentFacts(
+        document_type=file.document_type,
+        page_count=file.page_count,
+        extraction_status=file.text_extraction_status,
+        extraction_error=file.text_extraction_error,
+        extraction_error_type=file.text_extraction_error_type,
+        chunk_count=file.chunk_count,
+    )
+
+
+def pages_render(variants: Mapping[str, str]) -> bool:
+    """Whether a document's pages show as pictures: its thumbnails are its first page, so a
+    document whose thumbnails were made renders (an encrypted one, for one, does not)."""
+    return PREVIEW in variants
+
+
+def page_regions(regions: Sequence[Mapping[str, Any]] | None, page: int) -> list[Mapping[str, Any]]:
+    """The text regions found on `page` (1-based): a document's regions each carry theirs."""
+    return [region for region in regions or () if region.get("page") == page]
 
 
 def shows_inline(location: BlobLocation) -> bool:

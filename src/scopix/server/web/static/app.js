@@ -171,7 +171,7 @@ function summarize(count) {
   const many = count.toLocaleString();
   if (!isFiltered()) {
     $("#summary").textContent =
-      count === 0 ? "No files yet: drop some images above." : `${many} ${count === 1 ? "file" : "files"}`;
+      count === 0 ? "No files yet: drop some images or documents above." : `${many} ${count === 1 ? "file" : "files"}`;
   } else {
     $("#summary").textContent = count === 1 ? "1 file matches" : `${many} files match`;
   }
@@ -233,7 +233,10 @@ async function refreshCards(ids) {
   for (const card of fresh) {
     const id = card.dataset.id;
     const shown = $(`#gallery .card[data-id="${id}"]`);
-    changed ||= !shown || shown.dataset.status !== card.dataset.status;
+    changed ||=
+      !shown ||
+      shown.dataset.status !== card.dataset.status ||
+      shown.dataset.extraction !== card.dataset.extraction;
     if (shown) shown.replaceWith(card);
     else if (!isFiltered()) {
       $("#gallery").prepend(card);
@@ -453,7 +456,9 @@ async function onDetailClick(event) {
   const button = event.target.closest("button[data-action]");
   if (!button) return;
   const id = openFileId;
-  if (button.dataset.action === "describe") {
+  if (button.dataset.action === "page") {
+    await showPage(id, Number(button.dataset.page)).catch(showDetailError);
+  } else if (button.dataset.action === "describe") {
     button.disabled = true;
     await call(`/api/v2/files/${id}/describe`, { method: "POST" }).catch(showDetailError);
     await openDetail(id);
@@ -470,6 +475,22 @@ async function onDetailClick(event) {
     $(`#gallery .card[data-id="${id}"]`)?.remove();
     watched.delete(id);
     summarize((total -= 1));
+  }
+}
+
+// A document's page viewer: the page large with its text boxes, and its text.
+async function showPage(id, number) {
+  const path = `/ui/files/${encodeURIComponent(id)}/pages/${number}`;
+  const { body } = await call(path, { html: true });
+  if (openFileId !== id) return;
+  $("#page-view").replaceWith(fragment(body));
+  for (const thumb of $$("#detail-body .page-thumb")) {
+    if (Number(thumb.dataset.page) === number) {
+      thumb.setAttribute("aria-current", "page");
+      thumb.scrollIntoView({ block: "nearest", inline: "nearest" });
+    } else {
+      thumb.removeAttribute("aria-current");
+    }
   }
 }
 
