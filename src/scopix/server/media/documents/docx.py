@@ -87,6 +87,8 @@ def _inflated_size(raw: IO[bytes], member: zipfile.ZipInfo, room: int) -> int:
 
 def _raw_member(raw: IO[bytes], member: zipfile.ZipInfo) -> Iterator[bytes]:
     """The member's stored bytes, read in steps from behind its local header."""
+    if member.header_offset < 0:
+        raise CorruptFile(f"the DOCX part {member.filename} lies before the archive's start")
     raw.seek(member.header_offset)
     header = raw.read(_LOCAL_HEADER.size)
     if len(header) != _LOCAL_HEADER.size or _LOCAL_HEADER.unpack(header)[0] != _LOCAL_SIGNATURE:

@@ -9,6 +9,7 @@ first, and PDFium opens the file only once none of them is a bomb.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import itertools
 import logging
@@ -154,11 +155,38 @@ def open_pdf(path: Path, limits: DocumentLimits) -> pdfium.PdfDocument:
             raise EncryptedDocument("the PDF is encrypted: it opens only with a password") from None
         raise CorruptFile(f"the PDF does not open: {_pdfium_reason(exc)}") from None
     try:
+        if len(document) == 0:
+            raise CorruptFile("the PDF has no pages")
         limits.check_pages(len(document))
     except Exception:
         document.close()
         raise
     return document
+
+
+@contextlib.contextmanager
+def _opened(path: Path, limits: DocumentLimits) -> Iterator[pdfium.PdfDocument]:
+    """The checked PDF, closed after use; PDFium's failures past the open (a page or its text
+    that does not load) are CorruptFile."""
+    document = open_pdf(path, limits)
+    try:
+        yield document
+    except pdfium.PdfiumError as exc:
+        raise CorruptFile(f"the PDF is damaged: {_pdfium_reason(exc)}") from None
+    finally:
+        document.close()
+
+
+@contextlib.contextmanager
+def _page(document: pdfium.PdfDocument, number: int) -> Iterator[pdfium.PdfPage]:
+    """Page `number` (1-based), closed after use. IndexError for a page the PDF lacks."""
+    if not 1 <= number <= len(document):
+        raise IndexError(f"the PDF has {len(document)} pages, not a page {number}")
+    page = document[number - 1]
+    try:
+        yield page
+    finally:
+        page.close()
 
 
 def _pdfium_reason(exc: Exception) -> str:
@@ -168,49 +196,31 @@ def _pdfium_reason(exc: Exception) -> str:
 
 def page_count(path: Path, limits: DocumentLimits) -> int:
     """The checked page count of a PDF."""
-    document = open_pdf(path, limits)
-    try:
+    with _opened(path, limits) as document:
         return len(document)
-    finally:
-        document.close()
 
 
 def page_size(path: Path, limits: DocumentLimits, number: int) -> tuple[int, int]:
     """Page `number`'s width and height in points (1/72 inch)."""
-    document = open_pdf(path, limits)
-    try:
-        if not 1 <= number <= len(document):
-            raise IndexError(f"the PDF has {len(document)} pages, not a page {number}")
-        page = document[number - 1]
-        try:
-            width, height = page.get_size()
-        finally:
-            page.close()
-    finally:
-        document.close()
+    with _opened(path, limits) as document, _page(document, number) as page:
+        width, height = page.get_size()
     return max(round(width), 1), max(round(height), 1)
 
 
 def pdf_text(path: Path, limits: DocumentLimits) -> PdfText:
     """Every page's text layer, its lines as regions normalized to the page (y from the top),
     in reading order, and which pages show no text but an image: scans for OCR."""
-    document = open_pdf(path, limits)
-    try:
+    with _opened(path, limits) as document:
         title = _meaningful(document.get_metadata_value("Title") or "")
         pages = []
         scanned = []
-        for index in range(len(document)):
-            page = document[index]
-            try:
-                extracted = _page_text(page, index + 1)
+        for number in range(1, len(document) + 1):
+            with _page(document, number) as page:
+                extracted = _page_text(page, number)
                 if _is_scan(page, extracted.text):
-                    scanned.append(index + 1)
-            finally:
-                page.close()
+                    scanned.append(number)
             pages.append(extracted)
         return PdfText(title, tuple(pages), tuple(scanned))
-    finally:
-        document.close()
 
 
 def _meaningful(title: str) -> str | None:
@@ -344,55 +354,39 @@ def render_page(
 ) -> Pixels:
     """Page `number` (1-based) as upright 8-bit RGB pixels, at `dpi` or to fit `max_side`, never
     more than `limits.max_render_pixels`. Raises IndexError for a page the PDF does not have."""
-    document = open_pdf(path, limits)
-    try:
-        if not 1 <= number <= len(document):
-            raise IndexError(f"the PDF has {len(document)} pages, not a page {number}")
-        page = document[number - 1]
+    with _opened(path, limits) as document, _page(document, number) as page:
+        width, height = page.get_size()
+        if dpi is not None:
+            # A whole number of pixels across: a scan drawn edge to edge then lands pixel on
+            # pixel, where a fraction would resample all of it. (pypdfium2 sizes the bitmap by
+            # rounding width x scale up: stay a hair below.)
+            scale = limits.render_scale(width, height, dpi=dpi)
+            scale = (max(round(width * scale), 1) - _UNDER_A_PIXEL) / width
+        else:
+            side = max_side or 1
+            scale = limits.fit_scale(width, height, side)
+            scale = min(scale, (side - _UNDER_A_PIXEL) / max(width, height))
+        reserve_memory(
+            _RENDER_BYTES_PER_PIXEL * math.ceil(width * scale) * math.ceil(height * scale)
+        )
+        bitmap = page.render(scale=scale, rev_byteorder=True)
         try:
-            width, height = page.get_size()
-            if dpi is not None:
-                # A whole number of pixels across: a scan drawn edge to edge then lands pixel
-                # on pixel, where a fraction would resample all of it. (pypdfium2 sizes the
-                # bitmap by rounding width x scale up: stay a hair below.)
-                scale = limits.render_scale(width, height, dpi=dpi)
-                scale = (max(round(width * scale), 1) - _UNDER_A_PIXEL) / width
-            else:
-                scale = limits.fit_scale(width, height, max_side or 1)
-                scale = min(scale, ((max_side or 1) - _UNDER_A_PIXEL) / max(width, height))
-            pixels = math.ceil(width * scale) * math.ceil(height * scale)
-            reserve_memory(_RENDER_BYTES_PER_PIXEL * pixels)
-            bitmap = page.render(scale=scale, rev_byteorder=True)
-            try:
-                return _rgb(bitmap)
-            finally:
-                bitmap.close()
+            return _rgb(bitmap)
         finally:
-            page.close()
-    finally:
-        document.close()
+            bitmap.close()
 
 
 def scan_pixels(path: Path, limits: DocumentLimits, number: int, dpi: float) -> Pixels:
     """A scanned page's pixels for OCR: the scan itself, pixel for pixel, when the page is one
     image edge to edge (rendering the page resamples it, which blurs small text); else the
     page rendered at `dpi`. Never more than `limits.max_render_pixels`."""
-    document = open_pdf(path, limits)
-    try:
-        if not 1 <= number <= len(document):
-            raise IndexError(f"the PDF has {len(document)} pages, not a page {number}")
-        page = document[number - 1]
-        try:
-            scan = _lone_image(page, limits)
-            if scan is not None:
-                width, height = scan.get_px_size()
-                reserve_memory(_RENDER_BYTES_PER_PIXEL * width * height)
-                # PDFium owns this bitmap (it is freed with the page): copied, never closed.
-                return _rgb(scan.get_bitmap(render=True))
-        finally:
-            page.close()
-    finally:
-        document.close()
+    with _opened(path, limits) as document, _page(document, number) as page:
+        scan = _lone_image(page, limits)
+        if scan is not None:
+            width, height = scan.get_px_size()
+            reserve_memory(_RENDER_BYTES_PER_PIXEL * width * height)
+            # PDFium owns this bitmap (it is freed with the page): copied, never closed.
+            return _rgb(scan.get_bitmap(render=True))
     return render_page(path, limits, number, dpi=dpi, max_side=None)
 
 
