@@ -9,9 +9,10 @@ from pathlib import Path
 import blurhash
 import httpx
 import pytest
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import Locator, Page, Request, expect
 
 from browsertools import PageProblems, Screenshots, Site, start_site
+from docfactory import text_pdf
 from imagefactory import coverage, document_png, jpeg_bytes
 from scopix.server.web.forms import PAGE_SIZE
 from vlmserver import FakeVLMServer
@@ -68,7 +69,9 @@ def test_sign_in_upload_search_inspect_edit_and_delete(
     page.goto(site.url)
     screenshots.take(page, "01-sign-in")
     sign_in(page, site, key)
-    expect(page.locator("#summary")).to_have_text("No files yet: drop some images above.")
+    expect(page.locator("#summary")).to_have_text(
+        "No files yet: drop some images or documents above."
+    )
 
     upload_and_wait(page, [invoice, PHOTOS / "coffee.png", PHOTOS / "chelsea.png"])
     for row in page.locator("#upload-list .upload").all():
@@ -208,7 +211,9 @@ def test_a_wrong_filter_in_the_address_is_explained(page: Page, site: Site, key:
     expect(page.locator("#gallery-error")).to_contain_text("at most 200 characters")
     page.get_by_label("Search", exact=True).fill("")
     page.get_by_role("button", name="Search").click()
-    expect(page.locator("#summary")).to_have_text("No files yet: drop some images above.")
+    expect(page.locator("#summary")).to_have_text(
+        "No files yet: drop some images or documents above."
+    )
     expect(page.locator("#gallery-error")).to_be_empty()
 
 
@@ -351,7 +356,8 @@ def test_dropped_files_upload_and_bad_ones_say_why(
             "image/png",
             base64.b64encode((PHOTOS / "coffee.png").read_bytes()).decode(),
         ],
-        ["notes.txt.png", "image/png", base64.b64encode(b"just some text\n" * 10).decode()],
+        # Not text (it has NUL bytes) and no known format: refused, whatever its name says.
+        ["notes.txt.png", "image/png", base64.b64encode(b"\x00\x01junk\xff" * 40).decode()],
     ]
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: dialogs.append(dialog.message))
@@ -390,3 +396,114 @@ def test_scrolling_down_loads_the_next_page(page: Page, site: Site, key: str) ->
     expect(page.locator("#load-more")).to_be_hidden()
     expect(page.locator("#gallery .card").last.locator(".name")).to_have_text("n0.jpg")
     expect(page.locator("#gallery .card[data-status='pending']")).to_have_count(PAGE_SIZE + 6)
+
+
+REPORT = [
+    ["Quarterly report", "Sales rose in every region.", "The outlook is steady."],
+    ["Appendix", "Figures are in thousands of euros."],
+]
+
+
+def loaded(image: Locator) -> None:
+    expect(image).to_have_js_property("complete", True)
+    assert image.evaluate("i => i.naturalWidth") > 0
+
+
+def drawn_regions(page: Page) -> dict[str, tuple[float, ...]]:
+    """The bounding boxes of the text boxes the viewer draws, by their text."""
+    regions = page.locator("#page-view .region")
+    return {
+        str(region.get_attribute("data-text")): tuple(
+            region.locator("polygon").evaluate(
+                "p => { const b = p.getBBox(); return [b.x, b.y, b.width, b.height] }"
+            )
+        )
+        for region in regions.all()
+    }
+
+
+def hull(polygon: list[list[float]]) -> tuple[float, ...]:
+    xs, ys = [x for x, _ in polygon], [y for _, y in polygon]
+    return (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+
+
+def test_a_pdf_shows_its_pages_their_text_boxes_and_text(
+    page: Page,
+    site: Site,
+    key: str,
+    tmp_path: Path,
+    screenshots: Screenshots,
+    problems: PageProblems,
+) -> None:
+    carried: list[Request] = []
+    page.on("request", lambda request: carried.append(request))
+    report = tmp_path / "report.pdf"
+    report.write_bytes(text_pdf(REPORT, title="Quarterly report"))
+    sign_in(page, site, key)
+    upload_and_wait(page, [report])
+
+    card = page.locator("#gallery .card").first
+    loaded(card.locator("img"))  # page 1 is the thumbnail
+    expect(card.locator(".doc-label")).to_have_text("PDF · 2 pages")
+    expect(card.locator(".doc-facts .badge")).to_have_text("text completed")
+    screenshots.take(page, "document-gallery")
+
+    card.click()
+    detail = page.locator("#detail")
+    thumbs = detail.locator(".pages .page-thumb")
+    expect(thumbs).to_have_count(2)
+    for thumb in thumbs.all():
+        loaded(thumb.locator("img"))
+    expect(thumbs.first).to_have_attribute("aria-current", "page")
+    expect(detail.locator("#page-of")).to_have_text("Page 1 of 2")
+    expect(detail.locator(".page-text")).to_contain_text("Sales rose in every region.")
+    expect(detail.locator(".page-text")).not_to_contain_text("thousands of euros")
+    loaded(detail.locator("#page-image"))
+
+    file_id = detail.locator(".detail").get_attribute("data-id")
+    with api(site, key) as client:
+        regions = client.get(f"/files/{file_id}").json()["text_regions"]
+    by_page = {n: {r["text"]: r for r in regions if r.get("page") == n} for n in (1, 2)}
+    assert "Sales rose in every region." in by_page[1]
+
+    # Page 1's boxes, where the API says, over the page as shown; none of page 2's.
+    frame = detail.locator("#page-image").bounding_box()
+    overlay = detail.locator("#page-view svg.regions").bounding_box()
+    assert frame is not None and overlay is not None
+    assert [overlay[k] for k in ("x", "y", "width", "height")] == pytest.approx(
+        [frame[k] for k in ("x", "y", "width", "height")], abs=1
+    )
+    drawn = drawn_regions(page)
+    assert set(drawn) == set(by_page[1])
+    for text, box in drawn.items():
+        assert box == pytest.approx(hull(by_page[1][text]["polygon"]), abs=1e-4), text
+    line = detail.locator(".region[data-text='Sales rose in every region.']")
+    line.hover()
+    expect(page.locator("#region-text")).to_have_text("Sales rose in every region.")
+    screenshots.take(page, "document-page-1", full_page=False)
+
+    # A thumbnail opens its page; the steps walk the pages.
+    thumbs.nth(1).click()
+    expect(detail.locator("#page-of")).to_have_text("Page 2 of 2")
+    expect(thumbs.nth(1)).to_have_attribute("aria-current", "page")
+    expect(thumbs.first).not_to_have_attribute("aria-current", "page")
+    expect(detail.locator(".page-text")).to_contain_text("Figures are in thousands of euros.")
+    loaded(detail.locator("#page-image"))
+    drawn = drawn_regions(page)
+    assert set(drawn) == set(by_page[2])
+    for text, box in drawn.items():
+        assert box == pytest.approx(hull(by_page[2][text]["polygon"]), abs=1e-4), text
+    expect(detail.get_by_role("button", name="Next ›")).to_be_disabled()
+    screenshots.take(page, "document-page-2", full_page=False)
+    detail.get_by_role("button", name="‹ Previous").click()
+    expect(detail.locator("#page-of")).to_have_text("Page 1 of 2")
+    detail.get_by_label("Show text boxes").uncheck()
+    expect(detail.locator("#page-view svg.regions")).to_be_hidden()
+
+    secret = key.split("_", 2)[2]
+    pages = [r for r in carried if r.url.startswith(f"{site.server.base_url}/ui/pages/")]
+    assert len(pages) >= 4  # two thumbnails and each page large
+    for request in pages:
+        assert request.all_headers().get("authorization") is None  # signed links instead
+        assert secret not in request.url
+    assert problems.messages == []
