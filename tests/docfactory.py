@@ -18,7 +18,10 @@ from collections.abc import Sequence
 from PIL import Image
 
 __all__ = [
+    "A4_POINTS",
     "GIB",
+    "LATIN1_SENTENCES",
+    "MARKDOWN",
     "binary_text",
     "bomb_pdf",
     "docx_bytes",
@@ -32,6 +35,7 @@ __all__ = [
     "pdf_from_objects",
     "plain_zip",
     "scanned_pdf",
+    "stream",
     "text_pdf",
     "truncated_pdf",
 ]
