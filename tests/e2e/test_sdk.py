@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import shutil
 import socket
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from docfactory import text_pdf
 from imagefactory import jpeg_bytes
 from scopix import (
     AuthenticationError,
@@ -331,12 +331,28 @@ def test_bytes_and_file_objects_in_one_batch(described: tuple[ServerProcess, Pat
     assert results.summary() == "0 succeeded, 1 failed (0 retryable), 2 pending"
 
 
+#: A sentence in the middle of page 2 of the manual, and nowhere else.
+PROBE = "The pressure relief valve is kept in the blue cabinet by the stairs."
+PARTS = ("pump", "filter", "gauge", "hose", "boiler", "fan", "drain", "seal", "belt", "tank")
+
+
+def manual_pdf() -> bytes:
+    """Three pages of maintenance steps with a real text layer, the probe on page 2."""
+    pages = [[_step(page, line) for line in range(1, 26)] for page in (1, 2, 3)]
+    pages[1][12] = PROBE
+    return text_pdf(pages, title="Plant room manual")
+
+
+def _step(page: int, line: int) -> str:
+    return f"Step {page}.{line}: inspect the {PARTS[line % 10]} and note its state in the log."
+
+
 def document_folder(root: Path) -> Path:
-    """A PDF and a DOCX made by other tools, a Markdown and a Latin-1 text file, and a CSV
-    file that a folder upload leaves out."""
+    """A PDF with a text layer, a DOCX made by Word, a Markdown and a Latin-1 text file, and
+    a CSV file that a folder upload leaves out."""
     folder = root / "documents"
     folder.mkdir()
-    shutil.copy(DOCUMENTS / "shared-mime-info-spec.pdf", folder / "spec.pdf")
+    (folder / "manual.pdf").write_bytes(manual_pdf())
     shutil.copy(DOCUMENTS / "python-docx-heading.docx", folder / "heading.docx")
     (folder / "boiler.md").write_text(
         "# Boiler notes\n\nBleed the radiators every **autumn**.\n\n- check the pressure\n"
@@ -350,38 +366,38 @@ async def test_documents_are_uploaded_read_and_searched(
     described: tuple[ServerProcess, Path], tmp_path: Path
 ) -> None:
     server, _ = described
-    truth = json.loads((DOCUMENTS / "shared-mime-info-spec.truth.json").read_text())
     async with Scopix(api_key=server.keys()[0], base_url=api(server), polling_interval=0.2) as c:
         results = await c.files.upload_batch(document_folder(tmp_path), raise_on_failure=True)
         ids = {r.filename: r.image_id for r in results}
-        assert sorted(ids) == ["boiler.md", "heading.docx", "menu.txt", "spec.pdf"]
+        assert sorted(ids) == ["boiler.md", "heading.docx", "manual.pdf", "menu.txt"]
         assert all(r.media_type == "document" and r.is_completed for r in results), results
         types = {name: (await c.files.get(i)).document_type for name, i in ids.items()}
         assert types == {
             "boiler.md": "md",
             "heading.docx": "docx",
+            "manual.pdf": "pdf",
             "menu.txt": "txt",
-            "spec.pdf": "pdf",
         }
 
-        pdf = await c.files.get(ids["spec.pdf"])
-        assert (pdf.page_count, pdf.text_extraction_status) == (truth["page_count"], "completed")
+        pdf = await c.files.get(ids["manual.pdf"])
+        assert (pdf.page_count, pdf.text_extraction_status) == (3, "completed")
         assert pdf.chunk_count is not None and pdf.chunk_count > 1
-        text = await c.files.get_text(ids["spec.pdf"])
-        assert [p.page for p in text.pages] == list(range(1, truth["page_count"] + 1))
-        probe, probe_page = truth["probe_sentence"], truth["probe_page"]
-        assert probe in " ".join(text.page(probe_page).text.split())
+        text = await c.files.get_text(ids["manual.pdf"])
+        assert [p.page for p in text.pages] == [1, 2, 3]
+        assert PROBE in text.page(2).text and PROBE not in text.page(1).text
+        assert "Step 3.25: inspect the fan" in text.page(3).text
 
-        chunks = [chunk async for chunk in c.files.iter_chunks(ids["spec.pdf"])]
+        chunks = [chunk async for chunk in c.files.iter_chunks(ids["manual.pdf"])]
         assert [chunk.chunk_index for chunk in chunks] == list(range(pdf.chunk_count))
-        assert all(1 <= n <= truth["page_count"] for chunk in chunks for n in chunk.page_numbers)
-        some = await c.files.list_chunks(ids["spec.pdf"], limit=2, offset=1)
-        assert (some.items, some.total_count, some.has_more) == (chunks[1:3], len(chunks), True)
+        assert chunks[0].page_numbers[0] == 1 and chunks[-1].page_numbers[-1] == 3
+        some = await c.files.list_chunks(ids["manual.pdf"], limit=2, offset=1)
+        assert (some.items, some.total_count) == (chunks[1:3], len(chunks))
+        assert some.has_more is (len(chunks) > 3)
 
-        found = await c.documents.search(probe, search_mode="text", limit=3)
+        found = await c.documents.search(PROBE, search_mode="text", limit=3)
         best = found.items[0]
-        assert (best.document_id, best.document_filename) == (ids["spec.pdf"], "spec.pdf")
-        assert probe_page in best.page_numbers and 0 < best.score <= 1
+        assert (best.document_id, best.document_filename) == (ids["manual.pdf"], "manual.pdf")
+        assert PROBE in best.content and 2 in best.page_numbers and 0 < best.score <= 1
         mine = await c.documents.search("radiators", file_ids=[ids["boiler.md"]])
         assert mine.items and {hit.document_id for hit in mine.items} == {ids["boiler.md"]}
 
