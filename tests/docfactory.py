@@ -148,11 +148,12 @@ def page_count_lie_pdf(declared: int = 100_000) -> bytes:
     return one_page.replace(b"/Count 1 >>", b"/Count %d >>" % declared)
 
 
-def encrypted_pdf(password: str = "secret") -> bytes:
-    """A text-layer PDF that opens only with `password` (RC4, which pypdf writes on its own)."""
+def encrypted_pdf(password: str = "secret", *, text: str = "a secret page") -> bytes:
+    """A text-layer PDF that opens only with `password` (RC4, which pypdf writes on its own);
+    with an empty password it opens for anyone, and only its owner may edit it."""
     from pypdf import PdfReader, PdfWriter
 
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf([["a secret page"]]))))
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf([[text]]))))
     writer.encrypt(user_password=password, owner_password=password + "-owner", algorithm="RC4-128")
     out = io.BytesIO()
     writer.write(out)

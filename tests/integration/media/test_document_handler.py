@@ -270,6 +270,16 @@ async def test_an_encrypted_pdf_is_kept_and_its_extraction_says_so(
         assert "the PDF is encrypted" in failed.value.failure.message
 
 
+async def test_a_pdf_encrypted_only_against_editing_is_read(
+    handler: DocumentHandler, tmp_path: Path
+) -> None:
+    path = saved(tmp_path, docfactory.encrypted_pdf("", text="open to readers"), "owner.pdf")
+
+    extracted = await handler.extract(path, PDF, path.stat().st_size)
+
+    assert extracted.pages[0].text == "open to readers"
+
+
 async def test_a_truncated_pdf_is_corrupt(handler: DocumentHandler, tmp_path: Path) -> None:
     path = saved(tmp_path, docfactory.truncated_pdf(), "cut.pdf")
 
