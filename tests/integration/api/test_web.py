@@ -339,3 +339,16 @@ async def test_document_pages_travel_on_signed_links(api: Api) -> None:
 
     assert (await api.client.delete(f"/api/v2/files/{file_id}")).status_code == 204
     assert (await api.client.get(link, headers=anonymous)).status_code == 404
+
+
+async def test_a_markdown_document_shows_its_text_and_its_page(api: Api) -> None:
+    file_id = await put_document(api, "notes.md", b"# Shopping\n\nBuy *milk* and bread.\n")
+    await api.drain()
+    detail = (await api.client.get(f"/ui/files/{file_id}")).text
+    assert "MD · 1 page" in detail
+    assert "Buy milk and bread." in detail  # read as text, its markup gone
+    assert 'class="pages"' not in detail  # one page: nothing to choose from
+    (page,) = page_links(detail)
+    shown = await api.client.get(page, headers={"Authorization": ""})
+    assert shown.status_code == 200
+    assert shown.headers["content-type"] == "image/webp"
