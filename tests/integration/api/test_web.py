@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from apiclient import Api
-from docfactory import text_pdf
+from docfactory import encrypted_pdf, text_pdf
 from imagefactory import jpeg_bytes, mp4_bytes
 from scopix.server.domain.signing import PageGrant, ViewGrant, sign
 from scopix.server.web.forms import PAGE_SIZE
@@ -352,3 +352,16 @@ async def test_a_markdown_document_shows_its_text_and_its_page(api: Api) -> None
     shown = await api.client.get(page, headers={"Authorization": ""})
     assert shown.status_code == 200
     assert shown.headers["content-type"] == "image/webp"
+
+
+async def test_a_document_whose_text_cannot_be_read_says_why(api: Api) -> None:
+    file_id = await put_document(api, "locked.pdf", encrypted_pdf())
+    await api.drain()
+    card = (await gallery(api)).text
+    assert 'class="sheet"' in card  # no thumbnail of a locked page
+    assert "text failed" in card
+    detail = (await api.client.get(f"/ui/files/{file_id}")).text
+    assert "Text not extracted: validation" in detail
+    assert "encrypted" in detail
+    assert "No picture of this document" in detail
+    assert page_links(detail) == []
