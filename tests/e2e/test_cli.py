@@ -102,7 +102,8 @@ def test_upload_prints_a_table_and_the_summary(cli: Cli) -> None:
 
 def test_a_corrupt_file_fails_the_upload_but_not_the_others(cli: Cli, tmp_path: Path) -> None:
     shutil.copy(PHOTOS / "chelsea.png", tmp_path / "chelsea.png")
-    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg at all " * 64)
+    # a NUL byte keeps it from being plain text, which is a document now
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg\x00 nor text " * 64)
     done = cli.run("upload", str(tmp_path), "--json")
     assert done.returncode == 1 and done.stderr == ""
     results = {r["filename"]: r for r in json.loads(done.stdout)}

@@ -321,6 +321,7 @@ def _closed_port() -> int:
 def test_bytes_and_file_objects_in_one_batch(described: tuple[ServerProcess, Path]) -> None:
     server, _ = described
     with SyncScopix(api_key=server.keys()[0], base_url=api(server)) as c:
+        # the junk holds a NUL byte: plain text would be taken as a document
         results = c.files.upload(
             [jpeg_bytes(30, 20, seed=400), io.BytesIO(jpeg_bytes(30, 20, seed=401)), b"\x00junk"],
             auto_describe=False,
