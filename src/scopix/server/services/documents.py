@@ -81,7 +81,8 @@ class DocumentService:
         self.embedder = embedder
 
     async def text(self, tenant_id: str, file_id: str) -> DocumentText:
-        """The text of an extracted document; 409 while its extraction is under way."""
+        """The text of an extracted document; 409 while its extraction is under way, or when
+        it failed (with the reason)."""
         async with self.uows.read() as uow:
             file = await _document(uow, tenant_id, file_id)
             status = file.text_extraction_status
@@ -89,6 +90,12 @@ class DocumentService:
                 raise Conflict(
                     f"the document's text extraction is {status}: its text is not read yet",
                     text_extraction_status=status,
+                )
+            if status == "failed":
+                raise Conflict(
+                    f"the document's text could not be extracted: {file.text_extraction_error}",
+                    text_extraction_status=status,
+                    text_extraction_error_type=file.text_extraction_error_type,
                 )
             pages = await uow.documents.pages(tenant_id, file.id)
         by_page = [(page.page_number, page.text) for page in pages]
