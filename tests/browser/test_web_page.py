@@ -401,6 +401,8 @@ def test_scrolling_down_loads_the_next_page(page: Page, site: Site, key: str) ->
 REPORT = [
     ["Quarterly report", "Sales rose in every region.", "The outlook is steady."],
     ["Appendix", "Figures are in thousands of euros."],
+    ["Notes", "Nothing else to add."],
+    ["Contacts", "Write to the finance team."],
 ]
 
 
@@ -444,18 +446,18 @@ def test_a_pdf_shows_its_pages_their_text_boxes_and_text(
 
     card = page.locator("#gallery .card").first
     loaded(card.locator("img"))  # page 1 is the thumbnail
-    expect(card.locator(".doc-label")).to_have_text("PDF · 2 pages")
+    expect(card.locator(".doc-label")).to_have_text("PDF · 4 pages")
     expect(card.locator(".doc-facts .badge")).to_have_text("text completed")
     screenshots.take(page, "document-gallery")
 
     card.click()
     detail = page.locator("#detail")
     thumbs = detail.locator(".pages .page-thumb")
-    expect(thumbs).to_have_count(2)
+    expect(thumbs).to_have_count(4)
     for thumb in thumbs.all():
         loaded(thumb.locator("img"))
     expect(thumbs.first).to_have_attribute("aria-current", "page")
-    expect(detail.locator("#page-of")).to_have_text("Page 1 of 2")
+    expect(detail.locator("#page-of")).to_have_text("Page 1 of 4")
     expect(detail.locator(".page-text")).to_contain_text("Sales rose in every region.")
     expect(detail.locator(".page-text")).not_to_contain_text("thousands of euros")
     loaded(detail.locator("#page-image"))
@@ -463,7 +465,7 @@ def test_a_pdf_shows_its_pages_their_text_boxes_and_text(
     file_id = detail.locator(".detail").get_attribute("data-id")
     with api(site, key) as client:
         regions = client.get(f"/files/{file_id}").json()["text_regions"]
-    by_page = {n: {r["text"]: r for r in regions if r.get("page") == n} for n in (1, 2)}
+    by_page = {n: {r["text"]: r for r in regions if r.get("page") == n} for n in (1, 2, 4)}
     assert "Sales rose in every region." in by_page[1]
 
     # Page 1's boxes, where the API says, over the page as shown; none of page 2's.
@@ -484,7 +486,7 @@ def test_a_pdf_shows_its_pages_their_text_boxes_and_text(
 
     # A thumbnail opens its page; the steps walk the pages.
     thumbs.nth(1).click()
-    expect(detail.locator("#page-of")).to_have_text("Page 2 of 2")
+    expect(detail.locator("#page-of")).to_have_text("Page 2 of 4")
     expect(thumbs.nth(1)).to_have_attribute("aria-current", "page")
     expect(thumbs.first).not_to_have_attribute("aria-current", "page")
     expect(detail.locator(".page-text")).to_contain_text("Figures are in thousands of euros.")
@@ -493,16 +495,25 @@ def test_a_pdf_shows_its_pages_their_text_boxes_and_text(
     assert set(drawn) == set(by_page[2])
     for text, box in drawn.items():
         assert box == pytest.approx(hull(by_page[2][text]["polygon"]), abs=1e-4), text
-    expect(detail.get_by_role("button", name="Next ›")).to_be_disabled()
     screenshots.take(page, "document-page-2", full_page=False)
     detail.get_by_role("button", name="‹ Previous").click()
-    expect(detail.locator("#page-of")).to_have_text("Page 1 of 2")
+    expect(detail.locator("#page-of")).to_have_text("Page 1 of 4")
+    thumbs.last.click()
+    expect(detail.locator("#page-of")).to_have_text("Page 4 of 4")
+    expect(detail.locator(".page-text")).to_contain_text("Write to the finance team.")
+    loaded(detail.locator("#page-image"))
+    assert set(drawn_regions(page)) == set(by_page[4])
+    expect(detail.get_by_role("button", name="Next ›")).to_be_disabled()
     detail.get_by_label("Show text boxes").uncheck()
     expect(detail.locator("#page-view svg.regions")).to_be_hidden()
+    page.set_viewport_size(PHONE)  # the page strip scrolls by itself, the dialog does not
+    expect(thumbs.first).to_be_visible()
+    assert detail.evaluate("d => d.scrollWidth <= d.clientWidth")
+    assert detail.locator(".pages").evaluate("s => s.scrollWidth > s.clientWidth")
 
     secret = key.split("_", 2)[2]
     pages = [r for r in carried if r.url.startswith(f"{site.server.base_url}/ui/pages/")]
-    assert len(pages) >= 4  # two thumbnails and each page large
+    assert len(pages) >= 7  # four thumbnails and three pages large
     for request in pages:
         assert request.all_headers().get("authorization") is None  # signed links instead
         assert secret not in request.url
