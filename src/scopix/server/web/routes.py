@@ -185,7 +185,7 @@ async def document_page(
     view = await services.files.get(principal.tenant_id, file_id)
     document = views.document_facts(view.file)
     if document is None:
-        raise WrongMediaType(f"a {view.file.media_type} has no pages")
+        raise WrongMediaType(f"only documents have pages; this file is a {view.file.media_type}")
     file = file_out(view, UrlMaker(request))
     return render(
         "document_page.html",
@@ -300,6 +300,7 @@ async def _page_view(
     document: views.DocumentFacts,
     number: int,
 ) -> PageView:
+    """Page `number` of a document as the viewer shows it; 404 past its last page."""
     count = document.page_count or 1
     if number > count:
         raise NotFound(f"the document has {count:,} page{'' if count == 1 else 's'}")
