@@ -466,6 +466,14 @@ async def test_a_german_query_finds_the_cat(embedder: E5Embedder) -> None:
     assert bill @ invoice > bill @ cat
 
 
+async def test_passages_embedded_together_are_those_embedded_alone(
+    embedder: E5Embedder,
+) -> None:
+    together = await embedder.embed_passages([CAT_TEXT, INVOICE_TEXT])
+    alone = [await embedder.embed_passage(CAT_TEXT), await embedder.embed_passage(INVOICE_TEXT)]
+    assert np.allclose(together, alone, atol=1e-6)
+
+
 async def test_query_and_passage_prefixes_differ(embedder: E5Embedder) -> None:
     assert await embedder.embed_query("Katze") != await embedder.embed_passage("Katze")
 

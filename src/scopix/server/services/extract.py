@@ -4,9 +4,10 @@ them into chunks, embeds the chunks, and records pages, chunks and counts on the
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -33,6 +34,10 @@ log = logging.getLogger("scopix.extract")
 #: permanent and never retried (domain.failures decides by its error type).
 EXTRACT_MAX_ATTEMPTS: Final = 3
 
+#: Chunks embedded in one call: a batch is cheaper than its chunks one by one, but holds the
+#: embedder (search queries wait behind it), so it stays small.
+EMBED_BATCH: Final = 8
+
 _MISSING = Failure(DescriptionErrorType.VALIDATION_ERROR, "the stored original is missing")
 _DELETED = Failure(DescriptionErrorType.VALIDATION_ERROR, "the file was deleted first")
 
@@ -46,6 +51,13 @@ def queue_extraction(uow: UnitOfWork, file: File, now: datetime) -> Job:
     uow.jobs.add(job)
     uow.files.add_event(file.id, now, "text_extraction_queued")
     return job
+
+
+@runtime_checkable
+class PassageBatches(Protocol):
+    """An embedder that embeds many passages in one call (E5Embedder)."""
+
+    async def embed_passages(self, texts: Sequence[str]) -> list[list[float]]: ...
 
 
 @dataclass(frozen=True)
@@ -107,7 +119,7 @@ class ExtractHandler:
         extracted = await self._extract(job, file)
         pages = [(page.number, page.text) for page in extracted.pages]
         chunks = chunk_pages(pages, self.chunking.words, self.chunking.overlap_words)
-        return ExtractResult(extracted, chunks, [await self._embed(c.content) for c in chunks])
+        return ExtractResult(extracted, chunks, await self._embed([c.content for c in chunks]))
 
     async def _extract(self, job: Job, file: File) -> Extracted:
         media = media_of_mime(file.mime_type)
@@ -127,11 +139,19 @@ class ExtractHandler:
                 )
             ) from exc
 
-    async def _embed(self, content: str) -> bytes | None:
-        if self.embedder is None:
-            return None
-        vector = await self.embedder.embed_passage(content)
-        return np.asarray(vector, dtype="<f4").tobytes()
+    async def _embed(self, contents: Sequence[str]) -> list[bytes | None]:
+        """Each chunk's embedding as float32 bytes (None without an embedder), in batches when
+        the embedder takes them."""
+        embedder = self.embedder
+        if embedder is None:
+            return [None] * len(contents)
+        vectors: list[list[float]] = []
+        if isinstance(embedder, PassageBatches):
+            for start in range(0, len(contents), EMBED_BATCH):
+                vectors += await embedder.embed_passages(contents[start : start + EMBED_BATCH])
+        else:
+            vectors = [await embedder.embed_passage(content) for content in contents]
+        return [np.asarray(vector, dtype="<f4").tobytes() for vector in vectors]
 
     async def succeeded(self, uow: UnitOfWork, job: Job, result: ExtractResult) -> None:
         file = await _file_of(uow, job)
