@@ -261,6 +261,15 @@ def test_a_document_shows_its_pages_extraction_and_chunks_an_image_does_not() ->
     assert "pages" not in image and "text extraction" not in image
 
 
+def test_get_shows_the_start_of_a_long_document_and_all_of_an_image_s_text() -> None:
+    long_text = "Word " * 500
+    document = FileDetails(id="d1", filename="r.pdf", page_count=9, visible_text=long_text)
+    shown = text_of(render.file_panel(document))
+    assert shown.count("Word") < 100 and "scopix text d1 prints all of it" in shown
+    image = FileDetails(id="i1", filename="sign.png", visible_text=long_text)
+    assert text_of(render.file_panel(image)).count("Word") == 500
+
+
 def test_ls_adds_a_pages_column_only_when_documents_are_listed() -> None:
     image = FileDetails(id="i1", filename="a.png")
     assert "Pages" not in text_of(render.file_table([image]))

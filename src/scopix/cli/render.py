@@ -34,6 +34,8 @@ _STATUS_STYLES = {
 }
 _STATE_STYLES = {status.value: style for status, style in _STATUS_STYLES.items()}
 _SIZE_UNITS = ("B", "KB", "MB", "GB", "TB")
+#: How much of a document's text ``get`` shows; ``scopix text`` prints the whole.
+DOCUMENT_TEXT_SHOWN = 300
 #: Console width from which the upload table gets a column each for description and tags.
 WIDE = 130
 _COLUMNS: dict[str, dict[str, Any]] = {
@@ -241,7 +243,7 @@ def file_fields(details: FileDetails) -> list[tuple[str, str | Text]]:
         ("description status", status_text(details.description_status)),
         ("description", details.description or NONE),
         ("tags", _tags(details.tags)),
-        ("visible text", details.visible_text or NONE),
+        ("visible text", _visible_text(details)),
     ]
     return rows + _error_fields(details)
 
@@ -315,15 +317,29 @@ def _media_type(details: FileDetails) -> str:
     return " / ".join(known) or NONE
 
 
+def _is_document(details: FileDetails) -> bool:
+    return details.text_extraction_status is not None or details.page_count is not None
+
+
 def _document_fields(details: FileDetails) -> list[tuple[str, str | Text]]:
     """A document's pages, text extraction state and chunks; nothing for other files."""
-    if details.text_extraction_status is None and details.page_count is None:
+    if not _is_document(details):
         return []
     return [
         ("pages", _count(details.page_count)),
         ("text extraction", state_text(details.text_extraction_status)),
         ("chunks", _count(details.chunk_count)),
     ]
+
+
+def _visible_text(details: FileDetails) -> str:
+    """The visible text; of a document (whose text can run to many pages) only the start."""
+    text = details.visible_text
+    if not text:
+        return NONE
+    if not _is_document(details) or len(text) <= DOCUMENT_TEXT_SHOWN:
+        return text
+    return f"{shorten(text, DOCUMENT_TEXT_SHOWN)}\n(scopix text {details.id} prints all of it)"
 
 
 def _count(count: int | None) -> str:
