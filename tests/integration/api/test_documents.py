@@ -88,7 +88,18 @@ async def test_document_routes_keep_to_documents_and_to_their_tenant(api: Api) -
     doc_id = (await upload(api, "notes.txt", b"Meeting notes about the lighthouse budget.\n"))[
         "image_id"
     ]
+    locked_id = (await upload(api, "locked.pdf", encrypted_pdf()))["image_id"]
     await api.drain()
+
+    # An encrypted PDF is kept; its extraction fails as `validation`, and says so.
+    status = await get(api, f"{FILES}/{locked_id}/status")
+    assert status["text_extraction_status"] == "failed"
+    assert status["text_extraction_error_type"] == "validation", status
+    assert "encrypted" in status["text_extraction_error"]
+    refused = await get(api, f"{FILES}/{locked_id}/text", status=409)
+    assert refused["error"]["details"]["text_extraction_error_type"] == "validation"
+    assert (await get(api, f"{FILES}/{locked_id}/chunks"))["total_count"] == 0
+
     for route in ("text", "chunks", "pages/1"):
         refused = await get(api, f"{FILES}/{image_id}/{route}", status=400)
         assert refused["error"]["code"] == "WRONG_MEDIA_TYPE"
@@ -117,15 +128,3 @@ async def test_document_routes_keep_to_documents_and_to_their_tenant(api: Api) -
     for body in ({"query": ""}, {"query": "x", "limit": 51}, {"query": "x", "search_mode": "x"}):
         response = await api.client.post(SEARCH, json=body)
         assert response.status_code == 422, (body, response.text)
-
-
-async def test_an_encrypted_pdf_is_kept_and_its_extraction_fails_as_validation(api: Api) -> None:
-    file_id = (await upload(api, "locked.pdf", encrypted_pdf()))["image_id"]
-    await api.drain()
-    status = await get(api, f"{FILES}/{file_id}/status")
-    assert status["text_extraction_status"] == "failed"
-    assert status["text_extraction_error_type"] == "validation", status
-    assert "encrypted" in status["text_extraction_error"]
-    refused = await get(api, f"{FILES}/{file_id}/text", status=409)
-    assert refused["error"]["details"]["text_extraction_error_type"] == "validation"
-    assert (await get(api, f"{FILES}/{file_id}/chunks"))["total_count"] == 0
