@@ -208,8 +208,8 @@ def text(
 ) -> None:
     """Print the text extracted from a document (PDF, DOCX, TXT, MD), or one page of it.
 
-    Exits 1 when the file is not a document, its text is not extracted yet, or it has no
-    such page.
+    Exits 1 when the file is not a document, its text is not extracted (yet, or ever: the
+    error says which), or it has no such page.
     """
     run_client(api_key, base_url, lambda client: _text(client, file_id, page, as_json))
 

@@ -319,8 +319,9 @@ class AsyncFiles:
         """A document's extracted text, whole and page by page.
 
         Raises ``WrongMediaTypeError`` for a file that is not a document, and a
-        ``ScopixError`` with code CONFLICT while its text is still being extracted
-        (``details["text_extraction_status"]`` says how far it is).
+        ``ScopixError`` with code CONFLICT while its text is still being extracted or when
+        extraction failed (``details["text_extraction_status"]`` says which, and a failure
+        also names its ``text_extraction_error_type``).
         """
         return DocumentText.from_dict(await self._transport.json("GET", f"files/{file_id}/text"))
 
