@@ -125,6 +125,9 @@ async def test_document_routes_keep_to_documents_and_to_their_tenant(api: Api) -
     stranger = {"Authorization": "Bearer scopix_nope1234_" + "x" * 40}
     response = await api.client.post(SEARCH, json={"query": "lighthouse"}, headers=stranger)
     assert response.status_code == 401, response.text
+    # Query syntax of either database is only words here.
+    for query in ('NEAR("lighthouse" AND', "lighthouse*", "-budget OR ^x", "!!! ??"):
+        assert (await search(api, query, search_mode="text"))["total_count"] in (0, 1), query
     for body in ({"query": ""}, {"query": "x", "limit": 51}, {"query": "x", "search_mode": "x"}):
         response = await api.client.post(SEARCH, json=body)
         assert response.status_code == 422, (body, response.text)
