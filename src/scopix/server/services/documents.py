@@ -64,8 +64,10 @@ class DocumentService:
     """The use cases behind `/files/{id}/text|chunks|pages/{n}` and `/documents/search`.
 
     Semantic search compares the query with every chunk embedding of the tenant's live
-    documents, brute force in numpy (384 floats a chunk: some 100k chunks a second), read
-    fresh from the catalog each time; an approximate index is for when tenants hold far more.
+    documents, brute force in numpy, read fresh from the catalog each time: the comparison
+    takes some 0.3 s for 100,000 chunks (measured on a loaded 2-core machine), and reading
+    their 150 MB of vectors more. Fine for thousands of documents a tenant; an approximate
+    index in memory (like services/search.py keeps for files) is the step beyond.
     """
 
     def __init__(
