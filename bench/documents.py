@@ -93,7 +93,7 @@ async def text_layer(handler: MediaHandler, pdfs: list[Pdf], work: Path, rounds:
         if len(extracted.pages) != truth[pdf.path.name][0] or methods != {"text_layer"}:
             raise SystemExit(f"{pdf.path.name}: {len(extracted.pages)} pages by {methods}")
 
-    new, again, alone = "scopix, new bytes", "scopix, pre-scanned", "pypdfium2 alone"
+    new, again, alone = "scopix, new bytes", "scopix, same again", "pypdfium2 alone"
     rates: dict[str, list[float]] = {new: [], again: [], alone: []}
     for round_number in range(rounds):
         copies = fresh_copies(pdfs, work / f"round-{round_number}")
@@ -119,9 +119,9 @@ async def text_layer(handler: MediaHandler, pdfs: list[Pdf], work: Path, rounds:
         median = statistics.median(rates[name]) / statistics.median(rates[alone])
         print(f"  {name} / {alone}: {best:.2f}x by best, {median:.2f}x by median (target 0.7x)")
     print(
-        "  new bytes: pypdf's pre-scan reads every stream first (bombs); pre-scanned: the child"
-        " that checked a file skips that pass, as when an upload's probe and its extraction meet"
-        " the same child"
+        "  new bytes: pypdf's pre-scan reads every stream first (bombs); same again: a child that"
+        " checked a file already skips that pass (as when an upload's probe and its extraction"
+        " meet the same child), one that did not runs it"
     )
 
 
