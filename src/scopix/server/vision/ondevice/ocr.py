@@ -20,7 +20,7 @@ __all__ = ["MIN_CONFIDENCE", "RAPIDOCR_VERSION", "TextReader"]
 log = logging.getLogger("scopix.vision.ocr")
 
 RAPIDOCR_VERSION: Final = version("rapidocr")
-#: rapidocr's own default: lines read with less confidence are dropped by the engine.
+#: rapidocr's own default (its text_score): lines read with less confidence are dropped.
 MIN_CONFIDENCE: Final = 0.5
 # rapidocr raises on a strip thinner than 1/66 of its length (it cannot bring the short side up
 # to 30 px and keep the long side under 2000), and its detector scales the short side up to
@@ -28,10 +28,25 @@ MIN_CONFIDENCE: Final = 0.5
 # the detector's input under 736 x 2944: measured on a 2048 x 160 banner and a 280 x 2048
 # screenshot, both read in full, 30 % faster and with 300 MB less memory than at 1/8.
 _MAX_ASPECT: Final = 4
-# The detector sees at most this long a side: measured on 1600 px photos and 1100 x 1500 pages,
-# 1.5 to 2.5 times faster than full size, with the same lines found and read.
+# The detector first sees at most this long a side: measured on 1600 px photos and 1100 x 1500
+# pages, 1.5 to 2.5 times faster than full size, with the same lines found and read; on 300-dpi
+# A4 pages it finds every line of text down to 5 pt.
 _DETECT_MAX_SIDE: Final = 1280
 _DETECT_MIN_SIDE: Final = 736
+# Text is too small for the detector when its lines' median height there is under
+# _SMALL_TEXT_PX (box heights bottom out near 13 px as text shrinks towards what it cannot see):
+# at 1280 px it lost lines of 4 pt on a 300-dpi A4 page (126 of 150 found) and all of 3.5 pt
+# (one box). Such an image is detected again with its side _SMALL_TEXT_ZOOM times longer (never
+# beyond its own pixels): at 1.5 times both pages gave every line. Lines of 9 pt on that page
+# measure 19 px, the invoice's 21 px and text in the test photos 21 px or more: one pass.
+_SMALL_TEXT_PX: Final = 14
+_SMALL_TEXT_ZOOM: Final = 2
+# The angle classifier sees a line squeezed into 192 x 48 px: on 40 lines of a dense page it
+# called half of them upside down, up to 98 % sure, and the turned lines read as garbage. It
+# judges pieces of a line shaped as it expects instead (the start, middle and end) and the
+# line turns only when their mean says upside down as surely as rapidocr's own threshold.
+_CLASSIFIER_ASPECT: Final = 4
+_UPSIDE_DOWN_MIN_SCORE: Final = 0.9
 # The bundled models, named so that rapidocr never takes its download path: without a model_path
 # it looks the file up and re-downloads it when the checksum does not match. Only these models
 # ship in the rapidocr==3.10.0 wheel; another model or language would need a download.
@@ -57,18 +72,13 @@ class TextReader:
 
     def load(self) -> None:
         """Load the engine and its three models now rather than on the first image."""
-        engine = _engines.get(self._threads)
-        # rapidocr loads each model on its first use (a page without text never loads the
-        # recognizer); these loaders are private, which the exact rapidocr pin makes safe.
-        engine._load_det_model()
-        engine._load_cls_model()
-        engine._load_rec_model()
+        _engines.get(self._threads).load()
 
     def read(self, image: DecodedImage) -> tuple[TextRegion, ...]:
         """The text lines in reading order; AnalyzerError(VALIDATION_ERROR) if unreadable."""
         pixels = _upscaled(_checked(image.pixels))
         try:
-            output = _engines.get(self._threads)(_padded_bgr(pixels))
+            lines = _engines.get(self._threads)(_padded_bgr(pixels))
         except Exception as exc:  # rapidocr raises bare errors of many kinds on odd input
             # Their text may name model files on this server: it goes to the log, not the client.
             log.warning("OCR failed", exc_info=True)
@@ -77,10 +87,44 @@ class TextReader:
                 f"the OCR engine could not read this image ({type(exc).__name__})",
             ) from exc
         # Normalized coordinates are the same at any scale: normalize by the size OCR saw.
-        return text_regions(_raw_lines(output), pixels.shape[1], pixels.shape[0])
+        return text_regions(lines, pixels.shape[1], pixels.shape[0])
 
 
-def _create_engine(threads: int) -> Any:
+class _Engine:
+    """rapidocr's three models run step by step, each step on what suits it: lines found at a
+    scale chosen from their size, cut from the full image, turned upright, read. (RapidOCR's
+    own call shrinks the whole image to 2000 px first and runs each step with fixed settings.)
+    Thread-safe: the steps keep no state between calls; the models are onnxruntime sessions."""
+
+    def __init__(self, threads: int) -> None:
+        self._rapidocr = _create_rapidocr(threads)
+
+    def load(self) -> None:
+        # rapidocr loads each model on its first use (a page without text never loads the
+        # recognizer); these loaders are private, which the exact rapidocr pin makes safe.
+        self._rapidocr._load_det_model()
+        self._rapidocr._load_cls_model()
+        self._rapidocr._load_rec_model()
+
+    def __call__(self, bgr: Pixels) -> list[RawLine]:
+        """The lines of a BGR image: corners in its pixels, text and the recognizer's score."""
+        boxes = _text_boxes(self._rapidocr._load_det_model(), bgr)
+        if not len(boxes):
+            return []
+        from rapidocr.ch_ppocr_rec import TextRecInput  # deferred with rapidocr
+        from rapidocr.utils.process_img import get_rotate_crop_image
+
+        crops = [get_rotate_crop_image(bgr, box.astype(np.float32)) for box in boxes]
+        upright = _upright(self._rapidocr._load_cls_model(), crops)
+        read = self._rapidocr._load_rec_model()(TextRecInput(img=upright))
+        return [
+            RawLine([(float(x), float(y)) for x, y in box], str(text), float(score))
+            for box, text, score in zip(boxes, read.txts, read.scores, strict=True)
+            if score >= MIN_CONFIDENCE
+        ]
+
+
+def _create_rapidocr(threads: int) -> Any:
     """A RapidOCR engine on the bundled models, quiet, with `threads` intra-op threads."""
     import rapidocr  # deferred: importing it pulls in OpenCV, omegaconf and Pillow
 
@@ -88,11 +132,8 @@ def _create_engine(threads: int) -> Any:
     params: dict[str, Any] = {
         # Its logger prints every model load at INFO and every text-free image at WARNING.
         "Global.log_level": "error",
-        "Global.text_score": MIN_CONFIDENCE,
         "EngineConfig.onnxruntime.intra_op_num_threads": threads,
         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-        "Det.limit_type": "max",
-        "Det.limit_side_len": _DETECT_MAX_SIDE,
     }
     params.update({f"{task}.model_path": str(models / f) for task, f in _MODEL_FILES.items()})
     return rapidocr.RapidOCR(params=params)
@@ -142,15 +183,56 @@ def _padded_bgr(pixels: Pixels) -> Pixels:
     return bgr
 
 
-def _raw_lines(output: Any) -> list[RawLine]:
-    """rapidocr's RapidOCROutput (boxes N x 4 x 2, txts, scores; None when nothing was found)."""
-    boxes, texts, scores = (getattr(output, name, None) for name in ("boxes", "txts", "scores"))
-    if boxes is None or texts is None or scores is None:
+def _text_boxes(detector: Any, bgr: Pixels) -> Any:
+    """The lines' boxes (N x 4 x 2, pixels of `bgr`): detected at _DETECT_MAX_SIDE, and again
+    larger when the text found there is too small for the detector to see all of it."""
+    longest = max(bgr.shape[:2])
+    side = min(longest, _DETECT_MAX_SIDE)
+    boxes = _detect(detector, bgr, side)
+    heights = [_line_height(box) * side / longest for box in boxes]
+    if heights and np.median(heights) < _SMALL_TEXT_PX and side < longest:
+        return _detect(detector, bgr, min(longest, side * _SMALL_TEXT_ZOOM))
+    return boxes
+
+
+def _detect(detector: Any, bgr: Pixels, side: int) -> Any:
+    """rapidocr's TextDetector run with the longest side scaled to `side`. Its own call reads
+    the scale from the detector's shared settings; the engine serves several threads."""
+    from rapidocr.ch_ppocr_det.utils import DetPreProcess  # deferred with rapidocr
+
+    tensor = DetPreProcess(side, "max", detector.mean, detector.std)(bgr)
+    if tensor is None:
         return []
+    boxes, _scores = detector.postprocess_op(detector.session(tensor), bgr.shape[:2])
+    return boxes
+
+
+def _line_height(box: Any) -> float:
+    """The short side of a line's (rotated) rectangle: its height at any slant."""
+    return float(min(np.linalg.norm(box[0] - box[1]), np.linalg.norm(box[1] - box[2])))
+
+
+def _upright(classifier: Any, crops: list[Pixels]) -> list[Pixels]:
+    """The crops, those judged upside down turned: a line longer than the classifier's input
+    shape is judged by its start, middle and end, each cut to that shape."""
+    pieces: list[Pixels] = []
+    owners: list[int] = []
+    for index, crop in enumerate(crops):
+        height, width = crop.shape[:2]
+        piece = max(1, height * _CLASSIFIER_ASPECT)
+        for start in sorted({0, max(0, width - piece) // 2, max(0, width - piece)}):
+            pieces.append(np.ascontiguousarray(crop[:, start : start + piece]))
+            owners.append(index)
+    upside_down = np.zeros(len(crops))
+    counts = np.zeros(len(crops))
+    for (label, score), owner in zip(classifier(pieces).cls_res, owners, strict=True):
+        upside_down[owner] += score if label == "180" else 1 - score
+        counts[owner] += 1
+    turned = upside_down / counts > _UPSIDE_DOWN_MIN_SCORE
     return [
-        RawLine(points=[(float(x), float(y)) for x, y in box], text=str(text), score=float(score))
-        for box, text, score in zip(boxes, texts, scores, strict=True)
+        np.ascontiguousarray(np.rot90(crop, 2)) if turn else crop
+        for crop, turn in zip(crops, turned, strict=True)
     ]
 
 
-_engines: PerProcess[int, Any] = PerProcess(_create_engine)
+_engines: PerProcess[int, _Engine] = PerProcess(_Engine)
