@@ -108,6 +108,18 @@ async def test_an_extraction_comes_back_page_by_page_with_its_regions(
     assert total >= 2 and chunks[0].chunk_index == 1
 
 
+async def test_one_page_is_read_alone_within_the_tenant(uows: UnitOfWorkFactory) -> None:
+    file = await _extracted_document(uows)
+    other = await _extracted_document(uows)  # another tenant's
+    async with uows.read() as uow:
+        first = await uow.documents.page(file.tenant_id, file.id, 1)
+        past_the_end = await uow.documents.page(file.tenant_id, file.id, len(PAGES) + 1)
+        theirs = await uow.documents.page(file.tenant_id, other.id, 1)
+    assert first is not None and first.text == PAGES[0]
+    assert first.regions[0]["page"] == 1
+    assert past_the_end is None and theirs is None
+
+
 async def test_a_document_whose_extraction_is_not_done_has_none(uows: UnitOfWorkFactory) -> None:
     file = await _extracted_document(uows)
     async with uows.write() as uow:

@@ -7,14 +7,12 @@ from datetime import UTC, datetime
 import pytest
 
 from scopix.server.catalog.models import File
-from scopix.server.domain.regions import BoundingBox, TextRegion, as_record
 from scopix.server.services.files import BlobLocation
 from scopix.server.web.views import (
     best_image,
     document_facts,
     human_size,
     is_moving,
-    page_regions,
     pages_render,
     percent,
     points,
@@ -98,16 +96,3 @@ def test_a_document_says_its_type_and_length() -> None:
 def test_pages_show_as_pictures_once_page_one_was_rendered() -> None:
     assert pages_render({"small_256": "", "original": ""})
     assert not pages_render({"original": ""})
-
-
-def test_the_viewer_draws_the_regions_of_its_page_only() -> None:
-    box = BoundingBox(0.1, 0.1, 0.5, 0.05)
-    corners = ((0.1, 0.1), (0.6, 0.1), (0.6, 0.15), (0.1, 0.15))
-    regions = [
-        as_record(TextRegion(text, 0.9, box, corners, page=page))
-        for text, page in (("one", 1), ("two", 2), ("also two", 2), ("an image's", None))
-    ]
-    assert [r["text"] for r in page_regions(regions, 2)] == ["two", "also two"]
-    assert [r["text"] for r in page_regions(regions, 1)] == ["one"]
-    assert page_regions(regions, 3) == []
-    assert page_regions(None, 1) == []

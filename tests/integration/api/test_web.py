@@ -263,6 +263,9 @@ async def test_the_page_viewer_shows_a_page_and_its_text(api: Api) -> None:
     assert second.status_code == 200
     assert second.headers["cache-control"] == "private, no-store"
     assert "Where it ends." in second.text
+    # Its boxes come from the page's own extraction: this file was never described.
+    assert "<title>Where it ends.</title>" in second.text
+    assert "<title>The first page of two.</title>" not in second.text
     assert "Page 2 of 2" in second.text
     assert urlsplit(page_links(second.text)[0]).path == f"/ui/pages/{file_id}/2"
 

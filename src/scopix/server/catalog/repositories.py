@@ -1094,6 +1094,18 @@ class DocumentRepository:
         )
         return rows.all()
 
+    async def page(self, tenant_id: str, file_id: str, number: int) -> DocumentPage | None:
+        """Page `number` of the tenant's live document, or None when it has no such page."""
+        return await self.session.scalar(
+            select(DocumentPage)
+            .join(File, File.id == DocumentPage.file_id)
+            .where(
+                _live_of(tenant_id),
+                DocumentPage.file_id == file_id,
+                DocumentPage.page_number == number,
+            )
+        )
+
     async def extracted(self, tenant_id: str, file_id: str) -> Extracted | None:
         """The tenant's document as its extraction found it (deleted or not: a job finishes
         on it either way); None until its extraction completed."""

@@ -3,7 +3,7 @@ every chunk of a tenant's documents by words, by meaning, or both fused."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -49,6 +49,14 @@ class DocumentText:
 
     text: str
     pages: list[tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class PageContent:
+    """One page of an extracted document: its text and its text regions, each with `page`."""
+
+    text: str
+    regions: list[Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,18 @@ class DocumentService:
             pages = await uow.documents.pages(tenant_id, file.id)
         by_page = [(page.page_number, page.text) for page in pages]
         return DocumentText("\n\n".join(text for _, text in by_page if text), by_page)
+
+    async def page_content(self, tenant_id: str, file_id: str, number: int) -> PageContent | None:
+        """Page `number`'s text and text regions (records normalized to the page) once the
+        document's extraction completed; None before, or when it failed."""
+        async with self.uows.read() as uow:
+            file = await _document(uow, tenant_id, file_id)
+            if file.text_extraction_status != "completed":
+                return None
+            page = await uow.documents.page(tenant_id, file.id, number)
+        if page is None:
+            return PageContent("", [])
+        return PageContent(page.text, list(page.regions))
 
     async def chunks(
         self, tenant_id: str, file_id: str, limit: int, offset: int

@@ -306,14 +306,13 @@ async def _page_view(
         raise NotFound(f"the document has {count:,} page{'' if count == 1 else 's'}")
     images = Images(services.image_links, principal)
     shown = views.pages_render(file.variants)
-    text = None
-    if document.extraction_status == "completed":
-        document_text = await services.documents.text(principal.tenant_id, file.id)
-        text = next((text for page, text in document_text.pages if page == number), "")
+    # The page's own row: the description keeps the regions of a long document's first pages
+    # only, and the whole text is not read to show one page.
+    content = await services.documents.page_content(principal.tenant_id, file.id, number)
     return PageView(
         number=number,
         count=count,
         image=images.page(file.id, number, views.PAGE_VIEW_SIZE) if shown else None,
-        regions=views.page_regions(file.text_regions, number),
-        text=text,
+        regions=content.regions if content else [],
+        text=content.text if content else None,
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from scopix.server.catalog.models import File
 from scopix.server.domain.variants import ORIGINAL
@@ -113,11 +112,6 @@ def pages_render(variants: Mapping[str, str]) -> bool:
     """Whether a document's pages show as pictures: its thumbnails are its first page, so a
     document whose thumbnails were made renders (an encrypted one, for one, does not)."""
     return PREVIEW in variants
-
-
-def page_regions(regions: Sequence[Mapping[str, Any]] | None, page: int) -> list[Mapping[str, Any]]:
-    """The text regions found on `page` (1-based): a document's regions each carry theirs."""
-    return [region for region in regions or () if region.get("page") == page]
 
 
 def shows_inline(location: BlobLocation) -> bool:
