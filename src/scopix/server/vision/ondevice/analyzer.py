@@ -40,7 +40,7 @@ log = logging.getLogger("scopix.vision.ondevice")
 PROVIDER: Final = "ondevice"
 # Bump when the code changes what an analysis contains for the same models and thresholds, so
 # cached analyses are redone.
-_REVISION: Final = 3
+_REVISION: Final = 4  # 4: OCR turns long lines only when sure, and re-detects small text
 
 T = TypeVar("T")
 
