@@ -17,8 +17,11 @@ from collections.abc import Sequence
 
 from PIL import Image
 
+from scopix.server.domain.limits import DocumentLimits
+
 __all__ = [
     "A4_POINTS",
+    "DEFAULT_LIMITS",
     "GIB",
     "LATIN1_SENTENCES",
     "MARKDOWN",
@@ -39,6 +42,15 @@ __all__ = [
     "text_pdf",
     "truncated_pdf",
 ]
+
+#: The server's default document limits (settings.py), for tests of the decoders themselves.
+DEFAULT_LIMITS = DocumentLimits(
+    max_pages=2000,
+    max_extract_bytes=500 << 20,
+    docx_max_unpacked_bytes=256 << 20,
+    docx_max_members=10_000,
+    ocr_dpi=300,
+)
 
 GIB = 1 << 30
 _MIB = 1 << 20

@@ -9,18 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import docfactory
+from docfactory import DEFAULT_LIMITS as LIMITS
 from scopix.server.domain.errors import CorruptFile, DocumentTooLarge, ResourceLimit
-from scopix.server.domain.limits import DocumentLimits
 from scopix.server.media.documents import docx, pdf
 
-MiB = 1 << 20
-LIMITS = DocumentLimits(
-    max_pages=2000,
-    max_extract_bytes=500 * MiB,
-    docx_max_unpacked_bytes=256 * MiB,
-    docx_max_members=10_000,
-    ocr_dpi=300,
-)
 REFUSALS = (CorruptFile, DocumentTooLarge, ResourceLimit)
 PDF = docfactory.text_pdf([["Fuzzed page one", "and its second line"], ["page two"]], title="T")
 DOCX = docfactory.docx_bytes(headings=[(1, "Fuzz")], paragraphs=["text"], table=[["a", "b"]])

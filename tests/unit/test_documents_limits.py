@@ -8,17 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from docfactory import DEFAULT_LIMITS as LIMITS
 from scopix.server.domain.errors import DocumentTooLarge
-from scopix.server.domain.limits import DocumentLimits
 
 MiB = 1 << 20
-LIMITS = DocumentLimits(
-    max_pages=2000,
-    max_extract_bytes=500 * MiB,
-    docx_max_unpacked_bytes=256 * MiB,
-    docx_max_members=10_000,
-    ocr_dpi=300,
-)
 page_sides = st.floats(min_value=1, max_value=14_400)  # PDF's own largest page: 200 inches
 
 

@@ -10,19 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import docfactory
+from docfactory import DEFAULT_LIMITS as LIMITS
 from scopix.server.domain.errors import CorruptFile, DocumentTooLarge, ResourceLimit
-from scopix.server.domain.limits import DocumentLimits
 from scopix.server.media.documents.docx import check_archive, read_docx
 from scopix.server.media.documents.text import decode_text, markdown_to_text, read_text_file
 
 MiB = 1 << 20
-LIMITS = DocumentLimits(
-    max_pages=2000,
-    max_extract_bytes=500 * MiB,
-    docx_max_unpacked_bytes=256 * MiB,
-    docx_max_members=10_000,
-    ocr_dpi=300,
-)
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ import pytest
 import pytest_asyncio
 
 import docfactory
+from docfactory import DEFAULT_LIMITS as LIMITS
 from scopix.server.domain.errors import CorruptFile, DocumentTooLarge, NotFound, ResourceLimit
-from scopix.server.domain.limits import DocumentLimits
 from scopix.server.domain.media import DOCX_MIME, MARKDOWN_MIME, TEXT_MIME, media_of_mime
 from scopix.server.domain.variants import PREVIEW_SIZES, VARIANT_SIZES
 from scopix.server.isolation import IsolatedPool, IsolationLimits
@@ -28,13 +28,6 @@ PDF = media_of_mime("application/pdf")
 DOCX = media_of_mime(DOCX_MIME)
 TXT = media_of_mime(TEXT_MIME)
 MD = media_of_mime(MARKDOWN_MIME)
-LIMITS = DocumentLimits(
-    max_pages=2000,
-    max_extract_bytes=500 * MiB,
-    docx_max_unpacked_bytes=256 * MiB,
-    docx_max_members=10_000,
-    ocr_dpi=300,
-)
 # The server's defaults but a tighter wall clock: a decode that hangs fails the test quickly.
 ISOLATION = IsolationLimits(
     address_space_bytes=2048 * MiB, cpu_seconds=60, wall_seconds=60, scratch_bytes=256 * MiB

@@ -14,9 +14,9 @@ import pytest_asyncio
 from PIL import Image
 
 import docfactory
+from docfactory import DEFAULT_LIMITS as LIMITS
 from imagefactory import DOCUMENT_LINES, document_png
 from pagefactory import dense_page, invoice_page
-from scopix.server.domain.limits import DocumentLimits
 from scopix.server.domain.media import media_of_mime
 from scopix.server.isolation import IsolatedPool, IsolationLimits
 from scopix.server.media.document import DocumentHandler
@@ -26,13 +26,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 MiB = 1 << 20
 PDF = media_of_mime("application/pdf")
-LIMITS = DocumentLimits(
-    max_pages=2000,
-    max_extract_bytes=500 * MiB,
-    docx_max_unpacked_bytes=256 * MiB,
-    docx_max_members=10_000,
-    ocr_dpi=300,
-)
 ISOLATION = IsolationLimits(
     address_space_bytes=2048 * MiB, cpu_seconds=60, wall_seconds=60, scratch_bytes=256 * MiB
 )
