@@ -136,7 +136,7 @@ class DocumentHandler:
                 )
             )
         read = await self._in_job(document_text, path, media.extension, stage="extract")
-        pages = list(read.pages)
+        pages = read.extracted_pages()
         if self.reader is not None:
             for number in read.scanned:
                 pages[number - 1] = await self._read_scan(path, pages[number - 1], self.reader)

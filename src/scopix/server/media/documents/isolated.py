@@ -49,12 +49,18 @@ class DocumentProbe:
 
 @dataclass(frozen=True)
 class DocumentText:
-    """A document's title and text page by page (one page for DOCX, TXT and MD), and the pages
-    whose text is to be read by OCR (1-based)."""
+    """A document's title and text page by page (one page for DOCX, TXT and MD; a PDF's in the
+    compact form of its text layer), and the pages whose text is to be read by OCR (1-based)."""
 
     title: str | None
-    pages: tuple[ExtractedPage, ...]
+    pages: tuple[ExtractedPage | pdf.TextLayer, ...]
     scanned: tuple[int, ...] = ()
+
+    def extracted_pages(self) -> list[ExtractedPage]:
+        """The pages, a PDF's lines as text regions."""
+        return [
+            page.extracted() if isinstance(page, pdf.TextLayer) else page for page in self.pages
+        ]
 
 
 def probe_document(

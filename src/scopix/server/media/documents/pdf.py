@@ -1,10 +1,14 @@
-"""PDF: a pypdf pre-scan that refuses stream bombs, then PDFium (pypdfium2) for the page count,
-the text layer with its boxes, and page renders with bounded pixels.
+"""PDF: a pre-scan that refuses stream bombs, then PDFium (pypdfium2) for the page count, the
+text layer with its boxes, and page renders with bounded pixels.
 
 PDFium takes 2.1 GB to load a page whose 1 MB content stream inflates to 1 GiB, and under a
-memory limit it dies instead of raising (spec/MEDIA.md). pypdf decodes every stream with its own
-output caps and refuses such a stream in a tenth of a second: so pypdf reads every stream
-first, and PDFium opens the file only once none of them is a bomb.
+memory limit it dies instead of raising (spec/MEDIA.md): so every stream is inflated first,
+counting its output, and PDFium opens the file only once none of them is a bomb. Most PDFs
+use no filter that expands but Flate: their streams are found in the raw bytes and inflated by
+zlib straight away (PDFium's Flate is zlib's, header and all), at a fifth of the cost of
+parsing every object with pypdf. A file that names another expanding filter, is encrypted,
+hides such a name in #-escapes or declares a large or indirect image size is read by pypdf,
+which decodes every filter with its own caps.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import itertools
 import logging
 import math
 import re
+import zlib
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +40,7 @@ from scopix.server.vision.base import Pixels
 
 __all__ = [
     "PdfText",
+    "TextLayer",
     "open_pdf",
     "page_count",
     "page_size",
@@ -66,7 +73,66 @@ _PLACEHOLDER_TITLES: Final = frozenset({"untitled", "title", "document", "untitl
 _ROW_OVERLAP: Final = 0.5
 _LINE: Final = re.compile(r"[^\r\n]+")
 _prescanned: set[tuple[int, int, int, int]] = set()
+#: What is inflated at a time: zlib's input and output pieces.
+_INFLATE_PIECE: Final = 1 << 20
+#: Flate applied more often than this to one stream is no document's doing.
+_MAX_FLATE_DEPTH: Final = 4
+#: PDF's white space and delimiters: what ends a name.
+_NAME_END: Final = rb"\x00\t\n\x0c\r ()<>\[\]{}/%"
+#: Filters that expand other than Flate, the Crypt filter and the encryption dictionary.
+_PYPDF_NAMES: Final = frozenset(
+    b"LZWDecode LZW RunLengthDecode RL ASCIIHexDecode AHx ASCII85Decode A85 Crypt Encrypt".split()
+)
+_PYPDF_FILTER: Final = re.compile(
+    rb"/(?:" + b"|".join(sorted(_PYPDF_NAMES)) + rb")(?![^" + _NAME_END + rb"])"
+)
+_ESCAPED_NAME: Final = re.compile(
+    rb"/([^" + _NAME_END + rb"]*#[0-9A-Fa-f]{2}[^" + _NAME_END + rb"]*)"
+)
+_IMAGE_SIZE: Final = re.compile(
+    rb"/(?P<key>Width|Height)(?![^" + _NAME_END + rb"])[\x00\t\n\x0c\r ]*"
+    rb"(?P<number>\+?\d+(?:\.\d*)?(?![^" + _NAME_END + rb"]))?"
+    rb"(?P<reference>[\x00\t\n\x0c\r ]+\d+[\x00\t\n\x0c\r ]+R(?![^" + _NAME_END + rb"]))?"
+)
+_STREAM_KEYWORD: Final = re.compile(rb"stream[\x00\t\n\x0c\r ]*")
+_LINE_END: Final = re.compile(rb"\r\n|\r|\n")
+_LINE_SEARCH: Final = 256
+_WHITE_SPACE: Final = re.compile(rb"[\x00\t\n\x0c\r ]*")
 _PRESCANNED_KEPT: Final = 256
+
+
+#: A text-layer line: its text and its box normalized to the page (x, y, width, height).
+_Line = tuple[str, float, float, float, float]
+
+
+@dataclass(frozen=True)
+class TextLayer:
+    """One page's text layer as it crosses from the decoder child: its text, and its lines in
+    reading order as their texts and one array of their boxes (x, y, width, height normalized
+    to the page, four doubles a line). A page has hundreds of lines: as regions they pickle and
+    unpickle in a tenth of the time of PDFium's whole text extraction, as this in nothing."""
+
+    number: int
+    text: str
+    lines: tuple[str, ...]
+    boxes: array[float]
+    width: int
+    height: int
+
+    def extracted(self) -> ExtractedPage:
+        """The page with its lines as text regions (y from the top, on page `number`)."""
+        number, boxes = self.number, self.boxes
+        regions = []
+        for index, line in enumerate(self.lines):
+            x, y, width, height = boxes[4 * index : 4 * index + 4]
+            right = round(x + width, DECIMALS)
+            bottom = round(y + height, DECIMALS)
+            polygon = ((x, y), (right, y), (right, bottom), (x, bottom))
+            box = BoundingBox(x, y, width, height)
+            regions.append(TextRegion(line, 1.0, box, polygon, number))
+        return ExtractedPage(
+            number, self.text, tuple(regions), self.width, self.height, "text_layer"
+        )
 
 
 @dataclass(frozen=True)
@@ -74,19 +140,128 @@ class PdfText:
     """A PDF's title (its metadata's) and text layer, page by page, and the pages to OCR."""
 
     title: str | None
-    pages: tuple[ExtractedPage, ...]
+    pages: tuple[TextLayer, ...]
     scanned: tuple[int, ...]
 
 
 def prescan(path: Path) -> None:
-    """Decode every stream with pypdf's caps. Raises ResourceLimit for a bomb (a stream past
-    the cap, an image declaring too many pixels) and CorruptFile for a file pypdf cannot parse
-    at all; an encrypted file is left to PDFium, which knows whether it opens."""
+    """Inflate every stream, counting its output. Raises ResourceLimit for a bomb (a stream past
+    the cap, an image declaring too many pixels) and, where pypdf reads the file, CorruptFile
+    for a file it cannot parse at all; an encrypted file is left to PDFium, which knows whether
+    it opens."""
     stat = path.stat()
     key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
     if key in _prescanned:
         return
-    reserve_memory(2 * _PYPDF_STREAM_CAP + 4 * stat.st_size)
+    reserve_memory(stat.st_size + 2 * _INFLATE_PIECE)
+    data = path.read_bytes()
+    if _needs_pypdf(data):
+        del data
+        _prescan_with_pypdf(path, stat.st_size)
+    else:
+        _inflate_streams(data)
+    if len(_prescanned) >= _PRESCANNED_KEPT:
+        _prescanned.clear()
+    _prescanned.add(key)
+
+
+def _needs_pypdf(data: bytes) -> bool:
+    """Whether some stream may expand by other means than Flate (another filter, encryption),
+    or an image's size is not a plain number a glance can read and check."""
+    if _PYPDF_FILTER.search(data):
+        return True
+    for escaped in _ESCAPED_NAME.finditer(data):
+        name = re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m[1], 16)]), escaped[1])
+        if name in _PYPDF_NAMES or name in (b"Width", b"Height"):
+            return True
+    widest = {b"Width": 0, b"Height": 0}
+    for size in _IMAGE_SIZE.finditer(data):
+        if size["number"] is None or size["reference"] is not None:
+            return True
+        widest[size["key"]] = max(widest[size["key"]], int(float(size["number"])))
+    return widest[b"Width"] * widest[b"Height"] > MAX_IMAGE_PIXELS
+
+
+def _inflate_streams(data: bytes) -> None:
+    """Inflate every zlib stream that starts where a stream's data may start (after the
+    `stream` keyword and its white space, or on the line after it), counting the output of
+    each and of a zlib stream inside it (Flate applied twice). Raises ResourceLimit for one
+    past the cap; a stream that is not zlib, or stops being it, is PDFium's to skip."""
+    view = memoryview(data)
+    for keyword in _STREAM_KEYWORD.finditer(data):
+        if data[keyword.start() - 3 : keyword.start()] == b"end":
+            continue  # (a look-behind in the pattern would cost more than the inflating)
+        starts = {keyword.end()}
+        line_end = _LINE_END.search(data, keyword.start(), keyword.start() + _LINE_SEARCH)
+        if line_end is not None:
+            starts.add(_WHITE_SPACE.match(data, line_end.end()).end())  # type: ignore[union-attr]
+        for start in starts:
+            if start + 1 < len(data) and (data[start] << 8 | data[start + 1]) % 31 == 0:
+                with contextlib.suppress(zlib.error):
+                    _check_inflated(_pieces(view, start), depth=1)
+
+
+def _pieces(view: memoryview, start: int) -> Iterator[memoryview]:
+    for at in range(start, len(view), _INFLATE_PIECE):
+        yield view[at : at + _INFLATE_PIECE]
+
+
+def _inflated(pieces: Iterator[bytes | memoryview]) -> Iterator[bytes]:
+    """The output of the zlib stream `pieces` hold, at most a piece's size at a time, until
+    its end. Raises zlib.error where the data stops being zlib."""
+    decoder = zlib.decompressobj()
+    for piece in pieces:
+        pending: bytes | memoryview = piece
+        while pending and not decoder.eof:
+            output = decoder.decompress(pending, _INFLATE_PIECE)
+            pending = decoder.unconsumed_tail
+            if output:
+                yield output
+        if decoder.eof:
+            return
+
+
+def _check_inflated(pieces: Iterator[bytes | memoryview], depth: int) -> None:
+    """Count what the zlib stream in `pieces` inflates to, and when that starts as a zlib
+    stream itself, what it inflates to in turn, as its pieces pass. All of it is counted
+    whatever the inner stream does: PDFium inflates the outer one whole before the next."""
+    inflated = _inflated(pieces)
+    head = b""
+    for output in inflated:
+        head += output
+        if len(head) >= 2:
+            break
+    produced = len(head)
+
+    def counted() -> Iterator[bytes]:
+        nonlocal produced
+        yield head
+        for output in inflated:
+            produced += len(output)
+            if produced > _PYPDF_STREAM_CAP:
+                raise ResourceLimit(
+                    f"a PDF stream inflates past {_PYPDF_STREAM_CAP:,} bytes: a decompression bomb"
+                )
+            yield output
+
+    if len(head) >= 2 and (head[0] << 8 | head[1]) % 31 == 0 and head[0] & 0x0F == 8:
+        if depth >= _MAX_FLATE_DEPTH:
+            raise ResourceLimit(
+                f"a PDF stream is deflated more than {_MAX_FLATE_DEPTH} times: a decompression bomb"
+            )
+        passing = counted()
+        with contextlib.suppress(zlib.error):
+            _check_inflated(passing, depth + 1)
+        for _ in passing:  # what follows the inner stream's end, or where it broke off
+            pass
+        return
+    for _ in counted():
+        pass
+
+
+def _prescan_with_pypdf(path: Path, size: int) -> None:
+    """Decode every stream with pypdf's caps (see `prescan`)."""
+    reserve_memory(2 * _PYPDF_STREAM_CAP + 4 * size)
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, LimitReachedError, PdfReadError, PdfStreamError
     from pypdf.generic import IndirectObject, StreamObject
@@ -118,9 +293,6 @@ def prescan(path: Path) -> None:
         raise CorruptFile(f"the PDF does not open: {exc}") from None
     except RecursionError:
         raise ResourceLimit("the PDF's objects nest too deeply") from None
-    if len(_prescanned) >= _PRESCANNED_KEPT:
-        _prescanned.clear()
-    _prescanned.add(key)
 
 
 def _object_numbers(reader: object) -> Iterator[tuple[int, int]]:
@@ -232,7 +404,7 @@ def _meaningful(title: str) -> str | None:
     return title
 
 
-def _page_text(page: pdfium.PdfPage, number: int) -> ExtractedPage:
+def _page_text(page: pdfium.PdfPage, number: int) -> TextLayer:
     left, bottom, right, top = page.get_bbox()
     width, height = right - left, top - bottom
     text_page = page.get_textpage()
@@ -241,17 +413,21 @@ def _page_text(page: pdfium.PdfPage, number: int) -> ExtractedPage:
         lines = []
         if width > 0 and height > 0:
             for line, (x0, y0, x1, y1) in _line_boxes(text_page, raw):
-                box = _normalized(x0 - left, top - y1, x1 - x0, y1 - y0, width, height)
-                lines.append(_region(line, box, number))
+                x = _unit((x0 - left) / width)
+                y = _unit((top - y1) / height)
+                box_width = round(min((x1 - x0) / width, 1 - x), DECIMALS)
+                box_height = round(min((y1 - y0) / height, 1 - y), DECIMALS)
+                lines.append((line, x, y, box_width, box_height))
     finally:
         text_page.close()
-    return ExtractedPage(
+    ordered = _reading_order(lines)
+    return TextLayer(
         number,
         _clean(raw),
-        _reading_order(lines),
+        tuple(line[0] for line in ordered),
+        array("d", [value for line in ordered for value in line[1:]]),
         max(round(width), 1),
         max(round(height), 1),
-        "text_layer",
     )
 
 
@@ -275,62 +451,46 @@ def _line_boxes(
     # The rectangles are read through PDFium's C functions with four reused doubles: a page has
     # hundreds of lines, and pypdfium2's wrapper allocates and checks anew for each.
     handle = text_page.raw
+    count_rects, get_rect = pdfium_c.FPDFText_CountRects, pdfium_c.FPDFText_GetRect
     left, top, right, bottom = (ctypes.c_double() for _ in range(4))
     for match in _LINE.finditer(raw):
-        line = _clean(match.group()).strip()
-        count = pdfium_c.FPDFText_CountRects(handle, match.start(), len(match.group()))
-        if not line or count <= 0:
+        start, end = match.span()
+        count = count_rects(handle, start, end - start)
+        if count <= 0:
             continue
-        x0 = y0 = math.inf
-        x1 = y1 = -math.inf
-        for index in range(count):
-            pdfium_c.FPDFText_GetRect(handle, index, left, top, right, bottom)
+        line = _clean(match.group()).strip()
+        if not line:
+            continue
+        get_rect(handle, 0, left, top, right, bottom)
+        x0, y0, x1, y1 = left.value, bottom.value, right.value, top.value
+        for index in range(1, count):  # most lines are one rectangle
+            get_rect(handle, index, left, top, right, bottom)
             x0, y0 = min(x0, left.value), min(y0, bottom.value)
             x1, y1 = max(x1, right.value), max(y1, top.value)
         yield line, (x0, y0, x1, y1)
 
 
-def _reading_order(lines: list[TextRegion]) -> tuple[TextRegion, ...]:
+def _reading_order(lines: list[_Line]) -> list[_Line]:
     """Lines top to bottom, those of one row left to right: a line joins the row above when
     it overlaps that row's first line by half the shorter height (as `regions.reading_rows`
     does for OCR, in one sweep: a text layer has thousands of lines, OCR a few dozen)."""
-    rows: list[list[TextRegion]] = []
-    for line in sorted(lines, key=lambda region: (region.bbox.y, region.bbox.x)):
-        if rows and _same_row(rows[-1][0].bbox, line.bbox):
+    rows: list[list[_Line]] = []
+    for line in sorted(lines, key=lambda line: (line[2], line[1])):
+        if rows and _same_row(rows[-1][0], line):
             rows[-1].append(line)
         else:
             rows.append([line])
-    return tuple(line for row in rows for line in sorted(row, key=lambda r: r.bbox.x))
+    return [line for row in rows for line in sorted(row, key=lambda line: line[1])]
 
 
-def _same_row(first: BoundingBox, other: BoundingBox) -> bool:
-    overlap = min(first.y + first.height, other.y + other.height) - max(first.y, other.y)
-    return overlap >= _ROW_OVERLAP * min(first.height, other.height)
+def _same_row(first: _Line, other: _Line) -> bool:
+    overlap = min(first[2] + first[4], other[2] + other[4]) - max(first[2], other[2])
+    return overlap >= _ROW_OVERLAP * min(first[4], other[4])
 
 
 def _clean(text: str) -> str:
     """PDFium's text with Unix line ends, without its marks for hyphens and unknown glyphs."""
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufffe", "").replace("\x02", "")
-
-
-def _normalized(
-    x: float, y: float, box_width: float, box_height: float, width: float, height: float
-) -> BoundingBox:
-    left = _unit(x / width)
-    top = _unit(y / height)
-    return BoundingBox(
-        left,
-        top,
-        round(min(box_width / width, 1 - left), DECIMALS),
-        round(min(box_height / height, 1 - top), DECIMALS),
-    )
-
-
-def _region(text: str, box: BoundingBox, page: int) -> TextRegion:
-    right = round(box.x + box.width, DECIMALS)
-    bottom = round(box.y + box.height, DECIMALS)
-    polygon = ((box.x, box.y), (right, box.y), (right, bottom), (box.x, bottom))
-    return TextRegion(text=text, confidence=1.0, bbox=box, polygon=polygon, page=page)
 
 
 def _unit(value: float) -> float:
