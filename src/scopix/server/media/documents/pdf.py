@@ -18,6 +18,7 @@ import ctypes
 import itertools
 import logging
 import math
+import operator
 import re
 import zlib
 from array import array
@@ -103,6 +104,8 @@ _PRESCANNED_KEPT: Final = 256
 
 #: A text-layer line: its text and its box normalized to the page (x, y, width, height).
 _Line = tuple[str, float, float, float, float]
+_TOP_LEFT: Final = operator.itemgetter(2, 1)
+_LEFT: Final = operator.itemgetter(1)
 
 
 @dataclass(frozen=True)
@@ -121,10 +124,9 @@ class TextLayer:
 
     def extracted(self) -> ExtractedPage:
         """The page with its lines as text regions (y from the top, on page `number`)."""
-        number, boxes = self.number, self.boxes
+        number, boxes = self.number, iter(self.boxes)
         regions = []
-        for index, line in enumerate(self.lines):
-            x, y, width, height = boxes[4 * index : 4 * index + 4]
+        for line, x, y, width, height in zip(self.lines, boxes, boxes, boxes, boxes, strict=False):
             right = round(x + width, DECIMALS)
             bottom = round(y + height, DECIMALS)
             polygon = ((x, y), (right, y), (right, bottom), (x, bottom))
@@ -412,12 +414,23 @@ def _page_text(page: pdfium.PdfPage, number: int) -> TextLayer:
         raw = text_page.get_text_range()
         lines = []
         if width > 0 and height > 0:
+            # Inline (clamped to the page, rounded): a page has hundreds of lines.
             for line, (x0, y0, x1, y1) in _line_boxes(text_page, raw):
-                x = _unit((x0 - left) / width)
-                y = _unit((top - y1) / height)
-                box_width = round(min((x1 - x0) / width, 1 - x), DECIMALS)
-                box_height = round(min((y1 - y0) / height, 1 - y), DECIMALS)
-                lines.append((line, x, y, box_width, box_height))
+                x = (x0 - left) / width
+                x = round(0.0 if x < 0.0 else 1.0 if x > 1.0 else x, DECIMALS)
+                y = (top - y1) / height
+                y = round(0.0 if y < 0.0 else 1.0 if y > 1.0 else y, DECIMALS)
+                box_width = (x1 - x0) / width
+                box_height = (y1 - y0) / height
+                lines.append(
+                    (
+                        line,
+                        x,
+                        y,
+                        round(1 - x if 1 - x < box_width else box_width, DECIMALS),
+                        round(1 - y if 1 - y < box_height else box_height, DECIMALS),
+                    )
+                )
     finally:
         text_page.close()
     ordered = _reading_order(lines)
@@ -474,27 +487,25 @@ def _reading_order(lines: list[_Line]) -> list[_Line]:
     """Lines top to bottom, those of one row left to right: a line joins the row above when
     it overlaps that row's first line by half the shorter height (as `regions.reading_rows`
     does for OCR, in one sweep: a text layer has thousands of lines, OCR a few dozen)."""
-    rows: list[list[_Line]] = []
-    for line in sorted(lines, key=lambda line: (line[2], line[1])):
-        if rows and _same_row(rows[-1][0], line):
-            rows[-1].append(line)
-        else:
-            rows.append([line])
-    return [line for row in rows for line in sorted(row, key=lambda line: line[1])]
-
-
-def _same_row(first: _Line, other: _Line) -> bool:
-    overlap = min(first[2] + first[4], other[2] + other[4]) - max(first[2], other[2])
-    return overlap >= _ROW_OVERLAP * min(first[4], other[4])
+    ordered: list[_Line] = []
+    row: list[_Line] = []
+    first_top = first_bottom = first_height = 0.0
+    for line in sorted(lines, key=_TOP_LEFT):
+        top, height = line[2], line[4]
+        overlap = min(first_bottom, top + height) - max(first_top, top)
+        if row and overlap >= _ROW_OVERLAP * min(first_height, height):
+            row.append(line)
+            continue
+        ordered.extend(sorted(row, key=_LEFT) if len(row) > 1 else row)
+        row = [line]
+        first_top, first_bottom, first_height = top, top + height, height
+    ordered.extend(sorted(row, key=_LEFT) if len(row) > 1 else row)
+    return ordered
 
 
 def _clean(text: str) -> str:
     """PDFium's text with Unix line ends, without its marks for hyphens and unknown glyphs."""
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufffe", "").replace("\x02", "")
-
-
-def _unit(value: float) -> float:
-    return round(min(max(value, 0.0), 1.0), DECIMALS)
 
 
 def _is_scan(page: pdfium.PdfPage, text: str) -> bool:
