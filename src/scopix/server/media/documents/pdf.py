@@ -471,7 +471,8 @@ def _line_boxes(
         count = count_rects(handle, start, end - start)
         if count <= 0:
             continue
-        line = _clean(match.group()).strip()
+        # `_clean` less its line ends, which a line has none of
+        line = match.group().replace("\ufffe", "").replace("\x02", "").strip()
         if not line:
             continue
         get_rect(handle, 0, left, top, right, bottom)
