@@ -5,7 +5,7 @@ PDFium takes 2.1 GB to load a page whose 1 MB content stream inflates to 1 GiB, 
 memory limit it dies instead of raising (spec/MEDIA.md): so every stream is inflated first,
 counting its output, and PDFium opens the file only once none of them is a bomb. Most PDFs
 use no filter that expands but Flate: their streams are found in the raw bytes and inflated by
-zlib straight away (PDFium's Flate is zlib's, header and all), at a fifth of the cost of
+zlib-ng straight away (PDFium's Flate is zlib's, header and all), at a fifth of the cost of
 parsing every object with pypdf. A file that names another expanding filter, is encrypted,
 hides such a name in #-escapes or declares a large or indirect image size is read by pypdf,
 which decodes every filter with its own caps.
@@ -18,18 +18,17 @@ import ctypes
 import itertools
 import logging
 import math
-import operator
 import re
-import zlib
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+from zlib_ng import zlib_ng
 
 from scopix.server.domain.errors import CorruptFile, ResourceLimit
 from scopix.server.domain.limits import DocumentLimits
@@ -73,6 +72,7 @@ _PLACEHOLDER_TITLES: Final = frozenset({"untitled", "title", "document", "untitl
 #: Two lines share a row when they overlap by this share of the shorter one's height.
 _ROW_OVERLAP: Final = 0.5
 _LINE: Final = re.compile(r"[^\r\n]+")
+_VISIBLE: Final = re.compile(r"\S")
 _prescanned: set[tuple[int, int, int, int]] = set()
 #: What is inflated at a time: zlib's input and output pieces.
 _INFLATE_PIECE: Final = 1 << 20
@@ -100,12 +100,9 @@ _LINE_END: Final = re.compile(rb"\r\n|\r|\n")
 _LINE_SEARCH: Final = 256
 _WHITE_SPACE: Final = re.compile(rb"[\x00\t\n\x0c\r ]*")
 _PRESCANNED_KEPT: Final = 256
-
-
-#: A text-layer line: its text and its box normalized to the page (x, y, width, height).
-_Line = tuple[str, float, float, float, float]
-_TOP_LEFT: Final = operator.itemgetter(2, 1)
-_LEFT: Final = operator.itemgetter(1)
+#: zlib-ng's stub types its error as an instance.
+_INFLATE_ERROR: Final[type[Exception]] = zlib_ng.error  # type: ignore[assignment]
+_Floats = np.ndarray[Any, np.dtype[np.float64]]
 
 
 @dataclass(frozen=True)
@@ -199,7 +196,7 @@ def _inflate_streams(data: bytes) -> None:
             starts.add(_WHITE_SPACE.match(data, line_end.end()).end())  # type: ignore[union-attr]
         for start in starts:
             if start + 1 < len(data) and (data[start] << 8 | data[start + 1]) % 31 == 0:
-                with contextlib.suppress(zlib.error):
+                with contextlib.suppress(_INFLATE_ERROR):
                     _check_inflated(_pieces(view, start), depth=1)
 
 
@@ -210,8 +207,8 @@ def _pieces(view: memoryview, start: int) -> Iterator[memoryview]:
 
 def _inflated(pieces: Iterator[bytes | memoryview]) -> Iterator[bytes]:
     """The output of the zlib stream `pieces` hold, at most a piece's size at a time, until
-    its end. Raises zlib.error where the data stops being zlib."""
-    decoder = zlib.decompressobj()
+    its end. Raises zlib_ng.error where the data stops being zlib."""
+    decoder = zlib_ng.decompressobj()
     for piece in pieces:
         pending: bytes | memoryview = piece
         while pending and not decoder.eof:
@@ -252,7 +249,7 @@ def _check_inflated(pieces: Iterator[bytes | memoryview], depth: int) -> None:
                 f"a PDF stream is deflated more than {_MAX_FLATE_DEPTH} times: a decompression bomb"
             )
         passing = counted()
-        with contextlib.suppress(zlib.error):
+        with contextlib.suppress(_INFLATE_ERROR):
             _check_inflated(passing, depth + 1)
         for _ in passing:  # what follows the inner stream's end, or where it broke off
             pass
@@ -388,13 +385,14 @@ def pdf_text(path: Path, limits: DocumentLimits) -> PdfText:
         title = _meaningful(document.get_metadata_value("Title") or "")
         pages = []
         scanned = []
+        corners: list[float] = []
         for number in range(1, len(document) + 1):
             with _page(document, number) as page:
-                extracted = _page_text(page, number)
-                if _is_scan(page, extracted.text):
+                read = _read_page(page, corners)
+                if _is_scan(page, read.text):
                     scanned.append(number)
-            pages.append(extracted)
-        return PdfText(title, tuple(pages), tuple(scanned))
+            pages.append(read)
+        return PdfText(title, _text_layers(pages, corners), tuple(scanned))
 
 
 def _meaningful(title: str) -> str | None:
@@ -406,61 +404,73 @@ def _meaningful(title: str) -> str | None:
     return title
 
 
-def _page_text(page: pdfium.PdfPage, number: int) -> TextLayer:
+@dataclass(frozen=True)
+class _PageRead:
+    """One page's text and lines as PDFium gives them, its lines' corners appended to the
+    document's list (normalized for all pages at once: a page has hundreds of lines, a
+    document thousands)."""
+
+    text: str
+    lines: list[str]
+    bbox: tuple[float, float, float, float]
+
+
+def _read_page(page: pdfium.PdfPage, corners: list[float]) -> _PageRead:
     left, bottom, right, top = page.get_bbox()
-    width, height = right - left, top - bottom
     text_page = page.get_textpage()
     try:
         raw = text_page.get_text_range()
-        lines = []
-        if width > 0 and height > 0:
-            # Inline (clamped to the page, rounded): a page has hundreds of lines.
-            for line, (x0, y0, x1, y1) in _line_boxes(text_page, raw):
-                x = (x0 - left) / width
-                x = round(0.0 if x < 0.0 else 1.0 if x > 1.0 else x, DECIMALS)
-                y = (top - y1) / height
-                y = round(0.0 if y < 0.0 else 1.0 if y > 1.0 else y, DECIMALS)
-                box_width = (x1 - x0) / width
-                box_height = (y1 - y0) / height
-                lines.append(
-                    (
-                        line,
-                        x,
-                        y,
-                        round(1 - x if 1 - x < box_width else box_width, DECIMALS),
-                        round(1 - y if 1 - y < box_height else box_height, DECIMALS),
-                    )
-                )
+        lines = _line_boxes(text_page, raw, corners) if right > left and top > bottom else []
     finally:
         text_page.close()
-    ordered = _reading_order(lines)
-    return TextLayer(
-        number,
-        _clean(raw),
-        tuple(line[0] for line in ordered),
-        array("d", [value for line in ordered for value in line[1:]]),
-        max(round(width), 1),
-        max(round(height), 1),
-    )
+    return _PageRead(_clean(raw), lines, (left, bottom, right, top))
 
 
-def _line_boxes(
-    text_page: pdfium.PdfTextPage, raw: str
-) -> Iterator[tuple[str, tuple[float, float, float, float]]]:
-    """Each text line of the page and the box around its characters (PDF coordinates).
+def _text_layers(pages: list[_PageRead], corners: list[float]) -> tuple[TextLayer, ...]:
+    """The pages with their lines' boxes normalized and in reading order."""
+    counts = [len(page.lines) for page in pages]
+    frames = np.repeat(np.array([page.bbox for page in pages]).reshape(-1, 4), counts, axis=0)
+    boxes = _normalized(np.array(corners, dtype=np.float64).reshape(-1, 4), frames)
+    layers = []
+    start = 0
+    for number, (page, count) in enumerate(zip(pages, counts, strict=True), start=1):
+        own = boxes[start : start + count]
+        start += count
+        order = _reading_order(own)
+        ordered = array("d")
+        ordered.frombytes(own[order].tobytes())
+        left, bottom, right, top = page.bbox
+        layers.append(
+            TextLayer(
+                number,
+                page.text,
+                tuple(page.lines[index] for index in order),
+                ordered,
+                max(round(right - left), 1),
+                max(round(top - bottom), 1),
+            )
+        )
+    return tuple(layers)
+
+
+def _line_boxes(text_page: pdfium.PdfTextPage, raw: str, corners: list[float]) -> list[str]:
+    """Each text line of the page, the corners of the box around its characters appended to
+    `corners` (PDF coordinates: left, bottom, right, top, four floats a line).
 
     PDFium's text has one character per character index, its line breaks included, so a line
     is a run of indices between breaks and its box the union of the rectangles PDFium makes of
     that run. Where the text and the indices disagree (text PDFium cannot map one to one), the
     rectangles are read one by one with the text each bounds, which costs a page scan each.
     """
+    lines: list[str] = []
     if len(raw) != text_page.count_chars():
         for index in range(text_page.count_rects()):
             rect = text_page.get_rect(index)
             line = _clean(text_page.get_text_bounded(*rect)).strip()
             if line:
-                yield line, rect
-        return
+                lines.append(line)
+                corners.extend(rect)
+        return lines
     # The rectangles are read through PDFium's C functions with four reused doubles: a page has
     # hundreds of lines, and pypdfium2's wrapper allocates and checks anew for each.
     handle = text_page.raw
@@ -481,26 +491,44 @@ def _line_boxes(
             get_rect(handle, index, left, top, right, bottom)
             x0, y0 = min(x0, left.value), min(y0, bottom.value)
             x1, y1 = max(x1, right.value), max(y1, top.value)
-        yield line, (x0, y0, x1, y1)
+        lines.append(line)
+        corners += (x0, y0, x1, y1)
+    return lines
 
 
-def _reading_order(lines: list[_Line]) -> list[_Line]:
-    """Lines top to bottom, those of one row left to right: a line joins the row above when
-    it overlaps that row's first line by half the shorter height (as `regions.reading_rows`
-    does for OCR, in one sweep: a text layer has thousands of lines, OCR a few dozen)."""
-    ordered: list[_Line] = []
-    row: list[_Line] = []
+def _normalized(corners: _Floats, frames: _Floats) -> _Floats:
+    """Boxes given by their corners in PDF coordinates (left, bottom, right, top) as rows of
+    (x, y, width, height) normalized to their page's frame (its bbox, given the same way), y
+    from its top, clamped to it and rounded."""
+    width = frames[:, 2] - frames[:, 0]
+    height = frames[:, 3] - frames[:, 1]
+    x = np.clip((corners[:, 0] - frames[:, 0]) / width, 0.0, 1.0).round(DECIMALS)
+    y = np.clip((frames[:, 3] - corners[:, 3]) / height, 0.0, 1.0).round(DECIMALS)
+    box_width = np.minimum((corners[:, 2] - corners[:, 0]) / width, 1.0 - x).round(DECIMALS)
+    box_height = np.minimum((corners[:, 3] - corners[:, 1]) / height, 1.0 - y).round(DECIMALS)
+    return np.stack([x, y, box_width, box_height], axis=1)
+
+
+def _reading_order(boxes: _Floats) -> list[int]:
+    """The rows of `boxes` in reading order: top to bottom, those of one row left to right. A
+    line joins the row above when it overlaps that row's first line by half the shorter height
+    (as `regions.reading_rows` does for OCR, in one sweep: a text layer has thousands of lines,
+    OCR a few dozen)."""
+    xs, ys, heights = boxes[:, 0].tolist(), boxes[:, 1].tolist(), boxes[:, 3].tolist()
+    by_position = np.lexsort((boxes[:, 0], boxes[:, 1])).tolist()
+    ordered: list[int] = []
+    row: list[int] = []
     first_top = first_bottom = first_height = 0.0
-    for line in sorted(lines, key=_TOP_LEFT):
-        top, height = line[2], line[4]
+    for index in by_position:
+        top, height = ys[index], heights[index]
         overlap = min(first_bottom, top + height) - max(first_top, top)
         if row and overlap >= _ROW_OVERLAP * min(first_height, height):
-            row.append(line)
+            row.append(index)
             continue
-        ordered.extend(sorted(row, key=_LEFT) if len(row) > 1 else row)
-        row = [line]
+        ordered.extend(sorted(row, key=xs.__getitem__) if len(row) > 1 else row)
+        row = [index]
         first_top, first_bottom, first_height = top, top + height, height
-    ordered.extend(sorted(row, key=_LEFT) if len(row) > 1 else row)
+    ordered.extend(sorted(row, key=xs.__getitem__) if len(row) > 1 else row)
     return ordered
 
 
@@ -512,7 +540,7 @@ def _clean(text: str) -> str:
 def _is_scan(page: pdfium.PdfPage, text: str) -> bool:
     """Whether a page is to be read by OCR: no text layer at all, or a few stray characters
     over an image."""
-    characters = len("".join(text.split()))
+    characters = sum(1 for _ in itertools.islice(_VISIBLE.finditer(text), SCAN_MAX_CHARACTERS))
     if characters == 0:
         return True
     if characters >= SCAN_MAX_CHARACTERS:
