@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -52,6 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(sweeping_jobs, name="scopix-job-sweeper"),
             asyncio.create_task(services.workers.run(), name="scopix-workers"),
         ]
+        # What startup built (modules, routes, services) lives as long as the server: frozen
+        # out of the collector, a full collection no longer walks it again and again.
+        gc.freeze()
         try:
             yield
         finally:
