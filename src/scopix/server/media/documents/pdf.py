@@ -62,8 +62,7 @@ _PYPDF_STREAM_CAP: Final = 75_000_000
 _SCAN_COVERAGE: Final = 0.98
 #: What a render holds at once: PDFium's bitmap (4 bytes a pixel) and its numpy copy (3).
 _RENDER_BYTES_PER_PIXEL: Final = 7
-#: Files already pre-scanned by this process, by identity and version: a child checks a file
-#: once however many of its pages are rendered for OCR. New bytes are a new inode or mtime.
+#: Less than a pixel: what a render's scale stays below a whole number of pixels by.
 _UNDER_A_PIXEL: Final = 1e-3
 _FILE_NAME: Final = re.compile(
     r"\.(pdf|docx?|odt|rtf|txt|tex|dvi|ps|indd|pages|xlsx?|pptx?)$", re.I
@@ -73,6 +72,8 @@ _PLACEHOLDER_TITLES: Final = frozenset({"untitled", "title", "document", "untitl
 _ROW_OVERLAP: Final = 0.5
 _LINE: Final = re.compile(r"[^\r\n]+")
 _VISIBLE: Final = re.compile(r"\S")
+#: Files already pre-scanned by this process, by identity and version: a child checks a file
+#: once however many of its pages are rendered for OCR. New bytes are a new inode or mtime.
 _prescanned: set[tuple[int, int, int, int]] = set()
 #: What is inflated at a time: zlib's input and output pieces.
 _INFLATE_PIECE: Final = 1 << 20
