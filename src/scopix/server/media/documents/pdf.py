@@ -414,6 +414,14 @@ class _PageRead:
     text: str
     lines: list[str]
     bbox: tuple[float, float, float, float]
+    rotation: int
+
+    @property
+    def shown_size(self) -> tuple[int, int]:
+        """Width and height in points as the page is shown: turned by its /Rotate."""
+        left, bottom, right, top = self.bbox
+        width, height = max(round(right - left), 1), max(round(top - bottom), 1)
+        return (height, width) if self.rotation in (90, 270) else (width, height)
 
 
 def _read_page(page: pdfium.PdfPage, corners: list[float]) -> _PageRead:
@@ -424,31 +432,30 @@ def _read_page(page: pdfium.PdfPage, corners: list[float]) -> _PageRead:
         lines = _line_boxes(text_page, raw, corners) if right > left and top > bottom else []
     finally:
         text_page.close()
-    return _PageRead(_clean(raw), lines, (left, bottom, right, top))
+    return _PageRead(_clean(raw), lines, (left, bottom, right, top), page.get_rotation())
 
 
 def _text_layers(pages: list[_PageRead], corners: list[float]) -> tuple[TextLayer, ...]:
-    """The pages with their lines' boxes normalized and in reading order."""
+    """The pages with their lines' boxes normalized to the page as shown, in reading order."""
     counts = [len(page.lines) for page in pages]
     frames = np.repeat(np.array([page.bbox for page in pages]).reshape(-1, 4), counts, axis=0)
     boxes = _normalized(np.array(corners, dtype=np.float64).reshape(-1, 4), frames)
+    shown = _turned(boxes, np.repeat([page.rotation for page in pages], counts))
     layers = []
     start = 0
     for number, (page, count) in enumerate(zip(pages, counts, strict=True), start=1):
-        own = boxes[start : start + count]
-        start += count
-        order = _reading_order(own)
+        # Read in the text's own frame (as the page was written), shown as the page is turned.
+        order = _reading_order(boxes[start : start + count])
         ordered = array("d")
-        ordered.frombytes(own[order].tobytes())
-        left, bottom, right, top = page.bbox
+        ordered.frombytes(shown[start : start + count][order].tobytes())
+        start += count
         layers.append(
             TextLayer(
                 number,
                 page.text,
                 tuple(page.lines[index] for index in order),
                 ordered,
-                max(round(right - left), 1),
-                max(round(top - bottom), 1),
+                *page.shown_size,
             )
         )
     return tuple(layers)
@@ -508,6 +515,26 @@ def _normalized(corners: _Floats, frames: _Floats) -> _Floats:
     box_width = np.minimum((corners[:, 2] - corners[:, 0]) / width, 1.0 - x).round(DECIMALS)
     box_height = np.minimum((corners[:, 3] - corners[:, 1]) / height, 1.0 - y).round(DECIMALS)
     return np.stack([x, y, box_width, box_height], axis=1)
+
+
+def _turned(boxes: _Floats, rotations: np.ndarray[Any, np.dtype[np.int64]]) -> _Floats:
+    """Normalized boxes of unturned pages as they are on the pages shown: a page's /Rotate
+    turns it clockwise when shown (and rendered), while its text stays in the unturned page's
+    space."""
+    x, y, width, height = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+    right = (1.0 - (x + width)).clip(0.0, 1.0).round(DECIMALS)
+    below = (1.0 - (y + height)).clip(0.0, 1.0).round(DECIMALS)
+    turned = {
+        90: (below, x, height, width),
+        180: (right, below, width, height),
+        270: (y, right, height, width),
+    }
+    out = boxes.copy()
+    for rotation, columns in turned.items():
+        rows = rotations == rotation
+        if rows.any():
+            out[rows] = np.stack(columns, axis=1)[rows]
+    return out
 
 
 def _reading_order(boxes: _Floats) -> list[int]:
@@ -592,11 +619,18 @@ def scan_pixels(path: Path, limits: DocumentLimits, number: int, dpi: float) -> 
 
 
 def _lone_image(page: pdfium.PdfPage, limits: DocumentLimits) -> pdfium.PdfImage | None:
-    """The page's one object when it is an image that covers the page and is small enough."""
+    """The page's one object when it is an image that covers the page upright (the page not
+    turned by /Rotate, the image placed without a turn or a flip) and is small enough: its
+    pixels are then the page as shown."""
+    if page.get_rotation() != 0:
+        return None
     objects = list(itertools.islice(page.get_objects(max_depth=1), 2))
     if len(objects) != 1 or objects[0].type != pdfium_c.FPDF_PAGEOBJ_IMAGE:
         return None
     image = objects[0]
+    scale_x, skew_y, skew_x, scale_y, _, _ = image.get_matrix().get()
+    if skew_x or skew_y or scale_x <= 0 or scale_y <= 0:
+        return None
     left, bottom, right, top = image.get_bounds()
     page_width, page_height = page.get_size()
     covers = (right - left) >= _SCAN_COVERAGE * page_width and (
