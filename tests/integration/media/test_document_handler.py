@@ -98,7 +98,7 @@ async def test_upload_probe_counts_pages_and_renders_page_one(
 
     probed = await handler.probe(path, PDF, PREVIEW_SIZES)
 
-    assert probed.page_count == 2
+    assert probed.file_fields == {"page_count": 2}
     assert probed.rendered is not None
     assert set(probed.rendered.variants) == set(PREVIEW_SIZES)
     assert probed.rendered.variants["tiny_64"][8:12] == b"WEBP"
@@ -257,7 +257,7 @@ async def test_an_encrypted_pdf_is_kept_and_its_extraction_says_so(
     with pytest.raises(MediaFailed) as previewing:
         await handler.previews(path, PDF, VARIANT_SIZES)
 
-    assert (probed.page_count, probed.rendered) == (None, None)
+    assert (probed.file_fields, probed.rendered) == ({"page_count": None}, None)
     for failed in (extracting, previewing):
         assert failed.value.failure.error_type is DescriptionErrorType.VALIDATION_ERROR
         assert "the PDF is encrypted" in failed.value.failure.message

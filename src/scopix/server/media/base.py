@@ -19,6 +19,7 @@ from typing import Literal, Protocol
 from scopix.server.domain.failures import Failure
 from scopix.server.domain.media import MediaKind, MediaType
 from scopix.server.domain.regions import TextRegion
+from scopix.server.domain.videos import SceneSpan, VideoMetadata
 from scopix.server.imaging.variants import RenderedImage
 from scopix.server.vision.base import DecodedImage
 
@@ -36,10 +37,12 @@ class MediaFailed(Exception):
 
 @dataclass(frozen=True)
 class Probe:
-    """The facts read at upload, cheap and bounded, and the preview variants when asked for."""
+    """The facts read at upload, cheap and bounded, and the preview variants when asked for.
+    `file_fields` are the kind's own columns of the file, set when it is recorded (a
+    document's `page_count`, a video's `video_metadata`)."""
 
     rendered: RenderedImage | None
-    page_count: int | None = None
+    file_fields: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,28 @@ class Extracted:
 
 
 @dataclass(frozen=True)
+class Scene:
+    """One scene of a video as the scenes job finds it: its span and its keyframe as a WebP
+    thumbnail (None when read back from the catalog, which keeps the thumbnail in storage)."""
+
+    span: SceneSpan
+    thumbnail: bytes | None = None
+
+
+@dataclass(frozen=True)
+class SceneCut:
+    """A video's extraction: its metadata, read again from the whole file, and its scenes in
+    order (at least one)."""
+
+    metadata: VideoMetadata
+    scenes: tuple[Scene, ...]
+
+
+#: What a kind's own pipeline job reads: a document's text, a video's scenes.
+Extraction = Extracted | SceneCut
+
+
+@dataclass(frozen=True)
 class DescribeInputs:
     """What the analyzers see: an image (a photo, a document's first page, a keyframe), and for
     media with text of their own, that text (the VLM reads it beside the image; the on-device
@@ -78,6 +103,9 @@ class DescribeInputs:
     page_count: int | None = None
     regions: tuple[TextRegion, ...] | None = None
     facts: Mapping[str, object] = field(default_factory=dict)
+    #: A media made of parts (a video's scenes): each part's inputs, analysed one by one and
+    #: summed up in order. `image` is then the whole's representative picture.
+    parts: tuple[DescribeInputs, ...] = ()
 
 
 class MediaHandler(Protocol):
@@ -112,14 +140,15 @@ class MediaHandler(Protocol):
         ...
 
     async def describe_inputs(
-        self, path: Path, media: MediaType, max_side: int, extracted: Extracted | None
+        self, path: Path, media: MediaType, max_side: int, extracted: Extraction | None
     ) -> DescribeInputs:
         """The describe job: what the analyzers see, at most `max_side` pixels on a side;
         `extracted` is the kind's extraction when it has one. Raises MediaFailed."""
         ...
 
-    async def extract(self, path: Path, media: MediaType, size_bytes: int) -> Extracted:
-        """The extract job: the media's own pipeline. Raises MediaFailed."""
+    async def extract(self, path: Path, media: MediaType, size_bytes: int) -> Extraction:
+        """The kind's own pipeline job (`extract_job`): a document's text, a video's scenes.
+        Raises MediaFailed."""
         ...
 
     async def render_page(self, path: Path, media: MediaType, number: int, max_side: int) -> bytes:

@@ -33,6 +33,7 @@ from scopix.server.media.base import (
     DescribeInputs,
     Extracted,
     ExtractedPage,
+    Extraction,
     MediaFailed,
     Probe,
 )
@@ -97,7 +98,7 @@ class DocumentHandler:
             probed = await self._run(probe_document, path, media.extension, sizes, stage="upload")
         except DecodeResourceLimit as exc:
             raise ResourceLimit(f"the document could not be decoded within limits: {exc}") from None
-        return Probe(probed.rendered, probed.page_count)
+        return Probe(probed.rendered, {"page_count": probed.page_count})
 
     async def previews(
         self, path: Path, media: MediaType, sizes: Mapping[str, int]
@@ -105,13 +106,13 @@ class DocumentHandler:
         return await self._in_job(page_variants, path, media.extension, sizes, stage="variants")
 
     async def describe_inputs(
-        self, path: Path, media: MediaType, max_side: int, extracted: Extracted | None
+        self, path: Path, media: MediaType, max_side: int, extracted: Extraction | None
     ) -> DescribeInputs:
         """Page 1 as the image; with the extraction, the whole text in reading order, the
         title, the page count and every page's regions."""
         image = await self._in_job(page_image, path, media.extension, 1, max_side, stage="analysis")
         facts = {"document_type": media.extension}
-        if extracted is None:
+        if not isinstance(extracted, Extracted):
             return DescribeInputs(image, facts=facts)
         text = "\n\n".join(page.text.strip() for page in extracted.pages if page.text.strip())
         return DescribeInputs(

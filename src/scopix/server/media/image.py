@@ -13,7 +13,7 @@ from scopix.server.imaging.checked import ImageDecoders
 from scopix.server.imaging.probe import ImageDecodeError
 from scopix.server.imaging.variants import RenderedImage
 from scopix.server.isolation import DecodeResourceLimit
-from scopix.server.media.base import DescribeInputs, Extracted, MediaFailed, Probe
+from scopix.server.media.base import DescribeInputs, Extracted, Extraction, MediaFailed, Probe
 from scopix.types.describe import DescriptionErrorType
 
 T = TypeVar("T")
@@ -47,7 +47,7 @@ class ImageHandler:
         return await _failed_in_job(self.decoders.render(path, sizes))
 
     async def describe_inputs(
-        self, path: Path, media: MediaType, max_side: int, extracted: Extracted | None
+        self, path: Path, media: MediaType, max_side: int, extracted: Extraction | None
     ) -> DescribeInputs:
         return DescribeInputs(await _failed_in_job(self.decoders.for_analysis(path, max_side)))
 

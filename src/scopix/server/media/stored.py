@@ -9,7 +9,7 @@ from scopix.server.domain.errors import WrongMediaType
 from scopix.server.domain.failures import Failure
 from scopix.server.domain.media import MediaKind, MediaType
 from scopix.server.imaging.variants import RenderedImage
-from scopix.server.media.base import DescribeInputs, Extracted, MediaFailed, Probe
+from scopix.server.media.base import DescribeInputs, Extracted, Extraction, MediaFailed, Probe
 from scopix.types.describe import DescriptionErrorType
 
 
@@ -39,7 +39,7 @@ class StoredHandler:
         raise self._unsupported("previews")
 
     async def describe_inputs(
-        self, path: Path, media: MediaType, max_side: int, extracted: Extracted | None
+        self, path: Path, media: MediaType, max_side: int, extracted: Extraction | None
     ) -> DescribeInputs:
         raise self._unsupported("descriptions")
 

@@ -24,6 +24,7 @@ from scopix.server.jobs.queue import JobQueue
 from scopix.server.jobs.records import DESCRIBE, new_job
 from scopix.server.media import MediaHandlers
 from scopix.server.media.base import MediaFailed
+from scopix.server.services.media_jobs import load_extraction
 from scopix.server.storage.base import BlobNotFound, BlobStore, local_copy
 from scopix.server.vision.base import AnalyzerError
 from scopix.types.describe import DescriptionErrorType, DescriptionStatus
@@ -180,7 +181,9 @@ class DescribeHandler:
         extracted = None
         if handler.extract_job is not None:
             async with self.uows.read() as uow:
-                extracted = await uow.documents.extracted(job.tenant_id, job.file_id)
+                extracted = await load_extraction(
+                    uow, handler.extract_job, job.tenant_id, job.file_id
+                )
         key = blobkeys.original_key(job.tenant_id, job.sha256)
         started = time.perf_counter()
         async with local_copy(self.store, key) as path:

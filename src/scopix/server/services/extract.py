@@ -126,7 +126,9 @@ class ExtractHandler:
         key = blobkeys.original_key(job.tenant_id, job.sha256)
         try:
             async with local_copy(self.store, key) as path:
-                return await self.media.of(media).extract(path, media, file.size_bytes)
+                extracted = await self.media.of(media).extract(path, media, file.size_bytes)
+            assert isinstance(extracted, Extracted), "only documents queue the extract job"
+            return extracted
         except MediaFailed as exc:
             raise JobFailed(exc.failure) from None
         except BlobNotFound:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,9 +26,9 @@ from scopix.server.imaging import RenderedImage
 from scopix.server.jobs.queue import JobQueue
 from scopix.server.jobs.records import VARIANTS, new_job
 from scopix.server.media import MediaHandlers
-from scopix.server.media.base import MediaHandler
+from scopix.server.media.base import MediaHandler, Probe
 from scopix.server.services.describe import queue_new_file, reserve_descriptions
-from scopix.server.services.extract import queue_extraction
+from scopix.server.services.media_jobs import queue_media_job
 from scopix.server.services.storage_quota import DiskGuard, Reservation, StorageQuota
 from scopix.server.services.variants import VARIANT_ATTEMPTS
 from scopix.server.storage.base import BlobStore
@@ -89,10 +90,12 @@ class StorageRoom:
 
 @dataclass(frozen=True)
 class _Placement:
-    """Where a new file belongs: its batch session and its keyed-upload reference."""
+    """Where a new file belongs (its batch session and its keyed-upload reference), and the
+    columns of its kind that the probe at upload read (`Probe.file_fields`)."""
 
     session_id: str | None
     upload_ref: str | None
+    file_fields: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -148,12 +151,14 @@ class Ingestor:
             staged = replace(staged, filename=validate_filename(staged.filename))
             media = _media_of(staged)
             handler = self.media.of(media)
-            preview = None
+            probed = None
             if handler.probes(staged.size):
-                preview = await self._probe(tenant_id, staged, media, handler)
+                probed = await self._probe(tenant_id, staged, media, handler)
             # Media with nothing to describe get no job and take no credit.
             options = replace(options, auto_describe=options.auto_describe and handler.describable)
-            placed = _Placement(session_id, upload_ref)
+            fields = probed.file_fields if probed is not None else {}
+            placed = _Placement(session_id, upload_ref, fields)
+            preview = probed.rendered if probed is not None else None
             return await self._store_and_record(tenant_id, staged, media, options, placed, preview)
         finally:
             await self._discard(staged)
@@ -206,14 +211,13 @@ class Ingestor:
 
     async def _probe(
         self, tenant_id: str, staged: Upload, media: MediaType, handler: MediaHandler
-    ) -> RenderedImage | None:
+    ) -> Probe:
         """Check the bytes and render the preview in one isolated call; bytes the tenant
-        stores already are only checked (their preview exists): None then."""
+        stores already are only checked (their preview exists): no rendering then."""
         async with self.uows.read() as uow:
             stored = await uow.blobs.get(tenant_id, staged.sha256) is not None
         sizes = PREVIEW_SIZES if handler.has_previews and not stored else None
-        probed = await handler.probe(_local_path(staged), media, sizes)
-        return probed.rendered
+        return await handler.probe(_local_path(staged), media, sizes)
 
     async def _discard(self, upload: Upload) -> None:
         if isinstance(upload, StagedUpload):
@@ -428,8 +432,8 @@ class Ingestor:
             uow.jobs.add(jobs[-1])
         elif handler.has_previews and file.status == "completed":
             uow.files.add_event(file.id, file.created_at, *_variant_event(blob))
-        if handler.extract_job is not None:  # per file: each file's extraction is its own
-            jobs.append(queue_extraction(uow, file, file.created_at))
+        if handler.extract_job is not None:  # per file: each file's own status
+            jobs.append(queue_media_job(uow, file, handler.extract_job, file.created_at))
         if file.auto_describe:
             attempts = self.jobs.describe_attempts
             jobs.append(queue_new_file(uow, file, max_attempts=attempts, now=file.created_at))
@@ -516,7 +520,7 @@ def _new_file(
     placed: _Placement,
 ) -> File:
     now = _now()
-    return File(
+    file = File(
         id=new_id(),
         tenant_id=tenant_id,
         sha256=staged.sha256,
@@ -546,3 +550,6 @@ def _new_file(
         created_at=now,
         updated_at=now,
     )
+    for name, value in placed.file_fields.items():  # the kind's own columns, as probed
+        setattr(file, name, value)
+    return file

@@ -1,0 +1,37 @@
+"""The media kinds' own pipeline jobs (`MediaHandler.extract_job`): how each is queued with a
+new file, and how what it read is loaded back for the describe job. Ingest and describe go
+through here, so that a kind with a pipeline of its own is one more entry, not a branch."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from scopix.server.catalog.models import File, Job
+from scopix.server.catalog.uow import UnitOfWork
+from scopix.server.jobs.records import EXTRACT
+from scopix.server.media.base import Extraction
+from scopix.server.services.extract import queue_extraction
+
+__all__ = ["load_extraction", "queue_media_job"]
+
+_Queue = Callable[[UnitOfWork, File, datetime], Job]
+_Load = Callable[[UnitOfWork, str, str], Awaitable[Extraction | None]]
+
+_QUEUES: dict[str, _Queue] = {EXTRACT: queue_extraction}
+_LOADS: dict[str, _Load] = {
+    EXTRACT: lambda uow, tenant_id, file_id: uow.documents.extracted(tenant_id, file_id),
+}
+
+
+def queue_media_job(uow: UnitOfWork, file: File, kind: str, now: datetime) -> Job:
+    """Queue `file`'s pipeline job of `kind`, in the transaction that records the file: its
+    status is `pending` until a worker takes the job."""
+    return _QUEUES[kind](uow, file, now)
+
+
+async def load_extraction(
+    uow: UnitOfWork, kind: str, tenant_id: str, file_id: str
+) -> Extraction | None:
+    """What `file_id`'s pipeline job of `kind` read, or None while it has read nothing."""
+    return await _LOADS[kind](uow, tenant_id, file_id)
