@@ -10,6 +10,7 @@ from scopix.server.domain.ids import new_id
 VARIANTS = "variants"
 DESCRIBE = "describe"
 EXTRACT = "extract"
+SCENES = "scenes"
 
 
 def new_job(kind: str, file: File, *, max_attempts: int, now: datetime) -> Job:
