@@ -201,6 +201,15 @@ class File(Base):
     text_extraction_error: Mapped[str | None] = mapped_column(Text)
     text_extraction_error_type: Mapped[str | None] = mapped_column(String(20))
     chunk_count: Mapped[int | None] = mapped_column(Integer)
+    #: A video's own facts (null for other kinds): what its container says
+    #: (domain.videos.VideoMetadata as a record, set at upload and refreshed by the scenes
+    #: job), how cutting it into scenes went (`pending`, `processing`, `completed`, `failed`)
+    #: and into how many scenes (services/scenes.py).
+    video_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    video_analysis_status: Mapped[str | None] = mapped_column(String(16))
+    video_analysis_error: Mapped[str | None] = mapped_column(Text)
+    video_analysis_error_type: Mapped[str | None] = mapped_column(String(32))
+    scene_count: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -270,6 +279,24 @@ class DocumentChunk(Base):
     page_numbers: Mapped[list[int]] = mapped_column(JSON)
     #: float32 little-endian, unit length; None when no text embedder is configured
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class VideoScene(Base):
+    """One scene of a video: its times in seconds (0-based `scene_index`, in order), the time of
+    its keyframe, and where its WebP thumbnail is stored (domain.blobkeys.scene_thumbnail_key;
+    shared by every file of the same bytes, removed with the blob)."""
+
+    __tablename__ = "video_scenes"
+
+    file_id: Mapped[str] = mapped_column(
+        ForeignKey("files.id", ondelete="CASCADE"), primary_key=True
+    )
+    scene_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    start_seconds: Mapped[float] = mapped_column(Float)
+    end_seconds: Mapped[float] = mapped_column(Float)
+    keyframe_seconds: Mapped[float] = mapped_column(Float)
+    thumbnail_key: Mapped[str | None] = mapped_column(String(200))
 
 
 class UploadSession(Base):
@@ -409,6 +436,9 @@ class Analysis(Base):
     #: the top ImageNet classes as [index, probability], most probable first (the tag bridge)
     class_scores: Mapped[list[list[float]] | None] = mapped_column(JSON)
     timings_ms: Mapped[dict[str, float]] = mapped_column(JSON)
+    #: a media made of parts (a video's scenes): each part's own results in order, as
+    #: `{"description", "tags", "visible_text", "text_regions"}`; None for a single picture
+    parts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 

@@ -43,6 +43,7 @@ from scopix.server.catalog.models import (
     UploadSession,
     UploadSessionItem,
     Usage,
+    VideoScene,
 )
 from scopix.server.catalog.search_index import (
     chunk_matches,
@@ -59,8 +60,9 @@ from scopix.server.domain.ids import new_id
 from scopix.server.domain.listing import FileQuery
 from scopix.server.domain.purge import BlobState
 from scopix.server.domain.regions import as_record, from_record
-from scopix.server.jobs.records import DESCRIBE, EXTRACT
-from scopix.server.media.base import Extracted, ExtractedPage
+from scopix.server.domain.videos import SceneSpan, VideoMetadata
+from scopix.server.jobs.records import DESCRIBE, EXTRACT, SCENES
+from scopix.server.media.base import Extracted, ExtractedPage, Scene, SceneCut
 
 
 class TenantRepository:
@@ -299,7 +301,7 @@ class FileRepository:
             return []
         await unindex_files(self.session, due)
         await unindex_chunks_of(self.session, due)
-        for owned in (FileTag, FileEvent, Job, DocumentChunk, DocumentPage):
+        for owned in (FileTag, FileEvent, Job, DocumentChunk, DocumentPage, VideoScene):
             await self.session.execute(delete(owned).where(owned.file_id.in_(due)))
         await self.session.execute(delete(File).where(File.id.in_(due)))
         return due
@@ -823,8 +825,8 @@ class JobRepository:
 
 
 #: Job kinds that wait while a job of their file of one of these kinds is queued or running:
-#: a document's description reads what its extraction found.
-WAITS_FOR: dict[str, tuple[str, ...]] = {DESCRIBE: (EXTRACT,)}
+#: a document's description reads what its extraction found, a video's the scenes found in it.
+WAITS_FOR: dict[str, tuple[str, ...]] = {DESCRIBE: (EXTRACT, SCENES)}
 
 
 def _ready(now: datetime) -> Select[Job]:
@@ -1196,6 +1198,66 @@ class DocumentRepository:
         )
         by_id = {chunk.id: (chunk, filename) for chunk, filename in rows}
         return [by_id[i] for i in chunk_ids if i in by_id]
+
+
+class VideoRepository:
+    """A video's scenes; reads for the API are the tenant's and leave deleted files out."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def replace(
+        self, file: File, spans: Sequence[SceneSpan], thumbnail_keys: Sequence[str | None]
+    ) -> None:
+        """Store a video's scenes (with their thumbnails' keys, in scene order) in place of any
+        earlier cut's."""
+        await self.remove(file.id)
+        self.session.add_all(
+            VideoScene(
+                file_id=file.id,
+                scene_index=span.index,
+                tenant_id=file.tenant_id,
+                start_seconds=span.start_seconds,
+                end_seconds=span.end_seconds,
+                keyframe_seconds=span.keyframe_seconds,
+                thumbnail_key=key,
+            )
+            for span, key in zip(spans, thumbnail_keys, strict=True)
+        )
+        await self.session.flush()
+
+    async def remove(self, file_id: str) -> None:
+        """Drop a video's scenes (their thumbnails stay with the blob: other files share them)."""
+        await self.session.execute(delete(VideoScene).where(VideoScene.file_id == file_id))
+
+    async def scenes(self, tenant_id: str, file_id: str) -> Sequence[VideoScene]:
+        """The scenes of the tenant's live video, in order."""
+        rows = await self.session.scalars(
+            select(VideoScene)
+            .join(File, File.id == VideoScene.file_id)
+            .where(_live_of(tenant_id), VideoScene.file_id == file_id)
+            .order_by(VideoScene.scene_index)
+        )
+        return rows.all()
+
+    async def cut(self, tenant_id: str, file_id: str) -> SceneCut | None:
+        """The tenant's video as its scenes job cut it (deleted or not: a job finishes on it
+        either way), thumbnails left in storage; None until that job completed."""
+        file = await self.session.scalar(
+            select(File).where(File.id == file_id, File.tenant_id == tenant_id)
+        )
+        if file is None or file.video_analysis_status != "completed" or file.video_metadata is None:
+            return None
+        rows = await self.session.scalars(
+            select(VideoScene).where(VideoScene.file_id == file_id).order_by(VideoScene.scene_index)
+        )
+        scenes = tuple(
+            Scene(
+                SceneSpan(row.scene_index, row.start_seconds, row.end_seconds, row.keyframe_seconds)
+            )
+            for row in rows
+        )
+        return SceneCut(VideoMetadata.from_record(file.video_metadata), scenes)
 
 
 def _live_of(tenant_id: str) -> ColumnElement[bool]:

@@ -19,6 +19,7 @@ from scopix.server.catalog.repositories import (
     SessionRepository,
     TenantRepository,
     UsageRepository,
+    VideoRepository,
 )
 
 
@@ -37,6 +38,7 @@ class UnitOfWork:
     idempotency: IdempotencyRepository
     direct_uploads: DirectUploadRepository
     documents: DocumentRepository
+    videos: VideoRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -54,6 +56,7 @@ class UnitOfWork:
         self.idempotency = IdempotencyRepository(self.session)
         self.direct_uploads = DirectUploadRepository(self.session)
         self.documents = DocumentRepository(self.session)
+        self.videos = VideoRepository(self.session)
         return self
 
     async def __aexit__(

@@ -24,6 +24,14 @@ def variant_key(tenant_id: str, sha256: str, variant: str) -> str:
     return f"{blob_prefix(tenant_id, sha256)}/{variant}.webp"
 
 
+def scene_thumbnail_key(tenant_id: str, sha256: str, index: int) -> str:
+    """The WebP thumbnail of a video's scene `index` (0-based): inside the blob's folder, so it
+    is removed with the blob's other bytes."""
+    if index < 0:
+        raise ValueError("a scene index is 0 or more")
+    return f"{blob_prefix(tenant_id, sha256)}/scenes/{index}.webp"
+
+
 def parse_blob_prefix(prefix: str) -> tuple[str, str] | None:
     """(tenant_id, sha256) from a blob folder, or None for anything else."""
     parts = prefix.split("/")

@@ -42,6 +42,7 @@ from scopix.server.services.maintenance import Maintenance
 from scopix.server.services.purge import Purger
 from scopix.server.services.quota import QuotaService
 from scopix.server.services.ratelimit import RateLimiter
+from scopix.server.services.scenes import SceneHandler
 from scopix.server.services.search import SemanticIndex
 from scopix.server.services.storage_quota import DiskGuard, StorageQuota
 from scopix.server.services.upload_slots import UploadSlots, build_limits
@@ -116,6 +117,7 @@ def build_services(settings: Settings) -> Services:
         VariantsHandler.kind: VariantsHandler(uows, store, media),
         DescribeHandler.kind: DescribeHandler(uows, store, pipeline, media),
         ExtractHandler.kind: ExtractHandler(uows, store, media, embedder, chunking),
+        SceneHandler.kind: SceneHandler(uows, store, media),
     }
     workers = _worker_pool(settings, uows, handlers)
     queue = _queue(settings, workers)

@@ -9,18 +9,20 @@ from datetime import datetime
 
 from scopix.server.catalog.models import File, Job
 from scopix.server.catalog.uow import UnitOfWork
-from scopix.server.jobs.records import EXTRACT
+from scopix.server.jobs.records import EXTRACT, SCENES
 from scopix.server.media.base import Extraction
 from scopix.server.services.extract import queue_extraction
+from scopix.server.services.scenes import queue_scene_analysis
 
 __all__ = ["load_extraction", "queue_media_job"]
 
 _Queue = Callable[[UnitOfWork, File, datetime], Job]
 _Load = Callable[[UnitOfWork, str, str], Awaitable[Extraction | None]]
 
-_QUEUES: dict[str, _Queue] = {EXTRACT: queue_extraction}
+_QUEUES: dict[str, _Queue] = {EXTRACT: queue_extraction, SCENES: queue_scene_analysis}
 _LOADS: dict[str, _Load] = {
     EXTRACT: lambda uow, tenant_id, file_id: uow.documents.extracted(tenant_id, file_id),
+    SCENES: lambda uow, tenant_id, file_id: uow.videos.cut(tenant_id, file_id),
 }
 
 
