@@ -128,8 +128,9 @@ class Purger:
         return removed, marked
 
     async def _remove_blob(self, tenant_id: str, sha256: str) -> PurgeReport:
-        """Delete a marked blob's bytes (original and variants), then its analyses and row,
-        and give its size back to the tenant's storage quota."""
+        """Delete a marked blob's bytes (original, variants, a video's scene thumbnails: all in
+        the blob's folder), then its analyses and row, and give its size back to the tenant's
+        storage quota."""
         await self.store.delete_prefix(blobkeys.blob_prefix(tenant_id, sha256))
         async with self.uows.write() as uow:
             # The tenant before the blob, in the order uploads lock them (PostgreSQL).
