@@ -1,5 +1,5 @@
 """The client commands: ``upload``, ``ls``, ``get``, ``search``, ``similar``, ``text``,
-``quota``, ``describe``.
+``scenes``, ``quota``, ``describe``.
 
 They need only the ``cli`` extra (typer, rich) and httpx. Each command parses its
 options, then hands ``run_client`` a coroutine that talks to the server and prints;
@@ -214,6 +214,20 @@ def text(
     run_client(api_key, base_url, lambda client: _text(client, file_id, page, as_json))
 
 
+def scenes(
+    file_id: Annotated[str, typer.Argument(help="the video's id")],
+    api_key: ApiKeyOption = None,
+    base_url: BaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List a video's scenes: each one's time, and what it shows once described.
+
+    Exits 1 when the file is not a video or its scenes are not found (yet, or ever: the
+    error says which).
+    """
+    run_client(api_key, base_url, lambda client: _scenes(client, file_id, as_json))
+
+
 def similar(
     image_id: IdArgument,
     limit: LimitOption = 10,
@@ -231,8 +245,8 @@ def get(
     base_url: BaseUrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Show one file: its type, size, statuses, description, tags and visible text, and a
-    document's pages and text extraction."""
+    """Show one file: its type, size, statuses, description, tags and visible text, a
+    document's pages and text extraction, and a video's length and scenes."""
     run_client(api_key, base_url, lambda client: _get(client, image_id, as_json))
 
 
@@ -354,6 +368,15 @@ async def _text(client: Scopix, file_id: str, page: int | None, as_json: bool) -
         typer.echo(f"error: NOT_FOUND: {missing.args[0]}", err=True)
         return 1
     typer.echo(render.dumps(chosen) if as_json else chosen.text)
+    return 0
+
+
+async def _scenes(client: Scopix, file_id: str, as_json: bool) -> int:
+    found = await client.files.get_scenes(file_id)
+    if as_json:
+        typer.echo(render.dumps(found))
+    else:
+        stdout().print(render.scene_table(found))
     return 0
 
 

@@ -22,6 +22,7 @@ from scopix.types.describe import DescriptionStatus
 from scopix.types.documents import DocumentSearchResults
 from scopix.types.files import FileDetails, FileList
 from scopix.types.upload import QuotaInfo, UploadResult
+from scopix.types.videos import MatchedScene, Scene, SceneList, VideoMetadata
 
 NONE = "—"
 _STATUS_STYLES = {
@@ -52,6 +53,9 @@ _COLUMNS: dict[str, dict[str, Any]] = {
     "Score": {"justify": "right", "no_wrap": True},
     "Passage": {"min_width": 24},
     "Created": {"no_wrap": True},
+    "Scene": {"justify": "right", "no_wrap": True},
+    "Time": {"no_wrap": True},
+    "Text": {"min_width": 12},
 }
 
 
@@ -120,6 +124,20 @@ def page_span(pages: Sequence[int]) -> str:
     return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs) or NONE
 
 
+def clock(seconds: float) -> str:
+    """A time in a video to the tenth of a second: "0:04.0", "12:30.5", "1:02:03.0"."""
+    tenths = round(seconds * 10)
+    minutes, tenths_left = divmod(tenths, 600)
+    hours, minutes = divmod(minutes, 60)
+    second = f"{tenths_left // 10:02d}.{tenths_left % 10}"
+    return f"{hours}:{minutes:02d}:{second}" if hours else f"{minutes}:{second}"
+
+
+def scene_span(scene: Scene | MatchedScene) -> str:
+    """A scene's place in its video: "0:04.0–0:08.5"."""
+    return f"{clock(scene.start_seconds)}–{clock(scene.end_seconds)}"
+
+
 def snippet(content: str, query: str, width: int = 120) -> str:
     """``width`` characters of ``content`` on one line, around the first word of ``query``
     found in it (from the start when none is), with ellipses where it was cut."""
@@ -180,9 +198,19 @@ def _narrow_upload_table(results: Sequence[UploadResult]) -> Table:
 
 def file_table(files: Sequence[FileDetails]) -> Table:
     """One row per stored file, as ``ls`` and ``search`` show them; a page holding
-    documents gets a column with their page counts."""
+    documents gets a column with their page counts, a search that matched a video's scene
+    one with that scene and its time."""
     pages = any(item.page_count is not None for item in files)
-    table = _table("ID", "File", "Size", *(["Pages"] if pages else []), "Described", "Created")
+    scenes = any(item.matched_scene is not None for item in files)
+    table = _table(
+        "ID",
+        "File",
+        "Size",
+        *(["Pages"] if pages else []),
+        *(["Scene"] if scenes else []),
+        "Described",
+        "Created",
+    )
     for item in files:
         _add_row(
             table,
@@ -190,8 +218,24 @@ def file_table(files: Sequence[FileDetails]) -> Table:
             item.filename or NONE,
             human_size(item.size_bytes),
             *([_count(item.page_count)] if pages else []),
+            *([_matched(item.matched_scene)] if scenes else []),
             status_text(item.description_status),
             when(item.created_at),
+        )
+    return table
+
+
+def scene_table(scenes: SceneList) -> Table:
+    """One row per scene of a video: its number, its time, and what it shows."""
+    table = _table("Scene", "Time", "Description", "Tags", "Text")
+    for scene in scenes.items:
+        _add_row(
+            table,
+            str(scene.scene_index),
+            scene_span(scene),
+            scene.description or NONE,
+            _tags(scene.tags),
+            shorten(scene.visible_text, 80),
         )
     return table
 
@@ -238,6 +282,7 @@ def file_fields(details: FileDetails) -> list[tuple[str, str | Text]]:
         ("size", human_size(details.size_bytes)),
         ("dimensions", _dimensions(details)),
         *_document_fields(details),
+        *_video_fields(details),
         ("created", when(details.created_at)),
         ("status", details.status or NONE),
         ("description status", status_text(details.description_status)),
@@ -330,6 +375,32 @@ def _document_fields(details: FileDetails) -> list[tuple[str, str | Text]]:
         ("text extraction", state_text(details.text_extraction_status)),
         ("chunks", _count(details.chunk_count)),
     ]
+
+
+def _video_fields(details: FileDetails) -> list[tuple[str, str | Text]]:
+    """A video's length, codecs, scene analysis and scenes; nothing for other files."""
+    if details.video_analysis_status is None and details.video_metadata is None:
+        return []
+    return [
+        *_video_metadata_fields(details.video_metadata),
+        ("scene analysis", state_text(details.video_analysis_status)),
+        ("scenes", _count(details.scene_count)),
+    ]
+
+
+def _video_metadata_fields(metadata: VideoMetadata | None) -> list[tuple[str, str | Text]]:
+    if metadata is None:
+        return []
+    rate = NONE if metadata.frame_rate is None else f"{metadata.frame_rate:g} fps"
+    return [
+        ("duration", clock(metadata.duration_seconds)),
+        ("frame rate", rate),
+        ("codecs", " + ".join(c for c in (metadata.video_codec, metadata.audio_codec) if c)),
+    ]
+
+
+def _matched(scene: MatchedScene | None) -> str:
+    return NONE if scene is None else f"{scene.scene_index} ({scene_span(scene)})"
 
 
 def _visible_text(details: FileDetails) -> str:

@@ -1,5 +1,5 @@
-"""``client.files``: upload, list, read, change and delete files, follow descriptions, and
-read documents' text and chunks."""
+"""``client.files``: upload, list, read, change and delete files, follow descriptions, read
+documents' text and chunks, and videos' scenes."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from scopix.types.documents import ChunkList, DocumentChunk, DocumentText
 from scopix.types.events import DescriptionProgress, UploadProgress
 from scopix.types.files import BatchDeleteResult, FileDetails, FileList, ProcessingStatus
 from scopix.types.upload import BatchUploadResults, QuotaInfo, UploadResult
+from scopix.types.videos import SceneList
 
 Variant = Literal["tiny_64", "small_256", "medium_750", "large_1024", "original"]
 SortField = Literal["content_created_at", "created_at", "title", "size_bytes"]
@@ -345,6 +346,16 @@ class AsyncFiles:
                 return
             offset += len(page.items)
 
+    async def get_scenes(self, file_id: str) -> SceneList:
+        """A video's scenes in order: start and end in seconds, a thumbnail URL, and once
+        described what each shows (description, tags, visible text).
+
+        Raises ``WrongMediaTypeError`` for a file that is not a video, and a
+        ``ScopixError`` with code CONFLICT while its scenes are still being found or when
+        that failed (``details["video_analysis_status"]`` says which).
+        """
+        return SceneList.from_dict(await self._transport.json("GET", f"files/{file_id}/scenes"))
+
     async def wait_for_description(
         self,
         image_id: str,
@@ -399,8 +410,9 @@ class AsyncFiles:
         return dataclasses.replace(waited, deduplicated=uploaded.deduplicated)
 
     async def _poll(self, image_id: str, limit: float) -> UploadResult | None:
-        """The file once its description settles and a document's text is extracted (so
-        ``get_text`` works at once); None when ``limit`` seconds pass first."""
+        """The file once its description settles, a document's text is extracted and a
+        video's scenes found (so ``get_text`` and ``get_scenes`` work at once); None when
+        ``limit`` seconds pass first."""
         with anyio.move_on_after(limit):
             # the server is polled: no event here could tell us sooner
             while not _settled(await self.get_processing_status(image_id)):  # noqa: ASYNC110
@@ -413,7 +425,11 @@ class AsyncFiles:
 
 
 def _settled(status: ProcessingStatus) -> bool:
-    return status.is_description_final and status.is_extraction_final
+    return (
+        status.is_description_final
+        and status.is_extraction_final
+        and status.is_video_analysis_final
+    )
 
 
 async def _stream_to(chunks: AsyncIterator[bytes], target: Path) -> None:

@@ -20,7 +20,7 @@ UploadSource: TypeAlias = "str | os.PathLike[str] | bytes | IO[bytes]"
 SUPPORTED_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".tif", ".tiff"}
     | {".pdf", ".docx", ".txt", ".md", ".markdown"}
-    | {".mp4", ".mov", ".webm", ".avi"}  # stored as they are, not described yet
+    | {".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv"}
 )
 MAX_FILES_PER_CALL = 10_000
 

@@ -73,6 +73,7 @@ class SyncFiles(_Facade):
     wait_for_description = _blocking(AsyncFiles.wait_for_description)
     get_text = _blocking(AsyncFiles.get_text)
     list_chunks = _blocking(AsyncFiles.list_chunks)
+    get_scenes = _blocking(AsyncFiles.get_scenes)
 
     @overload
     def upload(

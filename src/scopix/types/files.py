@@ -10,6 +10,7 @@ from typing import Any
 from scopix.types._parse import build, optional_int, parse_datetime, string_list
 from scopix.types.describe import DescriptionStatus
 from scopix.types.upload import UploadResult
+from scopix.types.videos import MatchedScene, VideoMetadata
 
 __all__ = ["BatchDeleteResult", "FileDetails", "FileList", "ProcessingStatus"]
 
@@ -19,6 +20,14 @@ _EXTRACTION_IN_FLIGHT = frozenset({"pending", "processing"})
 
 def _status(value: Any) -> DescriptionStatus:
     return DescriptionStatus(str(value).lower()) if value else DescriptionStatus.PENDING
+
+
+def _video_metadata(value: Any) -> VideoMetadata | None:
+    return None if value is None else VideoMetadata.from_dict(value)
+
+
+def _matched_scene(value: Any) -> MatchedScene | None:
+    return None if value is None else MatchedScene.from_dict(value)
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,13 @@ class FileDetails:
     text_extraction_status: str | None = None
     text_extraction_error: str | None = None
     chunk_count: int | None = None
+    # videos (None for other media types, and from servers without videos)
+    video_metadata: VideoMetadata | None = None
+    video_analysis_status: str | None = None
+    video_analysis_error: str | None = None
+    scene_count: int | None = None
+    #: In a search's results: the scene of a video that holds the query's words.
+    matched_scene: MatchedScene | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FileDetails:
@@ -87,6 +103,9 @@ class FileDetails:
             described_at=parse_datetime,
             page_count=optional_int,
             chunk_count=optional_int,
+            video_metadata=_video_metadata,
+            scene_count=optional_int,
+            matched_scene=_matched_scene,
         )
 
     def to_upload_result(self) -> UploadResult:
@@ -135,7 +154,8 @@ class FileList:
 
 @dataclass(frozen=True)
 class ProcessingStatus:
-    """Where one file stands: its upload, its variants and its description."""
+    """Where one file stands: its upload, its variants, its description, and a document's
+    text extraction or a video's scene analysis."""
 
     image_id: str
     status: str
@@ -158,6 +178,12 @@ class ProcessingStatus:
     text_extraction_error: str | None = None
     text_extraction_error_type: str | None = None
     chunk_count: int | None = None
+    # videos (None for other media types, and from servers without videos)
+    video_metadata: VideoMetadata | None = None
+    video_analysis_status: str | None = None
+    video_analysis_error: str | None = None
+    video_analysis_error_type: str | None = None
+    scene_count: int | None = None
 
     @property
     def is_description_final(self) -> bool:
@@ -173,6 +199,12 @@ class ProcessingStatus:
         documents have no extraction: always True). A PENDING extraction is queued."""
         return self.text_extraction_status not in _EXTRACTION_IN_FLIGHT
 
+    @property
+    def is_video_analysis_final(self) -> bool:
+        """True unless a video's scenes are still to be found (files that are not videos
+        have no video analysis: always True). A PENDING analysis is queued."""
+        return self.video_analysis_status not in _EXTRACTION_IN_FLIGHT
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProcessingStatus:
         """Parse ``GET /files/{id}/status``."""
@@ -187,6 +219,8 @@ class ProcessingStatus:
             updated_at=parse_datetime,
             page_count=optional_int,
             chunk_count=optional_int,
+            video_metadata=_video_metadata,
+            scene_count=optional_int,
         )
 
 
