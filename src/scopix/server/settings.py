@@ -78,6 +78,30 @@ class Settings(BaseSettings):
     document_chunk_overlap_words: int = Field(
         default=40, ge=0, le=500, description="words a chunk repeats from the one before"
     )
+    # Videos (MP4, MOV, M4V, WebM, AVI, MKV): limits checked from the container at upload and
+    # again when the scenes are cut, and how the scenes are found
+    video_max_duration_seconds: float = Field(
+        default=600.0, ge=1, le=7200, description="longest video accepted, in seconds"
+    )
+    video_max_side: int = Field(
+        default=8192, ge=16, description="largest frame width or height of a video, in pixels"
+    )
+    video_max_bytes: int = Field(
+        default=2048 * MiB,
+        ge=1,
+        description="largest video probed and analysed; larger ones are stored and listed with "
+        "video_analysis_status=failed",
+    )
+    video_scene_min_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="shortest scene: cuts closer together are merged"
+    )
+    video_scene_sample_fps: float = Field(
+        default=4.0, gt=0, le=30, description="frames a second compared to find scene cuts"
+    )
+    video_max_scenes: int = Field(default=200, ge=1, description="scenes kept of one video")
+    video_max_described_scenes: int = Field(
+        default=30, ge=1, description="scenes of one video described by the analyzers"
+    )
     # Decoder isolation: every decode of untrusted bytes runs in a child with limits
     max_interlaced_pixels: int = Field(
         default=50_000_000,

@@ -23,6 +23,7 @@ STATUS_BY_ERROR: dict[type[domain.DomainError], int] = {
     domain.ImageTooLarge: 422,
     domain.ResourceLimit: 422,
     domain.DocumentTooLarge: 422,
+    domain.VideoTooLarge: 422,
     domain.WrongMediaType: 400,
     domain.FileTooLarge: 413,
     domain.PayloadTooLarge: 413,

@@ -56,6 +56,12 @@ class DocumentTooLarge(DomainError):
     code = "DOCUMENT_TOO_LARGE"
 
 
+class VideoTooLarge(DomainError):
+    """A video's container declares more than the limits allow (duration or frame size)."""
+
+    code = "VIDEO_TOO_LARGE"
+
+
 class WrongMediaType(DomainError):
     """A route that belongs to another media type (`/text` of an image, `/scenes` of a PDF)."""
 

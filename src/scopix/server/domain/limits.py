@@ -6,7 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
-from scopix.server.domain.errors import DocumentTooLarge, ImageTooLarge
+from scopix.server.domain.errors import CorruptFile, DocumentTooLarge, ImageTooLarge, VideoTooLarge
+from scopix.server.domain.videos import VideoMetadata
 
 #: PDF measures pages in points, 72 to the inch.
 POINTS_PER_INCH: Final = 72
@@ -112,3 +113,57 @@ class DocumentLimits:
         `max_render_pixels`."""
         dpi = max_side / max(width_pt, height_pt) * POINTS_PER_INCH
         return self.render_scale(width_pt, height_pt, dpi=dpi)
+
+
+@dataclass(frozen=True)
+class VideoLimits:
+    """What one video may cost, checked from its container at upload and again when its scenes
+    are cut, and how its scenes are found (settings `video_*`)."""
+
+    max_duration_seconds: float
+    max_side: int
+    #: Larger videos are stored as they are; they are not probed and their scenes are not cut.
+    max_bytes: int
+    #: Cuts closer together than this are one scene.
+    scene_min_seconds: float
+    #: Frames a second compared to find the cuts.
+    sample_fps: float
+    #: Scenes kept of one video: past this many the last one runs to the end.
+    max_scenes: int
+    #: Scenes of one video whose keyframes the analyzers describe.
+    max_described_scenes: int
+
+    def check(self, metadata: VideoMetadata) -> None:
+        """Refuse a video whose container declares more than allowed (VideoTooLarge), or no
+        frame size or duration at all (CorruptFile)."""
+        width, height = metadata.width, metadata.height
+        if width <= 0 or height <= 0:
+            raise CorruptFile(
+                f"the video stream declares no frame size ({width}x{height})",
+                width=width,
+                height=height,
+            )
+        if not math.isfinite(metadata.duration_seconds) or metadata.duration_seconds <= 0:
+            raise CorruptFile("the video declares no duration")
+        if max(width, height) > self.max_side:
+            raise VideoTooLarge(
+                f"videos may be at most {self.max_side} px on a side; this one is {width}x{height}",
+                width=width,
+                height=height,
+                max_side=self.max_side,
+            )
+        if metadata.duration_seconds > self.max_duration_seconds:
+            raise VideoTooLarge(
+                f"videos may last at most {_clock(self.max_duration_seconds)}; this one lasts "
+                f"{_clock(metadata.duration_seconds)}",
+                duration_seconds=metadata.duration_seconds,
+                max_duration_seconds=self.max_duration_seconds,
+            )
+
+
+def _clock(seconds: float) -> str:
+    """Seconds as h:mm:ss (or m:ss), rounded up to the second (a 10:00.4 video is over 10:00)."""
+    whole = math.ceil(seconds - 1e-9)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

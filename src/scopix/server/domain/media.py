@@ -45,6 +45,8 @@ ACCEPTED_VIDEOS: dict[str, str] = {
     "video/quicktime": "mov",
     "video/webm": "webm",
     "video/x-msvideo": "avi",
+    "video/x-m4v": "m4v",
+    "video/x-matroska": "mkv",
 }
 
 #: Types we recognise and will accept once a decoder for them ships offline.
@@ -119,7 +121,7 @@ def sniff(head: bytes, filename_hint: str | None = None) -> MediaType:
         )
     raise UnsupportedMediaType(
         "the file is not of a supported type (JPEG, PNG, WebP, GIF, TIFF, AVIF images; "
-        "PDF, DOCX, TXT, MD documents; MP4, MOV, WebM, AVI videos)",
+        "PDF, DOCX, TXT, MD documents; MP4, MOV, M4V, WebM, AVI, MKV videos)",
         detected=mime or "unknown",
         accepted=ACCEPTED,
     )
