@@ -4,7 +4,7 @@ The sentence only ever names what a model reported: the labels it is given (conf
 middling ones hedged with "probably") and the OCR text, quoted. It never guesses relations
 ("a cup *on* a table"), settings or a medium ("a *photo* of"), which the models cannot see.
 A document's sentence names what the document says of itself: its title, type, page count and
-how its text begins.
+how its text begins. A video's description says what each scene shows, in order, with its times.
 """
 
 from __future__ import annotations
@@ -24,12 +24,17 @@ __all__ = [
     "OPENING_MAX_CHARS",
     "PROBABLE",
     "QUOTE_MAX_CHARS",
+    "SCENE_MAX_CHARS",
     "TEXT_MIN_CHARS",
     "TITLE_MAX_CHARS",
+    "VIDEO_MAX_CHARS",
     "Caption",
     "Finding",
+    "SceneCaption",
+    "clock",
     "compose",
     "compose_document",
+    "compose_video",
     "cut_at_word",
     "document_noun",
     "document_tags",
@@ -67,6 +72,14 @@ _SENTENCE_END: Final = re.compile(r"[.!?][\"')\]]*(?=\s|$)")
 _ELLIPSIS: Final = "…"
 
 NOTHING_FOUND: Final = "An image with no objects or text recognised."
+
+#: A scene is told in its description's first sentence when the whole is longer than this (a
+#: VLM writes up to three), or in as many whole words as fit.
+SCENE_MAX_CHARS: Final = 160
+#: A video's description stops naming scenes past this many characters (30 described scenes of
+#: an on-device caption each fit), and says how many it left out.
+VIDEO_MAX_CHARS: Final = 4000
+_NOTHING_IN_SCENE: Final = "nothing recognised."
 
 # What each document type is called in a sentence, and its search tag beside "document".
 _DOCUMENT_TYPES: Final = {
@@ -126,6 +139,17 @@ class Caption:
 
 
 @dataclass(frozen=True)
+class SceneCaption:
+    """One scene of a video as its description tells it: 0-based `index`, its times in seconds,
+    and the description of its keyframe."""
+
+    index: int
+    start_seconds: float
+    end_seconds: float
+    description: str
+
+
+@dataclass(frozen=True)
 class _Mention:
     """One named thing: its label, whether it is stated plainly, and a hedged refinement."""
 
@@ -166,6 +190,34 @@ def compose_document(findings: Sequence[Finding], document: DocumentContext, tex
         sentence += f" Its first page shows {_and([with_article(m.label) for m in sure])}."
     named = tuple(label for m in mentions for label in (m.label, m.refinement) if label)
     return Caption(sentence, ("document", *named))
+
+
+def compose_video(
+    scenes: Sequence[SceneCaption], scene_count: int, duration_seconds: float | None
+) -> str:
+    """Describe a video by its scenes in order: 'A video of 2 scenes, 0:08 long. Scene 1
+    (0:00–0:04): A cat. Scene 2 (0:04–0:08): An image with the text "HARBOUR".'. Each scene is
+    told briefly (SCENE_MAX_CHARS); past VIDEO_MAX_CHARS the rest are counted, not told."""
+    sentences = [_video_sentence(scene_count, len(scenes), duration_seconds)]
+    used = len(sentences[0])
+    for told, scene in enumerate(scenes):
+        sentence = _scene_sentence(scene)
+        left = len(scenes) - told
+        # Room stays for the closing count should a later scene not fit.
+        room = VIDEO_MAX_CHARS - (0 if left == 1 else len(_more_scenes(left - 1)) + 1)
+        if used + 1 + len(sentence) > room:
+            sentences.append(_more_scenes(left))
+            break
+        sentences.append(sentence)
+        used += 1 + len(sentence)
+    return " ".join(sentences)
+
+
+def clock(seconds: float) -> str:
+    """A time as a player shows it, to the nearest second: "0:04", "12:30", "1:02:03"."""
+    minutes, secs = divmod(round(max(seconds, 0.0)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def document_noun(document_type: str | None) -> str:
@@ -316,6 +368,34 @@ def _quote(text: str) -> str:
         space = cut.rfind(" ")
         text = (cut[:space] if space >= QUOTE_MAX_CHARS // 2 else cut).rstrip() + "…"
     return f'"{text}"'
+
+
+def _video_sentence(scene_count: int, described: int, duration_seconds: float | None) -> str:
+    """ "A video of 3 scenes, 0:12 long.", "A video of 45 scenes, 10:00 long; 30 are described." """
+    scenes = "1 scene" if scene_count == 1 else f"{scene_count:,} scenes"
+    sentence = f"A video of {scenes}"
+    if duration_seconds is not None and duration_seconds > 0:
+        sentence += f", {clock(duration_seconds)} long"
+    if described < scene_count:
+        sentence += f"; {described:,} {'is' if described == 1 else 'are'} described"
+    return sentence + "."
+
+
+def _scene_sentence(scene: SceneCaption) -> str:
+    """ "Scene 2 (0:04–0:08): A cat." with the scene's description told briefly."""
+    told = " ".join(scene.description.split())
+    if told == NOTHING_FOUND or not told:
+        told = _NOTHING_IN_SCENE
+    elif len(told) > SCENE_MAX_CHARS:
+        told = opening(told, SCENE_MAX_CHARS)
+    if told[-1:] not in (".", "!", "?", "…", '"', "'", ")"):
+        told += "."
+    times = f"{clock(scene.start_seconds)}–{clock(scene.end_seconds)}"
+    return f"Scene {scene.index + 1} ({times}): {told}"
+
+
+def _more_scenes(count: int) -> str:
+    return f"{count:,} more {'scene is' if count == 1 else 'scenes are'} not told here."
 
 
 def _document_phrase(document: DocumentContext) -> str:

@@ -1,18 +1,20 @@
 """Merge what several providers found into one description (pure).
 
 A document's description keeps the document's own text and regions (every page, read by
-extraction) as its visible text, rather than what a provider read on its first page.
+extraction) as its visible text, rather than what a provider read on its first page. A video's
+sums up its scenes' merged analyses.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from scopix.server.domain.regions import TextRegion
 from scopix.server.vision.base import Analysis, DocumentContext
-from scopix.server.vision.caption import cut_at_word, document_tags
+from scopix.server.vision.caption import SceneCaption, compose_video, cut_at_word, document_tags
 
 MAX_TAGS = 20
 MAX_KEY_ELEMENTS = 15
@@ -22,6 +24,8 @@ MAX_EMBEDDED_CHARS = 2000
 # it travels with the file's details and its search row, while the whole text stays in the
 # document's pages and chunks (GET /files/{id}/text, /documents/search).
 MAX_DOCUMENT_TEXT_CHARS = 20_000
+#: The search tag every video gets first, as a document gets "document".
+VIDEO_TAG = "video"
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,73 @@ def merge(analyses: Sequence[Analysis], document: DocumentContext | None = None)
     )
 
 
+@dataclass(frozen=True)
+class SceneAnalysis:
+    """One scene of a video (0-based `index`, its times in seconds) and its keyframe's merged
+    analysis, whose text regions are normalized to the keyframe."""
+
+    index: int
+    start_seconds: float
+    end_seconds: float
+    merged: MergedAnalysis
+
+
+def merge_scenes(
+    scenes: Sequence[SceneAnalysis], scene_count: int, duration_seconds: float | None
+) -> MergedAnalysis:
+    """Sum up a video from its scenes given in order (at least one): the description tells each
+    scene in order; tags ("video" first) and key elements are united, those found in more
+    scenes first; the visible text is the scenes' lines in order, each said once; no regions
+    (each scene keeps its own); image features and class scores are the first scene's that has
+    them; the confidence is the scenes' mean."""
+    if not scenes:
+        raise ValueError("a video is summed up from at least one scene")
+    merged = [scene.merged for scene in scenes]
+    captions = [
+        SceneCaption(s.index, s.start_seconds, s.end_seconds, s.merged.description) for s in scenes
+    ]
+    confidences = [m.confidence_score for m in merged if m.confidence_score is not None]
+    timings: Counter[str] = Counter()
+    for m in merged:
+        timings.update(m.timings_ms)
+    return MergedAnalysis(
+        description=compose_video(captions, max(scene_count, len(scenes)), duration_seconds),
+        tags=_united((VIDEO_TAG, *_most_shared([m.tags for m in merged])), MAX_TAGS),
+        key_elements=_united(_most_shared([m.key_elements for m in merged]), MAX_KEY_ELEMENTS),
+        visible_text=_lines_once(m.visible_text for m in merged),
+        text_regions=(),
+        confidence_score=round(sum(confidences) / len(confidences), 4) if confidences else None,
+        providers=_distinct(p for m in merged for p in m.providers),
+        timings_ms={stage: round(ms, 1) for stage, ms in timings.items()},
+        image_features=next((m.image_features for m in merged if m.image_features), None),
+        class_scores=next((m.class_scores for m in merged if m.class_scores), ()),
+    )
+
+
+def _most_shared(groups: Sequence[Sequence[str]]) -> tuple[str, ...]:
+    """The labels of all `groups` (each counted once per group, ignoring case) by how many
+    groups name them, then in order of first appearance."""
+    firsts = _distinct(label for group in groups for label in group)
+    counts = Counter(key for group in groups for key in {t.strip().casefold() for t in group})
+    order = sorted(range(len(firsts)), key=lambda i: -counts[firsts[i].casefold()])
+    return tuple(firsts[i] for i in order)
+
+
+def _lines_once(texts: Iterable[str | None]) -> str | None:
+    """The texts' lines in order, each said once (ignoring case and spacing), as one text of
+    at most MAX_DOCUMENT_TEXT_CHARS; None when there is none."""
+    seen: set[str] = set()
+    lines: list[str] = []
+    for text in texts:
+        for line in (text or "").splitlines():
+            flat = " ".join(line.split())
+            if flat and flat.casefold() not in seen:
+                seen.add(flat.casefold())
+                lines.append(flat)
+    joined = cut_at_word("\n".join(lines), MAX_DOCUMENT_TEXT_CHARS, marker="")
+    return joined or None
+
+
 def _document_text(document: DocumentContext) -> tuple[str | None, tuple[TextRegion, ...]]:
     """The document's text cut to MAX_DOCUMENT_TEXT_CHARS at a word, and the regions of the
     text kept (in reading order, while their text fits in that many characters)."""
@@ -111,12 +182,17 @@ def _contributes(analysis: Analysis) -> bool:
 
 
 def _united(items: Iterable[str], limit: int) -> tuple[str, ...]:
+    return _distinct(items)[:limit]
+
+
+def _distinct(items: Iterable[str]) -> tuple[str, ...]:
+    """The non-blank items, trimmed, each once ignoring case, in order of first appearance."""
     seen: dict[str, str] = {}
     for item in items:
         key = item.strip().casefold()
         if key and key not in seen:
             seen[key] = item.strip()
-    return tuple(seen.values())[:limit]
+    return tuple(seen.values())
 
 
 def _confidence(

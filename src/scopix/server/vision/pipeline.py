@@ -1,15 +1,18 @@
 """Run the configured analyzers on what a media handler gives them, merge it and embed it.
 
 A document reaches the analyzers as its first page and a `DocumentContext` (its text, title, page
-count and type), and the merge keeps its extracted text and regions.
+count and type), and the merge keeps its extracted text and regions. A video reaches them as its
+scenes' keyframes (`DescribeInputs.parts`), each analysed as an image; the video is then summed up
+from its scenes (`merge_scenes`) and that summary is embedded.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import anyio
 import numpy as np
@@ -24,18 +27,29 @@ from scopix.server.vision.base import (
     TextEmbedder,
 )
 from scopix.server.vision.caption import cut_at_word
-from scopix.server.vision.merge import MAX_DOCUMENT_TEXT_CHARS, MergedAnalysis, merge
+from scopix.server.vision.merge import (
+    MAX_DOCUMENT_TEXT_CHARS,
+    MergedAnalysis,
+    SceneAnalysis,
+    merge,
+    merge_scenes,
+)
 
 # Bumped whenever merge rules or the embedded text change, so cached analyses are redone.
 MERGE_VERSION = "2"  # 2: image features and class scores
+#: Scenes of one video analysed at once: on-device inference waits on its own limiter anyway,
+#: and a VLM is not sent a whole video's keyframes in one burst.
+SCENES_AT_ONCE: Final = 4
 
 
 @dataclass(frozen=True)
 class Described:
-    """A merged analysis and its search embedding (float32, unit length)."""
+    """A merged analysis and its search embedding (float32, unit length); for a media made of
+    parts (a video), each part's own analysis in order, and `merged` sums them up."""
 
     merged: MergedAnalysis
     embedding: bytes | None
+    parts: tuple[SceneAnalysis, ...] = ()
 
 
 class DescriptionPipeline:
@@ -62,12 +76,42 @@ class DescriptionPipeline:
 
     async def describe(self, inputs: DescribeInputs) -> Described:
         """Analyse, merge, embed. Raises AnalyzerError, classified."""
-        document = document_context(inputs)
-        merged = merge(await self._analyze(inputs.image, document), document)
+        parts: tuple[SceneAnalysis, ...] = ()
+        if inputs.parts:
+            parts = await self._analyze_scenes(inputs.parts)
+            merged = merge_scenes(parts, _scene_count(inputs.facts), _duration(inputs.facts))
+        else:
+            merged = await self._merged(inputs)
         started = time.perf_counter()
         embedding = await self._embed(merged)
         merged.timings_ms.update(embedding=_ms_since(started))
-        return Described(merged, embedding)
+        return Described(merged, embedding, parts)
+
+    async def _merged(self, inputs: DescribeInputs) -> MergedAnalysis:
+        document = document_context(inputs)
+        return merge(await self._analyze(inputs.image, document), document)
+
+    async def _analyze_scenes(self, parts: Sequence[DescribeInputs]) -> tuple[SceneAnalysis, ...]:
+        """Every scene's keyframe analysed as an image, SCENES_AT_ONCE at a time; the first
+        failure stops the rest and is raised, as one provider's failure fails an image."""
+        results: list[SceneAnalysis | None] = [None] * len(parts)
+        failures: list[AnalyzerError] = []
+        limiter = anyio.CapacityLimiter(SCENES_AT_ONCE)
+
+        async def run(position: int, part: DescribeInputs) -> None:
+            async with limiter:
+                try:
+                    results[position] = _scene(position, part, await self._merged(part))
+                except AnalyzerError as exc:
+                    failures.append(exc)
+                    group.cancel_scope.cancel()
+
+        async with anyio.create_task_group() as group:
+            for position, part in enumerate(parts):
+                group.start_soon(run, position, part)
+        if failures:
+            raise failures[0]
+        return tuple(r for r in results if r is not None)
 
     async def _analyze(
         self, image: DecodedImage, document: DocumentContext | None
@@ -118,6 +162,35 @@ def document_context(inputs: DescribeInputs) -> DocumentContext | None:
         page_count=inputs.page_count,
         document_type=document_type if isinstance(document_type, str) else None,
     )
+
+
+def _scene(position: int, part: DescribeInputs, merged: MergedAnalysis) -> SceneAnalysis:
+    """A scene's analysis with its index and times from the part's facts (its position and
+    no length when the handler gave none)."""
+    facts = part.facts
+    index = _number(facts.get("scene_index"))
+    start = _number(facts.get("start_seconds")) or 0.0
+    end = _number(facts.get("end_seconds"))
+    return SceneAnalysis(
+        position if index is None else int(index), start, start if end is None else end, merged
+    )
+
+
+def _scene_count(facts: Mapping[str, object]) -> int:
+    count = _number(facts.get("scene_count"))
+    return 0 if count is None else int(count)
+
+
+def _duration(facts: Mapping[str, object]) -> float | None:
+    video = facts.get("video")
+    return _number(video.get("duration_seconds")) if isinstance(video, Mapping) else None
+
+
+def _number(value: object) -> float | None:
+    """A fact that is a number (bools are not), as a float; None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
 
 
 def _ms_since(started: float) -> float:
