@@ -6,7 +6,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scopix.server.catalog.models import Analysis, File, Job
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
@@ -30,6 +30,7 @@ from scopix.server.vision.base import AnalyzerError
 from scopix.types.describe import DescriptionErrorType, DescriptionStatus
 
 if TYPE_CHECKING:
+    from scopix.server.vision.merge import SceneAnalysis
     from scopix.server.vision.pipeline import Described, DescriptionPipeline
 
 log = logging.getLogger("scopix.describe")
@@ -169,6 +170,7 @@ class DescribeHandler:
             image_features=merged.image_features,
             class_scores=[[i, p] for i, p in merged.class_scores] or None,
             timings_ms=merged.timings_ms,
+            parts=[_part_record(part) for part in described.parts] or None,
             created_at=datetime.now(UTC),
         )
         return DescribeResult(analysis, reused=False)
@@ -249,6 +251,19 @@ def _copy_analysis(file: File, analysis: Analysis, now: datetime) -> None:
     file.description_is_retryable = None
 
 
+def _part_record(part: SceneAnalysis) -> dict[str, Any]:
+    """One scene's own results as the analysis keeps them (`Analysis.parts`), its regions
+    normalized to its keyframe."""
+    merged = part.merged
+    return {
+        "scene_index": part.index,
+        "description": merged.description,
+        "tags": list(merged.tags),
+        "visible_text": merged.visible_text,
+        "text_regions": [as_record(r) for r in merged.text_regions],
+    }
+
+
 def _record_error(file: File, failure: Failure) -> None:
     file.description_error = failure.message
     file.description_error_type = failure.error_type.value
@@ -268,4 +283,7 @@ def _completion_note(result: DescribeResult) -> str:
     if result.reused:
         return f"reused the analysis of identical bytes ({providers})"
     stages = ", ".join(f"{k} {v:.0f} ms" for k, v in result.analysis.timings_ms.items())
+    scenes = result.analysis.parts
+    if scenes:
+        providers += f" ({len(scenes)} {'scene' if len(scenes) == 1 else 'scenes'})"
     return f"analysed by {providers}: {stages}"
