@@ -110,6 +110,27 @@ async def test_put_bytes_replaces_and_leaves_no_staging_file(store: BlobStore) -
     assert list(store.new_staging_path().parent.iterdir()) == []
 
 
+async def test_a_range_of_a_blob_is_just_those_bytes(store: BlobStore) -> None:
+    data = bytes(range(256)) * 4
+    await store.put_bytes(KEY, data)
+
+    async def read(start: int, length: int | None, chunk_size: int = 100) -> list[bytes]:
+        ranged = store.iter_bytes(KEY, chunk_size, start=start, length=length)
+        return [chunk async for chunk in ranged]
+
+    chunks = await read(10, 250)
+    assert b"".join(chunks) == data[10:260] and max(map(len, chunks)) <= 100
+    assert b"".join(await read(1000, None)) == data[1000:]
+    assert b"".join(await read(0, len(data), 1 << 20)) == data
+    assert b"".join(await read(5, 0)) == b""
+    with pytest.raises(BlobNotFound):
+        await _read_range(store, "t/missing", 0, 1)
+
+
+async def _read_range(store: BlobStore, key: str, start: int, length: int) -> bytes:
+    return b"".join([c async for c in store.iter_bytes(key, start=start, length=length)])
+
+
 async def test_a_missing_blob(store: BlobStore) -> None:
     assert not await store.exists(KEY)
     with pytest.raises(BlobNotFound):

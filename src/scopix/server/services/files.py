@@ -67,6 +67,8 @@ class BlobLocation:
     key: str
     media_type: str
     filename: str
+    #: Bytes stored, where the catalog knows (originals), for answering range requests.
+    size: int | None = None
 
 
 class FileService:
@@ -218,7 +220,7 @@ class FileService:
         if blob is None:
             raise NotFound("file not found")
         if variant == ORIGINAL:
-            return BlobLocation(blob.storage_key, blob.mime_type, file.filename)
+            return BlobLocation(blob.storage_key, blob.mime_type, file.filename, blob.size_bytes)
         if variant not in blob.variants:
             raise NotFound(f"the {variant} variant of this file is not available", variant=variant)
         key = blobkeys.variant_key(tenant_id, file.sha256, variant)

@@ -67,8 +67,11 @@ class BlobStore(Protocol):
         """A path the server may stream from, when the store is on local disk."""
         ...
 
-    def iter_bytes(self, key: str, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
-        """The blob's bytes in chunks; raises BlobNotFound."""
+    def iter_bytes(
+        self, key: str, chunk_size: int = 1 << 20, *, start: int = 0, length: int | None = None
+    ) -> AsyncIterator[bytes]:
+        """The blob's bytes in chunks, from byte `start` on, `length` of them (all by
+        default); raises BlobNotFound."""
         ...
 
     async def delete_prefix(self, prefix: str) -> None:

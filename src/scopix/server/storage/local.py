@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -84,13 +85,18 @@ class LocalBlobStore:
         path = self._path(key)
         return path if path.is_file() else None
 
-    async def iter_bytes(self, key: str, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
+    async def iter_bytes(
+        self, key: str, chunk_size: int = 1 << 20, *, start: int = 0, length: int | None = None
+    ) -> AsyncIterator[bytes]:
         try:
             handle = await anyio.open_file(self._path(key), "rb")
         except FileNotFoundError:
             raise BlobNotFound(key) from None
         async with handle:
-            while chunk := await handle.read(chunk_size):
+            await handle.seek(start)
+            left = math.inf if length is None else length
+            while left > 0 and (chunk := await handle.read(int(min(chunk_size, left)))):
+                left -= len(chunk)
                 yield chunk
 
     async def read_head(self, key: str, size: int) -> bytes:

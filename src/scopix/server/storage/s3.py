@@ -169,6 +169,12 @@ def _check_key(key: str) -> str:
     return key
 
 
+def _range(start: int, length: int | None) -> str:
+    """The `Range` header of a GetObject from byte `start`, `length` bytes (all after it by
+    default)."""
+    return f"bytes={start}-" if length is None else f"bytes={start}-{start + length - 1}"
+
+
 def _etag(raw: str) -> str:
     return raw.strip('"')
 
@@ -244,8 +250,13 @@ class S3BlobStore:
     def local_path(self, key: str) -> Path | None:
         return None
 
-    async def iter_bytes(self, key: str, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
-        body = (await self._api("get_object", key))["Body"]
+    async def iter_bytes(
+        self, key: str, chunk_size: int = 1 << 20, *, start: int = 0, length: int | None = None
+    ) -> AsyncIterator[bytes]:
+        if length == 0:
+            return
+        ranged = {} if start == 0 and length is None else {"Range": _range(start, length)}
+        body = (await self._api("get_object", key, **ranged))["Body"]
         try:
             while chunk := await self._run(functools.partial(body.read, chunk_size)):
                 yield chunk

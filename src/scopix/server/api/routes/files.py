@@ -203,8 +203,18 @@ async def get_variant(
     return blob_response(services, location, attachment=False)
 
 
-@router.get("/files/{file_id}/download", response_class=Response)
-async def download(file_id: str, principal: Reader, services: ServicesDep) -> Response:
-    """The original bytes as an attachment."""
+@router.get(
+    "/files/{file_id}/download",
+    response_class=Response,
+    responses={
+        206: {"description": "the bytes of the range asked for"},
+        416: {"model": ErrorEnvelope, "description": "the range starts past the end"},
+    },
+)
+async def download(
+    request: Request, file_id: str, principal: Reader, services: ServicesDep
+) -> Response:
+    """The original bytes as an attachment; a `Range: bytes=...` header gets just those
+    bytes (206), so players can seek (416 when the range starts past the end)."""
     location = await services.files.locate(principal.tenant_id, file_id, ORIGINAL)
-    return blob_response(services, location, attachment=True)
+    return blob_response(services, location, attachment=True, request=request)
