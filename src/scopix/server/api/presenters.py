@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from fastapi import Request
 
 from scopix.server.api.schemas import (
@@ -10,19 +13,25 @@ from scopix.server.api.schemas import (
     ErrorBody,
     FileOut,
     HistoryEntry,
+    MatchedSceneOut,
     PartUrlOut,
     ProcessingStatusOut,
+    SceneListOut,
+    SceneOut,
     StoredPartOut,
     UploadResultOut,
     UploadSessionOut,
+    VideoMetadataOut,
 )
 from scopix.server.domain.direct_uploads import plan_parts
+from scopix.server.domain.scene_match import SceneMatch
 from scopix.server.domain.variants import ORIGINAL, THUMBNAIL, variant_state
 from scopix.server.media import MediaHandlers
 from scopix.server.services.batches import BatchItem, BatchOutcome
 from scopix.server.services.direct_uploads import PartTarget, UploadView
 from scopix.server.services.files import FileView, ProcessingView
 from scopix.server.services.ingest import Ingested
+from scopix.server.services.videos import SceneView
 
 API_PREFIX = "/api/v2"
 
@@ -45,6 +54,9 @@ class UrlMaker:
             f"{self.base}/files/direct-uploads/{grant.upload_id}/parts/{grant.number}"
             f"?expires={grant.expires}&signature={target.signature}"
         )
+
+    def scene_thumbnail(self, file_id: str, index: int) -> str:
+        return f"{self.base}/files/{file_id}/scenes/{index}/thumbnail"
 
     def thumbnail(self, view: FileView) -> str | None:
         return self.variant(view.file.id, THUMBNAIL) if THUMBNAIL in view.blob.variants else None
@@ -84,8 +96,14 @@ def upload_result(
     )
 
 
-def file_out(view: FileView, urls: UrlMaker, *, with_history: bool = False) -> FileOut:
-    """A file's details."""
+def file_out(
+    view: FileView,
+    urls: UrlMaker,
+    *,
+    with_history: bool = False,
+    matched_scene: SceneMatch | None = None,
+) -> FileOut:
+    """A file's details; in search results, a video's `matched_scene`."""
     f, blob = view.file, view.blob
     variants = {name: urls.variant(f.id, name) for name in blob.variants}
     variants[ORIGINAL] = urls.variant(f.id, ORIGINAL)
@@ -132,6 +150,25 @@ def file_out(view: FileView, urls: UrlMaker, *, with_history: bool = False) -> F
         text_extraction_status=f.text_extraction_status,
         text_extraction_error=f.text_extraction_error,
         chunk_count=f.chunk_count,
+        video_metadata=_video_metadata(f.video_metadata),
+        video_analysis_status=f.video_analysis_status,
+        video_analysis_error=f.video_analysis_error,
+        scene_count=f.scene_count,
+        matched_scene=_matched_scene(matched_scene),
+    )
+
+
+def _video_metadata(record: Mapping[str, Any] | None) -> VideoMetadataOut | None:
+    return None if record is None else VideoMetadataOut.model_validate(record)
+
+
+def _matched_scene(match: SceneMatch | None) -> MatchedSceneOut | None:
+    if match is None:
+        return None
+    return MatchedSceneOut(
+        scene_index=match.scene_index,
+        start_seconds=match.start_seconds,
+        end_seconds=match.end_seconds,
     )
 
 
@@ -161,6 +198,31 @@ def processing_status(processing: ProcessingView, media: MediaHandlers) -> Proce
         text_extraction_error=f.text_extraction_error,
         text_extraction_error_type=f.text_extraction_error_type,
         chunk_count=f.chunk_count,
+        video_metadata=_video_metadata(f.video_metadata),
+        video_analysis_status=f.video_analysis_status,
+        video_analysis_error=f.video_analysis_error,
+        video_analysis_error_type=f.video_analysis_error_type,
+        scene_count=f.scene_count,
+    )
+
+
+def scene_list(file_id: str, scenes: list[SceneView], urls: UrlMaker) -> SceneListOut:
+    """A video's scenes, each with its thumbnail's URL and what it shows."""
+    return SceneListOut(
+        items=[
+            SceneOut(
+                scene_index=view.scene.scene_index,
+                start_seconds=view.scene.start_seconds,
+                end_seconds=view.scene.end_seconds,
+                description=view.description,
+                tags=view.tags,
+                visible_text=view.visible_text,
+                thumbnail_url=None
+                if view.scene.thumbnail_key is None
+                else urls.scene_thumbnail(file_id, view.scene.scene_index),
+            )
+            for view in scenes
+        ]
     )
 
 

@@ -61,6 +61,29 @@ class HistoryEntry(BaseModel):
     detail: str | None = None
 
 
+class VideoMetadataOut(BaseModel):
+    """What a video's container says; `rotation` is the clockwise turn a player applies to
+    the stored `width` x `height`."""
+
+    duration_seconds: float
+    width: int
+    height: int
+    frame_rate: float | None
+    video_codec: str
+    audio_codec: str | None
+    bit_rate: int | None
+    has_audio: bool
+    rotation: int
+
+
+class MatchedSceneOut(BaseModel):
+    """The scene of a video a search matched, and its times."""
+
+    scene_index: int
+    start_seconds: float
+    end_seconds: float
+
+
 class FileOut(BaseModel):
     """A file's details."""
 
@@ -108,6 +131,18 @@ class FileOut(BaseModel):
     )
     text_extraction_error: str | None = None
     chunk_count: int | None = None
+    # A video's own fields (null for other kinds).
+    video_metadata: VideoMetadataOut | None = None
+    video_analysis_status: str | None = Field(
+        default=None, description="pending, processing, completed or failed"
+    )
+    video_analysis_error: str | None = None
+    scene_count: int | None = None
+    matched_scene: MatchedSceneOut | None = Field(
+        default=None,
+        description="in search results: the scene of a video whose description or visible "
+        "text holds the most of the query's words",
+    )
 
 
 class ProcessingStatusOut(BaseModel):
@@ -134,6 +169,12 @@ class ProcessingStatusOut(BaseModel):
     text_extraction_error: str | None = None
     text_extraction_error_type: str | None = None
     chunk_count: int | None = None
+    # A video's own pipeline (null for other kinds).
+    video_metadata: VideoMetadataOut | None = None
+    video_analysis_status: str | None = None
+    video_analysis_error: str | None = None
+    video_analysis_error_type: str | None = None
+    scene_count: int | None = None
 
 
 class FileListOut(BaseModel):
@@ -382,3 +423,21 @@ class DocumentSearchOut(BaseModel):
     items: list[DocumentSearchHitOut]
     total_count: int
     has_more: bool
+
+
+class SceneOut(BaseModel):
+    """One scene of a video; what it shows is null until the video is described."""
+
+    scene_index: int
+    start_seconds: float
+    end_seconds: float
+    description: str | None
+    tags: list[str]
+    visible_text: str | None
+    thumbnail_url: str | None
+
+
+class SceneListOut(BaseModel):
+    """A video's scenes, in order."""
+
+    items: list[SceneOut]
