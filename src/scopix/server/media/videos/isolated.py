@@ -1,0 +1,269 @@
+"""The video decodes that `IsolatedPool.run` calls in a child: top-level functions of paths and
+small values, whose results pickle back. Each opens the file again and checks its container
+against the limits before it decodes: limits change, and stored bytes are checked at every
+decode.
+
+A probe reads the container's facts, refuses what the limits refuse, reads every packet to the
+end (a truncated file is refused at upload, where its container shows it) and picks the
+thumbnail frame. Cutting scenes decodes the whole video once, in order, keeping a signature of
+a few frames a second (domain.scenes); the keyframes of the scenes are then decoded again by
+seeking to them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Final, TypeVar
+
+import av
+import pyvips
+
+from scopix.server.domain.errors import CorruptFile
+from scopix.server.domain.limits import VideoLimits
+from scopix.server.domain.scenes import (
+    CUT_THRESHOLD,
+    FrameSignature,
+    difference,
+    first_of_new_scene,
+    is_blank,
+    representative,
+    scene_cuts,
+    scene_spans,
+)
+from scopix.server.domain.videos import VideoMetadata
+from scopix.server.imaging.analysis import decoded_image
+from scopix.server.imaging.variants import RenderedImage, variants_of, webp_of
+from scopix.server.isolation import reserve_memory
+from scopix.server.media.base import Scene, SceneCut
+from scopix.server.media.videos.decode import (
+    OpenVideo,
+    check_complete,
+    frames_at,
+    frames_in_order,
+    open_video,
+    read_metadata,
+    read_rotation,
+)
+from scopix.server.media.videos.frames import picture, signature, upright_size
+from scopix.server.vision.base import DecodedImage
+
+__all__ = [
+    "SCENE_THUMBNAIL_SIDE",
+    "Sampling",
+    "VideoProbe",
+    "cut_scenes",
+    "keyframe_images",
+    "probe_video",
+    "sample_video",
+    "thumbnail_image",
+    "video_variants",
+]
+
+T = TypeVar("T")
+
+#: Longest side of a scene's thumbnail.
+SCENE_THUMBNAIL_SIDE: Final = 512
+#: The thumbnail is the first frame that is not blank among frames this far apart...
+_THUMBNAIL_STEP_SECONDS: Final = 0.5
+#: ... from the video's first this many seconds.
+_THUMBNAIL_SEARCH_SECONDS: Final = 10.0
+#: Frames a decoder may hold at once: its reference frames (16 at most in H.264 and HEVC),
+#: those in flight on its threads, and ours.
+_FRAMES_HELD: Final = 24
+#: Bytes per pixel of a decoded frame at worst: 4:4:4 in 16-bit samples.
+_FRAME_BYTES_PER_PIXEL: Final = 6
+#: What a decode holds besides frames: FFmpeg's contexts, the packets, numpy, the signatures.
+_DECODE_OVERHEAD: Final = 64 << 20
+
+
+@dataclass(frozen=True)
+class VideoProbe:
+    """What an upload shows of itself: its container's facts, and the thumbnail frame's
+    variants when they were asked for."""
+
+    metadata: VideoMetadata
+    rendered: RenderedImage | None
+
+
+@dataclass
+class Sampling:
+    """A video decoded in order: the signatures of its frames a few times a second, the
+    refined time of each change between two samples that may be a cut (by the index of the
+    later sample), where its last frame ends, and how far apart its keyframes are on average."""
+
+    samples: list[FrameSignature] = field(default_factory=list)
+    refined: dict[int, float] = field(default_factory=dict)
+    end_seconds: float = 0.0
+    keyframe_gap: float = 0.0
+
+
+def probe_video(path: Path, limits: VideoLimits, sizes: Mapping[str, int] | None) -> VideoProbe:
+    """The container's facts (checked against the limits), every packet read to the end, and
+    unless `sizes` is None the variants of the thumbnail frame."""
+    metadata = _checked_to_the_end(path, limits)
+    rendered = None if sizes is None else video_variants(path, limits, sizes)
+    return VideoProbe(metadata, rendered)
+
+
+def _checked_to_the_end(path: Path, limits: VideoLimits) -> VideoMetadata:
+    """The container's facts, checked against the limits before and after every packet is read:
+    a file whose packets end well before its declared duration is truncated, and one whose
+    packets run on past it lasts as long as they do."""
+    with open_video(path) as video:
+        metadata = _checked(video, limits)
+        end = check_complete(video, metadata.duration_seconds)
+    limits.check(replace(metadata, duration_seconds=max(metadata.duration_seconds, end)))
+    return metadata
+
+
+def _checked(video: OpenVideo, limits: VideoLimits) -> VideoMetadata:
+    """The container's facts, refused when over the limits before anything is decoded; then,
+    with memory for the decode reserved, the rotation from the first frame."""
+    metadata = read_metadata(video)
+    limits.check(metadata)
+    _reserve(metadata)
+    return replace(metadata, rotation=read_rotation(video))
+
+
+def video_variants(path: Path, limits: VideoLimits, sizes: Mapping[str, int]) -> RenderedImage:
+    """The variants of `sizes` and the blurhash of the video's thumbnail frame (the first that
+    is not blank), upright; its width and height are the video's as shown."""
+    largest = max(sizes.values(), default=64)
+    with open_video(path) as video:
+        metadata = _checked(video, limits)
+    with open_video(path) as video:
+        frame = _thumbnail_frame(video)
+        rendered = variants_of(picture(frame, largest, -metadata.rotation, video.aspect), sizes)
+        width, height = upright_size(
+            metadata.width, metadata.height, metadata.rotation, video.aspect
+        )
+    return replace(rendered, width=width, height=height)
+
+
+def thumbnail_image(path: Path, limits: VideoLimits, max_side: int) -> DecodedImage:
+    """The video's thumbnail frame as the analyzers see it, at most `max_side` a side."""
+    with open_video(path) as video:
+        metadata = _checked(video, limits)
+    with open_video(path) as video:
+        frame = _thumbnail_frame(video)
+        return decoded_image(picture(frame, max_side, -metadata.rotation, video.aspect))
+
+
+def _thumbnail_frame(video: OpenVideo) -> av.VideoFrame:
+    """From the start, the first frame that is not blank among frames half a second apart (the
+    busiest of them when all are blank: a dark video is still shown)."""
+    best: tuple[FrameSignature, av.VideoFrame] | None = None
+    next_at = 0.0
+    for seconds, frame in frames_in_order(video):
+        if seconds > _THUMBNAIL_SEARCH_SECONDS:
+            break
+        if seconds < next_at - _TIME_SLACK:
+            continue
+        taken = signature(frame, seconds)
+        if not is_blank(taken):
+            return frame
+        if best is None or representative([best[0], taken]) is taken:
+            best = (taken, frame)  # one blank frame held, not every one
+        next_at = seconds + _THUMBNAIL_STEP_SECONDS
+    if best is None:
+        raise CorruptFile("no frame of the video decodes")
+    return best[1]
+
+
+def sample_video(path: Path, sample_fps: float) -> Sampling:
+    """Decode the whole video in order and keep the signature of the first frame at or after
+    each 1/`sample_fps` second; where two samples differ like a cut, find among the frames
+    between them the first of the new scene. For benchmarks: the same decode as `cut_scenes`
+    with no limits checked."""
+    with open_video(path) as video:
+        return _sample(video, sample_fps)
+
+
+def _sample(video: OpenVideo, sample_fps: float) -> Sampling:
+    sampling = Sampling()
+    step = 1 / sample_fps
+    frame_seconds = video.frame_seconds or step
+    next_at = 0.0
+    between: list[FrameSignature] = []
+    keyframes = 0
+    for seconds, frame in frames_in_order(video):
+        keyframes += frame.key_frame
+        sampling.end_seconds = max(sampling.end_seconds, seconds + frame_seconds)
+        if seconds < next_at - _TIME_SLACK:
+            if sampling.samples:
+                between.append(signature(frame, seconds))
+            continue
+        taken = signature(frame, seconds)
+        if sampling.samples and between:
+            previous = sampling.samples[-1]
+            if difference(previous, taken) >= CUT_THRESHOLD:
+                first = first_of_new_scene(previous, between, taken)
+                sampling.refined[len(sampling.samples)] = first.seconds
+        sampling.samples.append(taken)
+        between = []
+        next_at = (math.floor(seconds * sample_fps + _TIME_SLACK) + 1) * step
+    sampling.keyframe_gap = sampling.end_seconds / max(keyframes, 1)
+    return sampling
+
+
+#: Frame times this close are one (timestamps are rounded to their time base).
+_TIME_SLACK: Final = 1e-3
+
+
+def cut_scenes(path: Path, limits: VideoLimits, thumbnail_side: int) -> SceneCut:
+    """The video's scenes with a WebP thumbnail of each one's keyframe (at most
+    `thumbnail_side` a side), and its metadata as the whole file shows it: the duration is
+    where its last frame ends."""
+    metadata = _checked_to_the_end(path, limits)
+    with open_video(path) as video:
+        sampling = _sample(video, limits.sample_fps)
+    duration = sampling.end_seconds or metadata.duration_seconds
+    cuts = scene_cuts(
+        sampling.samples,
+        duration,
+        min_seconds=limits.scene_min_seconds,
+        max_scenes=limits.max_scenes,
+        refined=sampling.refined,
+    )
+    spans = scene_spans(cuts, duration, sampling.samples)
+    times = [span.keyframe_seconds for span in spans]
+    thumbnails = _keyframes(path, times, sampling.keyframe_gap, thumbnail_side, webp_of)
+    scenes = tuple(Scene(span, thumb) for span, thumb in zip(spans, thumbnails, strict=True))
+    return SceneCut(replace(metadata, duration_seconds=round(duration, 3)), scenes)
+
+
+def keyframe_images(
+    path: Path, limits: VideoLimits, times: Sequence[float], keyframe_gap: float, max_side: int
+) -> tuple[DecodedImage, ...]:
+    """The frames shown at `times` (seconds, ascending) as the analyzers see them, at most
+    `max_side` a side; `keyframe_gap` is how far apart the video's keyframes are (0: seek to
+    each time)."""
+    with open_video(path) as video:
+        _checked(video, limits)
+    return tuple(_keyframes(path, times, keyframe_gap, max_side, decoded_image))
+
+
+def _keyframes(
+    path: Path,
+    times: Sequence[float],
+    keyframe_gap: float,
+    max_side: int,
+    encode: Callable[[pyvips.Image], T],
+) -> list[T]:
+    """The frames shown at `times`, upright, fitting `max_side`, each made into `encode`'s."""
+    with open_video(path) as video:
+        rotation = -read_rotation(video)
+    with open_video(path) as video:
+        return [
+            encode(picture(frame, max_side, rotation, video.aspect))
+            for _, frame in frames_at(video, times, keyframe_gap)
+        ]
+
+
+def _reserve(metadata: VideoMetadata) -> None:
+    """Wait until the memory budget has room for this video's decode."""
+    frame = metadata.width * metadata.height * _FRAME_BYTES_PER_PIXEL
+    reserve_memory(frame * _FRAMES_HELD + _DECODE_OVERHEAD)
