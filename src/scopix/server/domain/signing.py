@@ -1,5 +1,5 @@
-"""Signed, expiring URLs: for the parts of a direct upload on local storage, and for the images
-and document pages the web page shows (an `<img>` cannot send an API key).
+"""Signed, expiring URLs: for the parts of a direct upload on local storage, and for the images,
+document pages, videos and scene thumbnails the web page shows (an `<img>` cannot send an API key).
 
 A signature covers everything its grant names and the expiry, so a URL cannot be reused for
 another part, another file, another tenant or a later time.
@@ -76,6 +76,22 @@ class PageGrant:
     def message(self) -> bytes:
         fields = (self.tenant_id, self.file_id, self.page, self.size, self.expires)
         return "\n".join(["GET PAGE", *map(str, fields)]).encode()
+
+
+@dataclass(frozen=True)
+class SceneGrant:
+    """GET the thumbnail of scene `scene` (0-based) of `tenant_id`'s video `file_id` until
+    `expires`. Its message starts apart from the other grants', so no other signature opens it."""
+
+    tenant_id: str
+    file_id: str
+    scene: int
+    expires: int
+    renewal = "reload the page for fresh image URLs"
+
+    def message(self) -> bytes:
+        fields = (self.tenant_id, self.file_id, self.scene, self.expires)
+        return "\n".join(["GET SCENE", *map(str, fields)]).encode()
 
 
 def view_expiry(now: float) -> int:

@@ -1,5 +1,5 @@
-"""Signed links to the images of a tenant's files and the pages of its documents, for web pages
-whose `<img>` cannot send a key."""
+"""Signed links to the images of a tenant's files, the pages of its documents and the scenes of its
+videos, for web pages whose `<img>` cannot send a key."""
 
 from __future__ import annotations
 
@@ -38,6 +38,16 @@ class ImageLinks:
     def check_page(self, grant: signing.PageGrant, signature: str) -> None:
         """Refuse a page link that is not genuine or no longer current; what it names is
         then looked up as the tenant's, so a deleted document's pages are gone at once."""
+        signing.verify(self.secret, grant, signature, time.time())
+
+    def sign_scene(self, tenant_id: str, file_id: str, scene: int) -> ImageLink:
+        expires = signing.view_expiry(time.time())
+        grant = signing.SceneGrant(tenant_id, file_id, scene, expires)
+        return ImageLink(expires, signing.sign(self.secret, grant))
+
+    def check_scene(self, grant: signing.SceneGrant, signature: str) -> None:
+        """Refuse a scene thumbnail link that is not genuine or no longer current; the scene is
+        then looked up as the tenant's, as a page is."""
         signing.verify(self.secret, grant, signature, time.time())
 
     async def open(self, grant: signing.ViewGrant, signature: str) -> BlobLocation:

@@ -1,5 +1,5 @@
-"""The page at `/`, the HTML fragments it fetches with the caller's key, and signed images and
-document pages."""
+"""The page at `/`, the HTML fragments it fetches with the caller's key, and signed images,
+document pages, originals (a video plays from one) and scene thumbnails."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from scopix.server.api.presenters import UrlMaker, file_out
 from scopix.server.api.schemas import FileOut
 from scopix.server.domain.errors import Conflict, NotFound, SearchUnavailable, WrongMediaType
 from scopix.server.domain.listing import MAX_IDS, MAX_SEARCH_CHARS, file_query
-from scopix.server.domain.signing import PageGrant, ViewGrant
+from scopix.server.domain.signing import PageGrant, SceneGrant, ViewGrant
 from scopix.server.domain.variants import ORIGINAL
 from scopix.server.services.container import Services
 from scopix.server.services.files import FileView
@@ -43,7 +43,8 @@ static_files = StaticFiles(directory=STATIC)
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        "media-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+        "frame-ancestors 'none'"
     ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
@@ -65,9 +66,17 @@ _templates = Environment(
     lstrip_blocks=True,
 )
 _templates.filters.update(
-    size=views.human_size, when=views.when, points=views.points, percent=views.percent
+    size=views.human_size,
+    when=views.when,
+    points=views.points,
+    percent=views.percent,
+    clock=views.clock,
 )
-_templates.globals.update(is_moving=views.is_moving, page_thumb_size=views.PAGE_THUMB_SIZE)
+_templates.globals.update(
+    is_moving=views.is_moving,
+    pipeline_status=views.pipeline_status,
+    page_thumb_size=views.PAGE_THUMB_SIZE,
+)
 
 
 @cache
@@ -96,6 +105,11 @@ class Images:
     def download(self, file_id: str) -> str:
         link = self.links.sign(self.tenant_id, file_id, ORIGINAL)
         return f"/ui/downloads/{file_id}?{self._query(link)}"
+
+    def scene(self, file_id: str, index: int) -> str:
+        """The thumbnail of scene `index` (0-based) of a video."""
+        link = self.links.sign_scene(self.tenant_id, file_id, index)
+        return f"/ui/scenes/{file_id}/{index}?{self._query(link)}"
 
     def page(self, file_id: str, number: int, size: int) -> str:
         """Page `number` of a document, at most `size` pixels on a side."""
@@ -158,6 +172,7 @@ async def detail(
     file = file_out(view, UrlMaker(request), with_history=True)
     images = Images(services.image_links, principal)
     document = views.document_facts(view.file)
+    video = views.video_facts(view.file)
     return render(
         "detail.html",
         FRAGMENT_HEADERS,
@@ -167,6 +182,8 @@ async def detail(
         ),
         document=document,
         page=await _page_view(services, principal, file, document, 1) if document else None,
+        video=video,
+        scenes=await _scene_views(services, images, file.id, video) if video else [],
         user_tags=view.user_tags,
         images=images,
         can_write="write" in principal.scopes,
@@ -256,12 +273,31 @@ async def page_image(
     return Response(webp, media_type="image/webp", headers=PAGE_IMAGE_HEADERS)
 
 
+@router.get("/ui/scenes/{file_id}/{index}", response_class=Response)
+async def scene_thumbnail(
+    file_id: str,
+    index: Annotated[int, Path(ge=0)],
+    services: ServicesDep,
+    signed: Signed,
+) -> Response:
+    """A video's scene thumbnail (WebP), for the scene strip; the signature stands in for the
+    key."""
+    grant = SceneGrant(signed.tenant, file_id, index, signed.expires)
+    services.image_links.check_scene(grant, signed.signature)
+    location = await services.videos.thumbnail(signed.tenant, file_id, index)
+    return blob_response(services, location, attachment=False)
+
+
 @router.get("/ui/downloads/{file_id}", response_class=Response)
-async def download(file_id: str, services: ServicesDep, signed: Signed) -> Response:
-    """A file's original as an attachment; the signature stands in for the key."""
+async def download(
+    request: Request, file_id: str, services: ServicesDep, signed: Signed
+) -> Response:
+    """A file's original as an attachment, which a video's player also plays: a `Range` is
+    answered with just those bytes, so the player seeks without fetching the whole file. The
+    signature stands in for the key."""
     grant = signed.grant(file_id, ORIGINAL)
     location = await services.image_links.open(grant, signed.signature)
-    return blob_response(services, location, attachment=True)
+    return blob_response(services, location, attachment=True, request=request)
 
 
 def _cards(
@@ -275,7 +311,10 @@ def _cards(
     return render(
         "cards.html",
         headers,
-        cards=[(file_out(view, urls), views.document_facts(view.file)) for view in items],
+        cards=[
+            (file_out(view, urls), views.document_facts(view.file), views.video_facts(view.file))
+            for view in items
+        ],
         images=Images(services.image_links, principal),
     )
 
@@ -291,6 +330,42 @@ class PageView:
     regions: list[Mapping[str, Any]]
     #: the page's text, or None until it has been extracted
     text: str | None
+
+
+@dataclass(frozen=True)
+class SceneView:
+    """One scene of a video as the strip and its notes show it."""
+
+    index: int
+    start_seconds: float
+    end_seconds: float
+    #: the signed URL of its thumbnail, or None when it has none
+    thumbnail: str | None
+    #: what the scene shows and the text in it, or None until the video is described
+    description: str | None
+    visible_text: str | None
+
+
+async def _scene_views(
+    services: Services, images: Images, file_id: str, video: views.VideoFacts
+) -> list[SceneView]:
+    """The video's scenes once they were found; none before (the page says why)."""
+    if video.analysis_status != "completed":
+        return []
+    found = await services.videos.scenes(images.tenant_id, file_id)
+    return [
+        SceneView(
+            index=view.scene.scene_index,
+            start_seconds=view.scene.start_seconds,
+            end_seconds=view.scene.end_seconds,
+            thumbnail=images.scene(file_id, view.scene.scene_index)
+            if view.scene.thumbnail_key
+            else None,
+            description=view.description,
+            visible_text=view.visible_text,
+        )
+        for view in found
+    ]
 
 
 async def _page_view(

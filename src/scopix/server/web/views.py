@@ -1,5 +1,5 @@
-"""How the templates show values: sizes, times, statuses, region outlines and a document's
-facts. No I/O."""
+"""How the templates show values: sizes, times, statuses, region outlines, a document's and a
+video's facts. No I/O."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import datetime
 
 from scopix.server.catalog.models import File
 from scopix.server.domain.variants import ORIGINAL
+from scopix.server.domain.videos import VideoMetadata
 from scopix.server.services.files import BlobLocation
 
 #: Largest first: what the detail view shows, where it exists.
@@ -65,7 +66,8 @@ def is_moving(
     upload_status: str, description_status: str, extraction_status: str | None = None
 ) -> bool:
     """Whether a card will change by itself: its variants are being made, it is being
-    described or its text is being extracted. The page keeps polling such cards."""
+    described, or its kind's own pipeline (`pipeline_status`: a document's text, a video's
+    scenes) is running. The page keeps polling such cards."""
     return (
         upload_status == "processing"
         or description_status in MOVING_STATES
@@ -112,6 +114,68 @@ def pages_render(variants: Mapping[str, str]) -> bool:
     """Whether a document's pages show as pictures: its thumbnails are its first page, so a
     document whose thumbnails were made renders (an encrypted one, for one, does not)."""
     return PREVIEW in variants
+
+
+def clock(seconds: float) -> str:
+    """A time in a video as players show it: 0:07, 12:30, 1:02:03 (whole seconds, rounded
+    down, so a scene's label never names a moment after its start)."""
+    whole = int(max(seconds, 0.0))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes}:{secs:02d}"
+
+
+@dataclass(frozen=True)
+class VideoFacts:
+    """What a card and the detail view say about a video beside what every file has."""
+
+    #: the container's facts, or None when the probe left none (a video stored as it was)
+    metadata: VideoMetadata | None
+    analysis_status: str | None
+    analysis_error: str | None
+    analysis_error_type: str | None
+    scene_count: int | None
+
+    @property
+    def label(self) -> str:
+        """'Video · 1:05': the kind and, once known, the length."""
+        if self.metadata is None:
+            return "Video"
+        return f"Video · {clock(self.metadata.duration_seconds)}"
+
+    @property
+    def codecs(self) -> str:
+        """'h264 · aac', or 'h264 · no sound'."""
+        if self.metadata is None:
+            return "—"
+        sound = self.metadata.audio_codec if self.metadata.has_audio else None
+        return f"{self.metadata.video_codec} · {sound or 'no sound'}"
+
+
+def video_facts(file: File) -> VideoFacts | None:
+    """The video columns of a file, or None for a file that is not a video."""
+    if file.media_type != "video":
+        return None
+    record = file.video_metadata
+    return VideoFacts(
+        metadata=VideoMetadata.from_record(record) if record is not None else None,
+        analysis_status=file.video_analysis_status,
+        analysis_error=file.video_analysis_error,
+        analysis_error_type=file.video_analysis_error_type,
+        scene_count=file.scene_count,
+    )
+
+
+def pipeline_status(document: DocumentFacts | None, video: VideoFacts | None) -> str | None:
+    """Where the kind's own pipeline stands (a document's text, a video's scenes), or None for a
+    kind without one: a card follows it like its description."""
+    if document is not None:
+        return document.extraction_status
+    if video is not None:
+        return video.analysis_status
+    return None
 
 
 def shows_inline(location: BlobLocation) -> bool:

@@ -458,6 +458,8 @@ async function onDetailClick(event) {
   const id = openFileId;
   if (button.dataset.action === "page") {
     await showPage(id, Number(button.dataset.page)).catch(showDetailError);
+  } else if (button.dataset.action === "scene") {
+    seekToScene(button);
   } else if (button.dataset.action === "describe") {
     button.disabled = true;
     await call(`/api/v2/files/${id}/describe`, { method: "POST" }).catch(showDetailError);
@@ -492,6 +494,41 @@ async function showPage(id, number) {
       thumb.removeAttribute("aria-current");
     }
   }
+}
+
+// A video's scene strip: a scene's thumbnail moves the player to the scene's start (the
+// original answers Range requests, so the browser fetches only what it plays from there).
+function seekToScene(button) {
+  const player = $("#player");
+  if (!player) return;
+  player.currentTime = Number(button.dataset.start);
+  markScene(button.dataset.scene);
+}
+
+// Marks scene `index` in the strip and in the notes, and scrolls both lists (never the dialog:
+// the person may be reading elsewhere in it while the video plays) to show it.
+function markScene(index) {
+  for (const item of $$("#video-view [data-scene]")) {
+    if (item.dataset.scene !== index) {
+      item.removeAttribute("aria-current");
+    } else if (item.getAttribute("aria-current") !== "true") {
+      item.setAttribute("aria-current", "true");
+      const list = item.closest("ol");
+      const shown = item.closest("li");
+      list.scrollLeft = shown.offsetLeft - list.offsetLeft - list.clientWidth / 3;
+      list.scrollTop = shown.offsetTop - list.offsetTop;
+    }
+  }
+}
+
+// While the video plays, the scene on screen is the one marked.
+function onPlayerTime(event) {
+  if (event.target.id !== "player") return;
+  const time = event.target.currentTime;
+  const playing = $$("#video-view .scene-thumb").findLast(
+    (thumb) => Number(thumb.dataset.start) <= time,
+  );
+  if (playing) markScene(playing.dataset.scene);
 }
 
 function showDetailError(error) {
@@ -620,6 +657,7 @@ function start() {
   dialog.addEventListener("submit", onDetailSubmit);
   dialog.addEventListener("click", onDetailClick);
   dialog.addEventListener("change", onDetailChange);
+  dialog.addEventListener("timeupdate", onPlayerTime, true); // media events do not bubble
   for (const type of ["pointerover", "pointerout", "focusin", "focusout"]) {
     dialog.addEventListener(type, onRegion);
   }
