@@ -10,10 +10,17 @@ import pytest
 
 from scopix.server.imaging.analysis import decode_for_analysis
 from scopix.server.media.base import DescribeInputs
-from scopix.server.vision.base import Analysis, AnalyzerError, DecodedImage, DocumentContext
+from scopix.server.vision.base import (
+    Analysis,
+    AnalyzerError,
+    DecodedImage,
+    DocumentContext,
+    SceneContext,
+)
 from scopix.server.vision.ondevice import OnDeviceAnalyzer
 from scopix.server.vision.pipeline import SCENES_AT_ONCE, DescriptionPipeline
 from scopix.server.vision.remote import OpenAICompatibleAnalyzer
+from scopix.server.vision.remote.openai_compat import scene_prompt
 from scopix.types.describe import DescriptionErrorType
 from videofactory import card, photo
 from vlmserver import FakeVLMServer
@@ -112,7 +119,14 @@ async def test_a_vlm_describes_each_scene_keyframe_as_an_image(
     vlm.behave("ok", description="A harbour at dusk.", visible_text="HARBOUR", tags=["harbour"])
     described = await pipeline.describe(video_inputs(keyframes))
 
-    assert sorted(r.image or b"" for r in vlm.requests) == sorted(k.jpeg for k in keyframes)
+    asked = {r.image: r.messages[1]["content"][0]["text"] for r in vlm.requests}
+    assert asked.keys() == {k.jpeg for k in keyframes}
+    assert asked[keyframes[1].jpeg] == (
+        "This image is a frame of a video 0:09 long: the keyframe of scene 2 of 3, which runs "
+        "from 0:03 to 0:06.\nDescribe this scene as that JSON object: the description says "
+        "what the scene shows."
+    )
+    assert asked[keyframes[0].jpeg] == scene_prompt(SceneContext(0, 3, 0.0, 3.2, 9.0))
     assert [p.merged.description for p in described.parts] == ["A harbour at dusk."] * 3
     summary = described.merged
     assert summary.description.count("A harbour at dusk.") == 3
@@ -148,12 +162,15 @@ class Counting:
         return self.inner.fingerprint
 
     async def analyze(
-        self, image: DecodedImage, document: DocumentContext | None = None
+        self,
+        image: DecodedImage,
+        document: DocumentContext | None = None,
+        scene: SceneContext | None = None,
     ) -> Analysis:
         self.running += 1
         self.most = max(self.most, self.running)
         try:
-            return await self.inner.analyze(image, document)
+            return await self.inner.analyze(image, document, scene)
         finally:
             self.running -= 1
 

@@ -78,6 +78,18 @@ class DocumentContext:
     document_type: str | None = None
 
 
+@dataclass(frozen=True)
+class SceneContext:
+    """Where a video's keyframe sits: analyzers see one per scene. `index` is 0-based; the
+    times are seconds. Only numbers: nothing a video's uploader wrote reaches a prompt."""
+
+    index: int
+    scene_count: int
+    start_seconds: float
+    end_seconds: float
+    duration_seconds: float | None = None
+
+
 class AnalyzerError(Exception):
     """A provider failed; `error_type` classifies it and decides whether a retry may help."""
 
@@ -104,10 +116,13 @@ class Analyzer(Protocol):
     def fingerprint(self) -> str: ...
 
     async def analyze(
-        self, image: DecodedImage, document: DocumentContext | None = None
+        self,
+        image: DecodedImage,
+        document: DocumentContext | None = None,
+        scene: SceneContext | None = None,
     ) -> Analysis:
-        """Describe `image`, the first page of `document` when one is given; raises
-        AnalyzerError on a classified failure."""
+        """Describe `image`, the first page of `document` or the keyframe of a video's `scene`
+        when one is given; raises AnalyzerError on a classified failure."""
         ...
 
 

@@ -12,6 +12,7 @@ from scopix.server.vision.base import (
     AnalyzerError,
     DecodedImage,
     DocumentContext,
+    SceneContext,
 )
 from scopix.types.describe import DescriptionErrorType
 
@@ -35,7 +36,10 @@ class GuardedAnalyzer:
         return self.inner.fingerprint
 
     async def analyze(
-        self, image: DecodedImage, document: DocumentContext | None = None
+        self,
+        image: DecodedImage,
+        document: DocumentContext | None = None,
+        scene: SceneContext | None = None,
     ) -> Analysis:
         now = time.monotonic()
         if not self.breaker.allow(now):
@@ -46,7 +50,7 @@ class GuardedAnalyzer:
                 retry_after=max(retry_at - now, 0.0),
             )
         try:
-            analysis = await self.inner.analyze(image, document)
+            analysis = await self.inner.analyze(image, document, scene)
         except AnalyzerError as exc:
             if exc.error_type in _UNHEALTHY:
                 self.breaker.record_failure(time.monotonic())

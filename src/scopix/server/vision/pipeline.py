@@ -24,6 +24,7 @@ from scopix.server.vision.base import (
     AnalyzerError,
     DecodedImage,
     DocumentContext,
+    SceneContext,
     TextEmbedder,
 )
 from scopix.server.vision.caption import cut_at_word
@@ -78,8 +79,9 @@ class DescriptionPipeline:
         """Analyse, merge, embed. Raises AnalyzerError, classified."""
         parts: tuple[SceneAnalysis, ...] = ()
         if inputs.parts:
-            parts = await self._analyze_scenes(inputs.parts)
-            merged = merge_scenes(parts, _scene_count(inputs.facts), _duration(inputs.facts))
+            scenes = scene_contexts(inputs)
+            parts = await self._analyze_scenes(inputs.parts, scenes)
+            merged = merge_scenes(parts, scenes[0].scene_count, scenes[0].duration_seconds)
         else:
             merged = await self._merged(inputs)
         started = time.perf_counter()
@@ -87,41 +89,48 @@ class DescriptionPipeline:
         merged.timings_ms.update(embedding=_ms_since(started))
         return Described(merged, embedding, parts)
 
-    async def _merged(self, inputs: DescribeInputs) -> MergedAnalysis:
+    async def _merged(
+        self, inputs: DescribeInputs, scene: SceneContext | None = None
+    ) -> MergedAnalysis:
         document = document_context(inputs)
-        return merge(await self._analyze(inputs.image, document), document)
+        return merge(await self._analyze(inputs.image, document, scene), document)
 
-    async def _analyze_scenes(self, parts: Sequence[DescribeInputs]) -> tuple[SceneAnalysis, ...]:
+    async def _analyze_scenes(
+        self, parts: Sequence[DescribeInputs], scenes: Sequence[SceneContext]
+    ) -> tuple[SceneAnalysis, ...]:
         """Every scene's keyframe analysed as an image, SCENES_AT_ONCE at a time; the first
         failure stops the rest and is raised, as one provider's failure fails an image."""
         results: list[SceneAnalysis | None] = [None] * len(parts)
         failures: list[AnalyzerError] = []
         limiter = anyio.CapacityLimiter(SCENES_AT_ONCE)
 
-        async def run(position: int, part: DescribeInputs) -> None:
+        async def run(position: int, part: DescribeInputs, scene: SceneContext) -> None:
             async with limiter:
                 try:
-                    results[position] = _scene(position, part, await self._merged(part))
+                    merged = await self._merged(part, scene)
+                    results[position] = SceneAnalysis(
+                        scene.index, scene.start_seconds, scene.end_seconds, merged
+                    )
                 except AnalyzerError as exc:
                     failures.append(exc)
                     group.cancel_scope.cancel()
 
         async with anyio.create_task_group() as group:
-            for position, part in enumerate(parts):
-                group.start_soon(run, position, part)
+            for position, (part, scene) in enumerate(zip(parts, scenes, strict=True)):
+                group.start_soon(run, position, part, scene)
         if failures:
             raise failures[0]
         return tuple(r for r in results if r is not None)
 
     async def _analyze(
-        self, image: DecodedImage, document: DocumentContext | None
+        self, image: DecodedImage, document: DocumentContext | None, scene: SceneContext | None
     ) -> list[Analysis]:
         results: list[Analysis | None] = [None] * len(self.analyzers)
         failures: list[AnalyzerError] = []
 
         async def run(index: int, analyzer: Analyzer) -> None:
             try:
-                results[index] = await analyzer.analyze(image, document)
+                results[index] = await analyzer.analyze(image, document, scene)
             except AnalyzerError as exc:
                 # One failed provider fails the attempt: stop the others, report this one.
                 failures.append(exc)
@@ -164,26 +173,28 @@ def document_context(inputs: DescribeInputs) -> DocumentContext | None:
     )
 
 
-def _scene(position: int, part: DescribeInputs, merged: MergedAnalysis) -> SceneAnalysis:
-    """A scene's analysis with its index and times from the part's facts (its position and
-    no length when the handler gave none)."""
-    facts = part.facts
-    index = _number(facts.get("scene_index"))
-    start = _number(facts.get("start_seconds")) or 0.0
-    end = _number(facts.get("end_seconds"))
-    return SceneAnalysis(
-        position if index is None else int(index), start, start if end is None else end, merged
-    )
-
-
-def _scene_count(facts: Mapping[str, object]) -> int:
-    count = _number(facts.get("scene_count"))
-    return 0 if count is None else int(count)
-
-
-def _duration(facts: Mapping[str, object]) -> float | None:
-    video = facts.get("video")
-    return _number(video.get("duration_seconds")) if isinstance(video, Mapping) else None
+def scene_contexts(inputs: DescribeInputs) -> list[SceneContext]:
+    """Where each of a video's parts sits, from the facts its handler gave: the part's
+    `scene_index`, `start_seconds` and `end_seconds` (its position, and no length, when
+    missing), the video's `scene_count` (at least its parts) and `video["duration_seconds"]`."""
+    video = inputs.facts.get("video")
+    duration = _number(video.get("duration_seconds")) if isinstance(video, Mapping) else None
+    count = max(int(_number(inputs.facts.get("scene_count")) or 0), len(inputs.parts))
+    scenes = []
+    for position, part in enumerate(inputs.parts):
+        index = _number(part.facts.get("scene_index"))
+        start = _number(part.facts.get("start_seconds")) or 0.0
+        end = _number(part.facts.get("end_seconds"))
+        scenes.append(
+            SceneContext(
+                index=position if index is None else int(index),
+                scene_count=count,
+                start_seconds=start,
+                end_seconds=start if end is None else end,
+                duration_seconds=duration,
+            )
+        )
+    return scenes
 
 
 def _number(value: object) -> float | None:

@@ -20,6 +20,7 @@ from scopix.server.vision.base import (
     AnalyzerError,
     DecodedImage,
     DocumentContext,
+    SceneContext,
     Tag,
 )
 from scopix.server.vision.caption import (
@@ -86,10 +87,14 @@ class OnDeviceAnalyzer:
         self._tagger.load()
 
     async def analyze(
-        self, image: DecodedImage, document: DocumentContext | None = None
+        self,
+        image: DecodedImage,
+        document: DocumentContext | None = None,
+        scene: SceneContext | None = None,
     ) -> Analysis:
         """Describe `image` (the first page of `document`, if given) off the event loop; raises
-        AnalyzerError on a classified failure."""
+        AnalyzerError on a classified failure. A video's keyframe is captioned as any image:
+        its `scene`'s times are said by the video's summary."""
         return await anyio.to_thread.run_sync(
             self.analyze_sync, image, document, limiter=self._limiter
         )
