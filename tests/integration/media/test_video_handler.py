@@ -18,6 +18,7 @@ import videofactory
 from scopix.server.domain.errors import (
     CorruptFile,
     DomainError,
+    ResourceLimit,
     VideoTooLarge,
     WrongMediaType,
 )
@@ -25,7 +26,7 @@ from scopix.server.domain.limits import VideoLimits
 from scopix.server.domain.media import SNIFF_BYTES, media_of_mime, sniff
 from scopix.server.domain.variants import PREVIEW_SIZES, VARIANT_SIZES
 from scopix.server.domain.videos import VideoMetadata
-from scopix.server.isolation import IsolatedPool, IsolationLimits
+from scopix.server.isolation import CrashHook, IsolatedPool, IsolationLimits
 from scopix.server.media.base import MediaFailed, SceneCut
 from scopix.server.media.video import VideoHandler
 from scopix.types.describe import DescriptionErrorType
@@ -306,3 +307,29 @@ async def test_the_handler_says_what_a_video_is(handler: VideoHandler) -> None:
     assert (handler.kind, handler.extract_job) == ("video", "scenes")
     assert handler.has_previews and handler.describable
     assert not handler.shows_original
+
+
+async def test_a_decoder_that_crashes_is_a_resource_limit_and_the_pool_serves_on(
+    tmp_path: Path,
+) -> None:
+    """A video whose decode kills its child (as a decoder bug would, by the test crash hook):
+    refused at upload as RESOURCE_LIMIT, its job fails as resource_limit, and the next video
+    decodes on a fresh child."""
+    marker = b"SCOPIX-VIDEO-CRASH"
+    hook = CrashHook(marker, frozenset({"upload", "scenes"}))
+    pool = IsolatedPool(1, 1024 * MiB, crash_hook=hook)
+    handler = VideoHandler(pool, ISOLATION, LIMITS)
+    # An MP4 plays with a box of its own at the end: the marker rides in a `free` box.
+    data = videofactory.captioned_video("CRASH", 1.0)
+    data += (8 + len(marker)).to_bytes(4, "big") + b"free" + marker
+    path = saved(tmp_path, data, "crash.mp4")
+    try:
+        with pytest.raises(ResourceLimit, match="could not be decoded within limits"):
+            await handler.probe(path, MP4, None)
+        with pytest.raises(MediaFailed) as failed:
+            await handler.extract(path, MP4, len(data))
+        assert failed.value.failure.error_type == DescriptionErrorType.RESOURCE_LIMIT
+        assert "crashed (SIGSEGV)" in failed.value.failure.message
+        await still_serves(handler, tmp_path)
+    finally:
+        await pool.aclose()
