@@ -20,7 +20,15 @@ from scopix.server.api.idempotency import IdempotencyMiddleware
 from scopix.server.api.middleware import RequestIdMiddleware
 from scopix.server.api.presenters import API_PREFIX
 from scopix.server.api.ratelimit import RateLimitHeadersMiddleware
-from scopix.server.api.routes import direct_uploads, documents, files, system, uploads, usage
+from scopix.server.api.routes import (
+    direct_uploads,
+    documents,
+    files,
+    system,
+    uploads,
+    usage,
+    videos,
+)
 from scopix.server.catalog.migrate import upgrade
 from scopix.server.datadir import make_private
 from scopix.server.jobs.sweeper import sweep_jobs
@@ -84,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(direct_uploads.router, prefix=API_PREFIX)
     app.include_router(files.router, prefix=API_PREFIX)
     app.include_router(documents.router, prefix=API_PREFIX)
+    app.include_router(videos.router, prefix=API_PREFIX)
     app.include_router(usage.router, prefix=API_PREFIX)
     app.include_router(web.router)
     app.include_router(docs.router)

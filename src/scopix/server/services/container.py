@@ -15,7 +15,7 @@ from scopix.server.catalog.uow import UnitOfWorkFactory
 from scopix.server.datadir import signing_secret
 from scopix.server.domain.breaker import CircuitBreaker
 from scopix.server.domain.failures import RetryPolicy
-from scopix.server.domain.limits import DocumentLimits, ImageLimits
+from scopix.server.domain.limits import DocumentLimits, ImageLimits, VideoLimits
 from scopix.server.imaging.checked import ImageDecoders
 from scopix.server.isolation import CrashHook, IsolatedPool, IsolationLimits
 from scopix.server.jobs.celery_app import CeleryJobQueue, make_celery
@@ -27,7 +27,7 @@ from scopix.server.jobs.sweeper import JobSweeper
 from scopix.server.media import MediaHandlers
 from scopix.server.media.document import DocumentHandler
 from scopix.server.media.image import ImageHandler
-from scopix.server.media.stored import StoredHandler
+from scopix.server.media.video import VideoHandler
 from scopix.server.services.batches import BatchService
 from scopix.server.services.describe import DescribeHandler, DescribeService
 from scopix.server.services.direct_uploads import DirectUploadService, DirectUploadSettings
@@ -47,6 +47,7 @@ from scopix.server.services.search import SemanticIndex
 from scopix.server.services.storage_quota import DiskGuard, StorageQuota
 from scopix.server.services.upload_slots import UploadSlots, build_limits
 from scopix.server.services.variants import VariantsHandler
+from scopix.server.services.videos import VideoService
 from scopix.server.settings import Settings
 from scopix.server.storage.base import BlobStore
 from scopix.server.storage.local import LocalBlobStore
@@ -77,6 +78,7 @@ class Services:
     maintenance: Maintenance
     describe: DescribeService
     documents: DocumentService
+    videos: VideoService
     idempotency: IdempotencyService
     pipeline: DescriptionPipeline
     #: what each media kind does: the only place that knows
@@ -164,6 +166,7 @@ def build_services(settings: Settings) -> Services:
         ),
         describe=DescribeService(uows, queue, settings.describe_max_attempts),
         documents=DocumentService(uows, store, media, embedder),
+        videos=VideoService(uows),
         idempotency=idempotency,
         pipeline=pipeline,
         media=media,
@@ -255,7 +258,21 @@ def build_media(
         ocr_dpi=settings.document_ocr_dpi,
     )
     documents = DocumentHandler(decoders.pool, decoders.limits, limits, reader, inference)
-    return MediaHandlers([ImageHandler(decoders), documents, StoredHandler("video")])
+    videos = VideoHandler(decoders.pool, decoders.limits, video_limits(settings))
+    return MediaHandlers([ImageHandler(decoders), documents, videos])
+
+
+def video_limits(settings: Settings) -> VideoLimits:
+    """The largest video analysed and how it is cut into scenes (the `video_*` settings)."""
+    return VideoLimits(
+        max_duration_seconds=settings.video_max_duration_seconds,
+        max_side=settings.video_max_side,
+        max_bytes=settings.video_max_bytes,
+        scene_min_seconds=settings.video_scene_min_seconds,
+        sample_fps=settings.video_scene_sample_fps,
+        max_scenes=settings.video_max_scenes,
+        max_described_scenes=settings.video_max_described_scenes,
+    )
 
 
 def build_pipeline(

@@ -90,8 +90,14 @@ async def list_files(
     )
     page = await services.files.page(principal.tenant_id, query)
     urls = UrlMaker(request)
+    wanted = query.search
+    scenes = (
+        {}
+        if wanted is None
+        else await services.videos.matched_scenes(principal.tenant_id, wanted.text, page.items)
+    )
     return FileListOut(
-        items=[file_out(v, urls) for v in page.items],
+        items=[file_out(v, urls, matched_scene=scenes.get(v.file.id)) for v in page.items],
         total_count=page.total_count,
         has_more=page.has_more,
         limit=limit,
