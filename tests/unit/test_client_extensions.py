@@ -53,3 +53,10 @@ def test_documents_are_picked_up_with_the_images(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(b"x")
     picked = [source.filename for source in collect([tmp_path])]
     assert picked == ["a.pdf", "b.docx", "c.txt", "d.md", "e.MARKDOWN"]
+
+
+def test_videos_are_picked_up_in_every_container_the_server_takes(tmp_path: Path) -> None:
+    for name in ("a.mp4", "b.MOV", "c.m4v", "d.webm", "e.avi", "f.mkv", "g.flv", "h.wmv"):
+        (tmp_path / name).write_bytes(b"x")
+    picked = [source.filename for source in collect([tmp_path])]
+    assert picked == ["a.mp4", "b.MOV", "c.m4v", "d.webm", "e.avi", "f.mkv"]
