@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from scopix.server.domain.scenes import (
     CUT_THRESHOLD,
+    KEYFRAME_TOLERANCE,
     FrameSignature,
     difference,
     first_of_new_scene,
@@ -222,3 +223,25 @@ def test_difference_is_a_symmetric_measure_from_zero_to_one(
         assert difference(a, a) == 0.0
         assert difference(a, b) == pytest.approx(difference(b, a))
         assert 0.0 <= difference(a, b) <= 1.0
+
+
+@given(_any_samples())
+def test_a_keyframe_is_the_earliest_frame_about_as_typical_as_the_most_typical(
+    frames: list[FrameSignature],
+) -> None:
+    """Of a scene's frames (none blank here), the keyframe is within the tolerance of the
+    nearest to their average look, and no earlier frame is."""
+    keyframe = keyframe_of(frames)
+    assert keyframe is not None
+    average = FrameSignature(
+        0.0,
+        frames[0].luma,
+        tuple(
+            tuple(sum(f.cells[c][b] for f in frames) / len(frames) for b in range(BINS))
+            for c in range(CELLS)
+        ),
+    )
+    nearest = min(difference(frame, average) for frame in frames)
+    assert difference(keyframe, average) <= nearest + KEYFRAME_TOLERANCE + 1e-9
+    earlier = [frame for frame in frames if frame.seconds < keyframe.seconds]
+    assert all(difference(f, average) > nearest + KEYFRAME_TOLERANCE - 1e-9 for f in earlier)

@@ -33,6 +33,7 @@ __all__ = [
     "CERTAIN_CUT",
     "CUT_CONTRAST",
     "CUT_THRESHOLD",
+    "KEYFRAME_TOLERANCE",
     "FrameSignature",
     "difference",
     "first_of_new_scene",
@@ -53,6 +54,9 @@ CUT_CONTRAST: Final = 3.0
 CERTAIN_CUT: Final = 0.6
 #: Sample pairs on each side of a cut whose differences make its surroundings.
 _CONTEXT: Final = 4
+#: A scene's keyframe differs from its average look at most this much more than the frame
+#: nearest that look (frames of one steady shot differ by a few hundredths).
+KEYFRAME_TOLERANCE: Final = 0.03
 #: A frame is blank when this share of its pixels or more lies in two neighbouring brightness
 #: bins (a sixteenth of the range each): black, white or one flat colour, maybe with noise. A
 #: title card of big black letters on white is not blank (its ink is a tenth of it or more).
@@ -159,12 +163,20 @@ def scene_spans(
 
 def keyframe_of(frames: Sequence[FrameSignature]) -> FrameSignature | None:
     """The frame that shows a scene best: of its frames that are not blank (of all of them if
-    every one is), the one nearest their average look; the earliest of equals."""
+    every one is), the earliest that is about as near their average look as the nearest one
+    (within `KEYFRAME_TOLERANCE`): decoding it again costs the least, as a video's keyframes
+    (where decoding starts) mostly lie where its scenes start."""
     shown = [frame for frame in frames if not is_blank(frame)] or list(frames)
     if not shown:
         return None
     average = _average(shown)
-    return min(shown, key=lambda frame: difference(frame, average))
+    distances = [difference(frame, average) for frame in shown]
+    nearest = min(distances)
+    return next(
+        frame
+        for frame, distance in zip(shown, distances, strict=True)
+        if distance <= nearest + KEYFRAME_TOLERANCE
+    )
 
 
 def representative(frames: Sequence[FrameSignature]) -> FrameSignature | None:

@@ -42,6 +42,7 @@ from scopix.server.media.videos.isolated import (
     keyframe_images,
     probe_video,
     thumbnail_image,
+    video_metadata,
     video_variants,
 )
 from scopix.server.vision.base import DecodedImage
@@ -93,7 +94,8 @@ class VideoHandler:
     async def extract(self, path: Path, media: MediaType, size_bytes: int) -> SceneCut:
         """The scenes, each with its keyframe's WebP thumbnail (512 px at most), and the
         metadata as the whole file shows it. The container is read first (a short decode) for
-        the clock the whole decode is then granted."""
+        the clock the whole decode is then granted (its header only: cutting the scenes
+        reads every packet to the end first, as the probe does)."""
         if size_bytes > self.limits.max_bytes:
             raise MediaFailed(
                 Failure(
@@ -102,13 +104,13 @@ class VideoHandler:
                     "its scenes were not cut",
                 )
             )
-        probed = await self._in_job(probe_video, path, None, stage="scenes")
+        metadata = await self._in_job(video_metadata, path, stage="scenes")
         return await self._in_job(
             cut_scenes,
             path,
             SCENE_THUMBNAIL_SIDE,
             stage="scenes",
-            isolation=self._whole_decode(probed.metadata),
+            isolation=self._whole_decode(metadata),
         )
 
     async def describe_inputs(

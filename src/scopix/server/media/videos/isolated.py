@@ -59,6 +59,7 @@ __all__ = [
     "probe_video",
     "sample_video",
     "thumbnail_image",
+    "video_metadata",
     "video_variants",
 ]
 
@@ -70,11 +71,14 @@ SCENE_THUMBNAIL_SIDE: Final = 512
 _THUMBNAIL_STEP_SECONDS: Final = 0.5
 #: ... from the video's first this many seconds.
 _THUMBNAIL_SEARCH_SECONDS: Final = 10.0
+#: Frames between two samples held to place a cut among them: 30 fps sampled 4 times a second
+#: holds 7; a faster video holds every other frame, or every fourth, and so on.
+_HELD_FRAMES: Final = 16
 #: Frames a decoder may hold at once: its reference frames (16 at most in H.264 and HEVC),
 #: those in flight on its threads, and ours.
-_FRAMES_HELD: Final = 24
-#: Bytes per pixel of a decoded frame at worst: 4:4:4 in 16-bit samples.
-_FRAME_BYTES_PER_PIXEL: Final = 6
+_FRAMES_HELD: Final = 16 + 8 + _HELD_FRAMES
+#: Bytes per pixel of a decoded frame: 4:2:0 in 16-bit samples (10-bit HDR), or 4:4:4 in 8.
+_FRAME_BYTES_PER_PIXEL: Final = 3
 #: What a decode holds besides frames: FFmpeg's contexts, the packets, numpy, the signatures.
 _DECODE_OVERHEAD: Final = 64 << 20
 
@@ -106,6 +110,12 @@ def probe_video(path: Path, limits: VideoLimits, sizes: Mapping[str, int] | None
     metadata = _checked_to_the_end(path, limits)
     rendered = None if sizes is None else video_variants(path, limits, sizes)
     return VideoProbe(metadata, rendered)
+
+
+def video_metadata(path: Path, limits: VideoLimits) -> VideoMetadata:
+    """The container's facts, checked against the limits (its header only: no packet read)."""
+    with open_video(path) as video:
+        return _checked(video, limits)
 
 
 def _checked_to_the_end(path: Path, limits: VideoLimits) -> VideoMetadata:
@@ -187,23 +197,27 @@ def _sample(video: OpenVideo, sample_fps: float) -> Sampling:
     step = 1 / sample_fps
     frame_seconds = video.frame_seconds or step
     next_at = 0.0
-    between: list[FrameSignature] = []
+    # The frames since the last sample, signed only when the next sample differs like a cut.
+    held: list[tuple[float, av.VideoFrame]] = []
     keyframes = 0
     for seconds, frame in frames_in_order(video):
         keyframes += frame.key_frame
         sampling.end_seconds = max(sampling.end_seconds, seconds + frame_seconds)
         if seconds < next_at - _TIME_SLACK:
             if sampling.samples:
-                between.append(signature(frame, seconds))
+                held.append((seconds, frame))
+                if len(held) > _HELD_FRAMES:
+                    held = held[::2]  # a fast video: every other frame places the cut
             continue
         taken = signature(frame, seconds)
-        if sampling.samples and between:
+        if sampling.samples and held:
             previous = sampling.samples[-1]
             if difference(previous, taken) >= CUT_THRESHOLD:
+                between = [signature(early, when) for when, early in held]
                 first = first_of_new_scene(previous, between, taken)
                 sampling.refined[len(sampling.samples)] = first.seconds
         sampling.samples.append(taken)
-        between = []
+        held = []
         next_at = (math.floor(seconds * sample_fps + _TIME_SLACK) + 1) * step
     sampling.keyframe_gap = sampling.end_seconds / max(keyframes, 1)
     return sampling
