@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 #: The routes anyone may call, by path template. Each proves itself another way or shows
 #: nothing private: the health check, the API's description and docs page (and anything under
 #: it), the page's shell and static files, the signed part-PUT URLs of local direct uploads, and
-#: the page's signed image, download and document page links.
+#: the page's signed image, download, document page and scene thumbnail links.
 PUBLIC_ROUTES: Final = frozenset(
     {
         "/healthz",
@@ -47,6 +47,7 @@ PUBLIC_ROUTES: Final = frozenset(
         "/ui/images/{file_id}/{variant}",
         "/ui/downloads/{file_id}",
         "/ui/pages/{file_id}/{number}",
+        "/ui/scenes/{file_id}/{index}",
     }
 )
 #: Public path prefixes: the docs page's script and Swagger UI's files live under it.
