@@ -150,9 +150,7 @@ class VideoHandler:
         images: list[DecodedImage] = []
         for start in range(0, len(times), _KEYFRAMES_PER_CALL):
             batch = list(times[start : start + _KEYFRAMES_PER_CALL])
-            images += await self._in_job(
-                keyframe_images, path, batch, 0.0, max_side, stage="analysis"
-            )
+            images += await self._in_job(keyframe_images, path, batch, max_side, stage="analysis")
         return images
 
     def _whole_decode(self, metadata: VideoMetadata) -> IsolationLimits:

@@ -13,6 +13,7 @@ its packets are read to the end (cheap: no decoding) and must reach that duratio
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import math
 from collections.abc import Iterator, Sequence
@@ -229,12 +230,12 @@ def _timed(video: OpenVideo, frame: av.VideoFrame, index: int) -> float:
 
 
 def frames_at(
-    video: OpenVideo, times: Sequence[float], keyframe_gap: float
+    video: OpenVideo, times: Sequence[float], keyframes: Sequence[float] | None = None
 ) -> Iterator[tuple[float, av.VideoFrame]]:
     """For each of `times` (seconds, ascending), the first frame shown at or after it (the last
-    frame when the video ends before). It seeks to the keyframe before a time more than
-    `keyframe_gap` seconds ahead (the video's usual distance between keyframes) and otherwise
-    decodes on, so that near times cost no more than decoding through them."""
+    frame when the video ends before). Given the times of the video's keyframes (where decoding
+    can start; ascending), it seeks only when one lies between the frame it is at and the time
+    wanted, and otherwise decodes on; without them it seeks for every time."""
     frames: Iterator[tuple[float, av.VideoFrame]] | None = None
     position = -math.inf
     last: tuple[float, av.VideoFrame] | None = None
@@ -242,7 +243,7 @@ def frames_at(
         if last is not None and wanted <= position:
             yield last  # the frame found last is shown at this time too
             continue
-        if frames is None or wanted - position > keyframe_gap or wanted < position:
+        if frames is None or _keyframe_between(keyframes, position, wanted):
             _seek(video, wanted)
             frames = frames_in_order(video)
             last = None
@@ -253,6 +254,15 @@ def frames_at(
         if last is None:
             raise CorruptFile(f"no frame of the video decodes at {wanted:.2f} s")
         yield last
+
+
+def _keyframe_between(keyframes: Sequence[float] | None, after: float, until: float) -> bool:
+    """Whether decoding can start again past `after` and at or before `until` (unknown: yes)."""
+    if keyframes is None:
+        return True
+    return bisect.bisect_right(keyframes, until + _TIME_SLACK) > bisect.bisect_right(
+        keyframes, after + _TIME_SLACK
+    )
 
 
 #: Frames whose times are this close are one (timestamps are rounded to their time base).

@@ -96,12 +96,13 @@ class VideoProbe:
 class Sampling:
     """A video decoded in order: the signatures of its frames a few times a second, the
     refined time of each change between two samples that may be a cut (by the index of the
-    later sample), where its last frame ends, and how far apart its keyframes are on average."""
+    later sample), where its last frame ends, and the times of its keyframes (where decoding
+    can start)."""
 
     samples: list[FrameSignature] = field(default_factory=list)
     refined: dict[int, float] = field(default_factory=dict)
     end_seconds: float = 0.0
-    keyframe_gap: float = 0.0
+    keyframes: list[float] = field(default_factory=list)
 
 
 def probe_video(path: Path, limits: VideoLimits, sizes: Mapping[str, int] | None) -> VideoProbe:
@@ -199,9 +200,9 @@ def _sample(video: OpenVideo, sample_fps: float) -> Sampling:
     next_at = 0.0
     # The frames since the last sample, signed only when the next sample differs like a cut.
     held: list[tuple[float, av.VideoFrame]] = []
-    keyframes = 0
     for seconds, frame in frames_in_order(video):
-        keyframes += frame.key_frame
+        if frame.key_frame:
+            sampling.keyframes.append(seconds)
         sampling.end_seconds = max(sampling.end_seconds, seconds + frame_seconds)
         if seconds < next_at - _TIME_SLACK:
             if sampling.samples:
@@ -219,7 +220,6 @@ def _sample(video: OpenVideo, sample_fps: float) -> Sampling:
         sampling.samples.append(taken)
         held = []
         next_at = (math.floor(seconds * sample_fps + _TIME_SLACK) + 1) * step
-    sampling.keyframe_gap = sampling.end_seconds / max(keyframes, 1)
     return sampling
 
 
@@ -244,36 +244,36 @@ def cut_scenes(path: Path, limits: VideoLimits, thumbnail_side: int) -> SceneCut
     )
     spans = scene_spans(cuts, duration, sampling.samples)
     times = [span.keyframe_seconds for span in spans]
-    thumbnails = _keyframes(path, times, sampling.keyframe_gap, thumbnail_side, webp_of)
+    thumbnails = _keyframes(path, times, sampling.keyframes, thumbnail_side, webp_of)
     scenes = tuple(Scene(span, thumb) for span, thumb in zip(spans, thumbnails, strict=True))
     return SceneCut(replace(metadata, duration_seconds=round(duration, 3)), scenes)
 
 
 def keyframe_images(
-    path: Path, limits: VideoLimits, times: Sequence[float], keyframe_gap: float, max_side: int
+    path: Path, limits: VideoLimits, times: Sequence[float], max_side: int
 ) -> tuple[DecodedImage, ...]:
     """The frames shown at `times` (seconds, ascending) as the analyzers see them, at most
-    `max_side` a side; `keyframe_gap` is how far apart the video's keyframes are (0: seek to
-    each time)."""
+    `max_side` a side, each found by seeking to it."""
     with open_video(path) as video:
         _checked(video, limits)
-    return tuple(_keyframes(path, times, keyframe_gap, max_side, decoded_image))
+    return tuple(_keyframes(path, times, None, max_side, decoded_image))
 
 
 def _keyframes(
     path: Path,
     times: Sequence[float],
-    keyframe_gap: float,
+    keyframes: Sequence[float] | None,
     max_side: int,
     encode: Callable[[pyvips.Image], T],
 ) -> list[T]:
-    """The frames shown at `times`, upright, fitting `max_side`, each made into `encode`'s."""
+    """The frames shown at `times`, upright, fitting `max_side`, each made into `encode`'s;
+    `keyframes` (the times decoding can start at, when known) spare needless seeks."""
     with open_video(path) as video:
         rotation = -read_rotation(video)
     with open_video(path) as video:
         return [
             encode(picture(frame, max_side, rotation, video.aspect))
-            for _, frame in frames_at(video, times, keyframe_gap)
+            for _, frame in frames_at(video, times, keyframes)
         ]
 
 
