@@ -111,6 +111,25 @@ async def test_every_codec_and_container_gives_its_metadata_and_a_thumbnail(
     assert probed.rendered.blur_hash
 
 
+@pytest.mark.parametrize("name", videofactory.CODEC_SAMPLES)
+async def test_every_codec_and_container_is_cut_into_its_two_scenes(
+    handler: VideoHandler, tmp_path: Path, name: str
+) -> None:
+    """Each sample shows a cup of coffee for its first half and a rocket for its second."""
+    sample = videofactory.codec_sample(name)
+    path = saved(tmp_path, sample.data, name)
+
+    cut = await handler.extract(path, sniff(sample.data[:SNIFF_BYTES]), len(sample.data))
+
+    assert isinstance(cut, SceneCut)
+    first, second = [scene.span for scene in cut.scenes]
+    assert first.end_seconds == second.start_seconds
+    assert second.start_seconds == pytest.approx(sample.duration_seconds / 2, abs=0.25)
+    assert second.end_seconds == pytest.approx(sample.duration_seconds, abs=0.05)
+    for scene in cut.scenes:
+        assert webp_image(scene.thumbnail or b"").width == sample.width
+
+
 async def test_three_scenes_are_found_at_their_cuts_each_with_a_thumbnail(
     handler: VideoHandler, tmp_path: Path
 ) -> None:

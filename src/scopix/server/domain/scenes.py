@@ -54,6 +54,9 @@ CUT_CONTRAST: Final = 3.0
 CERTAIN_CUT: Final = 0.6
 #: Sample pairs on each side of a cut whose differences make its surroundings.
 _CONTEXT: Final = 4
+#: Seconds by which a scene may fall short of the minimum length: containers round times (to
+#: the millisecond in Matroska), so a scene of exactly the minimum may measure a little less.
+_ROUNDING: Final = 0.01
 #: A scene's keyframe differs from its average look at most this much more than the frame
 #: nearest that look (frames of one steady shot differ by a few hundredths).
 KEYFRAME_TOLERANCE: Final = 0.03
@@ -128,7 +131,7 @@ def scene_cuts(
         if len(kept) >= max_scenes - 1:
             break
         bounds = [0.0, duration_seconds, *kept]
-        if all(abs(seconds - bound) >= min_seconds for bound in bounds):
+        if all(abs(seconds - bound) >= min_seconds - _ROUNDING for bound in bounds):
             kept.append(seconds)
     return sorted(kept)
 
