@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import random
 import struct
@@ -10,6 +11,8 @@ import zlib
 from datetime import datetime
 from pathlib import Path
 
+import av
+import numpy as np
 import pyvips
 
 _CHUNK = 1 << 20
@@ -171,9 +174,29 @@ def multipage_tiff(path: Path, pages: int, width: int, height: int) -> Path:
 
 
 def mp4_bytes(size: int, *, seed: int = 0) -> bytes:
-    """`size` bytes that sniff as an MP4 video: an `ftyp` box, then seeded noise."""
-    head = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
-    return head + random.Random(seed).randbytes(size - len(head))
+    """`size` bytes of a playable MP4 video (a second of a 16x16 ramp), padded with a `free` box
+    of seeded noise: any size from 2 KiB, different bytes for each seed, probed in a moment."""
+    video = tiny_mp4()
+    padding = size - len(video) - 8
+    if padding < 0:
+        raise ValueError(f"an MP4 takes at least {len(video) + 8} bytes")
+    free = struct.pack(">I", padding + 8) + b"free" + random.Random(seed).randbytes(padding)
+    return video + free
+
+
+@functools.cache
+def tiny_mp4() -> bytes:
+    """A second of a 16x16 ramp in an H.264 MP4 (under 2 KiB): a video the server probes."""
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 16, 16, "yuv420p"
+        ramp = np.repeat(np.arange(0, 256, 16, dtype=np.uint8), 48).reshape(16, 16, 3)
+        for _ in range(10):
+            frame = av.VideoFrame.from_ndarray(ramp, format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return out.getvalue()
 
 
 def document_png() -> tuple[bytes, dict[str, tuple[float, float, float, float]]]:

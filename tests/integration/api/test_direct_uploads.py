@@ -73,7 +73,8 @@ async def test_a_multipart_upload_stores_exactly_the_bytes_sent(api: Api) -> Non
     result = done.json()
     sha = hashlib.sha256(data).hexdigest()
     assert result["media_type"] == "video"
-    assert (result["status"], result["description_status"]) == ("completed", "skipped")
+    # Probed from storage at completion: its thumbnails, scenes and description are to come.
+    assert (result["status"], result["description_status"]) == ("processing", "queued")
     assert result["deduplicated"] is False
     assert result["object_key"].endswith(f"/{sha[:2]}/{sha}/original")
     download = await api.client.get(f"/api/v2/files/{result['image_id']}/download")
@@ -81,7 +82,10 @@ async def test_a_multipart_upload_stores_exactly_the_bytes_sent(api: Api) -> Non
     details = (await api.client.get(f"/api/v2/files/{result['image_id']}")).json()
     assert (details["title"], details["tags"]) == ("Drone pass", ["site", "survey"])
     processing = (await api.client.get(f"/api/v2/files/{result['image_id']}/status")).json()
-    assert processing["variant_status"] == "none"
+    assert (processing["variant_status"], processing["video_analysis_status"]) == (
+        "processing",
+        "pending",
+    )
     again = (await api.client.get(f"{BASE}/{upload['upload_id']}")).json()
     assert again["state"] == "completed"
 
@@ -437,14 +441,16 @@ async def test_bad_start_requests_are_refused(api: Api) -> None:
         assert answer.json()["error"]["code"] == code, body
 
 
-async def test_a_streaming_upload_of_a_video_is_stored_without_a_description(api: Api) -> None:
+async def test_a_streaming_upload_of_a_video_is_probed_and_queued_for_a_description(
+    api: Api,
+) -> None:
     data = mp4_bytes(200_000, seed=15)
     answer = await api.client.post(
         "/api/v2/files/upload", files={"file": ("clip.mp4", data, "video/mp4")}
     )
     assert answer.status_code == 201, answer.text
     result = answer.json()
-    assert (result["media_type"], result["description_status"]) == ("video", "skipped")
-    assert result["status"] == "completed"
+    assert (result["media_type"], result["description_status"]) == ("video", "queued")
+    assert result["status"] == "processing"  # until its variants job made the larger ones
     usage = (await api.client.get("/api/v2/uploads/quota-check")).json()
-    assert usage["current_usage"] == 0
+    assert usage["current_usage"] == 0  # charged once described

@@ -398,6 +398,7 @@ async def test_on_s3_only_the_staging_disk_counts(s3_storage: S3Storage, tmp_pat
         workers=0,
         retry_base_seconds=0,
         min_free_disk_bytes=ALL_OF_THE_DISK,
+        video_max_bytes=20_000,  # the video below is too large to be probed
     )
     async with running_api(settings) as api:
         video, image = mp4_bytes(30_000, seed=31), jpeg_bytes(640, 480, seed=31)

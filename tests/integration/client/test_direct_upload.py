@@ -11,6 +11,7 @@ import itertools
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ import httpx
 import pytest
 
 from cutproxy import CutProxy
-from imagefactory import jpeg_bytes
+from imagefactory import jpeg_bytes, tiny_mp4
 from scopix import DescriptionStatus, Scopix
 from scopix.client import _direct
 from scopix.server.domain.signing import PartGrant, sign
@@ -36,7 +37,6 @@ pytestmark = pytest.mark.slow
 MiB = 1 << 20
 PART = 16 * MiB  # the server's part size for files under 156 GiB
 SECRET = "direct-upload-tests-0123456789abcdef"  # a signing secret has 32 bytes or more
-MP4_HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 PART_PATH = re.compile(r"/files/direct-uploads/([^/]+)/parts/(\d+)$")
 
 RequestHook = Callable[[httpx.Request], Awaitable[None]]
@@ -63,10 +63,11 @@ def direct_from_one_mib(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def video(path: Path, size: int) -> Path:
-    """An MP4 header and random bytes: a video the server stores as it is."""
+    """A playable MP4 padded with a `free` box of random bytes to `size`."""
+    playable = tiny_mp4()
     with path.open("wb") as out:
-        out.write(MP4_HEAD)
-        left = size - len(MP4_HEAD)
+        out.write(playable + struct.pack(">I", size - len(playable)) + b"free")
+        left = size - len(playable) - 8
         while left:
             chunk = os.urandom(min(4 * MiB, left))
             out.write(chunk)
@@ -149,7 +150,7 @@ async def test_a_large_file_goes_to_storage_in_parts(server: ServerProcess, tmp_
     async with client(server.base_url, server.keys()[0], traffic) as scopix:
         result = await scopix.files.upload(path, on_progress=events.append)
     assert (result.media_type, result.status) == ("video", "completed")
-    assert result.description_status is DescriptionStatus.SKIPPED
+    assert result.description_status is DescriptionStatus.COMPLETED
     assert await downloaded_sha256(server, result.image_id, tmp_path) == sha256_of(path)
     assert sorted(traffic.part_puts()) == [1, 2, 3]
     assert traffic.calls("POST", "/files/upload") == 0
@@ -268,11 +269,7 @@ async def test_a_batch_sends_large_files_direct_and_keeps_their_order(
     async with client(server.base_url, server.keys()[0], traffic) as scopix:
         results = await scopix.files.upload_batch([clip, small, large_image])
     assert [r.media_type for r in results] == ["video", "image", "image"]
-    assert [r.description_status for r in results] == [
-        DescriptionStatus.SKIPPED,
-        DescriptionStatus.COMPLETED,
-        DescriptionStatus.COMPLETED,
-    ]
+    assert [r.description_status for r in results] == [DescriptionStatus.COMPLETED] * 3
     assert traffic.calls("POST", "/files/upload/batch") == 1
     assert traffic.calls("POST", "/files/direct-uploads") == 2
     assert await downloaded_sha256(server, results[2].image_id, tmp_path) == sha256_of(large_image)
