@@ -85,6 +85,15 @@ def test_a_video_plays_and_its_scene_strip_seeks_the_player(
     expect(thumbs.last).to_have_attribute("aria-current", "true")
     assert player.evaluate("v => v.currentTime") == last_start
 
+    # Found by the words of its second scene, the video opens there.
+    page.locator("#detail-close").click()
+    page.get_by_label("Search", exact=True).fill("harbour master")
+    page.get_by_role("button", name="Search").click()
+    expect(card.locator(".scene-match")).to_have_text("Found in scene 2 at 0:03")
+    card.click()
+    expect(thumbs.nth(1)).to_have_attribute("aria-current", "true")
+    assert player.evaluate("v => v.currentTime") == start
+
     assert originals, "the player fetched nothing"
     partial = [r for r in originals if r.status == 206]
     assert partial, [r.status for r in originals]

@@ -100,6 +100,14 @@ async def test_a_video_plays_and_shows_its_scenes_and_what_each_shows(api: Api) 
     assert "HARBOUR" in notes[1]  # the card's caption, read from its keyframe
     assert "HARBOUR" not in notes[0]
 
+    # Found by the words of its second scene, its card opens the video at that scene.
+    found = (await api.client.get("/ui/gallery", params={"search": "harbour master"})).text
+    assert f'href="#file={file_id}&amp;t={starts[1]}"' in found
+    assert "Found in scene 2 at 0:03" in found
+    unsearched = (await api.client.get("/ui/gallery")).text
+    assert f'href="#file={file_id}"' in unsearched
+    assert "Found in scene" not in unsearched
+
 
 async def test_a_video_whose_scenes_could_not_be_found_says_why(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", workers=0, video_max_bytes=1000)

@@ -22,6 +22,7 @@ from scopix.server.api.presenters import UrlMaker, file_out
 from scopix.server.api.schemas import FileOut
 from scopix.server.domain.errors import Conflict, NotFound, SearchUnavailable, WrongMediaType
 from scopix.server.domain.listing import MAX_IDS, MAX_SEARCH_CHARS, file_query
+from scopix.server.domain.scene_match import SceneMatch
 from scopix.server.domain.signing import PageGrant, SceneGrant, ViewGrant
 from scopix.server.domain.variants import ORIGINAL
 from scopix.server.services.container import Services
@@ -143,11 +144,18 @@ async def gallery(
 ) -> HTMLResponse:
     """One page of cards for the filters in the query string; the paging is in headers."""
     form = GalleryForm.read(request.query_params)
-    page = await services.files.page(principal.tenant_id, form.query(offset))
+    query = form.query(offset)
+    page = await services.files.page(principal.tenant_id, query)
     headers = {**FRAGMENT_HEADERS, "X-Total-Count": str(page.total_count)}
     if page.has_more:
         headers["X-Next-Offset"] = str(offset + PAGE_SIZE)
-    return _cards(request, principal, services, page.items, headers)
+    # A video found by its words opens at the scene that holds them.
+    matches = (
+        await services.videos.matched_scenes(principal.tenant_id, query.search.text, page.items)
+        if query.search is not None
+        else {}
+    )
+    return _cards(request, principal, services, page.items, headers, matches)
 
 
 @router.get("/ui/cards", response_class=HTMLResponse)
@@ -306,13 +314,20 @@ def _cards(
     services: Services,
     items: Sequence[FileView],
     headers: Mapping[str, str],
+    matches: Mapping[str, SceneMatch] | None = None,
 ) -> HTMLResponse:
     urls = UrlMaker(request)
+    matched = matches or {}
     return render(
         "cards.html",
         headers,
         cards=[
-            (file_out(view, urls), views.document_facts(view.file), views.video_facts(view.file))
+            (
+                file_out(view, urls),
+                views.document_facts(view.file),
+                views.video_facts(view.file),
+                matched.get(view.file.id),
+            )
             for view in items
         ],
         images=Images(services.image_links, principal),

@@ -406,18 +406,24 @@ async function loadSimilar(id) {
   }
 }
 
+// `#file=ID`, or `#file=ID&t=SECONDS` for a video found by a scene's words: it opens there.
 function fileFromHash() {
-  const match = /^#file=([0-9A-Za-z-]+)$/.exec(location.hash);
-  return match ? match[1] : null;
+  const match = /^#file=([0-9A-Za-z-]+)(?:&t=(\d+(?:\.\d+)?))?$/.exec(location.hash);
+  if (!match) return null;
+  return { id: match[1], at: match[2] === undefined ? null : Number(match[2]) };
 }
 
 function onHashChange() {
-  const id = fileFromHash();
-  if (!id && $("#detail").open) $("#detail").close(); // the back button closes the detail
-  if (id && apiKey) {
-    openDetail(id).catch((error) => {
-      $("#gallery-error").textContent = `${error}`;
-    });
+  const wanted = fileFromHash();
+  if (!wanted && $("#detail").open) $("#detail").close(); // the back button closes the detail
+  if (wanted && apiKey) {
+    openDetail(wanted.id)
+      .then(() => {
+        if (wanted.at !== null) showMoment(wanted.at);
+      })
+      .catch((error) => {
+        $("#gallery-error").textContent = `${error}`;
+      });
   }
 }
 
@@ -494,6 +500,14 @@ async function showPage(id, number) {
       thumb.removeAttribute("aria-current");
     }
   }
+}
+
+// The scene of the open video that is on screen at `seconds`, shown from its start.
+function showMoment(seconds) {
+  const scene = $$("#video-view .scene-thumb").findLast(
+    (thumb) => Number(thumb.dataset.start) <= seconds,
+  );
+  if (scene) seekToScene(scene);
 }
 
 // A video's scene strip: a scene's thumbnail moves the player to the scene's start (the
