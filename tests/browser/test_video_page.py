@@ -11,6 +11,7 @@ from videofactory import three_scenes
 
 #: The scenes found and three keyframes described by the on-device models on two busy cores.
 ANALYSED = 240_000  # ms
+PHONE = {"width": 390, "height": 844}
 
 
 def sign_in(page: Page, site: Site, key: str) -> None:
@@ -93,6 +94,12 @@ def test_a_video_plays_and_its_scene_strip_seeks_the_player(
     card.click()
     expect(thumbs.nth(1)).to_have_attribute("aria-current", "true")
     assert player.evaluate("v => v.currentTime") == start
+
+    page.set_viewport_size(PHONE)  # the scene strip scrolls by itself, the dialog does not
+    expect(player).to_be_visible()
+    expect(thumbs.first).to_be_visible()
+    assert detail.evaluate("d => d.scrollWidth <= d.clientWidth")
+    screenshots.take(page, "video-phone", full_page=False)
 
     assert originals, "the player fetched nothing"
     partial = [r for r in originals if r.status == 206]
