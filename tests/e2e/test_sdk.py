@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from docfactory import text_pdf
@@ -37,6 +38,7 @@ from scopix import (
     WrongMediaTypeError,
 )
 from scopix.server.testing import ServerProcess, start_server
+from videofactory import three_scenes
 from vlmserver import FakeVLMServer
 
 PHOTOS = Path(__file__).parents[1] / "assets" / "photos"
@@ -428,3 +430,31 @@ def test_the_sync_client_reads_a_document(described: tuple[ServerProcess, Path])
         assert chunks[0].page_numbers == [1]
         hits = c.documents.search("where is the spare key", file_ids=[result.image_id])
         assert [hit.chunk_id for hit in hits.items] == [chunks[0].chunk_id]
+
+
+def test_a_video_is_uploaded_cut_into_scenes_and_found_by_a_scene(
+    described: tuple[ServerProcess, Path], tmp_path: Path
+) -> None:
+    server, _ = described
+    data, cuts = three_scenes()
+    video = tmp_path / "harbour.mp4"
+    video.write_bytes(data)
+    with SyncScopix(api_key=server.keys()[0], base_url=api(server), polling_interval=0.2) as c:
+        # waiting for the description waits for the scenes too: they can be read at once
+        result = c.files.upload(video)
+        assert (result.media_type, result.is_completed) == ("video", True), result
+        details = c.files.get(result.image_id)
+        assert details.video_metadata is not None and details.video_metadata.width == 640
+        assert (details.video_analysis_status, details.scene_count) == ("completed", 3)
+        scenes = c.files.get_scenes(result.image_id)
+        starts = [scene.start_seconds for scene in scenes.items[1:]]
+        assert all(abs(start - cut) <= 0.25 for start, cut in zip(starts, cuts, strict=True))
+        assert "HARBOUR" in (scenes.at(4.5).visible_text or "").upper()
+        found = c.files.list(search="harbour master", media_types=["video"])
+        assert [f.matched_scene.scene_index for f in found.items if f.matched_scene] == [1]
+        with pytest.raises(WrongMediaTypeError):
+            c.files.get_text(result.image_id)
+    headers = {"Authorization": f"Bearer {server.keys()[0]}", "Range": "bytes=100-199"}
+    part = httpx.get(f"{api(server)}/files/{result.image_id}/download", headers=headers)
+    assert (part.status_code, part.content) == (206, data[100:200])
+    assert part.headers["content-range"] == f"bytes 100-199/{len(data)}"
