@@ -35,6 +35,7 @@ __all__ = [
     "Picture",
     "absurd_dimensions",
     "audio_only",
+    "audio_with_cover",
     "black_start_video",
     "captioned_video",
     "card",
@@ -400,6 +401,27 @@ def audio_only(seconds: float = 2.0) -> bytes:
         stream = output.add_stream("aac", rate=_AUDIO_RATE, layout="mono")
         _write_tone(output, stream, seconds)
     return out.getvalue()
+
+
+@functools.cache
+def audio_with_cover(seconds: float = 2.0) -> bytes:
+    """An MP4 holding a tone in AAC and a cover picture (a JPEG "video" stream of one frame
+    marked as an attached picture, as music files carry their album art): no video either."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "song.mp4"
+        with av.open(str(path), "w", format="mp4") as output:
+            sound = output.add_stream("aac", rate=_AUDIO_RATE, layout="mono")
+            cover = output.add_stream("mjpeg", rate=1)
+            cover.width, cover.height = 320, 240
+            cover.pix_fmt = "yuvj420p"
+            cover.disposition = av.stream.Disposition.attached_pic
+            image = photo("coffee.png").resize((320, 240))
+            frame = av.VideoFrame.from_image(image).reformat(format="yuvj420p")
+            frame.pts, frame.time_base = 0, Fraction(1, 1)
+            output.mux(cover.encode(frame))
+            output.mux(cover.encode(None))
+            _write_tone(output, sound, seconds)
+        return path.read_bytes()
 
 
 #: The width of `absurd_dimensions`: twice the largest side a server accepts by default.

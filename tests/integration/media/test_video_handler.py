@@ -254,6 +254,11 @@ async def test_a_turned_video_is_shown_upright(handler: VideoHandler, tmp_path: 
         ),
         (videofactory.ftyp_only, CorruptFile, "holds no streams at all"),
         (videofactory.audio_only, CorruptFile, "holds no video stream, only audio"),
+        (
+            videofactory.audio_with_cover,
+            CorruptFile,
+            "holds no video stream, only audio and a cover picture",
+        ),
         (videofactory.absurd_dimensions, VideoTooLarge, "at most 8192 px on a side"),
         (videofactory.lying_dimensions, CorruptFile, "declares no frame size"),
     ],

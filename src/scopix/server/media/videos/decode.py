@@ -85,7 +85,8 @@ def open_video(path: Path) -> Iterator[OpenVideo]:
     """Open the file and its first video stream, decoding with the threads FFmpeg picks. Raises
     CorruptFile when it does not open or holds no video stream."""
     with _refusals(), av.open(str(path), metadata_errors="replace") as container:
-        yield OpenVideo(container, _video_stream(container), _origin(container))
+        stream = _video_stream(container)
+        yield OpenVideo(container, stream, _origin(stream))
 
 
 @contextlib.contextmanager
@@ -109,19 +110,27 @@ def _said(exc: av.error.FFmpegError) -> str:
 def _video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream:
     if not container.streams:
         raise CorruptFile("the file holds no streams at all: nothing in it plays")
-    if not container.streams.video:
-        kinds = sorted({stream.type for stream in container.streams})
-        raise CorruptFile(f"the file holds no video stream, only {', '.join(kinds)}")
-    stream = container.streams.video[0]
+    moving = [stream for stream in container.streams.video if not _is_cover(stream)]
+    if not moving:
+        kinds = sorted({stream.type for stream in container.streams if not _is_cover(stream)})
+        covered = " and a cover picture" if container.streams.video else ""
+        raise CorruptFile(
+            f"the file holds no video stream, only {', '.join(kinds) or 'nothing'}{covered}"
+        )
+    stream = moving[0]
     if stream.codec_context is None:
         raise UnsupportedMediaType("FFmpeg has no decoder for this video's codec")
     stream.thread_type = "AUTO"
     return stream
 
 
-def _origin(container: av.container.InputContainer) -> float:
-    stream = container.streams.video[0] if container.streams.video else None
-    if stream is None or stream.start_time is None or stream.time_base is None:
+def _is_cover(stream: av.stream.Stream) -> bool:
+    """Whether a "video" stream is a still attached to audio (a song's album art)."""
+    return bool(stream.disposition & av.stream.Disposition.attached_pic)
+
+
+def _origin(stream: av.video.stream.VideoStream) -> float:
+    if stream.start_time is None or stream.time_base is None:
         return 0.0
     return float(stream.start_time * stream.time_base)
 
