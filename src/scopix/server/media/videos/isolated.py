@@ -74,9 +74,9 @@ _THUMBNAIL_SEARCH_SECONDS: Final = 10.0
 #: Frames between two samples held to place a cut among them: 30 fps sampled 4 times a second
 #: holds 7; a faster video holds every other frame, or every fourth, and so on.
 _HELD_FRAMES: Final = 16
-#: Frames a decoder may hold at once: its reference frames (16 at most in H.264 and HEVC),
+#: Frames a decode holds at once: the decoder's reference frames (16 at most in H.264, HEVC),
 #: those in flight on its threads, and ours.
-_FRAMES_HELD: Final = 16 + 8 + _HELD_FRAMES
+_DECODER_FRAMES: Final = 16 + 8 + _HELD_FRAMES
 #: Bytes per pixel of a decoded frame: 4:2:0 in 16-bit samples (10-bit HDR), or 4:4:4 in 8.
 _FRAME_BYTES_PER_PIXEL: Final = 3
 #: What a decode holds besides frames: FFmpeg's contexts, the packets, numpy, the signatures.
@@ -280,4 +280,4 @@ def _keyframes(
 def _reserve(metadata: VideoMetadata) -> None:
     """Wait until the memory budget has room for this video's decode."""
     frame = metadata.width * metadata.height * _FRAME_BYTES_PER_PIXEL
-    reserve_memory(frame * _FRAMES_HELD + _DECODE_OVERHEAD)
+    reserve_memory(frame * _DECODER_FRAMES + _DECODE_OVERHEAD)
