@@ -20,6 +20,7 @@ another. The same test of blankness picks a video's thumbnail.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import statistics
 from collections.abc import Mapping, Sequence
@@ -153,11 +154,13 @@ def scene_spans(
     cuts: Sequence[float], duration_seconds: float, samples: Sequence[FrameSignature]
 ) -> list[SceneSpan]:
     """The scenes between the cuts (sorted, inside the video), each with its keyframe's time
-    (`keyframe_of` its samples; its middle when no sample falls in it)."""
+    (`keyframe_of` its samples, which are in time order; its middle when no sample falls in
+    it)."""
     bounds = [0.0, *cuts, duration_seconds]
+    times = [frame.seconds for frame in samples]
     spans = []
     for index, (start, end) in enumerate(itertools.pairwise(bounds)):
-        inside = [frame for frame in samples if start <= frame.seconds < end]
+        inside = samples[bisect.bisect_left(times, start) : bisect.bisect_left(times, end)]
         keyframe = keyframe_of(inside)
         seconds = keyframe.seconds if keyframe is not None else (start + end) / 2
         spans.append(SceneSpan(index, start, end, seconds))
