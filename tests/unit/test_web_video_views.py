@@ -65,7 +65,9 @@ def test_a_video_says_its_length_and_codecs() -> None:
 
 def test_a_silent_or_unprobed_video_says_so() -> None:
     silent = METADATA.as_record() | {"audio_codec": None, "has_audio": False}
-    facts = video_facts(File(media_type="video", video_metadata=silent))
+    facts = video_facts(
+        File(media_type="video", video_metadata=silent, video_analysis_status="completed")
+    )
     assert facts is not None and facts.codecs == "h264 · no sound"
     stored = video_facts(File(media_type="video", video_analysis_status="failed"))
     assert stored is not None

@@ -155,8 +155,9 @@ class VideoFacts:
 
 
 def video_facts(file: File) -> VideoFacts | None:
-    """The video columns of a file, or None for a file that is not a video."""
-    if file.media_type != "video":
+    """The video columns of a file, or None for a file that is not a video (its scenes job sets
+    `video_analysis_status` from the upload on, for videos only)."""
+    if file.video_analysis_status is None:
         return None
     record = file.video_metadata
     return VideoFacts(
