@@ -4,16 +4,15 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pytest
 
-from scopix.server.domain.errors import WrongMediaType
 from scopix.server.domain.media import ACCEPTED, MediaKind, media_of_mime
 from scopix.server.media import MediaHandlers
-from scopix.server.media.base import MediaFailed
-from scopix.server.media.stored import StoredHandler
-from scopix.types.describe import DescriptionErrorType
+from scopix.server.media.base import MediaHandler
 
 SERVER = Path(__file__).parents[2] / "src" / "scopix" / "server"
 KINDS = {"image", "document", "video", "link"}
@@ -59,9 +58,20 @@ def test_nothing_outside_the_seam_branches_on_a_files_kind() -> None:
     assert not offenders, f"ask the file's media handler instead: {offenders}"
 
 
+@dataclass(frozen=True)
+class Named:
+    """All the registry reads of a handler: its kind."""
+
+    kind: MediaKind
+
+
+def registry(*handlers: Named) -> MediaHandlers:
+    return MediaHandlers(cast(list[MediaHandler], list(handlers)))
+
+
 def test_handlers_are_found_by_kind_and_by_stored_mime_type() -> None:
-    video, document = StoredHandler("video"), StoredHandler("document")
-    handlers = MediaHandlers([video, document])
+    video, document = Named("video"), Named("document")
+    handlers = registry(video, document)
     assert handlers.handler_for("video") is video
     assert handlers.for_mime("video/webm") is video
     assert handlers.for_mime("application/pdf") is document
@@ -73,30 +83,10 @@ def test_handlers_are_found_by_kind_and_by_stored_mime_type() -> None:
 
 def test_one_handler_per_kind() -> None:
     with pytest.raises(ValueError, match="two handlers for video"):
-        MediaHandlers([StoredHandler("video"), StoredHandler("video")])
+        registry(Named("video"), Named("video"))
 
 
 def test_every_accepted_type_has_a_kind_a_handler_can_serve() -> None:
     kinds: set[MediaKind] = {media_of_mime(mime).kind for mime in ACCEPTED}
-    handlers = MediaHandlers([StoredHandler(kind) for kind in kinds])
+    handlers = registry(*(Named(kind) for kind in kinds))
     assert {handlers.for_mime(mime).kind for mime in ACCEPTED} == kinds
-
-
-async def test_media_stored_as_they_are_get_no_job_and_refuse_one(tmp_path: Path) -> None:
-    handler = StoredHandler("video")
-    media = media_of_mime("video/mp4")
-    path = tmp_path / "clip.mp4"
-    assert (handler.has_previews, handler.describable, handler.extract_job) == (False, False, None)
-    assert not handler.probes(10) and not handler.shows_original
-    assert (await handler.probe(path, media, None)).rendered is None
-    for job in (
-        handler.previews(path, media, {"tiny_64": 64}),
-        handler.describe_inputs(path, media, 1024, None),
-        handler.extract(path, media, 10),
-    ):
-        with pytest.raises(MediaFailed) as failed:
-            await job
-        assert failed.value.failure.error_type is DescriptionErrorType.VALIDATION_ERROR
-        assert "video files are not supported yet" in failed.value.failure.message
-    with pytest.raises(WrongMediaType):
-        await handler.render_page(path, media, 1, 1024)
