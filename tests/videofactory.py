@@ -120,63 +120,60 @@ def scenes_video(
     size: tuple[int, int] = SIZE,
     audio: bool = False,
     rotation: int = 0,
+    pix_fmt: str = "yuv420p",
     options: dict[str, str] | None = None,
 ) -> bytes:
     """A video showing each picture for its number of seconds (rounded to whole frames), the
     camera panning slowly across it. `codec` is an FFmpeg encoder or a short name ("h264",
     "hevc", "vp9", "av1", "mpeg4"), `container` an FFmpeg muxer ("mp4", "mov", "webm",
     "matroska", "avi", "ipod" for M4V); `audio` adds a quiet tone; `rotation` (degrees,
-    counter-clockwise) goes in the container's display matrix, the pixels stay as drawn."""
+    counter-clockwise) goes in the container's display matrix, the pixels stay as drawn;
+    `pix_fmt` is the frames' layout ("yuv420p10le": 10-bit, as phones record HDR)."""
     if len(scenes) != len(seconds):
         raise ValueError("one duration per scene")
     encoder, encoder_options = _ENCODERS.get(codec, (codec, {}))
-    # A muxer that rewrites its output (MP4's faststart moves the index to the front) needs a
-    # file it can reopen; any other writes to memory.
+    encoding = _Encoding(
+        encoder, encoder_options, container, fps, size, audio, rotation, pix_fmt, options or {}
+    )
+    # Written to a file: a muxer that rewrites its output (MP4's faststart moves the index to
+    # the front) reopens it.
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "video"
-        _encode(
-            path,
-            scenes,
-            seconds,
-            encoder,
-            encoder_options,
-            container,
-            fps,
-            size,
-            audio,
-            rotation,
-            options or {},
-        )
+        _encode(path, scenes, seconds, encoding)
         return path.read_bytes()
 
 
+@dataclass(frozen=True)
+class _Encoding:
+    encoder: str
+    encoder_options: dict[str, str]
+    container: str
+    fps: int
+    size: tuple[int, int]
+    audio: bool
+    rotation: int
+    pix_fmt: str
+    options: dict[str, str]
+
+
 def _encode(
-    path: Path,
-    scenes: Sequence[Picture],
-    seconds: Sequence[float],
-    encoder: str,
-    encoder_options: dict[str, str],
-    container: str,
-    fps: int,
-    size: tuple[int, int],
-    audio: bool,
-    rotation: int,
-    options: dict[str, str],
+    path: Path, scenes: Sequence[Picture], seconds: Sequence[float], encoding: _Encoding
 ) -> None:
-    with av.open(str(path), "w", format=container, options=options) as output:
-        video = output.add_stream(encoder, rate=fps, options=encoder_options)
+    fps, size = encoding.fps, encoding.size
+    with av.open(str(path), "w", format=encoding.container, options=encoding.options) as output:
+        video = output.add_stream(encoding.encoder, rate=fps, options=encoding.encoder_options)
         video.width, video.height = size
-        video.pix_fmt = "yuv420p"
-        if rotation:
-            video.set_display_rotation(rotation)
-        sound = _add_audio(output, container) if audio else None
+        video.pix_fmt = encoding.pix_fmt
+        if encoding.rotation:
+            video.set_display_rotation(encoding.rotation)
+        sound = _add_audio(output, encoding.container) if encoding.audio else None
         frame_index = 0
         for picture, duration in zip(scenes, seconds, strict=True):
             frames = round(duration * fps)
             cover = _cover(picture, size)
             for step in range(frames):
                 image = _panned(cover, size, step / max(frames - 1, 1))
-                frame = av.VideoFrame.from_image(image).reformat(format="yuv420p")
+                frame = av.VideoFrame.from_image(image).reformat(format=encoding.pix_fmt)
                 frame.pts = frame_index
                 frame.time_base = Fraction(1, fps)
                 output.mux(video.encode(frame))
@@ -304,12 +301,14 @@ class _SampleSpec:
     fps: int = 25
     seconds: float = 2.0
     options: tuple[tuple[str, str], ...] = ()
+    pix_fmt: str = "yuv420p"
     brands: str | None = None  # major brand of an M4V ftyp filetype reads as video/x-m4v
 
 
 _SAMPLES: dict[str, _SampleSpec] = {
     "h264.mp4": _SampleSpec("h264", "mp4", "video/mp4", "h264", "aac"),
     "hevc.mov": _SampleSpec("hevc", "mov", "video/quicktime", "hevc", "aac", fps=30),
+    "hevc10.mp4": _SampleSpec("hevc", "mp4", "video/mp4", "hevc", None, pix_fmt="yuv420p10le"),
     "vp9.webm": _SampleSpec("vp9", "webm", "video/webm", "vp9", "opus", size=(426, 240)),
     "av1.mkv": _SampleSpec("av1", "matroska", "video/x-matroska", "av1", None, fps=24),
     "av1.mp4": _SampleSpec("av1", "mp4", "video/mp4", "av1", None, size=(352, 288)),
@@ -325,8 +324,8 @@ CODEC_SAMPLES = tuple(_SAMPLES)
 @functools.cache
 def codec_sample(name: str) -> CodecSample:
     """The codec sample called `name`, one of CODEC_SAMPLES: H.264 in MP4, M4V and MKV, HEVC
-    in MOV, VP9 in WebM, AV1 in MKV and MP4, MPEG-4 Part 2 in AVI; those whose spec names an
-    audio codec carry a tone in it."""
+    in MOV (and in 10 bits in MP4), VP9 in WebM, AV1 in MKV and MP4, MPEG-4 Part 2 in AVI;
+    those whose spec names an audio codec carry a tone in it."""
     spec = _SAMPLES[name]
     data = scenes_video(
         [photo("coffee.png"), photo("rocket.jpg")],
@@ -336,6 +335,7 @@ def codec_sample(name: str) -> CodecSample:
         fps=spec.fps,
         size=spec.size,
         audio=spec.audio_codec is not None,
+        pix_fmt=spec.pix_fmt,
         options=dict(spec.options),
     )
     if spec.brands is not None:
