@@ -96,3 +96,22 @@ def test_the_settings_defaults_are_the_documented_limits() -> None:
 def test_the_duration_setting_stays_between_a_second_and_two_hours(seconds: float) -> None:
     with pytest.raises(ValueError, match="video_max_duration_seconds"):
         Settings(video_max_duration_seconds=seconds)
+
+
+def test_a_whole_decode_is_granted_time_by_the_video_s_pixels_within_bounds() -> None:
+    minute_720p = replace(CLIP, duration_seconds=60.0, frame_rate=30.0)
+    assert LIMITS.decode_seconds(minute_720p) == pytest.approx(60 * 30 * 1280 * 720 / 1e8)
+    double = replace(minute_720p, duration_seconds=120.0)
+    assert LIMITS.decode_seconds(double) == pytest.approx(2 * LIMITS.decode_seconds(minute_720p))
+    no_rate = replace(minute_720p, frame_rate=None)
+    assert LIMITS.decode_seconds(no_rate) == LIMITS.decode_seconds(minute_720p)
+
+
+@given(st.floats(1, 7200), st.floats(0.1, 1e9), st.integers(1, 8192), st.integers(1, 8192))
+def test_no_header_buys_a_decode_more_than_an_hour(
+    seconds: float, rate: float, width: int, height: int
+) -> None:
+    video = replace(CLIP, duration_seconds=seconds, frame_rate=rate, width=width, height=height)
+    assert 0 < LIMITS.decode_seconds(video) <= 3600
+    fast = replace(video, frame_rate=max(rate, 1e6))
+    assert LIMITS.decode_seconds(fast) <= LIMITS.decode_seconds(replace(video, frame_rate=240))

@@ -163,14 +163,22 @@ class VideoLimits:
     def decode_seconds(self, metadata: VideoMetadata) -> float:
         """Wall-clock seconds that decoding every frame of this video may take: its pixels at
         `VIDEO_DECODE_PIXELS_PER_SECOND` (a video's whole decode is granted time by its size,
-        where a short decode has a fixed clock)."""
-        frames = metadata.duration_seconds * (metadata.frame_rate or _USUAL_FRAME_RATE)
-        return frames * metadata.width * metadata.height / VIDEO_DECODE_PIXELS_PER_SECOND
+        where a short decode has a fixed clock), at most `VIDEO_DECODE_MAX_SECONDS`. A frame
+        rate past `MAX_COUNTED_FRAME_RATE` counts as that: a header may declare any rate."""
+        rate = min(metadata.frame_rate or _USUAL_FRAME_RATE, MAX_COUNTED_FRAME_RATE)
+        frames = metadata.duration_seconds * rate
+        pixels = frames * metadata.width * metadata.height
+        return min(pixels / VIDEO_DECODE_PIXELS_PER_SECOND, VIDEO_DECODE_MAX_SECONDS)
 
 
 #: Pixels a second a video decode is granted: a tenth of what two cores decode of 720p H.264
 #: (1.5 Gpx/s measured), so that a slow codec (AV1, 10-bit HEVC) on a busy machine still ends.
 VIDEO_DECODE_PIXELS_PER_SECOND: Final = 100_000_000
+#: The longest a video decode may take: two hours of 1080p at 30 fps decode in under 15 minutes
+#: on two cores.
+VIDEO_DECODE_MAX_SECONDS: Final = 3600.0
+#: Frames a second a decode is granted time for at most (phones film slow motion at 240).
+MAX_COUNTED_FRAME_RATE: Final = 240.0
 #: Frames a second of a video whose container declares no rate.
 _USUAL_FRAME_RATE: Final = 30.0
 
