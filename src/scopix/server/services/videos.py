@@ -14,9 +14,6 @@ from scopix.server.domain.ids import looks_like_id
 from scopix.server.domain.scene_match import SceneMatch, SceneText, matched_scene
 from scopix.server.services.files import BlobLocation, FileView
 
-#: The media type whose files have scenes.
-VIDEO = "video"
-
 
 @dataclass(frozen=True)
 class SceneView:
@@ -87,11 +84,11 @@ class VideoService:
 
 
 async def _video(uow: UnitOfWork, tenant_id: str, file_id: str) -> File:
-    """The tenant's live file, which must be a video."""
+    """The tenant's live file, which must be a video: a file with a scene analysis."""
     file = await uow.files.get(tenant_id, file_id) if looks_like_id(file_id) else None
     if file is None:
         raise NotFound("file not found", file_id=file_id)
-    if file.media_type != VIDEO:
+    if file.video_analysis_status is None:
         raise WrongMediaType(
             f"a {file.media_type} file has no scenes: only videos do", media_type=file.media_type
         )
@@ -110,13 +107,13 @@ def _check_analysed(file: File) -> None:
             video_analysis_error_type=file.video_analysis_error_type,
         )
     raise Conflict(
-        f"the video's scene analysis is {status or 'not started'}: its scenes are not found yet",
+        f"the video's scene analysis is {status}: its scenes are not found yet",
         video_analysis_status=status,
     )
 
 
 def _has_scenes(file: File) -> bool:
-    return file.media_type == VIDEO and file.video_analysis_status == "completed"
+    return file.video_analysis_status == "completed"
 
 
 async def _scene_views(uow: UnitOfWork, file: File) -> list[SceneView]:
