@@ -248,10 +248,10 @@ def _pan_offset(cover_side: int, frame_side: int, progress: float) -> int:
 
 @functools.cache
 def three_scenes() -> tuple[bytes, list[float]]:
-    """A 9-second H.264 MP4 of three scenes anyone can tell apart and describe: a rocket
-    launching (3.2 s), a white card reading "HARBOUR MASTER" (2.8 s), a cat (3.0 s); and
-    its true cut times in seconds."""
-    pictures = [photo("rocket.jpg"), card("HARBOUR\nMASTER"), photo("chelsea.png")]
+    """A 9-second H.264 MP4 of three scenes anyone can tell apart and the on-device models
+    describe: a cup of coffee (3.2 s), a white card reading "HARBOUR MASTER" (2.8 s), a cat
+    (3.0 s); and its true cut times in seconds."""
+    pictures = [photo("coffee.png"), card("HARBOUR\nMASTER"), photo("chelsea.png")]
     return scenes_video(pictures, _THREE_SCENES_SECONDS), list(THREE_SCENES_CUTS)
 
 

@@ -41,7 +41,7 @@ async def analysis_of(api: Api, file_id: str) -> Analysis:
 
 
 async def test_each_scene_is_described_and_the_video_tells_them_in_order(api: Api) -> None:
-    data, _ = three_scenes()  # a rocket (3.2 s), a card "HARBOUR MASTER" (2.8 s), a cat (3 s)
+    data, _ = three_scenes()  # coffee (3.2 s), a card "HARBOUR MASTER" (2.8 s), a cat (3 s)
     file_id = await upload(api, data)
     await api.drain()
 
@@ -50,7 +50,8 @@ async def test_each_scene_is_described_and_the_video_tells_them_in_order(api: Ap
     parts = (await analysis_of(api, file_id)).parts
     assert parts is not None
     assert [p["scene_index"] for p in parts] == [0, 1, 2]
-    card, cat = parts[1], parts[2]
+    coffee, card, cat = parts
+    assert {"coffee", "cup"} & set(coffee["tags"]), coffee
     assert card["description"] == 'An image with the text "HARBOUR MASTER".'
     assert card["visible_text"] == "HARBOUR\nMASTER"
     assert [r["text"] for r in card["text_regions"]] == ["HARBOUR", "MASTER"]
@@ -60,10 +61,11 @@ async def test_each_scene_is_described_and_the_video_tells_them_in_order(api: Ap
     description = video["description"]
     assert description.startswith("A video of 3 scenes, 0:09 long. Scene 1 (0:00–0:03): ")
     told = [
+        f"Scene 1 (0:00–0:03): {coffee['description']}",
         f"Scene 2 (0:03–0:06): {card['description']}",
         f"Scene 3 (0:06–0:09): {cat['description']}",
     ]
-    assert description.index(told[0]) < description.index(told[1])
+    assert description.index(told[0]) < description.index(told[1]) < description.index(told[2])
     assert video["tags"][0] == "video" and {"text", "cat"} <= set(video["tags"])
     assert video["visible_text"] == "HARBOUR\nMASTER"
     assert video["text_regions"] == []  # each scene keeps its own
