@@ -70,7 +70,7 @@ def test_sign_in_upload_search_inspect_edit_and_delete(
     screenshots.take(page, "01-sign-in")
     sign_in(page, site, key)
     expect(page.locator("#summary")).to_have_text(
-        "No files yet: drop some images or documents above."
+        "No files yet: drop some images, documents or videos above."
     )
 
     upload_and_wait(page, [invoice, PHOTOS / "coffee.png", PHOTOS / "chelsea.png"])
@@ -212,7 +212,7 @@ def test_a_wrong_filter_in_the_address_is_explained(page: Page, site: Site, key:
     page.get_by_label("Search", exact=True).fill("")
     page.get_by_role("button", name="Search").click()
     expect(page.locator("#summary")).to_have_text(
-        "No files yet: drop some images or documents above."
+        "No files yet: drop some images, documents or videos above."
     )
     expect(page.locator("#gallery-error")).to_be_empty()
 

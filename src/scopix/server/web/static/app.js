@@ -171,7 +171,7 @@ function summarize(count) {
   const many = count.toLocaleString();
   if (!isFiltered()) {
     $("#summary").textContent =
-      count === 0 ? "No files yet: drop some images or documents above." : `${many} ${count === 1 ? "file" : "files"}`;
+      count === 0 ? "No files yet: drop some images, documents or videos above." : `${many} ${count === 1 ? "file" : "files"}`;
   } else {
     $("#summary").textContent = count === 1 ? "1 file matches" : `${many} files match`;
   }
