@@ -26,6 +26,7 @@ from scopix.server.domain.media import media_of_mime
 from scopix.server.domain.ranking import fused_scores
 from scopix.server.media import MediaHandlers
 from scopix.server.media.base import MediaFailed
+from scopix.server.services.files import live_file
 from scopix.server.storage.base import BlobNotFound, BlobStore, local_copy
 from scopix.server.vision.base import TextEmbedder
 from scopix.types.describe import DescriptionErrorType
@@ -209,9 +210,7 @@ class DocumentService:
 
 async def _document(uow: UnitOfWork, tenant_id: str, file_id: str) -> File:
     """The tenant's live file, which must be a document: a file with a text extraction."""
-    file = await uow.files.get(tenant_id, file_id) if looks_like_id(file_id) else None
-    if file is None:
-        raise NotFound("file not found", file_id=file_id)
+    file = await live_file(uow, tenant_id, file_id)
     if file.text_extraction_status is None:
         raise WrongMediaType(
             f"a {file.media_type} file has no pages, text or chunks: only documents do",

@@ -81,13 +81,13 @@ class FileService:
     async def get(self, tenant_id: str, file_id: str) -> FileView:
         """One live file with tags and processing history."""
         async with self.uows.read() as uow:
-            file = await _live_file(uow, tenant_id, file_id)
+            file = await live_file(uow, tenant_id, file_id)
             return await _view(uow, file, with_history=True)
 
     async def processing(self, tenant_id: str, file_id: str) -> ProcessingView:
         """A live file with its latest description job."""
         async with self.uows.read() as uow:
-            file = await _live_file(uow, tenant_id, file_id)
+            file = await live_file(uow, tenant_id, file_id)
             view = await _view(uow, file, with_history=False)
             job = await uow.jobs.latest_for_file(file.id, DESCRIBE)
         return ProcessingView(view, job)
@@ -111,7 +111,7 @@ class FileService:
     async def similar(self, tenant_id: str, file_id: str, limit: int) -> list[FileView]:
         """The live files whose images look most like this one's, most alike first."""
         async with self.uows.read() as uow:
-            await _live_file(uow, tenant_id, file_id)
+            await live_file(uow, tenant_id, file_id)
         if self.semantic is None:
             raise SearchUnavailable("similar images need the on-device models (SCOPIX_ONDEVICE)")
         found = await self.semantic.similar(tenant_id, file_id, limit)
@@ -157,7 +157,7 @@ class FileService:
     ) -> FileView:
         """Change the title and/or the tags."""
         async with self.uows.write() as uow:
-            file = await _live_file(uow, tenant_id, file_id)
+            file = await live_file(uow, tenant_id, file_id)
             now = datetime.now(UTC)
             if title_given:
                 file.title = validate_title(title)
@@ -172,7 +172,7 @@ class FileService:
     async def delete(self, tenant_id: str, file_id: str) -> None:
         """Soft-delete: hidden at once, recoverable for 30 days."""
         async with self.uows.write() as uow:
-            file = await _live_file(uow, tenant_id, file_id)
+            file = await live_file(uow, tenant_id, file_id)
             await _soft_delete(uow, file)
             await uow.commit()
 
@@ -215,7 +215,7 @@ class FileService:
         if not is_known_variant(variant):
             raise NotFound(f"there is no variant called {variant!r}", variant=variant)
         async with self.uows.read() as uow:
-            file = await _live_file(uow, tenant_id, file_id)
+            file = await live_file(uow, tenant_id, file_id)
             blob = await uow.blobs.get(tenant_id, file.sha256)
         if blob is None:
             raise NotFound("file not found")
@@ -227,7 +227,8 @@ class FileService:
         return BlobLocation(key, "image/webp", f"{file.filename}.{variant}.webp")
 
 
-async def _live_file(uow: UnitOfWork, tenant_id: str, file_id: str) -> File:
+async def live_file(uow: UnitOfWork, tenant_id: str, file_id: str) -> File:
+    """The tenant's file that is not deleted; NotFound for any other id, ill-formed ones too."""
     file = await uow.files.get(tenant_id, file_id) if looks_like_id(file_id) else None
     if file is None:
         raise NotFound("file not found", file_id=file_id)

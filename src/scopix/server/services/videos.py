@@ -10,9 +10,8 @@ from typing import Any
 from scopix.server.catalog.models import File, VideoScene
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
 from scopix.server.domain.errors import Conflict, NotFound, WrongMediaType
-from scopix.server.domain.ids import looks_like_id
 from scopix.server.domain.scene_match import SceneMatch, SceneText, matched_scene
-from scopix.server.services.files import BlobLocation, FileView
+from scopix.server.services.files import BlobLocation, FileView, live_file
 
 
 @dataclass(frozen=True)
@@ -85,9 +84,7 @@ class VideoService:
 
 async def _video(uow: UnitOfWork, tenant_id: str, file_id: str) -> File:
     """The tenant's live file, which must be a video: a file with a scene analysis."""
-    file = await uow.files.get(tenant_id, file_id) if looks_like_id(file_id) else None
-    if file is None:
-        raise NotFound("file not found", file_id=file_id)
+    file = await live_file(uow, tenant_id, file_id)
     if file.video_analysis_status is None:
         raise WrongMediaType(
             f"a {file.media_type} file has no scenes: only videos do", media_type=file.media_type
