@@ -12,7 +12,7 @@ import filetype
 
 from scopix.server.domain.errors import UnsupportedMediaType
 
-MediaKind = Literal["image", "document", "video"]
+MediaKind = Literal["image", "document", "video", "link"]
 
 #: How many leading bytes `sniff` needs to decide.
 SNIFF_BYTES = 8192
@@ -49,6 +49,15 @@ ACCEPTED_VIDEOS: dict[str, str] = {
     "video/x-matroska": "mkv",
 }
 
+#: A link's URL, normalized, as the bytes of the link's file until its page is fetched.
+URI_LIST_MIME = "text/uri-list"
+#: A fetched web page with its preview image, as one MHTML archive (media.links.archive).
+PAGE_ARCHIVE_MIME = "multipart/related"
+
+#: Links, by MIME type: never uploaded (sniff accepts neither), only written by the link
+#: service and the crawl job; their files are found by `media_of_mime` like any other.
+LINK_TYPES: dict[str, str] = {URI_LIST_MIME: "url", PAGE_ARCHIVE_MIME: "mhtml"}
+
 #: Types we recognise and will accept once a decoder for them ships offline.
 NOT_YET_ACCEPTED: dict[str, MediaKind] = {
     "image/heic": "image",
@@ -60,7 +69,9 @@ _ACCEPTED_BY_KIND: dict[MediaKind, dict[str, str]] = {
     "document": ACCEPTED_DOCUMENTS,
     "video": ACCEPTED_VIDEOS,
 }
+_STORED_BY_KIND: dict[MediaKind, dict[str, str]] = {**_ACCEPTED_BY_KIND, "link": LINK_TYPES}
 
+#: What an upload may be (links are added by URL, never uploaded).
 ACCEPTED: list[str] = sorted(mime for types in _ACCEPTED_BY_KIND.values() for mime in types)
 
 #: Filename extensions that make plain text Markdown.
@@ -90,7 +101,7 @@ class MediaType:
 
 def media_of_mime(mime: str) -> MediaType:
     """The media type of bytes already stored under `mime` (which sniff gave them)."""
-    for kind, types in _ACCEPTED_BY_KIND.items():
+    for kind, types in _STORED_BY_KIND.items():
         if mime in types:
             return MediaType(kind, mime, types[mime])
     raise KeyError(mime)

@@ -11,6 +11,7 @@ VARIANTS = "variants"
 DESCRIBE = "describe"
 EXTRACT = "extract"
 SCENES = "scenes"
+CRAWL = "crawl"
 
 
 def new_job(kind: str, file: File, *, max_attempts: int, now: datetime) -> Job:

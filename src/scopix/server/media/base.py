@@ -61,11 +61,14 @@ class ExtractedPage:
 
 @dataclass(frozen=True)
 class Extracted:
-    """A document's text, page by page (one page for TXT, MD and DOCX)."""
+    """A document's text, page by page (one page for TXT, MD, DOCX and a link's page).
+    `file_fields` are the kind's own columns read with the text, set on the file when the
+    extraction is recorded (a link's `page_title`, `og_metadata`, `favicon_url`, ...)."""
 
     document_type: str
     title: str | None
     pages: tuple[ExtractedPage, ...]
+    file_fields: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,7 @@ class DescribeInputs:
 
 
 class MediaHandler(Protocol):
-    """One kind of media: images, documents, and (next) videos and links."""
+    """One kind of media: images, documents, videos and links."""
 
     kind: MediaKind
     #: Whether files of this kind have rendered variants (thumbnails) made by the variants job.

@@ -121,6 +121,8 @@ class ExtractHandler(PipelineJob):
         file.document_title = extracted.title
         file.page_count = len(extracted.pages)
         file.chunk_count = len(result.chunks)
+        for name, value in extracted.file_fields.items():  # the kind's own columns, as read
+            setattr(file, name, value)
         # File search (GET /files?search=) finds the document by its text until, and after, a
         # description says what it reads (the same cut the description's merge keeps).
         text = cut_at_word(document_text(extracted), MAX_DOCUMENT_TEXT_CHARS, marker="")
