@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from scopix import __version__
+
 MiB = 1024 * 1024
 
 
@@ -101,6 +103,34 @@ class Settings(BaseSettings):
     video_max_scenes: int = Field(default=200, ge=1, description="scenes kept of one video")
     video_max_described_scenes: int = Field(
         default=30, ge=1, description="scenes of one video described by the analyzers"
+    )
+    # Links: how a saved link's page is fetched (in the isolated workers, never the API)
+    links_allow_private: bool = Field(
+        default=False,
+        description="let links reach loopback, private, link-local and other internal "
+        "addresses (tests, intranets); off, such a URL is refused or its crawl fails",
+    )
+    links_max_body_bytes: int = Field(
+        default=10 * MiB, ge=1, description="largest page body kept, after decompression"
+    )
+    links_deadline_seconds: float = Field(
+        default=20.0, gt=0, le=600, description="one fetch's whole time, redirects included"
+    )
+    links_max_redirects: int = Field(default=5, ge=0, le=20, description="redirects followed")
+    links_max_image_bytes: int = Field(
+        default=10 * MiB, ge=1, description="largest preview image (og:image) fetched for a page"
+    )
+    links_recrawl_hours: float = Field(
+        default=0,
+        ge=0,
+        description="links crawled longer ago than this are fetched again by the maintenance "
+        "sweep; 0 (the default) never recrawls on its own",
+    )
+    links_user_agent: str = Field(
+        default=f"ScopixBot/{__version__} (+self-hosted)",
+        min_length=1,
+        max_length=200,
+        description="the User-Agent a page is fetched with",
     )
     # Decoder isolation: every decode of untrusted bytes runs in a child with limits
     max_interlaced_pixels: int = Field(

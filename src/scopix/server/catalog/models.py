@@ -155,6 +155,15 @@ class File(Base):
         # One file per keyed upload position: a retried request finds it instead of adding one.
         # NULLs are distinct on SQLite and PostgreSQL, so unkeyed uploads never collide.
         Index("ux_files_tenant_upload_ref", "tenant_id", "upload_ref", unique=True),
+        # A tenant's links by the URL they were saved from (dedup, recrawl); files that were
+        # uploaded are not in it.
+        Index(
+            "ix_files_tenant_source_url",
+            "tenant_id",
+            "source_url",
+            sqlite_where=text("source_url IS NOT NULL"),
+            postgresql_where=text("source_url IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -210,6 +219,22 @@ class File(Base):
     video_analysis_error: Mapped[str | None] = mapped_column(Text)
     video_analysis_error_type: Mapped[str | None] = mapped_column(String(32))
     scene_count: Mapped[int | None] = mapped_column(Integer)
+    #: A link's own facts (null for other kinds, and for a file that was uploaded): the
+    #: normalized URL it was saved from (the tenant's links are deduplicated by it) and its
+    #: host, how fetching it went (`pending`, `processing`, `completed`, `failed`; its error
+    #: and error type) and when it last succeeded (services/crawl.py); what the page said of
+    #: itself (title, Open Graph, favicon) and its article's images, set by its extraction.
+    source_url: Mapped[str | None] = mapped_column(Text)
+    domain: Mapped[str | None] = mapped_column(String(255))
+    page_title: Mapped[str | None] = mapped_column(Text)
+    og_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    favicon_url: Mapped[str | None] = mapped_column(Text)
+    crawl_status: Mapped[str | None] = mapped_column(String(20))
+    crawl_error: Mapped[str | None] = mapped_column(Text)
+    crawl_error_type: Mapped[str | None] = mapped_column(String(32))
+    crawled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    extracted_images: Mapped[list[str] | None] = mapped_column(JSON)
+    extracted_images_count: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

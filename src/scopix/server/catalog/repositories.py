@@ -61,7 +61,7 @@ from scopix.server.domain.listing import FileQuery
 from scopix.server.domain.purge import BlobState
 from scopix.server.domain.regions import as_record, from_record
 from scopix.server.domain.videos import SceneSpan, VideoMetadata
-from scopix.server.jobs.records import DESCRIBE, EXTRACT, SCENES
+from scopix.server.jobs.records import CRAWL, DESCRIBE, EXTRACT, SCENES, VARIANTS
 from scopix.server.media.base import Extracted, ExtractedPage, Scene, SceneCut
 
 
@@ -826,7 +826,15 @@ class JobRepository:
 
 #: Job kinds that wait while a job of their file of one of these kinds is queued or running:
 #: a document's description reads what its extraction found, a video's the scenes found in it.
-WAITS_FOR: dict[str, tuple[str, ...]] = {DESCRIBE: (EXTRACT, SCENES)}
+#: A link's bytes are a placeholder until its crawl replaces them, so nothing reads them while
+#: a crawl may still do so; and what a crawl queues for the bytes it fetched (variants, their
+#: kind's own job, a description) is dispatched as it finishes (`held_back_by`).
+WAITS_FOR: dict[str, tuple[str, ...]] = {
+    DESCRIBE: (EXTRACT, SCENES, CRAWL),
+    VARIANTS: (CRAWL,),
+    EXTRACT: (CRAWL,),
+    SCENES: (CRAWL,),
+}
 
 
 def _ready(now: datetime) -> Select[Job]:
