@@ -44,6 +44,8 @@ STATUS_BY_ERROR: dict[type[domain.DomainError], int] = {
     domain.InvalidSignature: 403,
     domain.UrlExpired: 403,
     domain.SearchUnavailable: 422,
+    domain.InvalidUrl: 422,
+    domain.UrlRefused: 422,
 }
 
 CODE_BY_STATUS = {

@@ -186,3 +186,15 @@ class SearchUnavailable(DomainError):
     """A kind of search this server's configuration cannot answer (no embedder)."""
 
     code = "SEARCH_UNAVAILABLE"
+
+
+class InvalidUrl(DomainError):
+    """A link's URL cannot be fetched as given: not http(s), no host, too long, unreadable."""
+
+    code = "INVALID_URL"
+
+
+class UrlRefused(DomainError):
+    """A link's URL names an address the server must not reach (loopback, private, ...)."""
+
+    code = "URL_REFUSED"
