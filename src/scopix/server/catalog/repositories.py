@@ -270,6 +270,39 @@ class FileRepository:
             .limit(1)
         )
 
+    async def live_link(self, tenant_id: str, source_url: str) -> File | None:
+        """The tenant's oldest live file saved from this (normalized) URL."""
+        return await self.session.scalar(
+            select(File)
+            .where(
+                File.tenant_id == tenant_id,
+                File.source_url == source_url,
+                File.deleted_at.is_(None),
+            )
+            .order_by(File.created_at, File.id)
+            .limit(1)
+        )
+
+    async def due_for_recrawl(self, crawled_before: datetime, limit: int) -> Sequence[Any]:
+        """(tenant_id, id) of live links last crawled (or, never fetched, added) before
+        `crawled_before`, with no crawl queued or running, longest waiting first."""
+        crawling = exists().where(
+            Job.file_id == File.id, Job.kind == CRAWL, Job.state.in_(ACTIVE_JOB_STATES)
+        )
+        last = func.coalesce(File.crawled_at, File.created_at)
+        rows = await self.session.execute(
+            select(File.tenant_id, File.id)
+            .where(
+                File.source_url.is_not(None),
+                File.deleted_at.is_(None),
+                last < crawled_before,
+                ~crawling,
+            )
+            .order_by(last, File.id)
+            .limit(limit)
+        )
+        return rows.all()
+
     async def refers_to(self, tenant_id: str, sha256: str) -> bool:
         """Whether any file row, live or deleted, names these bytes."""
         found = await self.session.scalar(
@@ -681,6 +714,24 @@ class JobRepository:
             .where(Job.file_id == file_id, Job.kind == kind)
             .order_by(Job.created_at.desc(), Job.id.desc())
             .limit(1)
+        )
+
+    async def active_for_file(self, file_id: str, kind: str) -> Job | None:
+        """The file's queued or running job of `kind` (there is at most one)."""
+        return await self.session.scalar(
+            select(Job).where(
+                Job.file_id == file_id, Job.kind == kind, Job.state.in_(ACTIVE_JOB_STATES)
+            )
+        )
+
+    async def repoint_file(self, file_id: str, sha256: str) -> None:
+        """Point the file's queued jobs at its new bytes (a crawl replaced them), so that what
+        waited for the crawl works on what it fetched."""
+        await self.session.execute(
+            update(Job)
+            .where(Job.file_id == file_id, Job.state == "queued")
+            .values(sha256=sha256)
+            .execution_options(synchronize_session="fetch")
         )
 
     async def reserved(self, tenant_id: str, kind: str) -> int:

@@ -38,6 +38,7 @@ from scopix.server.services.idempotency import IdempotencyService
 from scopix.server.services.image_links import ImageLinks
 from scopix.server.services.ingest import Ingestor, JobSettings, StorageRoom
 from scopix.server.services.keys import KeyService
+from scopix.server.services.links import LinkService
 from scopix.server.services.maintenance import Maintenance
 from scopix.server.services.purge import Purger
 from scopix.server.services.quota import QuotaService
@@ -79,6 +80,7 @@ class Services:
     describe: DescribeService
     documents: DocumentService
     videos: VideoService
+    links: LinkService
     idempotency: IdempotencyService
     pipeline: DescriptionPipeline
     #: what each media kind does: the only place that knows
@@ -140,6 +142,7 @@ def build_services(settings: Settings) -> Services:
             settings.direct_upload_url_seconds, settings.direct_upload_expiry_seconds, secret
         ),
     )
+    links = LinkService(uows, ingest, queue, allow_private=settings.links_allow_private)
     files = FileService(uows, _semantic_index(settings, uows, embedder))
     rate_limiter, upload_slots = build_limits(settings)
     return Services(
@@ -163,10 +166,13 @@ def build_services(settings: Settings) -> Services:
             direct_uploads,
             Purger(uows, store, files.semantic.forget if files.semantic else None),
             timedelta(days=settings.purge_after_days),
+            links,
+            _recrawl_after(settings),
         ),
         describe=DescribeService(uows, queue, settings.describe_max_attempts),
         documents=DocumentService(uows, store, media, embedder),
         videos=VideoService(uows),
+        links=links,
         idempotency=idempotency,
         pipeline=pipeline,
         media=media,
@@ -175,6 +181,13 @@ def build_services(settings: Settings) -> Services:
         queue=queue,
         sweeper=JobSweeper(uows, handlers, timedelta(seconds=settings.job_redispatch_seconds)),
     )
+
+
+def _recrawl_after(settings: Settings) -> timedelta | None:
+    """How long ago a link's last crawl makes it due again; None when recrawls are off."""
+    if settings.links_recrawl_hours <= 0:
+        return None
+    return timedelta(hours=settings.links_recrawl_hours)
 
 
 def build_store(settings: Settings) -> BlobStore:

@@ -163,6 +163,40 @@ class Ingestor:
         finally:
             await self._discard(staged)
 
+    async def ingest_written(
+        self,
+        tenant_id: str,
+        staged: StagedUpload,
+        media: MediaType,
+        options: UploadOptions,
+        file_fields: Mapping[str, object],
+    ) -> Ingested:
+        """Record bytes the server wrote itself (a link's URL list, named by its URL): their
+        type is known, so they are not sniffed, and `file_fields` are the new file's columns
+        of its kind. Deduplicated and stored as an upload is; the staged bytes are consumed."""
+        try:
+            handler = self.media.of(media)
+            options = replace(options, auto_describe=options.auto_describe and handler.describable)
+            placed = _Placement(None, None, file_fields)
+            return await self._store_and_record(tenant_id, staged, media, options, placed, None)
+        finally:
+            await self._discard(staged)
+
+    async def keep_new_bytes(
+        self, tenant_id: str, staged: StagedUpload, media: MediaType
+    ) -> tuple[Blob, Reservation]:
+        """Store bytes new to the tenant that an existing file will name (a link's fetched
+        page), as an upload's are: room reserved first, preview rendered when the kind has
+        one, original placed. The caller inserts the blob row (`blob_row`) and settles the
+        reservation in one transaction, or releases it; it is released here on any error."""
+        self.room.disk.check(0)  # the bytes are on the data disk already
+        reservation = await self.room.quota.reserve(tenant_id, staged.size)
+        try:
+            return await self._store_blob(tenant_id, staged, media, None), reservation
+        except BaseException:
+            await self.room.quota.release(reservation)
+            raise
+
     async def ingest_known(
         self,
         tenant_id: str,
@@ -188,7 +222,7 @@ class Ingestor:
             skip_duplicates=options.skip_duplicates,
         )
         if outcome is DedupOutcome.SKIPPED and live is not None:
-            return await self._skipped(live, blob)
+            return await self.skipped(live, blob)
         media = named(media_of_mime(blob.mime_type), filename)
         describable = self.media.of(media).describable
         options = replace(options, auto_describe=options.auto_describe and describable)
@@ -250,7 +284,7 @@ class Ingestor:
             skip_duplicates=options.skip_duplicates,
         )
         if outcome is DedupOutcome.SKIPPED and live is not None and blob is not None:
-            return await self._skipped(live, blob)
+            return await self.skipped(live, blob)
         if options.auto_describe:  # refuse before any byte is stored; _record checks again
             async with self.uows.read() as uow:
                 await reserve_descriptions(uow, tenant_id, 1)
@@ -394,7 +428,7 @@ class Ingestor:
                 # checks take a share lock on it, and PostgreSQL would deadlock two uploads
                 # that each hold one and then ask to lock it for update.
                 await uow.usage.lock_tenant(tenant_id)
-            saved, deduplicated = await _blob_row(uow, tenant_id, staged.sha256, new_blob)
+            saved, deduplicated = await blob_row(uow, tenant_id, staged.sha256, new_blob)
             if reservation is not None:
                 # Kept with the new blob; given back when a concurrent upload of the same
                 # bytes kept them first, as they count once.
@@ -406,7 +440,7 @@ class Ingestor:
             if options.skip_duplicates:
                 live = await uow.files.find_live_by_hash(tenant_id, staged.sha256)
                 if live is not None:  # a concurrent upload of the same bytes won the race
-                    return await self._skipped(live, saved)
+                    return await self.skipped(live, saved)
             if options.auto_describe:
                 await reserve_descriptions(uow, tenant_id, 1)
             handler = self.media.of(media)
@@ -427,11 +461,8 @@ class Ingestor:
         """The jobs of a new file, in its own transaction: none is ever lost or orphaned."""
         handler = self.media.for_mime(file.mime_type)
         jobs = []
-        if handler.has_previews and variants_needed:
-            jobs.append(new_job(VARIANTS, file, max_attempts=VARIANT_ATTEMPTS, now=file.created_at))
-            uow.jobs.add(jobs[-1])
-        elif handler.has_previews and file.status == "completed":
-            uow.files.add_event(file.id, file.created_at, *_variant_event(blob))
+        if handler.has_previews:
+            jobs += queue_variants(uow, file, blob, needed=variants_needed, now=file.created_at)
         if handler.extract_job is not None:  # per file: each file's own status
             jobs.append(queue_media_job(uow, file, handler.extract_job, file.created_at))
         if file.auto_describe:
@@ -439,7 +470,8 @@ class Ingestor:
             jobs.append(queue_new_file(uow, file, max_attempts=attempts, now=file.created_at))
         return jobs
 
-    async def _skipped(self, live: File, blob: Blob) -> Ingested:
+    async def skipped(self, live: File, blob: Blob) -> Ingested:
+        """The outcome of an upload skipped as a duplicate of `live`."""
         async with self.uows.read() as uow:
             tags = await uow.files.tags_for([live.id])
         return Ingested(live, blob, tuple(tags.get(live.id, ())), deduplicated=True, skipped=True)
@@ -467,10 +499,26 @@ async def _stored_under(
     return Ingested(file, blob, tuple(tags.get(file.id, ())), deduplicated, skipped=False)
 
 
-async def _blob_row(
+def queue_variants(
+    uow: UnitOfWork, file: File, blob: Blob, *, needed: bool, now: datetime
+) -> list[Job]:
+    """The variants job of bytes whose variants are still to be made; for bytes that have
+    them, once the file is complete, the event that says how they went."""
+    if needed:
+        job = new_job(VARIANTS, file, max_attempts=VARIANT_ATTEMPTS, now=now)
+        uow.jobs.add(job)
+        return [job]
+    if file.status == "completed":
+        uow.files.add_event(file.id, now, *_variant_event(blob))
+    return []
+
+
+async def blob_row(
     uow: UnitOfWork, tenant_id: str, sha256: str, new_blob: Blob | None
 ) -> tuple[Blob, bool]:
-    """The locked blob row and whether these bytes were stored before this upload."""
+    """The locked blob row and whether these bytes were stored before this upload (raises
+    _BytesPurged when known bytes are being purged, Conflict when new ones came as a purge
+    emptied their key)."""
     if new_blob is not None:
         saved, inserted = await uow.blobs.add_if_absent(new_blob)
         if not inserted and not is_attachable(saved.state):

@@ -1,6 +1,6 @@
 """Housekeeping: abandoned staging files, blobs whose catalog row never committed, idempotency
-keys past retention, direct uploads that will never complete, and files deleted long enough
-ago to be purged."""
+keys past retention, direct uploads that will never complete, files deleted long enough
+ago to be purged; and links due for a recrawl, when periodic recrawls are on."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from scopix.server.domain.blobkeys import parse_blob_prefix
 from scopix.server.domain.purge import DEFAULT_PURGE_AFTER
 from scopix.server.services.direct_uploads import DirectUploadService
 from scopix.server.services.idempotency import IdempotencyService
+from scopix.server.services.links import LinkService
 from scopix.server.services.purge import Purger
 from scopix.server.storage.base import BlobStore
 
@@ -33,6 +34,7 @@ class SweepReport:
     direct_uploads: int = 0
     purged_files: int = 0
     purged_blobs: int = 0
+    recrawled_links: int = 0
 
 
 class Maintenance:
@@ -47,6 +49,8 @@ class Maintenance:
         direct_uploads: DirectUploadService | None = None,
         purger: Purger | None = None,
         purge_after: timedelta = DEFAULT_PURGE_AFTER,
+        links: LinkService | None = None,
+        recrawl_after: timedelta | None = None,
     ) -> None:
         self.uows = uows
         self.store = store
@@ -55,10 +59,13 @@ class Maintenance:
         self.direct_uploads = direct_uploads
         self.purger = purger or Purger(uows, store)
         self.purge_after = purge_after
+        self.links = links
+        self.recrawl_after = recrawl_after
 
     async def sweep(self) -> SweepReport:
         """Remove staging files and orphan blobs older than the grace period, idempotency keys
-        past retention, and files deleted more than `purge_after` ago."""
+        past retention, and files deleted more than `purge_after` ago; queue a crawl of the
+        links last crawled more than `recrawl_after` ago (None: never)."""
         staging = await self.store.sweep_staging(self.grace_seconds)
         orphans = 0
         for prefix in await self.store.list_stale_prefixes(3, self.grace_seconds):
@@ -68,6 +75,9 @@ class Maintenance:
         keys = await self.idempotency.purge_expired()
         uploads = await self.direct_uploads.sweep() if self.direct_uploads else 0
         purged = await self.purger.purge(self.purge_after, PURGE_BATCHES_PER_SWEEP)
+        recrawled = 0
+        if self.links is not None and self.recrawl_after is not None:
+            recrawled = await self.links.recrawl_due(self.recrawl_after)
         if staging or orphans or keys or uploads:
             log.info(
                 "swept %d staging files, %d orphan blobs, %d idempotency keys, %d direct uploads",
@@ -76,7 +86,7 @@ class Maintenance:
                 keys,
                 uploads,
             )
-        return SweepReport(staging, orphans, keys, uploads, purged.files, purged.blobs)
+        return SweepReport(staging, orphans, keys, uploads, purged.files, purged.blobs, recrawled)
 
     async def _is_orphan(self, prefix: str) -> bool:
         parsed = parse_blob_prefix(prefix)
