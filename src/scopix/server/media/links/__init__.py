@@ -1,0 +1,1 @@
+"""Links: fetching a web page under the SSRF rules (`fetch`), reading it and keeping it."""
