@@ -1,5 +1,5 @@
-"""The client commands: ``upload``, ``ls``, ``get``, ``search``, ``similar``, ``text``,
-``scenes``, ``quota``, ``describe``.
+"""The client commands: ``upload``, ``link``, ``ls``, ``get``, ``search``, ``similar``,
+``text``, ``scenes``, ``quota``, ``describe``, ``recrawl``.
 
 They need only the ``cli`` extra (typer, rich) and httpx. Each command parses its
 options, then hands ``run_client`` a coroutine that talks to the server and prints;
@@ -26,12 +26,14 @@ from scopix.cli.common import (
 )
 from scopix.cli.progress import UploadDisplay
 from scopix.errors import QuotaExceededError
+from scopix.types.describe import DescriptionStatus
+from scopix.types.links import LinkResult
 from scopix.types.upload import BatchUploadResults
 
 if TYPE_CHECKING:
     from scopix.client import Scopix
     from scopix.types.documents import DocumentSearchMode
-    from scopix.types.files import FileList
+    from scopix.types.files import FileDetails, FileList
 
 IdArgument = Annotated[str, typer.Argument(help="the file's id")]
 LimitOption = Annotated[int, typer.Option(min=1, max=100, help="files per page")]
@@ -145,6 +147,69 @@ def upload(
         include_hidden=include_hidden,
     )
     run_client(api_key, base_url, lambda client: _upload(client, request, as_json))
+
+
+@dataclass(frozen=True)
+class LinkRequest:
+    """What ``scopix link`` was asked to save."""
+
+    urls: list[str]
+    title: str | None
+    tags: list[str]
+    describe: bool
+    skip_duplicates: bool
+    wait: bool
+
+
+def link(
+    urls: Annotated[list[str], typer.Argument(help="the pages' URLs (http or https)")],
+    title: Annotated[str | None, typer.Option(help="a title for the page (one URL only)")] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="a tag for every page (repeatable)")
+    ] = None,
+    no_describe: Annotated[
+        bool, typer.Option("--no-describe", help="save the pages without describing them")
+    ] = False,
+    skip_duplicates: Annotated[
+        bool, typer.Option("--skip-duplicates", help="a URL saved already gives that link back")
+    ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait", help="wait until each page is fetched and described, then show it"),
+    ] = False,
+    api_key: ApiKeyOption = None,
+    base_url: BaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Save web pages by URL: the server fetches each one, keeps its text, title and images,
+    and describes it. One row per URL.
+
+    Exits 1 when a URL was refused or, with --wait, a page could not be fetched or described.
+    """
+    if title is not None and len(urls) > 1:
+        raise typer.BadParameter("a title names one page: give one URL", param_hint="--title")
+    request = LinkRequest(
+        urls=urls,
+        title=title,
+        tags=[t.strip() for t in tag or [] if t.strip()],
+        describe=not no_describe,
+        skip_duplicates=skip_duplicates,
+        wait=wait,
+    )
+    run_client(api_key, base_url, lambda client: _link(client, request, as_json))
+
+
+def recrawl(
+    file_id: Annotated[str, typer.Argument(help="the link's id")],
+    api_key: ApiKeyOption = None,
+    base_url: BaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fetch a saved link's page again.
+
+    Exits 1 when the file is not a link or a fetch of it is already queued or running.
+    """
+    run_client(api_key, base_url, lambda client: _recrawl(client, file_id, as_json))
 
 
 def ls(
@@ -318,6 +383,54 @@ def _show_uploads(results: BatchUploadResults, as_json: bool) -> None:
     console = stdout()
     console.print(render.upload_table(results, console.width))
     console.print(results.summary(), markup=False, highlight=False)
+
+
+async def _link(client: Scopix, request: LinkRequest, as_json: bool) -> int:
+    options: dict[str, Any] = {
+        "tags": request.tags or None,
+        "auto_describe": request.describe,
+        "skip_duplicates": request.skip_duplicates,
+    }
+    if len(request.urls) == 1:  # the one route that takes a title
+        saved = await client.files.add_link(request.urls[0], title=request.title, **options)
+        results = [LinkResult(request.urls[0], saved)]
+    else:
+        results = await client.files.add_links(request.urls, **options)
+    fetched: dict[str, FileDetails] = {}
+    if request.wait:
+        for result in results:
+            if result.file is not None:
+                await client.files.wait_for_description(result.file.image_id)
+                fetched[result.file.image_id] = await client.files.get(result.file.image_id)
+    if as_json:
+        typer.echo(render.dumps([_link_record(r, fetched) for r in results]))
+    else:
+        stdout().print(render.link_table(results, fetched))
+    failed = any(
+        d.crawl_status == "failed" or d.description_status is DescriptionStatus.FAILED
+        for d in fetched.values()
+    )
+    return 1 if failed or not all(r.ok for r in results) else 0
+
+
+def _link_record(result: LinkResult, fetched: dict[str, FileDetails]) -> dict[str, Any]:
+    """A URL's JSON: its link (the details when waited for), or why it was refused."""
+    file = fetched.get(result.file.image_id) if result.file else None
+    return {
+        "url": result.url,
+        "file": render.jsonable(file or result.file),
+        "error_code": result.error_code,
+        "error_message": result.error_message,
+    }
+
+
+async def _recrawl(client: Scopix, file_id: str, as_json: bool) -> int:
+    queued = await client.files.recrawl(file_id)
+    if as_json:
+        typer.echo(render.dumps(queued))
+    else:
+        stdout().print(render.state_line("crawl status", queued.crawl_status))
+    return 0
 
 
 async def _list(client: Scopix, as_json: bool, filters: dict[str, Any]) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -21,6 +21,7 @@ from rich.text import Text
 from scopix.types.describe import DescriptionStatus
 from scopix.types.documents import DocumentSearchResults
 from scopix.types.files import FileDetails, FileList
+from scopix.types.links import LinkResult
 from scopix.types.upload import QuotaInfo, UploadResult
 from scopix.types.videos import MatchedScene, Scene, SceneList, VideoMetadata
 
@@ -56,6 +57,10 @@ _COLUMNS: dict[str, dict[str, Any]] = {
     "Scene": {"justify": "right", "no_wrap": True},
     "Time": {"no_wrap": True},
     "Text": {"min_width": 12},
+    "URL": {"overflow": "fold", "min_width": 16},
+    "Site": {"overflow": "fold", "min_width": 8},
+    "Title": {"min_width": 12},
+    "Crawl": {"min_width": 10},
 }
 
 
@@ -202,9 +207,11 @@ def file_table(files: Sequence[FileDetails]) -> Table:
     one with that scene and its time."""
     pages = any(item.page_count is not None for item in files)
     scenes = any(item.matched_scene is not None for item in files)
+    sites = any(item.source_url is not None for item in files)
     table = _table(
         "ID",
         "File",
+        *(["Site"] if sites else []),
         "Size",
         *(["Pages"] if pages else []),
         *(["Scene"] if scenes else []),
@@ -215,7 +222,8 @@ def file_table(files: Sequence[FileDetails]) -> Table:
         _add_row(
             table,
             item.id,
-            item.filename or NONE,
+            item.page_title or item.filename or NONE,
+            *([site_of(item)] if sites else []),
             human_size(item.size_bytes),
             *([_count(item.page_count)] if pages else []),
             *([_matched(item.matched_scene)] if scenes else []),
@@ -223,6 +231,47 @@ def file_table(files: Sequence[FileDetails]) -> Table:
             when(item.created_at),
         )
     return table
+
+
+def site_of(details: FileDetails) -> str:
+    """The site a link was saved from: the name its page gives, else its host; "—" for
+    files that are not links."""
+    named = details.og_metadata.site_name if details.og_metadata else None
+    return named or details.domain or NONE
+
+
+def link_table(results: Sequence[LinkResult], fetched: Mapping[str, FileDetails]) -> Table:
+    """One row per URL saved: its link's id, where its fetch stands and the page's title
+    once fetched (``fetched`` holds the details of links waited for), or why the URL was
+    refused."""
+    table = _table("URL", "ID", "Crawl", "Title", "Described")
+    for result in results:
+        if result.file is None:
+            refusal = f"{result.error_code or 'ERROR'}: {result.error_message or NONE}"
+            _add_row(table, result.url, NONE, Text(refusal, style="red"), NONE, NONE)
+            continue
+        details = fetched.get(result.file.image_id)
+        _add_row(
+            table,
+            result.url,
+            result.file.image_id,
+            _crawl(details) if details else result.file.status or NONE,
+            _page_title(details) if details else NONE,
+            status_text((details or result.file).description_status),
+        )
+    return table
+
+
+def _crawl(details: FileDetails) -> Text:
+    state = state_text(details.crawl_status)
+    if details.crawl_error:
+        state.append(f": {shorten(details.crawl_error, 80)}", style="red")
+    return state
+
+
+def _page_title(details: FileDetails) -> str:
+    card = details.og_metadata.title if details.og_metadata else None
+    return details.page_title or card or NONE
 
 
 def scene_table(scenes: SceneList) -> Table:
@@ -283,6 +332,7 @@ def file_fields(details: FileDetails) -> list[tuple[str, str | Text]]:
         ("dimensions", _dimensions(details)),
         *_document_fields(details),
         *_video_fields(details),
+        *_link_fields(details),
         ("created", when(details.created_at)),
         ("status", details.status or NONE),
         ("description status", status_text(details.description_status)),
@@ -316,6 +366,11 @@ def _storage_bound(size: int | None) -> str:
 def status_line(status: DescriptionStatus) -> Text:
     """ "description status: <status>", the status coloured."""
     return Text.assemble(("description status: ", "bold"), status_text(status))
+
+
+def state_line(label: str, state: str) -> Text:
+    """ "<label>: <state>", the state coloured."""
+    return Text.assemble((f"{label}: ", "bold"), state_text(state))
 
 
 def description_view(result: UploadResult) -> RenderableType:
@@ -388,6 +443,20 @@ def _video_fields(details: FileDetails) -> list[tuple[str, str | Text]]:
     ]
 
 
+def _link_fields(details: FileDetails) -> list[tuple[str, str | Text]]:
+    """A link's URL, site, page title, fetch and images; nothing for other files."""
+    if details.source_url is None:
+        return []
+    return [
+        ("url", details.source_url),
+        ("site", site_of(details)),
+        ("page title", _page_title(details)),
+        ("crawl", state_text(details.crawl_status)),
+        ("crawled", when(details.crawled_at)),
+        ("images", _count(details.extracted_images_count)),
+    ]
+
+
 def _video_metadata_fields(metadata: VideoMetadata | None) -> list[tuple[str, str | Text]]:
     if metadata is None:
         return []
@@ -404,11 +473,13 @@ def _matched(scene: MatchedScene | None) -> str:
 
 
 def _visible_text(details: FileDetails) -> str:
-    """The visible text; of a document (whose text can run to many pages) only the start."""
+    """The visible text; of a document or a link (whose text can run to many pages) only
+    the start."""
     text = details.visible_text
     if not text:
         return NONE
-    if not _is_document(details) or len(text) <= DOCUMENT_TEXT_SHOWN:
+    long_text = _is_document(details) or details.source_url is not None
+    if not long_text or len(text) <= DOCUMENT_TEXT_SHOWN:
         return text
     return f"{shorten(text, DOCUMENT_TEXT_SHOWN)}\n(scopix text {details.id} prints all of it)"
 
@@ -432,5 +503,6 @@ def _error_fields(details: FileDetails) -> list[tuple[str, str | Text]]:
         else ("yes" if details.description_is_retryable else "no"),
         "variant error": details.variant_error,
         "text extraction error": details.text_extraction_error,
+        "crawl error": details.crawl_error,
     }
     return [(label, Text(value, style="red")) for label, value in found.items() if value]

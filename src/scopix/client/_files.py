@@ -1,5 +1,5 @@
 """``client.files``: upload, list, read, change and delete files, follow descriptions, read
-documents' text and chunks, and videos' scenes."""
+documents' text and chunks and videos' scenes, and save web pages by URL."""
 
 from __future__ import annotations
 
@@ -23,12 +23,15 @@ from scopix.errors import QuotaExceededError, ScopixTimeoutError
 from scopix.types.documents import ChunkList, DocumentChunk, DocumentText
 from scopix.types.events import DescriptionProgress, UploadProgress
 from scopix.types.files import BatchDeleteResult, FileDetails, FileList, ProcessingStatus
+from scopix.types.links import LinkResult, RecrawlResult
 from scopix.types.upload import BatchUploadResults, QuotaInfo, UploadResult
 from scopix.types.videos import SceneList
 
 Variant = Literal["tiny_64", "small_256", "medium_750", "large_1024", "original"]
 SortField = Literal["content_created_at", "created_at", "title", "size_bytes"]
 BATCH_DELETE_IDS = 100
+#: URLs per ``POST /files/links/batch`` (the server's bound)
+LINKS_PER_REQUEST = 100
 _PAGE = 100
 
 
@@ -177,6 +180,60 @@ class AsyncFiles:
                 await run.wait_for_descriptions(self._timeout(description_timeout))
         results = run.collected()
         return results.raise_on_failures() if raise_on_failure else results
+
+    async def add_link(
+        self,
+        url: str,
+        *,
+        title: str | None = None,
+        tags: Sequence[str] | None = None,
+        auto_describe: bool = True,
+        skip_duplicates: bool = False,
+    ) -> UploadResult:
+        """Save the web page at ``url``: the server fetches it in the background, keeps its
+        main text, title, Open Graph card and images, and describes it like a document.
+
+        The result comes at once (``media_type="link"``, ``status="processing"``); follow the
+        fetch with ``get_processing_status`` (``crawl_status``) or ``wait_for_description``.
+        With ``skip_duplicates`` a URL already saved (after normalization) gives that link
+        back, ``deduplicated``. A URL the server will not fetch (not http or https, or an
+        address inside its own network) raises ``ValidationError`` with code INVALID_URL
+        or URL_REFUSED.
+        """
+        body = _link_options(tags, auto_describe, skip_duplicates)
+        body["url"] = url
+        if title is not None:
+            body["title"] = title
+        answer = await self._transport.json("POST", "files/links", body=body, write=True)
+        return UploadResult.from_dict(answer)
+
+    async def add_links(
+        self,
+        urls: Sequence[str],
+        *,
+        tags: Sequence[str] | None = None,
+        auto_describe: bool = True,
+        skip_duplicates: bool = False,
+    ) -> list[LinkResult]:
+        """Save many web pages (sent 100 URLs per request); one ``LinkResult`` per URL, in
+        the order given. A URL the server refuses is a result with its ``error_code``, not
+        an exception; the others are saved as ``add_link`` saves one."""
+        options = _link_options(tags, auto_describe, skip_duplicates)
+        results: list[LinkResult] = []
+        for start in range(0, len(urls), LINKS_PER_REQUEST):
+            chunk = list(urls[start : start + LINKS_PER_REQUEST])
+            answer = await self._transport.json(
+                "POST", "files/links/batch", body={"urls": chunk, **options}, write=True
+            )
+            results += [LinkResult.from_dict(item) for item in answer.get("results") or []]
+        return results
+
+    async def recrawl(self, file_id: str) -> RecrawlResult:
+        """Fetch a saved link's page again (its text, card, images and, when the page
+        changed, its description follow). A ``ScopixError`` with code CONFLICT while a fetch
+        is queued or running; ``WrongMediaTypeError`` for a file that is not a link."""
+        answer = await self._transport.json("POST", f"files/{file_id}/recrawl", write=True)
+        return RecrawlResult.from_dict(answer)
 
     async def check_quota(self, file_count: int = 1) -> QuotaInfo:
         """Whether ``file_count`` more descriptions fit, and the tier's batch limits."""
@@ -361,8 +418,8 @@ class AsyncFiles:
         image_id: str,
         timeout: float | None = None,  # noqa: ASYNC109 - the SDK's documented signature
     ) -> UploadResult:
-        """Poll until the description is settled (and a document's text extracted) and
-        return the file as an ``UploadResult``.
+        """Poll until the description is settled (and a document's text extracted, a video's
+        scenes found, a link's page fetched) and return the file as an ``UploadResult``.
 
         Raises ``ScopixTimeoutError`` after ``timeout`` seconds (default: the client's
         ``polling_timeout``). A failed description is returned, not raised: check
@@ -410,9 +467,9 @@ class AsyncFiles:
         return dataclasses.replace(waited, deduplicated=uploaded.deduplicated)
 
     async def _poll(self, image_id: str, limit: float) -> UploadResult | None:
-        """The file once its description settles, a document's text is extracted and a
-        video's scenes found (so ``get_text`` and ``get_scenes`` work at once); None when
-        ``limit`` seconds pass first."""
+        """The file once its description settles, a document's text is extracted, a
+        video's scenes found and a link's page fetched (so ``get_text`` and ``get_scenes``
+        work at once); None when ``limit`` seconds pass first."""
         with anyio.move_on_after(limit):
             # the server is polled: no event here could tell us sooner
             while not _settled(await self.get_processing_status(image_id)):  # noqa: ASYNC110
@@ -429,7 +486,18 @@ def _settled(status: ProcessingStatus) -> bool:
         status.is_description_final
         and status.is_extraction_final
         and status.is_video_analysis_final
+        and status.is_crawl_final
     )
+
+
+def _link_options(
+    tags: Sequence[str] | None, auto_describe: bool, skip_duplicates: bool
+) -> dict[str, Any]:
+    """The JSON fields a link request shares with a batch of links."""
+    body: dict[str, Any] = {"auto_describe": auto_describe, "skip_duplicates": skip_duplicates}
+    if tags:
+        body["tags"] = list(tags)
+    return body
 
 
 async def _stream_to(chunks: AsyncIterator[bytes], target: Path) -> None:

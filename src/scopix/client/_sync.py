@@ -74,6 +74,9 @@ class SyncFiles(_Facade):
     get_text = _blocking(AsyncFiles.get_text)
     list_chunks = _blocking(AsyncFiles.list_chunks)
     get_scenes = _blocking(AsyncFiles.get_scenes)
+    add_link = _blocking(AsyncFiles.add_link)
+    add_links = _blocking(AsyncFiles.add_links)
+    recrawl = _blocking(AsyncFiles.recrawl)
 
     @overload
     def upload(

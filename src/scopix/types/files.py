@@ -9,6 +9,7 @@ from typing import Any
 
 from scopix.types._parse import build, optional_int, parse_datetime, string_list
 from scopix.types.describe import DescriptionStatus
+from scopix.types.links import OpenGraph
 from scopix.types.upload import UploadResult
 from scopix.types.videos import MatchedScene, VideoMetadata
 
@@ -28,6 +29,14 @@ def _video_metadata(value: Any) -> VideoMetadata | None:
 
 def _matched_scene(value: Any) -> MatchedScene | None:
     return None if value is None else MatchedScene.from_dict(value)
+
+
+def _optional_strings(value: Any) -> list[str] | None:
+    return None if value is None else string_list(value)
+
+
+def _open_graph(value: Any) -> OpenGraph | None:
+    return None if value is None else OpenGraph.from_dict(value)
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,17 @@ class FileDetails:
     video_analysis_status: str | None = None
     video_analysis_error: str | None = None
     scene_count: int | None = None
+    # links (None for other media types, and from servers without links)
+    source_url: str | None = None
+    domain: str | None = None
+    page_title: str | None = None
+    og_metadata: OpenGraph | None = None
+    favicon_url: str | None = None
+    crawl_status: str | None = None
+    crawl_error: str | None = None
+    crawled_at: datetime | None = None
+    extracted_images: list[str] | None = None
+    extracted_images_count: int | None = None
     #: In a search's results: the scene of a video that holds the query's words.
     matched_scene: MatchedScene | None = None
 
@@ -105,6 +125,10 @@ class FileDetails:
             chunk_count=optional_int,
             video_metadata=_video_metadata,
             scene_count=optional_int,
+            og_metadata=_open_graph,
+            crawled_at=parse_datetime,
+            extracted_images=_optional_strings,
+            extracted_images_count=optional_int,
             matched_scene=_matched_scene,
         )
 
@@ -155,7 +179,7 @@ class FileList:
 @dataclass(frozen=True)
 class ProcessingStatus:
     """Where one file stands: its upload, its variants, its description, and a document's
-    text extraction or a video's scene analysis."""
+    text extraction, a video's scene analysis or a link's crawl."""
 
     image_id: str
     status: str
@@ -184,6 +208,11 @@ class ProcessingStatus:
     video_analysis_error: str | None = None
     video_analysis_error_type: str | None = None
     scene_count: int | None = None
+    # links (None for other media types, and from servers without links)
+    crawl_status: str | None = None
+    crawl_error: str | None = None
+    crawl_error_type: str | None = None
+    crawled_at: datetime | None = None
 
     @property
     def is_description_final(self) -> bool:
@@ -205,6 +234,12 @@ class ProcessingStatus:
         have no video analysis: always True). A PENDING analysis is queued."""
         return self.video_analysis_status not in _EXTRACTION_IN_FLIGHT
 
+    @property
+    def is_crawl_final(self) -> bool:
+        """True unless a link's page is still to be fetched (files that are not links are
+        never crawled: always True). A PENDING crawl is queued."""
+        return self.crawl_status not in _EXTRACTION_IN_FLIGHT
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProcessingStatus:
         """Parse ``GET /files/{id}/status``."""
@@ -221,6 +256,7 @@ class ProcessingStatus:
             chunk_count=optional_int,
             video_metadata=_video_metadata,
             scene_count=optional_int,
+            crawled_at=parse_datetime,
         )
 
 
