@@ -24,6 +24,7 @@ from scopix.server.api.routes import (
     direct_uploads,
     documents,
     files,
+    links,
     system,
     uploads,
     usage,
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(system.router)
     app.include_router(uploads.router, prefix=API_PREFIX)
     app.include_router(direct_uploads.router, prefix=API_PREFIX)
+    app.include_router(links.router, prefix=API_PREFIX)  # /files/links before /files/{id}
     app.include_router(files.router, prefix=API_PREFIX)
     app.include_router(documents.router, prefix=API_PREFIX)
     app.include_router(videos.router, prefix=API_PREFIX)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import Request
@@ -13,7 +13,10 @@ from scopix.server.api.schemas import (
     ErrorBody,
     FileOut,
     HistoryEntry,
+    LinkBatchItemOut,
+    LinkBatchOut,
     MatchedSceneOut,
+    OpenGraphOut,
     PartUrlOut,
     ProcessingStatusOut,
     SceneListOut,
@@ -24,6 +27,7 @@ from scopix.server.api.schemas import (
     VideoMetadataOut,
 )
 from scopix.server.domain.direct_uploads import plan_parts
+from scopix.server.domain.errors import DomainError
 from scopix.server.domain.scene_match import SceneMatch
 from scopix.server.domain.variants import ORIGINAL, THUMBNAIL, variant_state
 from scopix.server.media import MediaHandlers
@@ -31,6 +35,7 @@ from scopix.server.services.batches import BatchItem, BatchOutcome
 from scopix.server.services.direct_uploads import PartTarget, UploadView
 from scopix.server.services.files import FileView, ProcessingView
 from scopix.server.services.ingest import Ingested
+from scopix.server.services.links import LinkOutcome
 from scopix.server.services.videos import SceneView
 
 API_PREFIX = "/api/v2"
@@ -154,12 +159,26 @@ def file_out(
         video_analysis_status=f.video_analysis_status,
         video_analysis_error=f.video_analysis_error,
         scene_count=f.scene_count,
+        source_url=f.source_url,
+        domain=f.domain,
+        page_title=f.page_title,
+        og_metadata=_open_graph(f.og_metadata),
+        favicon_url=f.favicon_url,
+        crawl_status=f.crawl_status,
+        crawl_error=f.crawl_error,
+        crawled_at=f.crawled_at,
+        extracted_images=f.extracted_images,
+        extracted_images_count=f.extracted_images_count,
         matched_scene=_matched_scene(matched_scene),
     )
 
 
 def _video_metadata(record: Mapping[str, Any] | None) -> VideoMetadataOut | None:
     return None if record is None else VideoMetadataOut.model_validate(record)
+
+
+def _open_graph(record: Mapping[str, Any] | None) -> OpenGraphOut | None:
+    return None if record is None else OpenGraphOut.model_validate(record)
 
 
 def _matched_scene(match: SceneMatch | None) -> MatchedSceneOut | None:
@@ -203,6 +222,10 @@ def processing_status(processing: ProcessingView, media: MediaHandlers) -> Proce
         video_analysis_error=f.video_analysis_error,
         video_analysis_error_type=f.video_analysis_error_type,
         scene_count=f.scene_count,
+        crawl_status=f.crawl_status,
+        crawl_error=f.crawl_error,
+        crawl_error_type=f.crawl_error_type,
+        crawled_at=f.crawled_at,
     )
 
 
@@ -224,6 +247,30 @@ def scene_list(file_id: str, scenes: list[SceneView], urls: UrlMaker) -> SceneLi
             for view in scenes
         ]
     )
+
+
+def ingested_result(done: Ingested, urls: UrlMaker) -> UploadResultOut:
+    """The `UploadResult` of a file the ingest (or the link service through it) recorded."""
+    view = FileView(done.file, done.blob, done.tags)
+    return upload_result(view, urls, deduplicated=done.deduplicated, skipped=done.skipped)
+
+
+def link_batch(outcomes: Sequence[LinkOutcome], urls: UrlMaker) -> LinkBatchOut:
+    """One result per URL sent, in order: its link's upload result, or its refusal."""
+    return LinkBatchOut(results=[_link_item(outcome, urls) for outcome in outcomes])
+
+
+def _link_item(outcome: LinkOutcome, urls: UrlMaker) -> LinkBatchItemOut:
+    done, refused = outcome.ingested, outcome.error
+    return LinkBatchItemOut(
+        url=outcome.url,
+        file=None if done is None else ingested_result(done, urls),
+        error=None if refused is None else _error_body(refused),
+    )
+
+
+def _error_body(error: DomainError) -> ErrorBody:
+    return ErrorBody(code=error.code, message=error.message, details=dict(error.details))
 
 
 def batch_item(item: BatchItem, urls: UrlMaker) -> BatchItemOut:

@@ -10,9 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from scopix.server.domain.fields import MAX_TAG_CHARS, MAX_TAGS, MAX_TITLE_CHARS
 from scopix.server.domain.listing import MAX_SEARCH_CHARS
 from scopix.server.domain.quota import AnalysisLevel
+from scopix.server.domain.urls import MAX_URL_CHARS
 from scopix.server.domain.variants import VariantState
 from scopix.server.services.files import MAX_BATCH_DELETE
 from scopix.server.services.quota import MAX_FILE_COUNT
+
+#: URLs per `POST /files/links/batch`
+MAX_LINK_BATCH = 100
 
 
 class ErrorBody(BaseModel):
@@ -84,6 +88,16 @@ class MatchedSceneOut(BaseModel):
     end_seconds: float
 
 
+class OpenGraphOut(BaseModel):
+    """What a page says about itself in its Open Graph tags; null where it does not say."""
+
+    title: str | None = None
+    description: str | None = None
+    image: str | None = Field(default=None, description="an absolute URL")
+    site_name: str | None = None
+    type: str | None = None
+
+
 class FileOut(BaseModel):
     """A file's details."""
 
@@ -138,6 +152,21 @@ class FileOut(BaseModel):
     )
     video_analysis_error: str | None = None
     scene_count: int | None = None
+    # A link's own fields (null for other kinds).
+    source_url: str | None = Field(default=None, description="the URL saved, normalized")
+    domain: str | None = None
+    page_title: str | None = None
+    og_metadata: OpenGraphOut | None = None
+    favicon_url: str | None = None
+    crawl_status: str | None = Field(
+        default=None, description="pending, processing, completed or failed"
+    )
+    crawl_error: str | None = None
+    crawled_at: datetime | None = None
+    extracted_images: list[str] | None = Field(
+        default=None, description="the article's images, absolute URLs in page order"
+    )
+    extracted_images_count: int | None = None
     matched_scene: MatchedSceneOut | None = Field(
         default=None,
         description="in search results: the scene of a video whose description or visible "
@@ -175,6 +204,11 @@ class ProcessingStatusOut(BaseModel):
     video_analysis_error: str | None = None
     video_analysis_error_type: str | None = None
     scene_count: int | None = None
+    # A link's own pipeline, its fetch (null for other kinds).
+    crawl_status: str | None = None
+    crawl_error: str | None = None
+    crawl_error_type: str | None = None
+    crawled_at: datetime | None = None
 
 
 class FileListOut(BaseModel):
@@ -441,3 +475,58 @@ class SceneListOut(BaseModel):
     """A video's scenes, in order."""
 
     items: list[SceneOut]
+
+
+#: Tags as a JSON list, or one comma-separated string as upload forms send them.
+TagsIn = list[Annotated[str, Field(max_length=MAX_TAG_CHARS)]] | str | None
+Url = Annotated[str, Field(min_length=1, max_length=MAX_URL_CHARS)]
+
+
+class LinkIn(BaseModel):
+    """A web page to save."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: Url = Field(description="http or https; the server fetches it, never the client")
+    title: str | None = Field(default=None, max_length=MAX_TITLE_CHARS)
+    tags: TagsIn = Field(
+        default=None, description=f"a list or a comma-separated string, at most {MAX_TAGS}"
+    )
+    auto_describe: bool = True
+    skip_duplicates: bool = Field(
+        default=False, description="a URL the tenant saved already gives that link back"
+    )
+
+
+class LinkBatchIn(BaseModel):
+    """Web pages to save, each with the same tags and options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    urls: list[Url] = Field(min_length=1, max_length=MAX_LINK_BATCH)
+    tags: TagsIn = Field(
+        default=None, description=f"a list or a comma-separated string, at most {MAX_TAGS}"
+    )
+    auto_describe: bool = True
+    skip_duplicates: bool = False
+
+
+class LinkBatchItemOut(BaseModel):
+    """One URL of a batch: its link, or why it was refused."""
+
+    url: str
+    file: UploadResultOut | None = None
+    error: ErrorBody | None = None
+
+
+class LinkBatchOut(BaseModel):
+    """One result per URL, in the order sent."""
+
+    results: list[LinkBatchItemOut]
+
+
+class RecrawlOut(BaseModel):
+    """A fetch of a link's page, queued."""
+
+    file_id: str
+    crawl_status: str
