@@ -27,6 +27,7 @@ from scopix.server.jobs.sweeper import JobSweeper
 from scopix.server.media import MediaHandlers
 from scopix.server.media.document import DocumentHandler
 from scopix.server.media.image import ImageHandler
+from scopix.server.media.link import LinkHandler
 from scopix.server.media.video import VideoHandler
 from scopix.server.services.batches import BatchService
 from scopix.server.services.describe import DescribeHandler, DescribeService
@@ -272,7 +273,8 @@ def build_media(
     )
     documents = DocumentHandler(decoders.pool, decoders.limits, limits, reader, inference)
     videos = VideoHandler(decoders.pool, decoders.limits, video_limits(settings))
-    return MediaHandlers([ImageHandler(decoders), documents, videos])
+    links = LinkHandler(decoders, limits)
+    return MediaHandlers([ImageHandler(decoders), documents, videos, links])
 
 
 def video_limits(settings: Settings) -> VideoLimits:
