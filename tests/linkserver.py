@@ -114,7 +114,8 @@ class LinkSite:
         self.requests: list[Seen] = []
         self._stopping = threading.Event()
         self._httpd = _QuietServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        serve = functools.partial(self._httpd.serve_forever, poll_interval=0.05)  # quick to stop
+        self._thread = threading.Thread(target=serve, daemon=True)
 
     @property
     def port(self) -> int:

@@ -110,10 +110,11 @@ def _fetch_failed(reason: str, kind: FailureKind) -> FetchFailed:
 
 
 def fetch(
-    url: str, rules: FetchRules, *, max_bytes: int | None = None, accept: str = DEFAULT_ACCEPT
+    url: str, rules: FetchRules, max_bytes: int | None = None, accept: str = DEFAULT_ACCEPT
 ) -> Fetched:
     """GET `url` under `rules`, following redirects; `max_bytes` (default the rules' body cap)
-    bounds the decompressed body. Raises FetchFailed."""
+    bounds the decompressed body. Raises FetchFailed. (Every argument may be positional, as
+    `IsolatedPool.run` passes them.)"""
     cap = rules.max_body_bytes if max_bytes is None else max_bytes
     reserve_memory(3 * cap)  # the body, one capped inflate step and the bytes handed back
     deadline = _Deadline(rules.deadline_seconds)
@@ -267,6 +268,8 @@ class _CheckedBackend(httpcore.NetworkBackend):
             answers = tuple(ip_address(answer) for answer in self._rules.hosts[host])
         else:
             answers = _resolve(host, self._deadline)
+        if not answers:
+            raise FetchFailed(f"the name {host} does not resolve", kind="network")
         if not self._rules.allow_private:
             for address in answers:
                 reason = refusal(address)
@@ -292,8 +295,6 @@ def _resolve(host: str, deadline: _Deadline) -> tuple[IPAddress, ...]:
     resolver.join(deadline.left())
     if resolver.is_alive():
         raise deadline.expired()
-    if not answers:
-        raise FetchFailed(f"the name {host} does not resolve", kind="network")
     return tuple(dict.fromkeys(answers))
 
 
