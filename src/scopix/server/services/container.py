@@ -28,8 +28,10 @@ from scopix.server.media import MediaHandlers
 from scopix.server.media.document import DocumentHandler
 from scopix.server.media.image import ImageHandler
 from scopix.server.media.link import LinkHandler
+from scopix.server.media.links.fetch import FetchRules
 from scopix.server.media.video import VideoHandler
 from scopix.server.services.batches import BatchService
+from scopix.server.services.crawl import CrawlHandler, CrawlSettings
 from scopix.server.services.describe import DescribeHandler, DescribeService
 from scopix.server.services.direct_uploads import DirectUploadService, DirectUploadSettings
 from scopix.server.services.documents import DocumentService
@@ -133,6 +135,17 @@ def build_services(settings: Settings) -> Services:
         JobSettings(queue, settings.describe_max_attempts),
         storage_room(settings, uows, store),
     )
+    crawl = CrawlHandler(
+        uows,
+        ingest,
+        media,
+        decoders.pool,
+        crawl_settings(settings, decoders.limits),
+        settings.describe_max_attempts,
+    )
+    # Ingest needs the queue, the queue its handlers: the crawl joins the mapping the runner
+    # and the sweeper hold once ingest exists.
+    handlers[crawl.kind] = crawl
     idempotency = IdempotencyService(uows, timedelta(seconds=settings.idempotency_lease_seconds))
     secret = signing_secret(settings)
     direct_uploads = DirectUploadService(
@@ -182,6 +195,18 @@ def build_services(settings: Settings) -> Services:
         queue=queue,
         sweeper=JobSweeper(uows, handlers, timedelta(seconds=settings.job_redispatch_seconds)),
     )
+
+
+def crawl_settings(settings: Settings, limits: IsolationLimits) -> CrawlSettings:
+    """How links' pages are fetched (the `links_*` settings), in children under `limits`."""
+    rules = FetchRules(
+        allow_private=settings.links_allow_private,
+        max_body_bytes=settings.links_max_body_bytes,
+        deadline_seconds=settings.links_deadline_seconds,
+        max_redirects=settings.links_max_redirects,
+        user_agent=settings.links_user_agent,
+    )
+    return CrawlSettings(rules, settings.links_max_image_bytes, limits)
 
 
 def _recrawl_after(settings: Settings) -> timedelta | None:
