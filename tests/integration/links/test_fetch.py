@@ -35,9 +35,9 @@ def site() -> Iterator[LinkSite]:
         yield site
 
 
-def _fails(url: str, rules: FetchRules = RULES, **options: int) -> FetchFailed:
+def _fails(url: str, rules: FetchRules = RULES, max_bytes: int | None = None) -> FetchFailed:
     with pytest.raises(FetchFailed) as failed:
-        fetch(url, rules, **options)
+        fetch(url, rules, max_bytes)
     return failed.value
 
 

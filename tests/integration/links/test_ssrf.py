@@ -4,8 +4,14 @@ proves it; with `allow_private` the same URLs reach it."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import ssl
+import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address
+from pathlib import Path
 
 import pytest
 
@@ -104,7 +110,7 @@ def site_passes_once(monkeypatch: pytest.MonkeyPatch, site: LinkSite) -> None:
     A redirect into the inside needs a first hop the rule lets through, and the only site the
     tests have is inside; so the rule is relaxed for that one connection (the hop) and is the
     real rule for everything after it: the redirect's target is judged as in production."""
-    passed: list[IPv4Address] = []
+    passed: list[addresses.IPAddress] = []
 
     def refusal_after_first(address: addresses.IPAddress) -> str | None:
         if not passed and address == IPv4Address("127.0.0.1"):
@@ -148,3 +154,65 @@ def test_the_first_hop_is_really_let_through_once(site: LinkSite) -> None:
     assert fetch(site.url("/plain.txt", host="public.test"), rules).status_code == 200
     _refused(site.url("/plain.txt", host="public.test"), rules)
     assert len(site.requests) == 1
+
+
+def _self_signed(tmp_path: Path, name: str) -> ssl.SSLContext:
+    """A server context with a self-signed certificate for `name` (no CA the fetcher trusts)."""
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    return context
+
+
+def test_tls_runs_on_the_host_name_while_the_checked_address_is_dialled(tmp_path: Path) -> None:
+    """The fetcher dials 127.0.0.1 (the checked answer for secure.test), sends secure.test as
+    the TLS server name, and still verifies the certificate: a self-signed one fails."""
+    context = _self_signed(tmp_path, "secure.test")
+    names: list[str | None] = []
+
+    def record_name(_socket: ssl.SSLObject, name: str | None, _context: ssl.SSLContext) -> None:
+        names.append(name)
+
+    context.sni_callback = record_name
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+
+        def answer_once() -> None:
+            connection, _ = listener.accept()
+            with connection, contextlib.suppress(ssl.SSLError, OSError):
+                context.wrap_socket(connection, server_side=True).close()
+
+        server = threading.Thread(target=answer_once, daemon=True)
+        server.start()
+        rules = FetchRules(allow_private=True, hosts={"secure.test": ("127.0.0.1",)})
+        with pytest.raises(FetchFailed) as failed:
+            fetch(f"https://secure.test:{port}/", rules)
+        server.join(5)
+
+    assert names == ["secure.test"]
+    assert failed.value.kind == "client" and "CERTIFICATE_VERIFY_FAILED" in failed.value.reason
