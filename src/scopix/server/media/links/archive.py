@@ -24,6 +24,9 @@ _HEAD_BYTES: Final = 16 * 1024
 #: Ours have one or two parts; a few more are allowed, a thousand are not read.
 _MAX_PARTS: Final = 4
 _OCTETS: Final = "application/octet-stream"
+#: Headers are written unfolded: a URL (up to 2,048 characters) stays one plain header line,
+#: as browsers that open MHTML expect, never folded into encoded words.
+_WRITE: Final = email.policy.SMTP.clone(max_line_length=None)
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ def build_archive(page: PageArchive) -> bytes:
         part.set_content(page.image, maintype, subtype, cte="base64")
         part["Content-Location"] = page.image_url or ""
         archive.attach(part)
-    return archive.as_bytes(policy=email.policy.SMTP)
+    return archive.as_bytes(policy=_WRITE)
 
 
 def read_archive(data: bytes) -> PageArchive:
