@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scopix.server.vision.base import Tag
+from scopix.server.media.base import DescribeInputs
+from scopix.server.vision.base import Analysis, DecodedImage, DocumentContext, Tag
 from scopix.server.vision.caption import (
     CONFIDENT,
     NOTHING_FOUND,
     PROBABLE,
     QUOTE_MAX_CHARS,
+    WEB_PAGE,
     Finding,
     compose,
+    compose_document,
+    document_tags,
     is_document,
     text_tags,
     with_article,
 )
+from scopix.server.vision.merge import merge
+from scopix.server.vision.pipeline import document_context
+from scopix.server.vision.remote.openai_compat import document_prompt
 
 INVOICE = "INVOICE No. 1042\nTotal due: 318.40 EUR\nPayable within 30 days"
 
@@ -199,3 +207,57 @@ def test_middling_scores_are_hedged(score: float) -> None:
 @given(score=st.floats(min_value=CONFIDENT, max_value=1))
 def test_confident_scores_are_stated(score: float) -> None:
     assert compose([Finding("zebra", score)]).description == "A zebra."
+
+
+# -- a saved web page -------------------------------------------------------------------------
+
+STORY = (
+    "Otters return to the Elbe\nFor the first time in fifty years, otters raise young here. More."
+)
+
+
+@pytest.mark.parametrize(
+    ("site", "expected"),
+    [
+        (
+            "Riverside Journal",
+            '"Otters return to the Elbe", a web page on Riverside Journal. '
+            'It begins: "For the first time in fifty years, otters raise young here."',
+        ),
+        (
+            None,
+            '"Otters return to the Elbe", a web page. '
+            'It begins: "For the first time in fifty years, otters raise young here."',
+        ),
+    ],
+)
+def test_a_web_page_says_its_title_site_and_opening(site: str | None, expected: str) -> None:
+    page = DocumentContext(
+        STORY, title="Otters return to the Elbe", document_type=WEB_PAGE, site=site
+    )
+    caption = compose_document([Finding("zebra", 0.9)], page, STORY)
+    assert caption.description == expected
+    assert caption.key_elements[0] == "web page"
+
+
+def test_a_web_page_without_a_title_or_text_is_still_a_sentence() -> None:
+    page = DocumentContext(None, document_type=WEB_PAGE, site="news.example")
+    assert compose_document([], page, "").description == "A web page on news.example."
+
+
+def test_a_web_page_s_site_is_its_name_else_its_domain() -> None:
+    image = DecodedImage(np.zeros((4, 4, 3), dtype=np.uint8), jpeg=b"")
+    facts = {"document_type": WEB_PAGE, "site_name": "Riverside", "domain": "www.river.example"}
+    named = document_context(DescribeInputs(image, text=STORY, title="Otters", facts=facts))
+    assert named is not None and (named.site, named.document_type) == ("Riverside", "html")
+    facts = {"document_type": WEB_PAGE, "site_name": None, "domain": "www.river.example"}
+    bare = document_context(DescribeInputs(image, text=STORY, facts=facts))
+    assert bare is not None and bare.site == "www.river.example"
+
+
+def test_a_web_page_is_tagged_link_and_web_page_first() -> None:
+    assert document_tags(WEB_PAGE) == ("link", "web page")
+    page = DocumentContext(STORY, title="Otters", document_type=WEB_PAGE, site="Riverside")
+    found = Analysis(provider="test", description="An otter.", tags=(Tag("otter", 0.9),))
+    assert merge([found], page).tags[:3] == ("link", "web page", "otter")
+    assert "a web page titled" in document_prompt(page)

@@ -74,7 +74,7 @@ def saved(tmp_path: Path, page: PageArchive) -> Path:
 
 def mean_colour(webp: bytes) -> tuple[int, ...]:
     pixels = pyvips.Image.new_from_buffer(webp, "").numpy()
-    return tuple(int(round(value)) for value in np.asarray(pixels)[..., :3].mean(axis=(0, 1)))
+    return tuple(round(value) for value in np.asarray(pixels)[..., :3].mean(axis=(0, 1)))
 
 
 async def test_the_handler_is_a_link_crawled_first(handler: LinkHandler) -> None:

@@ -68,7 +68,8 @@ class DocumentContext:
     was found in (each with its `page`); an analyzer given text reads it rather than the page's
     pixels (a VLM gets its start in the prompt, the on-device captioner quotes it and runs no
     OCR). `text` is None when extraction gave nothing to read (it failed or has not run): the
-    page's pixels are read as for an image. `document_type` is `pdf`, `docx`, `txt` or `md`.
+    page's pixels are read as for an image. `document_type` is `pdf`, `docx`, `txt` or `md`,
+    or `html` for a saved web page, whose `site` is its site's name or domain.
     """
 
     text: str | None = None
@@ -76,6 +77,7 @@ class DocumentContext:
     title: str | None = None
     page_count: int | None = None
     document_type: str | None = None
+    site: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ The sentence only ever names what a model reported: the labels it is given (conf
 middling ones hedged with "probably") and the OCR text, quoted. It never guesses relations
 ("a cup *on* a table"), settings or a medium ("a *photo* of"), which the models cannot see.
 A document's sentence names what the document says of itself: its title, type, page count and
-how its text begins. A video's description says what each scene shows, in order, with its times.
+how its text begins; a saved web page's names its title, its site and how its text begins. A
+video's description says what each scene shows, in order, with its times.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "TEXT_MIN_CHARS",
     "TITLE_MAX_CHARS",
     "VIDEO_MAX_CHARS",
+    "WEB_PAGE",
     "Caption",
     "Finding",
     "SceneCaption",
@@ -81,13 +83,17 @@ SCENE_MAX_CHARS: Final = 160
 VIDEO_MAX_CHARS: Final = 4000
 _NOTHING_IN_SCENE: Final = "nothing recognised."
 
-# What each document type is called in a sentence, and its search tag beside "document".
+#: The document type of a saved web page's text (a link's).
+WEB_PAGE: Final = "html"
+# What each document type is called in a sentence, and the search tags it gets.
 _DOCUMENT_TYPES: Final = {
-    "pdf": ("PDF document", "pdf"),
-    "docx": ("Word document", "docx"),
-    "md": ("Markdown document", "markdown"),
-    "txt": ("plain-text document", "plain text"),
+    "pdf": ("PDF document", ("document", "pdf")),
+    "docx": ("Word document", ("document", "docx")),
+    "md": ("Markdown document", ("document", "markdown")),
+    "txt": ("plain-text document", ("document", "plain text")),
+    WEB_PAGE: ("web page", ("link", "web page")),
 }
+_ANY_DOCUMENT: Final = ("document", ("document",))
 
 # Labels that take no article (mass nouns, plurals) or come in pairs; ImageNet has a handful.
 _NO_ARTICLE: Final = frozenset(
@@ -175,7 +181,8 @@ def compose(findings: Sequence[Finding], visible_text: str = "") -> Caption:
 def compose_document(findings: Sequence[Finding], document: DocumentContext, text: str) -> Caption:
     """Describe a document from what it says of itself and its `text` (extracted, or else read
     from its first page): '"Quarterly report", a PDF document of 12 pages. It begins: "Revenue
-    grew 12 %."'. The tagger's confident findings are named only when there is no text to quote:
+    grew 12 %."', or a web page: '"Otters return", a web page on Riverside Journal. It begins:
+    "..."'. The tagger's confident findings are named only when there is no text to quote:
     on a page of text they are what the classes make of the type, not what the page shows."""
     mentions = _mentions(findings)
     title = cut_at_word(" ".join((document.title or "").split()), TITLE_MAX_CHARS)
@@ -189,7 +196,8 @@ def compose_document(findings: Sequence[Finding], document: DocumentContext, tex
     elif sure:
         sentence += f" Its first page shows {_and([with_article(m.label) for m in sure])}."
     named = tuple(label for m in mentions for label in (m.label, m.refinement) if label)
-    return Caption(sentence, ("document", *named))
+    kind = "web page" if document.document_type == WEB_PAGE else "document"
+    return Caption(sentence, (kind, *named))
 
 
 def compose_video(
@@ -222,13 +230,13 @@ def clock(seconds: float) -> str:
 
 def document_noun(document_type: str | None) -> str:
     """What a document of this type is called: "PDF document", "Word document", "document"."""
-    return _DOCUMENT_TYPES.get(document_type or "", ("document", ""))[0]
+    return _DOCUMENT_TYPES.get(document_type or "", _ANY_DOCUMENT)[0]
 
 
 def document_tags(document_type: str | None) -> tuple[str, ...]:
-    """The search tags every document gets: "document" and its type's ("pdf", "markdown")."""
-    kind = _DOCUMENT_TYPES.get(document_type or "")
-    return ("document", kind[1]) if kind else ("document",)
+    """The search tags every document gets: "document" and its type's ("pdf", "markdown");
+    a saved web page's are "link" and "web page"."""
+    return _DOCUMENT_TYPES.get(document_type or "", _ANY_DOCUMENT)[1]
 
 
 def opening(text: str, max_chars: int = OPENING_MAX_CHARS) -> str:
@@ -399,9 +407,13 @@ def _more_scenes(count: int) -> str:
 
 
 def _document_phrase(document: DocumentContext) -> str:
-    """ "a PDF document of 12 pages", "a Word document", "a document". The count is said only past
-    one page: DOCX, TXT and MD are extracted as one page whatever their printed length."""
+    """ "a PDF document of 12 pages", "a Word document", "a document", "a web page on
+    example.com". The count is said only past one page: DOCX, TXT and MD are extracted as one
+    page whatever their printed length."""
     noun = with_article(document_noun(document.document_type))
+    site = cut_at_word(" ".join((document.site or "").split()), TITLE_MAX_CHARS)
+    if document.document_type == WEB_PAGE and site:
+        return f"{noun} on {site}"
     pages = document.page_count
     return f"{noun} of {pages:,} pages" if pages is not None and pages > 1 else noun
 

@@ -152,7 +152,8 @@ class DescriptionPipeline:
 
 def document_context(inputs: DescribeInputs) -> DocumentContext | None:
     """What the inputs' media says of itself (a document's text, regions, title, page count and
-    `facts["document_type"]`), or None for media that is only its image."""
+    `facts["document_type"]`; a web page's site from `facts["site_name"]`, else
+    `facts["domain"]`), or None for media that is only its image."""
     document_type = inputs.facts.get("document_type")
     said = (inputs.text, inputs.regions, inputs.title, inputs.page_count, document_type)
     if all(fact is None for fact in said):
@@ -164,12 +165,14 @@ def document_context(inputs: DescribeInputs) -> DocumentContext | None:
         # A 2,000-page document's text runs to megabytes; no analyzer reads, nor the merge
         # keeps, more than this.
         text = cut_at_word(text, MAX_DOCUMENT_TEXT_CHARS, marker="")
+    site = inputs.facts.get("site_name") or inputs.facts.get("domain")
     return DocumentContext(
         text=text,
         regions=inputs.regions or (),
         title=inputs.title,
         page_count=inputs.page_count,
         document_type=document_type if isinstance(document_type, str) else None,
+        site=site if isinstance(site, str) else None,
     )
 
 
