@@ -194,3 +194,31 @@ async def test_a_page_past_the_storage_quota_fails_its_crawl_and_holds_no_room(
         assert file.sha256 == added.file.sha256
         standing = await api.services.ingest.room.quota.standing(file.tenant_id)
         assert standing.used == added.blob.size_bytes  # the placeholder's bytes alone
+
+
+async def test_a_recrawl_that_finds_new_content_reads_and_describes_it_again(
+    api: Api, site: LinkSite
+) -> None:
+    added = await _add(api, site.url("/plain.txt"), describe=True)
+    assert await api.drain(CRAWL, EXTRACT) == 2
+    # As if its description had failed, and the page had moved.
+    async with _uows(api).write() as uow:
+        describe = await uow.jobs.active_for_file(added.file.id, DESCRIBE)
+        assert describe is not None
+        describe.state = "failed"
+        file = await uow.session.get(File, added.file.id)
+        assert file is not None
+        file.description_status = "failed"
+        file.source_url = site.url("/doc.pdf")
+        await uow.commit()
+    before = await _file(api, added.file.id)
+    await api.services.links.recrawl(before.tenant_id, before.id)
+    assert await api.drain(CRAWL) == 1
+    after = await _file(api, added.file.id)
+    assert (after.media_type, after.document_type) == ("document", "pdf")
+    assert after.sha256 != before.sha256
+    queued = {job.kind: job for job in await _jobs(api, after.id) if job.state == "queued"}
+    # The text's variants job, never run, now makes the PDF's.
+    assert set(queued) == {VARIANTS, EXTRACT, DESCRIBE}
+    assert {job.sha256 for job in queued.values()} == {after.sha256}
+    assert after.description_status == "queued"
