@@ -168,7 +168,11 @@ async def test_variants_and_description_wait_while_the_crawl_is_queued(
     runner = api.services.workers.runner
     assert await runner.claim([VARIANTS]) is None
     assert await runner.claim([DESCRIBE]) is None
-    assert await api.drain(CRAWL) == 1
+    crawl = await runner.claim([CRAWL])
+    assert crawl is not None
+    released = await runner.run(crawl)  # what the queue dispatches as the crawl ends
+    waiting = {job.kind: job.id for job in await _jobs(api, added.file.id) if job.state == "queued"}
+    assert set(released) == set(waiting.values()) and set(waiting) == {VARIANTS, DESCRIBE}
     file = await _file(api, added.file.id)
     assert (file.media_type, file.mime_type) == ("image", "image/jpeg")
     assert (file.width, file.height) == (640, 480)
