@@ -4,7 +4,7 @@ extract job, the analyzers' inputs, and a link not yet fetched refused by every 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,23 @@ import pyvips
 
 from docfactory import DEFAULT_LIMITS
 from imagefactory import truncated
+from linkserver import (
+    ARTICLE_IMAGES,
+    ARTICLE_PARAGRAPHS,
+    COOKIE_TEXT,
+    FAVICON,
+    FOOTER_TEXT,
+    LATIN1_TEXT,
+    NAV_TEXT,
+    NO_IMAGE_TITLE,
+    OG_COLOUR,
+    OG_DESCRIPTION,
+    OG_TITLE,
+    OG_TYPE,
+    SHIFT_JIS_TEXT,
+    SITE_NAME,
+    LinkSite,
+)
 from scopix.server.domain.errors import WrongMediaType
 from scopix.server.domain.limits import ImageLimits
 from scopix.server.domain.media import PAGE_ARCHIVE_MIME, URI_LIST_MIME, media_of_mime
@@ -24,6 +41,8 @@ from scopix.server.jobs.records import CRAWL
 from scopix.server.media.base import Extracted, MediaFailed
 from scopix.server.media.link import LinkHandler
 from scopix.server.media.links.archive import PageArchive, build_archive
+from scopix.server.media.links.fetch import FetchRules, fetch
+from scopix.server.media.links.read import preview_image_url, read_page
 from scopix.types.describe import DescriptionErrorType
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -36,6 +55,7 @@ ISOLATION = IsolationLimits(
 )
 URL = "https://www.riverside.example/2026/otters"
 GREEN = (32, 160, 96)
+RULES = FetchRules(allow_private=True)
 STORY = (
     "For the first time in half a century, river otters are raising their young on the banks of "
     "the Elbe. Biologists counted forty-two animals this spring."
@@ -169,3 +189,69 @@ async def test_bytes_that_are_not_an_archive_fail_as_validation(
     assert failed.value.failure.error_type is DescriptionErrorType.VALIDATION_ERROR
     extracted = await handler.extract(saved(tmp_path, PageArchive(URL, PAGE, None)), ARCHIVE, 1)
     assert isinstance(extracted, Extracted) and STORY in extracted.pages[0].text
+
+
+# -- pages of the local link site, fetched as the crawl job fetches them ------------------------
+
+
+@pytest.fixture(scope="module")
+def link_site() -> Iterator[LinkSite]:
+    with LinkSite() as site:
+        yield site
+
+
+async def test_the_site_s_article_previews_in_its_og_image_colour(
+    handler: LinkHandler, link_site: LinkSite, tmp_path: Path
+) -> None:
+    page = fetch(link_site.url("/article"), RULES)
+    assert preview_image_url(page.body, page.url, page.charset) == link_site.url("/og.png")
+    image = fetch(link_site.url("/og.png"), RULES)
+    path = saved(tmp_path, PageArchive(page.url, page.body, page.charset, image.body, image.url))
+
+    rendered = await handler.previews(path, ARCHIVE, VARIANT_SIZES)
+    for webp in rendered.variants.values():
+        assert all(abs(a - b) <= 3 for a, b in zip(mean_colour(webp), OG_COLOUR, strict=True))
+    extracted = await handler.extract(path, ARCHIVE, path.stat().st_size)
+    text = extracted.pages[0].text
+    assert all(paragraph in text for paragraph in ARTICLE_PARAGRAPHS)
+    for chrome in (NAV_TEXT, COOKIE_TEXT, FOOTER_TEXT, *NAV_TEXT.split()):
+        assert chrome not in text
+    fields = extracted.file_fields
+    assert fields["favicon_url"] == link_site.url(FAVICON)
+    assert fields["extracted_images"] == [link_site.url(src) for src in ARTICLE_IMAGES]
+    assert fields["og_metadata"] == {
+        "title": OG_TITLE,
+        "description": OG_DESCRIPTION,
+        "image": link_site.url("/og.png"),
+        "site_name": SITE_NAME,
+        "type": OG_TYPE,
+    }
+
+
+async def test_the_site_s_page_without_an_image_previews_as_a_card(
+    handler: LinkHandler, link_site: LinkSite, tmp_path: Path
+) -> None:
+    page = fetch(link_site.url("/no-image-article"), RULES)
+    assert preview_image_url(page.body, page.url, page.charset) is None
+    path = saved(tmp_path, PageArchive(page.url, page.body, page.charset))
+    rendered = await handler.previews(path, ARCHIVE, VARIANT_SIZES)
+    assert rendered.height > rendered.width
+    extracted = await handler.extract(path, ARCHIVE, path.stat().st_size)
+    assert extracted.title == NO_IMAGE_TITLE and extracted.file_fields["extracted_images"] == []
+
+
+@pytest.mark.parametrize(
+    ("route", "text"),
+    [
+        ("/latin1", LATIN1_TEXT),
+        ("/shift_jis", SHIFT_JIS_TEXT),
+        ("/meta-charset", SHIFT_JIS_TEXT),
+        ("/untyped", "An HTML page sent without a type."),
+    ],
+)
+async def test_the_site_s_pages_in_odd_encodings_read_as_written(
+    link_site: LinkSite, route: str, text: str
+) -> None:
+    page = fetch(link_site.url(route), RULES)
+    read = read_page(page.body, page.url, page.charset)
+    assert text in read.text and read.title == text[:12]
