@@ -1,10 +1,13 @@
-"""The gallery's filter form, read into a file query: a form sends every field, blank or not."""
+"""The page's forms: the gallery's filters, read into a file query (a form sends every field,
+blank or not), and the "Add a link" field."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+
+from pydantic import BaseModel, Field
 
 from scopix.server.domain.errors import ValidationFailed
 from scopix.server.domain.listing import FileQuery, file_query
@@ -61,3 +64,10 @@ def _day(value: str, field: str) -> datetime | None:
         return datetime.combine(date.fromisoformat(value), time(), UTC)
     except ValueError:
         raise ValidationFailed(f"{field} must be a date like 2026-11-29", field=field) from None
+
+
+class LinkForm(BaseModel):
+    """The "Add a link" field as the page sends it; the link service reads the URL itself."""
+
+    #: Room for a long URL before it is normalized; the service refuses one still too long.
+    url: str = Field(min_length=1, max_length=8192)

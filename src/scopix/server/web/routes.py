@@ -1,5 +1,5 @@
-"""The page at `/`, the HTML fragments it fetches with the caller's key, and signed images,
-document pages, originals (a video plays from one) and scene thumbnails."""
+"""The page at `/`, the HTML fragments it fetches with the caller's key, the links it saves, and
+signed images, document pages, originals (a video plays from one) and scene thumbnails."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from scopix import __version__
 from scopix.server.api.blobs import blob_response
-from scopix.server.api.deps import Reader, ServicesDep
+from scopix.server.api.deps import Reader, ServicesDep, Writer
 from scopix.server.api.presenters import UrlMaker, file_out
 from scopix.server.api.schemas import FileOut
 from scopix.server.domain.errors import Conflict, NotFound, SearchUnavailable, WrongMediaType
@@ -29,8 +29,9 @@ from scopix.server.services.container import Services
 from scopix.server.services.files import FileView
 from scopix.server.services.image_links import ImageLink, ImageLinks
 from scopix.server.services.keys import Principal
+from scopix.server.services.links import LinkRequest
 from scopix.server.web import views
-from scopix.server.web.forms import PAGE_SIZE, GalleryForm
+from scopix.server.web.forms import PAGE_SIZE, GalleryForm, LinkForm
 
 HERE = FilePath(__file__).parent
 STATIC = HERE / "static"
@@ -40,10 +41,12 @@ router = APIRouter(include_in_schema=False)
 static_files = StaticFiles(directory=STATIC)
 
 #: Scripts and styles from this server only, no inline code: a key in session storage is only
-#: as safe as the page that holds it.
+#: as safe as the page that holds it. Images may come from other sites for one thing, a saved
+#: link's favicon from its own site (an image cannot run code or read the key; the page sends
+#: no referrer with it).
 PAGE_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: http:; "
         "media-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
         "frame-ancestors 'none'"
     ),
@@ -171,6 +174,20 @@ async def cards(
     return _cards(request, principal, services, page.items, FRAGMENT_HEADERS)
 
 
+@router.post("/ui/links", response_class=HTMLResponse, status_code=201)
+async def add_link(
+    request: Request, form: LinkForm, principal: Writer, services: ServicesDep
+) -> HTMLResponse:
+    """Saves the link typed in the page and answers with its card, to follow while the page is
+    fetched. A URL that is not one, or that names a refused address, is a 422 whose message the
+    page shows (`INVALID_URL`, `URL_REFUSED`); nothing is saved then."""
+    added = await services.links.add(principal.tenant_id, LinkRequest(form.url))
+    view = await services.files.get(principal.tenant_id, added.file.id)
+    response = _cards(request, principal, services, [view], FRAGMENT_HEADERS)
+    response.status_code = 201
+    return response
+
+
 @router.get("/ui/files/{file_id}", response_class=HTMLResponse)
 async def detail(
     request: Request, file_id: str, principal: Reader, services: ServicesDep
@@ -181,6 +198,7 @@ async def detail(
     images = Images(services.image_links, principal)
     document = views.document_facts(view.file)
     video = views.video_facts(view.file)
+    link = views.link_facts(view.file)
     return render(
         "detail.html",
         FRAGMENT_HEADERS,
@@ -192,6 +210,10 @@ async def detail(
         page=await _page_view(services, principal, file, document, 1) if document else None,
         video=video,
         scenes=await _scene_views(services, images, file.id, video) if video else [],
+        link=link,
+        page_text=(
+            await _page_text(services, principal, file.id, link) if link and not document else None
+        ),
         user_tags=view.user_tags,
         images=images,
         can_write="write" in principal.scopes,
@@ -326,6 +348,7 @@ def _cards(
                 file_out(view, urls),
                 views.document_facts(view.file),
                 views.video_facts(view.file),
+                views.link_facts(view.file),
                 matched.get(view.file.id),
             )
             for view in items
@@ -381,6 +404,17 @@ async def _scene_views(
         )
         for view in found
     ]
+
+
+async def _page_text(
+    services: Services, principal: Principal, file_id: str, link: views.LinkFacts
+) -> str | None:
+    """A saved page's main text once it has been read (one page, as a document's); None
+    before, or for a link that is no page (the detail says why)."""
+    if link.status != "completed" or link.text_status is None:
+        return None
+    content = await services.documents.page_content(principal.tenant_id, file_id, 1)
+    return content.text if content else None
 
 
 async def _page_view(

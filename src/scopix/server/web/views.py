@@ -1,11 +1,12 @@
-"""How the templates show values: sizes, times, statuses, region outlines, a document's and a
-video's facts. No I/O."""
+"""How the templates show values: sizes, times, statuses, region outlines, a document's, a
+video's and a link's facts. No I/O."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from scopix.server.catalog.models import File
 from scopix.server.domain.variants import ORIGINAL
@@ -169,9 +170,70 @@ def video_facts(file: File) -> VideoFacts | None:
     )
 
 
-def pipeline_status(document: DocumentFacts | None, video: VideoFacts | None) -> str | None:
-    """Where the kind's own pipeline stands (a document's text, a video's scenes), or None for a
-    kind without one: a card follows it like its description."""
+@dataclass(frozen=True)
+class LinkFacts:
+    """What a card and the detail view say about a saved link beside what every file has. Every
+    string here came from a fetched page: the templates escape them like any other."""
+
+    source_url: str
+    domain: str | None
+    site_name: str | None
+    page_title: str | None
+    #: the site's icon, only when it is an http(s) URL (the page shows it as an `<img>`)
+    favicon_url: str | None
+    crawl_status: str | None
+    crawl_error: str | None
+    crawl_error_type: str | None
+    crawled_at: datetime | None
+    #: where reading the fetched page's text stands (a document's extraction)
+    text_status: str | None
+
+    @property
+    def site(self) -> str:
+        """The site's own name, else its domain, else the URL's host."""
+        return self.site_name or self.domain or urlsplit(self.source_url).hostname or ""
+
+    @property
+    def status(self) -> str | None:
+        """The crawl until it completed, then the reading of its text."""
+        if self.crawl_status != "completed":
+            return self.crawl_status
+        return self.text_status
+
+
+def link_facts(file: File) -> LinkFacts | None:
+    """The link columns of a file, or None for a file not saved from a URL (a URL that served a
+    PDF is a document with these facts too)."""
+    if file.source_url is None:
+        return None
+    og = file.og_metadata or {}
+    site_name = og.get("site_name")
+    return LinkFacts(
+        source_url=file.source_url,
+        domain=file.domain,
+        site_name=site_name if isinstance(site_name, str) and site_name else None,
+        page_title=file.page_title,
+        favicon_url=file.favicon_url if _is_web_url(file.favicon_url) else None,
+        crawl_status=file.crawl_status,
+        crawl_error=file.crawl_error,
+        crawl_error_type=file.crawl_error_type,
+        crawled_at=file.crawled_at,
+        text_status=file.text_extraction_status,
+    )
+
+
+def _is_web_url(url: str | None) -> bool:
+    """Only http(s) goes into a `src`: a page's `data:` or `javascript:` icon does not."""
+    return url is not None and urlsplit(url).scheme in ("http", "https")
+
+
+def pipeline_status(
+    document: DocumentFacts | None, video: VideoFacts | None, link: LinkFacts | None = None
+) -> str | None:
+    """Where the kind's own pipeline stands (a link's crawl, a document's text, a video's
+    scenes), or None for a kind without one: a card follows it like its description."""
+    if link is not None and (link.crawl_status != "completed" or document is None):
+        return link.status
     if document is not None:
         return document.extraction_status
     if video is not None:

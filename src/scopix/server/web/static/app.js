@@ -378,6 +378,33 @@ function wireDropzone() {
   });
 }
 
+// --- links ----------------------------------------------------------------------------------
+
+// The server fetches the page; the answer is the link's card, followed like an upload's.
+async function addLink(event) {
+  event.preventDefault();
+  const input = $("#link-url");
+  const button = $("#link-form button");
+  $("#link-error").textContent = "";
+  button.disabled = true;
+  try {
+    const { body } = await call("/ui/links", { method: "POST", json: { url: input.value.trim() }, html: true });
+    const card = $(".card", fragment(body));
+    const shown = $(`#gallery .card[data-id="${card.dataset.id}"]`);
+    if (shown) shown.replaceWith(card);
+    else if (!isFiltered()) {
+      $("#gallery").prepend(card);
+      summarize((total += 1));
+    }
+    input.value = "";
+    follow(card.dataset.id);
+  } catch (error) {
+    $("#link-error").textContent = `Not added: ${error}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
 // --- the detail view ------------------------------------------------------------------------
 
 let openFileId = null;
@@ -665,6 +692,7 @@ function start() {
     if (event.target.name !== "search") applyFilters(event);
   });
   wireDropzone();
+  $("#link-form").addEventListener("submit", addLink);
   loadMoreWhenSeen();
   const dialog = $("#detail");
   dialog.addEventListener("close", onDetailClosed);
