@@ -4,15 +4,24 @@ answers (the server's side is tested in tests/integration/api/test_links_api.py)
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from apiclient import Api
+from linkserver import LinkSite
 from scopix import Scopix, ScopixError, SyncScopix, ValidationError, WrongMediaTypeError
 from scopix.cli.app import app
+from scopix.server.app import create_app
+from scopix.server.jobs.records import CRAWL
+from scopix.server.services.container import Services
+from scopix.server.settings import Settings
 from scopix.types.files import FileDetails, ProcessingStatus
 from scopix.types.links import LinkResult, OpenGraph, RecrawlResult
 from scriptedhttp import Reply, ScriptedServer
@@ -318,3 +327,73 @@ def test_scopix_get_and_ls_show_a_links_site_and_title() -> None:
         assert expected in shown.stdout
     assert listed.exit_code == 0, listed.output
     assert "Harbour Notes" in listed.stdout and "Tides of the North Sea" in listed.stdout
+
+
+@pytest.fixture
+async def app_client(tmp_path: Path) -> AsyncIterator[tuple[Scopix, Api]]:
+    """The SDK talking to the real app in this process (SQLite, no workers, private
+    addresses allowed so a crawl may reach the local LinkSite)."""
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'catalog.db'}",
+        workers=0,
+        retry_base_seconds=0,
+        links_allow_private=True,
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        services: Services = app.state.services
+        key = (await services.keys.create_key("acme", tier="starter")).plaintext
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver/api/v2"
+        )
+        async with Scopix(api_key=key, retry_delay=0, http_client=http) as scopix:
+            yield scopix, Api(http, services, key, key)
+
+
+async def test_the_sdk_saves_links_and_recrawls_against_the_app(
+    app_client: tuple[Scopix, Api],
+) -> None:
+    scopix, api = app_client
+    saved = await scopix.files.add_link(
+        "HTTPS://Example.com/a#b", title="A", tags=["x"], auto_describe=False
+    )
+    assert (saved.filename, saved.media_type, saved.status) == (
+        "https://example.com/a",
+        "link",
+        "processing",
+    )
+    details = await scopix.files.get(saved.image_id)
+    assert (details.source_url, details.domain, details.crawl_status) == (
+        "https://example.com/a",
+        "example.com",
+        "pending",
+    )
+    assert (details.title, details.tags) == ("A", ["x"])
+    assert not (await scopix.files.get_processing_status(saved.image_id)).is_crawl_final
+
+    urls = [f"https://example.com/{n}" for n in range(120)] + ["gopher://x/", "ftp://x/"]
+    results = await scopix.files.add_links(urls, auto_describe=False, skip_duplicates=True)
+    assert [r.url for r in results] == urls
+    assert all(r.ok for r in results[:120])
+    assert [r.error_code for r in results[120:]] == ["INVALID_URL", "INVALID_URL"]
+    (again,) = await scopix.files.add_links(["https://example.com/7"], skip_duplicates=True)
+    seventh = results[7].file
+    assert again.file is not None and seventh is not None
+    assert (again.file.image_id, again.file.deduplicated) == (seventh.image_id, True)
+
+    with pytest.raises(ScopixError) as busy:
+        await scopix.files.recrawl(saved.image_id)
+    assert busy.value.code == "CONFLICT"
+    with pytest.raises(ValidationError) as refused:
+        await scopix.files.add_link("file:///etc/passwd")
+    assert refused.value.code == "INVALID_URL"
+
+    with LinkSite() as site:
+        missing = await scopix.files.add_link(site.url("/404"), auto_describe=False)
+        await api.drain(CRAWL)
+        failed = await scopix.files.get(missing.image_id)
+        assert failed.crawl_status == "failed" and failed.crawl_error
+        assert await scopix.files.recrawl(missing.image_id) == RecrawlResult(
+            missing.image_id, "pending"
+        )
