@@ -152,3 +152,14 @@ def test_any_markup_reads_without_raising(pieces: list[str]) -> None:
     page = read_page("".join(pieces).encode(), BASE, None)
     urls = [*page.images, page.og.image, page.favicon_url]
     assert all(url is None or url.startswith(("http://", "https://")) for url in urls)
+
+
+def test_deeply_nested_markup_is_read_up_to_a_depth() -> None:
+    nested = "<div>" * 100_000 + "deep inside" + "</div>" * 100_000
+    html = f"<html><head><title>Nested</title>{OG}</head><body>{nested}</body></html>"
+    page = read_page(html.encode(), BASE, None)
+    assert (page.title, page.og.site_name) == ("Nested", "Riverside")
+    unclosed = "<p>A paragraph of the story that goes on.</p><li>" * 5_000
+    long_page = article(images=unclosed + '<img src="/last.jpg">')
+    assert "https://news.example/last.jpg" in read_page(long_page.encode(), BASE, None).images
+    assert read_page(("<a" * 500_000).encode(), BASE, None).text == ""

@@ -29,7 +29,7 @@ from scopix.server.media.base import (
     MediaFailed,
     Probe,
 )
-from scopix.server.media.links.isolated import archive_image, archive_page, archive_variants
+from scopix.server.media.links.isolated import archive_inputs, archive_page, archive_variants
 from scopix.types.describe import DescriptionErrorType
 
 __all__ = ["LinkHandler"]
@@ -80,10 +80,9 @@ class LinkHandler:
         """The page's picture, its main text (from the extraction, else read now), its title,
         and its site."""
         _check_fetched(media)
-        image = await self._in_job(
-            archive_image, path, self.decoders.image, self.documents, max_side, stage="analysis"
+        image, url, page = await self._in_job(
+            archive_inputs, path, self.decoders.image, self.documents, max_side, stage="analysis"
         )
-        url, page = await self._in_job(archive_page, path, stage="analysis")
         text = extracted.pages[0].text if isinstance(extracted, Extracted) else page.text
         return DescribeInputs(
             image,

@@ -22,7 +22,7 @@ from scopix.server.media.links.archive import PageArchive, read_archive
 from scopix.server.media.links.read import PageRead, read_page
 from scopix.server.vision.base import DecodedImage
 
-__all__ = ["archive_image", "archive_page", "archive_variants"]
+__all__ = ["archive_inputs", "archive_page", "archive_variants"]
 
 #: Bytes of memory reading an archive may take per byte of it: the bytes, the decoded parts,
 #: the page's text and the parsers' trees.
@@ -46,23 +46,26 @@ def archive_variants(
                 return render_checked(picture, image, sizes)
             except (ImageDecodeError, ImageTooLarge):
                 pass
-    with _card(archive) as card:
+    page = read_page(archive.html, archive.url, archive.charset)
+    with _card(archive, page) as card:
         return page_variants(card, "txt", document, sizes)
 
 
-def archive_image(
+def archive_inputs(
     path: Path, image: ImageLimits, document: DocumentLimits, max_side: int
-) -> DecodedImage:
-    """The page's picture as the analyzers see it, at most `max_side` a side."""
+) -> tuple[DecodedImage, str, PageRead]:
+    """What the analyzers see of the page: its picture, at most `max_side` a side, its URL
+    and the page read."""
     archive = _archive(path)
+    page = read_page(archive.html, archive.url, archive.charset)
     if archive.image is not None:
         with _scratch_file(archive.image, ".img") as picture:
             try:
-                return analysis_checked(picture, image, max_side)
+                return analysis_checked(picture, image, max_side), archive.url, page
             except (ImageDecodeError, ImageTooLarge):
                 pass
-    with _card(archive) as card:
-        return page_image(card, "txt", document, 1, max_side)
+    with _card(archive, page) as card:
+        return page_image(card, "txt", document, 1, max_side), archive.url, page
 
 
 def _archive(path: Path) -> PageArchive:
@@ -71,9 +74,8 @@ def _archive(path: Path) -> PageArchive:
 
 
 @contextmanager
-def _card(archive: PageArchive) -> Iterator[Path]:
+def _card(archive: PageArchive, page: PageRead) -> Iterator[Path]:
     """A text file of the page's title and lead, for the document card."""
-    page = read_page(archive.html, archive.url, archive.charset)
     words = "\n\n".join(part for part in (page.title, page.lead or page.text) if part)
     with _scratch_file((words or archive.url).encode(), ".txt") as card:
         yield card

@@ -20,6 +20,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from trafilatura.xml import xmltotxt
 
 __all__ = [
+    "MAX_DEPTH",
     "MAX_IMAGES",
     "MAX_TEXT_CHARS",
     "OpenGraph",
@@ -39,6 +40,13 @@ _META_CHARSET_BYTES: Final = 4096
 #: What charset-normalizer looks at to guess the encoding of an undeclared page.
 _GUESS_BYTES: Final = 64 * 1024
 _META_CHARSET: Final = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]+)""", re.I)
+#: Elements nested deeper than this are not parsed for the page's fields (see _shallow_prefix).
+MAX_DEPTH: Final = 512
+_TAG: Final = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^<>]*?(/?)>")
+_NOT_NESTING: Final = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param"}
+    | {"source", "track", "wbr", "p", "li", "dt", "dd", "option", "tr", "td", "th"}
+)
 #: A main text shorter than this is looked for again with trafilatura's fallback extractors.
 _FALLBACK_BELOW_CHARS: Final = 250
 _ICON_RELS: Final = (("icon", "shortcut"), ("apple-touch-icon", "apple-touch-icon-precomposed"))
@@ -81,7 +89,7 @@ def read_page(body: bytes, base_url: str, charset: str | None) -> PageRead:
     """Read `body`, fetched from `base_url` and declared in `charset` (None when the response
     named none). Never raises on odd bytes: a page that is not HTML reads as an empty page."""
     html = decode_page(body, charset)
-    tree = LexborHTMLParser(html)
+    tree = LexborHTMLParser(html[: _shallow_prefix(html)])
     base = _base_url(tree, base_url)
     og = _open_graph(tree, base)
     text, kept_images = _main_text(html, base)
@@ -117,10 +125,32 @@ def decode_page(body: bytes, charset: str | None) -> str:
                 return body.decode(codec)
             except UnicodeDecodeError:
                 continue
+    usable = [codec for codec in map(_codec, declared) if codec is not None]
+    if usable:
+        return body.decode(usable[0], errors="replace")
     guess = charset_normalizer.from_bytes(body[:_GUESS_BYTES]).best()
-    usable = [c for c in (_codec(n) for n in declared) if c is not None]
-    codec = usable[0] if usable else (_codec(guess.encoding) if guess else None)
+    codec = _codec(guess.encoding) if guess is not None else None
     return body.decode(codec or "utf-8", errors="replace")
+
+
+def _shallow_prefix(html: str) -> int:
+    """How much of `html` lexbor parses: all of it, or up to the tag that opens element number
+    MAX_DEPTH on the stack. lexbor's tree building scans the open elements at each block tag, so
+    100,000 nested divs (1 MB) take 18 s; lxml, which trafilatura reads the page with, stops
+    at a depth of 256 itself. Elements that close themselves (void ones, an unclosed `<p>` or
+    `<li>` the next one ends) are not counted."""
+    depth = 0
+    for tag in _TAG.finditer(html):
+        name = tag.group(2).lower()
+        if name in _NOT_NESTING:
+            continue
+        if tag.group(1):
+            depth = max(depth - 1, 0)
+        elif not tag.group(3):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return tag.start()
+    return len(html)
 
 
 def _codec(name: str) -> str | None:
