@@ -138,6 +138,11 @@ def sniff(head: bytes, filename_hint: str | None = None) -> MediaType:
     )
 
 
+def is_image(head: bytes) -> bool:
+    """Whether the first bytes are an image this server decodes."""
+    return _guess_mime(head) in ACCEPTED_IMAGES
+
+
 def looks_like_text(head: bytes) -> bool:
     """Whether the first bytes of a file are human text: no NUL, UTF-8 (a character cut at
     the end of the head allowed) or else mostly-ASCII Windows-1252/Latin-1, with almost no

@@ -28,7 +28,9 @@ from scopix.server.domain.failures import Failure
 from scopix.server.domain.media import (
     PAGE_ARCHIVE_MIME,
     SNIFF_BYTES,
+    URI_LIST_MIME,
     MediaType,
+    is_image,
     media_of_mime,
     sniff,
 )
@@ -37,20 +39,19 @@ from scopix.server.domain.status import DescriptionEvent, can_request
 from scopix.server.domain.variants import variant_state
 from scopix.server.isolation import DecodeResourceLimit, IsolatedPool, IsolationLimits
 from scopix.server.jobs.handler import JobFailed
-from scopix.server.jobs.records import CRAWL, DESCRIBE, EXTRACT, VARIANTS, new_job
+from scopix.server.jobs.records import CRAWL, DESCRIBE, VARIANTS, new_job
 from scopix.server.media import MediaHandlers
 from scopix.server.media.links.archive import PageArchive, build_archive
 from scopix.server.media.links.fetch import Fetched, FetchFailed, FetchRules, fetch, is_html
 from scopix.server.media.links.read import preview_image_url
 from scopix.server.services.describe import record_event, reserve_descriptions
-from scopix.server.services.extract import EXTRACT_MAX_ATTEMPTS, TEXT_EXTRACTION
 from scopix.server.services.ingest import (
     Ingestor,
     StagedUpload,
     blob_row,
     queue_variants,
 )
-from scopix.server.services.media_jobs import LINK_CRAWL, queue_media_job
+from scopix.server.services.media_jobs import LINK_CRAWL, content_job, queue_media_job
 from scopix.server.services.pipeline_jobs import PipelineJob, file_of
 from scopix.server.services.storage_quota import Reservation
 from scopix.types.describe import DescriptionErrorType, DescriptionStatus
@@ -191,7 +192,7 @@ class CrawlHandler(PipelineJob):
             image = await self.pool.run(
                 fetch, url, rules, limits=self.settings.child_limits, stage=STAGE
             )
-            if sniff(image.body[:SNIFF_BYTES]).kind != "image":
+            if not is_image(image.body[:SNIFF_BYTES]):
                 return None, None
         except (FetchFailed, DecodeResourceLimit, DomainError) as exc:
             log.info("the preview image of %s is left out: %s", fetched.url, exc)
@@ -224,7 +225,7 @@ class CrawlHandler(PipelineJob):
         if result.sha256 == file.sha256:  # a recrawl of a page that has not changed
             self.status.completed(uow, file, f"unchanged at {result.url}")
             return
-        recrawled = file.media_type != "link" or file.mime_type == PAGE_ARCHIVE_MIME
+        recrawled = file.mime_type != URI_LIST_MIME  # it held a page before, not its URL
         saved, stored_before = await blob_row(uow, job.tenant_id, result.sha256, result.new_blob)
         if result.reservation is not None:
             await result.reservation.settle(uow, keep=not stored_before)
@@ -258,13 +259,10 @@ class CrawlHandler(PipelineJob):
             if queued is not None or needed:
                 file.status = "processing"
             queue_variants(uow, file, blob, needed=needed, now=now)
-        own_job = EXTRACT if media.kind == "link" else handler.extract_job
+        own_job = content_job(handler.extract_job)
         if own_job is None or await uow.jobs.active_for_file(file.id, own_job) is not None:
             return
-        if media.kind == "link":  # a page is no document: its document_type stays null
-            TEXT_EXTRACTION.queue(uow, file, EXTRACT, EXTRACT_MAX_ATTEMPTS, now)
-        else:
-            queue_media_job(uow, file, own_job, now)
+        queue_media_job(uow, file, own_job, now)
 
     async def _describe_again(self, uow: UnitOfWork, file: File, now: datetime) -> None:
         """A recrawl that changed the page describes it again, quota permitting; an event
@@ -288,8 +286,6 @@ def _repoint(file: File, blob: Blob, media: MediaType, now: datetime) -> None:
     file.size_bytes = blob.size_bytes
     file.width, file.height = blob.width, blob.height
     file.content_created_at = blob.content_created_at
-    if media.kind == "link":
-        file.document_type = None
     file.updated_at = now
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from scopix.server.catalog.models import File, Job
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
 from scopix.server.domain.chunking import Chunk, chunk_pages
-from scopix.server.domain.media import media_of_mime
+from scopix.server.domain.media import ACCEPTED_DOCUMENTS, media_of_mime
 from scopix.server.jobs.records import EXTRACT
 from scopix.server.media import MediaHandlers
 from scopix.server.media.base import Extracted
@@ -39,7 +39,9 @@ TEXT_EXTRACTION = PipelineStatus("text_extraction")
 
 def queue_extraction(uow: UnitOfWork, file: File, now: datetime) -> Job:
     """Queue the extraction of a just-recorded document, in the transaction that records it."""
-    file.document_type = media_of_mime(file.mime_type).extension
+    # A page's text is extracted too, but a page is no document: its document_type stays null.
+    document = file.mime_type in ACCEPTED_DOCUMENTS
+    file.document_type = media_of_mime(file.mime_type).extension if document else None
     return TEXT_EXTRACTION.queue(uow, file, EXTRACT, EXTRACT_MAX_ATTEMPTS, now)
 
 

@@ -16,7 +16,14 @@ from scopix.server.services.extract import queue_extraction
 from scopix.server.services.pipeline_jobs import PipelineStatus
 from scopix.server.services.scenes import queue_scene_analysis
 
-__all__ = ["CRAWL_MAX_ATTEMPTS", "LINK_CRAWL", "load_extraction", "queue_crawl", "queue_media_job"]
+__all__ = [
+    "CRAWL_MAX_ATTEMPTS",
+    "LINK_CRAWL",
+    "content_job",
+    "load_extraction",
+    "queue_crawl",
+    "queue_media_job",
+]
 
 #: Attempts of one crawl: a site that is down, slow or refusing for now (5xx, 429, a timeout,
 #: a lost connection) gets a few more; a refused address, a 4xx or a page that is no page is
@@ -46,6 +53,18 @@ _LOADS: dict[str, _Load] = {
     # A crawled page's text is extracted as a document's is (the crawl queues EXTRACT).
     CRAWL: lambda uow, tenant_id, file_id: uow.documents.extracted(tenant_id, file_id),
 }
+
+
+#: Pipelines that fetch their content, and the job that then reads what they fetched: a
+#: crawled page's text is extracted as a document's is.
+_READ_AFTER: dict[str, str] = {CRAWL: EXTRACT}
+
+
+def content_job(extract_job: str | None) -> str | None:
+    """The job that reads the stored bytes of a kind whose own pipeline is `extract_job`."""
+    if extract_job is None:
+        return None
+    return _READ_AFTER.get(extract_job, extract_job)
 
 
 def queue_media_job(uow: UnitOfWork, file: File, kind: str, now: datetime) -> Job:
