@@ -147,6 +147,9 @@ BODY_ROUTES = [
     ("POST", f"/api/v2/files/direct-uploads/{new_id()}/complete"),
     ("POST", "/api/v2/files/upload"),
     ("POST", "/api/v2/files/upload/batch"),
+    ("POST", "/api/v2/files/links"),
+    ("POST", "/api/v2/files/links/batch"),
+    ("POST", f"/api/v2/files/{new_id()}/recrawl"),
 ]
 
 
