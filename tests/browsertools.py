@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import ConsoleMessage, Page
+from playwright.sync_api import ConsoleMessage, Page, expect
 
 from scopix.server.testing import ServerProcess, create_key, start_server
 
@@ -56,3 +56,12 @@ class Screenshots:
         path = self.folder / f"{name}.png"
         page.screenshot(path=str(path), full_page=full_page)
         return path
+
+
+def sign_in(page: Page, site: Site, key: str) -> None:
+    """Sign the page in with `key` and wait until the gallery has loaded."""
+    page.goto(site.url)
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#summary")).not_to_be_empty()

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from browsertools import PageProblems, Screenshots, Site, start_site
+from browsertools import PageProblems, Screenshots, Site, sign_in, start_site
 from linkserver import ARTICLE_PARAGRAPHS, FAVICON, FOOTER_TEXT, SITE_NAME, LinkSite
 
 #: The page fetched, read and pictured on two busy cores.
@@ -31,14 +31,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     )
     yield running
     running.server.stop()
-
-
-def sign_in(page: Page, site: Site, key: str) -> None:
-    page.goto(site.url)
-    page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#app")).to_be_visible()
-    expect(page.locator("#summary")).not_to_be_empty()
 
 
 def test_a_link_added_in_the_page_shows_its_site_title_and_text(

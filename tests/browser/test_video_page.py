@@ -6,20 +6,12 @@ from pathlib import Path
 
 from playwright.sync_api import Page, Response, expect
 
-from browsertools import PageProblems, Screenshots, Site
+from browsertools import PageProblems, Screenshots, Site, sign_in
 from videofactory import three_scenes
 
 #: The scenes found and three keyframes described by the on-device models on two busy cores.
 ANALYSED = 240_000  # ms
 PHONE = {"width": 390, "height": 844}
-
-
-def sign_in(page: Page, site: Site, key: str) -> None:
-    page.goto(site.url)
-    page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#app")).to_be_visible()
-    expect(page.locator("#summary")).not_to_be_empty()
 
 
 def test_a_video_plays_and_its_scene_strip_seeks_the_player(

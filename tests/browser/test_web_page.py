@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, Request, expect
 
-from browsertools import PageProblems, Screenshots, Site, start_site
+from browsertools import PageProblems, Screenshots, Site, sign_in, start_site
 from docfactory import text_pdf
 from imagefactory import coverage, document_png, jpeg_bytes
 from scopix.server.web.forms import PAGE_SIZE
@@ -21,14 +21,6 @@ PHOTOS = Path(__file__).parent.parent / "assets" / "photos"
 DESCRIBED = 120_000  # ms: three on-device analyses on two busy cores, with room to spare
 TOTAL_LINE = "Total due 348 EUR"
 PHONE = {"width": 390, "height": 844}
-
-
-def sign_in(page: Page, site: Site, key: str) -> None:
-    page.goto(site.url)
-    page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#app")).to_be_visible()
-    expect(page.locator("#summary")).not_to_be_empty()
 
 
 def api(site: Site, key: str) -> httpx.Client:
