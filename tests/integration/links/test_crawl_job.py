@@ -8,6 +8,7 @@ and nothing reads the placeholder while its crawl is queued."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from scopix.server.domain.media import PAGE_ARCHIVE_MIME, URI_LIST_MIME
 from scopix.server.jobs.records import CRAWL, DESCRIBE, EXTRACT, VARIANTS
 from scopix.server.services.ingest import Ingested
 from scopix.server.services.links import LinkRequest
+from scopix.server.services.purge import Purger
 from scopix.server.settings import Settings
 
 
@@ -118,6 +120,32 @@ async def test_a_pdf_url_becomes_a_document(api: Api, site: LinkSite) -> None:
     await api.drain()
     file = await _file(api, added.file.id)
     assert (file.text_extraction_status, file.page_count) == ("completed", 2)
+
+
+async def test_a_url_list_no_file_names_after_its_crawl_is_purged_and_its_room_given_back(
+    api: Api, site: LinkSite
+) -> None:
+    url = site.url("/article")
+    crawled = await _add(api, url)
+    placeholder = crawled.file.sha256
+    key = blobkeys.original_key(crawled.file.tenant_id, placeholder)
+    assert await api.drain(CRAWL) == 1
+    purger = Purger(_uows(api), api.services.store)
+    async with _uows(api).read() as uow:
+        used = await uow.tenants.storage_used(crawled.file.tenant_id)
+
+    report = await purger.purge(timedelta(days=30))
+
+    assert (report.blobs, report.bytes) == (1, crawled.blob.size_bytes)
+    assert not await api.services.store.exists(key)
+    async with _uows(api).read() as uow:
+        assert await uow.blobs.get(crawled.file.tenant_id, placeholder) is None
+        assert await uow.tenants.storage_used(crawled.file.tenant_id) == used - report.bytes
+    # The same URL saved again is stored anew, and kept while its own crawl has not run.
+    again = await _add(api, url)
+    assert again.file.sha256 == placeholder
+    assert (await purger.purge(timedelta(days=30))).blobs == 0
+    assert await api.services.store.exists(key)
 
 
 @pytest.mark.parametrize(

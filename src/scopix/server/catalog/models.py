@@ -102,6 +102,15 @@ class Blob(Base):
             sqlite_where=text("state = 'purging'"),
             postgresql_where=text("state = 'purging'"),
         ),
+        # Links' URL lists, which a crawl leaves unnamed for the purge to remove
+        # (services/purge.py); no other blob is in it.
+        Index(
+            "ix_blobs_url_lists",
+            "tenant_id",
+            "sha256",
+            sqlite_where=text("mime_type = 'text/uri-list'"),
+            postgresql_where=text("mime_type = 'text/uri-list'"),
+        ),
     )
 
     tenant_id: Mapped[str] = mapped_column(

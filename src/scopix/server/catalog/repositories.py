@@ -58,6 +58,7 @@ from scopix.server.catalog.search_index import (
 from scopix.server.domain.chunking import Chunk
 from scopix.server.domain.ids import new_id
 from scopix.server.domain.listing import FileQuery
+from scopix.server.domain.media import URI_LIST_MIME
 from scopix.server.domain.purge import BlobState
 from scopix.server.domain.regions import as_record, from_record
 from scopix.server.domain.videos import SceneSpan, VideoMetadata
@@ -218,6 +219,17 @@ class BlobRepository:
             select(Blob.tenant_id, Blob.sha256)
             .where(Blob.state == BlobState.PURGING, Blob.purge_started_at < marked_before)
             .order_by(Blob.purge_started_at)
+            .limit(limit)
+        )
+        return [(row.tenant_id, row.sha256) for row in rows]
+
+    async def replaced_url_lists(self, limit: int) -> list[tuple[str, str]]:
+        """(tenant, sha256) of live link URL lists that no file names any more: each link's
+        crawl moved its file onto the page it fetched (services/crawl.py)."""
+        named = exists().where(File.tenant_id == Blob.tenant_id, File.sha256 == Blob.sha256)
+        rows = await self.session.execute(
+            select(Blob.tenant_id, Blob.sha256)
+            .where(Blob.mime_type == URI_LIST_MIME, Blob.state == BlobState.LIVE, ~named)
             .limit(limit)
         )
         return [(row.tenant_id, row.sha256) for row in rows]

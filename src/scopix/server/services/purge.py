@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from scopix.server.catalog.uow import UnitOfWorkFactory
+from scopix.server.catalog.models import Blob
+from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
 from scopix.server.domain import blobkeys
 from scopix.server.domain.purge import (
     MARK_LEASE,
@@ -74,6 +75,7 @@ class Purger:
         due (or after `max_batches`: the rest waits for the next purge)."""
         cutoff = purge_cutoff(_now(), older_than)
         report = await self._finish_abandoned()
+        report += await self._remove_replaced_url_lists()
         batches = 0
         while max_batches is None or batches < max_batches:
             batches += 1
@@ -118,14 +120,22 @@ class Purger:
             # Blobs before files, as uploads lock them: no lock cycle with an upload.
             blobs = await uow.blobs.lock_many({(row.tenant_id, row.sha256) for row in due})
             removed = await uow.files.remove_deleted([row.id for row in due], cutoff)
-            marked = []
-            now = _now()
-            for blob in blobs:
-                if may_mark(blob.state, await uow.files.refers_to(blob.tenant_id, blob.sha256)):
-                    blob.state, blob.purge_started_at = BlobState.PURGING, now
-                    marked.append((blob.tenant_id, blob.sha256))
+            marked = await _mark_unnamed(uow, blobs)
             await uow.commit()
         return removed, marked
+
+    async def _remove_replaced_url_lists(self) -> PurgeReport:
+        """Remove links' URL lists that no file names since their crawl fetched the page (an
+        upload of the same URL meanwhile names one again, or stores it anew: ingest waits
+        for a marked blob to go)."""
+        report = PurgeReport()
+        async with self.uows.write() as uow:
+            unnamed = await uow.blobs.replaced_url_lists(self.batch_size)
+            marked = await _mark_unnamed(uow, await uow.blobs.lock_many(unnamed))
+            await uow.commit()
+        for tenant_id, sha256 in marked:
+            report += await self._remove_blob(tenant_id, sha256)
+        return report
 
     async def _remove_blob(self, tenant_id: str, sha256: str) -> PurgeReport:
         """Delete a marked blob's bytes (original, variants, a video's scene thumbnails: all in
@@ -175,6 +185,17 @@ class Purger:
                 by_tenant[row.tenant_id].append(row.id)
         for tenant_id, file_ids in by_tenant.items():
             self.forget(tenant_id, file_ids)
+
+
+async def _mark_unnamed(uow: UnitOfWork, blobs: Sequence[Blob]) -> list[tuple[str, str]]:
+    """Mark the locked blobs that no file row names for removal; their (tenant, sha256)."""
+    marked = []
+    now = _now()
+    for blob in blobs:
+        if may_mark(blob.state, await uow.files.refers_to(blob.tenant_id, blob.sha256)):
+            blob.state, blob.purge_started_at = BlobState.PURGING, now
+            marked.append((blob.tenant_id, blob.sha256))
+    return marked
 
 
 def _now() -> datetime:

@@ -4,7 +4,9 @@ Files gain the URL a link was saved from (`source_url`, normalized) and its `dom
 fetching it went (`crawl_status` with its error and error type, `crawled_at`), and what its
 page said of itself (`page_title`, `og_metadata`, `favicon_url`, `extracted_images` and their
 count). A tenant's links are found by their URL through a partial index that uploaded files
-stay out of. No link existed before this revision, so there is nothing to fill in.
+stay out of. Blobs gain a partial index over links' URL lists, which the purge removes once a
+crawl has moved their file onto its page. No link existed before this revision, so there is
+nothing to fill in.
 
 Revision ID: 0014
 Revises: 0013
@@ -52,9 +54,18 @@ def upgrade() -> None:
             sqlite_where=sa.text("source_url IS NOT NULL"),
             postgresql_where=sa.text("source_url IS NOT NULL"),
         )
+    with op.batch_alter_table("blobs", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_blobs_url_lists",
+            ["tenant_id", "sha256"],
+            sqlite_where=sa.text("mime_type = 'text/uri-list'"),
+            postgresql_where=sa.text("mime_type = 'text/uri-list'"),
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("blobs", schema=None) as batch_op:
+        batch_op.drop_index("ix_blobs_url_lists")
     with op.batch_alter_table("files", schema=None) as batch_op:
         batch_op.drop_index("ix_files_tenant_source_url")
         for name, _ in reversed(_FILE_COLUMNS):
