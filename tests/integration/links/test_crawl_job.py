@@ -43,11 +43,15 @@ def _uows(api: Api) -> UnitOfWorkFactory:
     return UnitOfWorkFactory(api.services.database)
 
 
-async def _add(api: Api, url: str, *, describe: bool = False) -> Ingested:
+async def _acme(api: Api) -> str:
     async with _uows(api).read() as uow:
         tenant = await uow.tenants.get_by_name("acme")
     assert tenant is not None
-    return await api.services.links.add(tenant.id, LinkRequest(url, auto_describe=describe))
+    return tenant.id
+
+
+async def _add(api: Api, url: str, *, describe: bool = False) -> Ingested:
+    return await api.services.links.add(await _acme(api), LinkRequest(url, auto_describe=describe))
 
 
 async def _file(api: Api, file_id: str) -> File:
@@ -146,6 +150,17 @@ async def test_a_url_list_no_file_names_after_its_crawl_is_purged_and_its_room_g
     assert again.file.sha256 == placeholder
     assert (await purger.purge(timedelta(days=30))).blobs == 0
     assert await api.services.store.exists(key)
+
+
+async def test_a_keyed_retry_after_the_crawl_finds_the_same_link(api: Api, site: LinkSite) -> None:
+    request = LinkRequest(site.url("/article"), auto_describe=False, upload_ref="record-7:0")
+    first = await api.services.links.add(await _acme(api), request)
+    assert await api.drain(CRAWL) == 1
+
+    again = await api.services.links.add(await _acme(api), request)
+
+    assert again.file.id == first.file.id
+    assert again.file.sha256 != first.file.sha256  # the page's archive, no longer the URL list
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from scopix.server.catalog.models import File, Job
 from scopix.server.catalog.uow import UnitOfWorkFactory
 from scopix.server.domain.errors import (
     Conflict,
+    IdempotencyKeyReused,
     InvalidUrl,
     NotFound,
     UrlRefused,
@@ -209,3 +210,19 @@ async def test_links_due_are_recrawled_by_the_sweep(api: Api) -> None:
     assert (await _file(api, fresh.file.id)).crawl_status == "failed"
     assert (await _jobs(api, pending.file.id))[CRAWL] == "queued"  # never queued twice
     assert (await maintenance.sweep()).recrawled_links == 0  # the old one is pending now
+
+
+async def test_a_keyed_retry_finds_the_link_its_first_attempt_saved(api: Api) -> None:
+    acme = await _tenant(api, "acme")
+    first = await api.services.links.add(acme, LinkRequest(URL, upload_ref="record-1:0"))
+
+    again = await api.services.links.add(acme, LinkRequest(NORMALIZED, upload_ref="record-1:0"))
+
+    assert again.file.id == first.file.id
+    async with _uows(api).read() as uow:
+        links = await uow.session.scalars(select(File.id).where(File.source_url == NORMALIZED))
+        assert list(links) == [first.file.id]
+    with pytest.raises(IdempotencyKeyReused):
+        await api.services.links.add(
+            acme, LinkRequest("https://news.example.com/other", upload_ref="record-1:0")
+        )

@@ -170,14 +170,16 @@ class Ingestor:
         media: MediaType,
         options: UploadOptions,
         file_fields: Mapping[str, object],
+        upload_ref: str | None = None,
     ) -> Ingested:
         """Record bytes the server wrote itself (a link's URL list, named by its URL): their
         type is known, so they are not sniffed, and `file_fields` are the new file's columns
-        of its kind. Deduplicated and stored as an upload is; the staged bytes are consumed."""
+        of its kind. Deduplicated and stored as an upload is (`upload_ref` as `ingest`'s); the
+        staged bytes are consumed."""
         try:
             handler = self.media.of(media)
             options = replace(options, auto_describe=options.auto_describe and handler.describable)
-            placed = _Placement(None, None, file_fields)
+            placed = _Placement(None, upload_ref, file_fields)
             return await self._store_and_record(tenant_id, staged, media, options, placed, None)
         finally:
             await self._discard(staged)

@@ -12,7 +12,13 @@ from datetime import UTC, datetime, timedelta
 
 from scopix.server.catalog.models import File, Job
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
-from scopix.server.domain.errors import Conflict, DomainError, NotFound, WrongMediaType
+from scopix.server.domain.errors import (
+    Conflict,
+    DomainError,
+    IdempotencyKeyReused,
+    NotFound,
+    WrongMediaType,
+)
 from scopix.server.domain.fields import (
     MAX_FILENAME_CHARS,
     UploadOptions,
@@ -43,6 +49,9 @@ class LinkRequest:
     tags: tuple[str, ...] = ()
     auto_describe: bool = True
     skip_duplicates: bool = False
+    #: `<idempotency record id>:<position>` when the request carries an Idempotency-Key: a
+    #: retry finds the link its first attempt saved, even after a crash between the two
+    upload_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,10 @@ class LinkService:
             auto_describe=request.auto_describe,
             skip_duplicates=request.skip_duplicates,
         )
+        if request.upload_ref is not None:
+            earlier = await self._saved_under(tenant_id, request.upload_ref, url)
+            if earlier is not None:
+                return earlier
         if options.skip_duplicates:
             found = await self._live_link(tenant_id, url)
             if found is not None:
@@ -89,7 +102,7 @@ class LinkService:
         fields = {"source_url": url, "domain": url_domain(url)}
         staged = self._stage(url)
         return await self.ingest.ingest_written(
-            tenant_id, staged, media_of_mime(URI_LIST_MIME), options, fields
+            tenant_id, staged, media_of_mime(URI_LIST_MIME), options, fields, request.upload_ref
         )
 
     async def add_batch(self, tenant_id: str, requests: Sequence[LinkRequest]) -> list[LinkOutcome]:
@@ -146,6 +159,17 @@ class LinkService:
                     queued.append(job.id)
         await self.queue.dispatch(queued)
         return len(queued)
+
+    async def _saved_under(self, tenant_id: str, upload_ref: str, url: str) -> Ingested | None:
+        """The link a first attempt of this keyed request saved (its bytes may be the fetched
+        page by now), or None; another URL at the same reference means the key was reused."""
+        earlier = await self.ingest.recorded(tenant_id, upload_ref)
+        if earlier is not None and earlier.file.source_url != url:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was already used to save another URL; use a new key",
+                field="Idempotency-Key",
+            )
+        return earlier
 
     async def _live_link(self, tenant_id: str, url: str) -> Ingested | None:
         async with self.uows.read() as uow:

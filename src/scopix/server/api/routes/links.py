@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 
 from scopix.server.api.deps import ServicesDep, Writer
 from scopix.server.api.presenters import UrlMaker, ingested_result, link_batch
+from scopix.server.api.routes.uploads import idempotency_record
 from scopix.server.api.schemas import (
     ErrorEnvelope,
     LinkBatchIn,
@@ -21,6 +22,7 @@ from scopix.server.api.schemas import (
     TagsIn,
     UploadResultOut,
 )
+from scopix.server.domain.idempotency import upload_ref
 from scopix.server.services.links import LinkRequest
 
 router = APIRouter(tags=["links"], responses={"default": {"model": ErrorEnvelope}})
@@ -37,6 +39,7 @@ async def add_link(
     "processing"`, `crawl_status` pending on the file) and the page is fetched by a worker.
     A URL the server will not fetch (not http or https, no host, credentials in it, or a
     literal address inside its network) is refused with 422 `INVALID_URL` or `URL_REFUSED`."""
+    record = idempotency_record(request)
     done = await services.links.add(
         principal.tenant_id,
         LinkRequest(
@@ -45,6 +48,7 @@ async def add_link(
             tags=_tags(body.tags),
             auto_describe=body.auto_describe,
             skip_duplicates=body.skip_duplicates,
+            upload_ref=upload_ref(record, 0) if record else None,
         ),
     )
     return ingested_result(done, UrlMaker(request))
@@ -57,6 +61,7 @@ async def add_links(
     """Save up to 100 web pages with the same tags and options: one result per URL, in the
     order sent, each the link's upload result or the `error` that refused that URL alone."""
     tags = _tags(body.tags)
+    record = idempotency_record(request)
     outcomes = await services.links.add_batch(
         principal.tenant_id,
         [
@@ -65,8 +70,9 @@ async def add_links(
                 tags=tags,
                 auto_describe=body.auto_describe,
                 skip_duplicates=body.skip_duplicates,
+                upload_ref=upload_ref(record, position) if record else None,
             )
-            for url in body.urls
+            for position, url in enumerate(body.urls)
         ],
     )
     return link_batch(outcomes, UrlMaker(request))
