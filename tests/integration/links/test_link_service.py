@@ -226,3 +226,24 @@ async def test_a_keyed_retry_finds_the_link_its_first_attempt_saved(api: Api) ->
         await api.services.links.add(
             acme, LinkRequest("https://news.example.com/other", upload_ref="record-1:0")
         )
+
+
+async def test_a_recrawl_waits_while_a_job_reads_the_page_it_would_replace(api: Api) -> None:
+    acme = await _tenant(api, "acme")
+    added = await api.services.links.add(acme, LinkRequest(URL, auto_describe=False))
+    await _finish_crawl(api, added.file.id)
+    async with _uows(api).write() as uow:
+        variants = await uow.jobs.active_for_file(added.file.id, VARIANTS)
+        assert variants is not None
+        variants.state = "running"  # as a worker holds it
+        await uow.commit()
+
+    with pytest.raises(Conflict):
+        await api.services.links.recrawl(acme, added.file.id)
+
+    async with _uows(api).write() as uow:
+        variants = await uow.jobs.active_for_file(added.file.id, VARIANTS)
+        assert variants is not None
+        variants.state = "queued"  # a queued job waits for the crawl and follows its bytes
+        await uow.commit()
+    assert (await api.services.links.recrawl(acme, added.file.id)).crawl_status == "pending"

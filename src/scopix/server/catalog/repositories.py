@@ -736,6 +736,13 @@ class JobRepository:
             )
         )
 
+    async def running_for_file(self, file_id: str) -> bool:
+        """Whether a worker runs one of the file's jobs now."""
+        found = await self.session.scalar(
+            select(exists().where(Job.file_id == file_id, Job.state == "running"))
+        )
+        return bool(found)
+
     async def repoint_file(self, file_id: str, sha256: str) -> None:
         """Point the file's queued jobs at its new bytes (a crawl replaced them), so that what
         waited for the crawl works on what it fetched."""

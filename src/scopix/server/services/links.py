@@ -135,8 +135,8 @@ class LinkService:
             job = await _queue_recrawl(uow, file)
             if job is None:
                 raise Conflict(
-                    "the link is being fetched already; ask again once its crawl is completed "
-                    "or failed",
+                    "the link is being fetched or read already; ask again once its crawl is "
+                    "completed or failed and its page read",
                     crawl_status=file.crawl_status,
                 )
             await uow.commit()
@@ -188,7 +188,11 @@ class LinkService:
 
 
 async def _queue_recrawl(uow: UnitOfWork, file: File) -> Job | None:
-    """Queue the locked link's crawl, unless one is queued or running already (None)."""
+    """Queue the locked link's crawl, unless one is queued or running already, or a job that
+    reads its bytes runs now (None): that job would finish on the old page after the crawl
+    replaced it. Queued ones wait for the crawl (`WAITS_FOR`) and follow the new bytes."""
     if await uow.jobs.active_for_file(file.id, CRAWL) is not None:
+        return None
+    if await uow.jobs.running_for_file(file.id):
         return None
     return queue_crawl(uow, file, datetime.now(UTC))
