@@ -15,9 +15,7 @@ from typing import Any, Final
 from urllib.parse import urljoin, urlsplit
 
 import charset_normalizer
-import trafilatura
 from selectolax.lexbor import LexborHTMLParser, LexborNode
-from trafilatura.xml import xmltotxt
 
 __all__ = [
     "MAX_DEPTH",
@@ -172,6 +170,12 @@ def _main_text(html: str, base: str) -> tuple[str, list[str]]:
 
 
 def _extraction(html: str, base: str, *, fast: bool) -> tuple[str, list[str]]:
+    # Imported here, in the isolated child that reads pages: trafilatura and what it loads
+    # (lxml, dateparser, jusText) weigh 28 MB that the API process, which only passes this
+    # module's functions to the child by name, would otherwise carry for nothing.
+    import trafilatura
+    from trafilatura.xml import xmltotxt
+
     try:
         document = trafilatura.bare_extraction(
             html,
