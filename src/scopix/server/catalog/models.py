@@ -473,6 +473,13 @@ class Analysis(Base):
     #: a media made of parts (a video's scenes): each part's own results in order, as
     #: `{"description", "tags", "visible_text", "text_regions"}`; None for a single picture
     parts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    #: where each part came from: `{"description": {...}, "tags": [...], "visible_text": {...},
+    #: "embedding": {...}, "pipeline": fingerprint}`, each part naming its analyzer and its
+    #: confidence; None for analyses made before provenance was kept
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: the faces found, `[{"x", "y", "width", "height", "confidence"}]` normalized 0-1: where,
+    #: never who; None for analyses made before faces were looked for
+    faces: Mapped[list[dict[str, float]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 

@@ -36,10 +36,26 @@ class DecodedImage:
 
 @dataclass(frozen=True)
 class Tag:
-    """A label and how sure the provider is of it (1.0 when the provider gives no score)."""
+    """A label and how sure the provider is of it (1.0 when the provider gives no score).
+
+    `source` names the analyzer that produced it when that is narrower than the provider
+    (`ondevice:tagger`, `ondevice:people`, `ondevice:ocr/tesseract`); None means the provider."""
 
     label: str
     score: float = 1.0
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Face:
+    """A face found in the picture: its box normalized 0-1 like a text region, and how sure the
+    detector is. Where a face is, never whose: nothing identifies a person."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    confidence: float
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,15 @@ class Analysis:
     class_scores: tuple[tuple[int, float], ...] = ()
     #: stage name -> milliseconds of model inference, e.g. {"ocr": 640.2, "tags": 9.1}
     timings_ms: dict[str, float] = field(default_factory=dict)
+    #: faces found, and how many people are seen in all (faces and bodies without one)
+    faces: tuple[Face, ...] = ()
+    people_count: int = 0
+    #: the analyzers that produced the description and the visible text, when narrower than
+    #: the provider (`ondevice:caption`, `ondevice:ocr/rapidocr`, `vlm:<model>`); None: the
+    #: provider. `description_confidence`: how sure it is of its description, when it can say.
+    description_source: str | None = None
+    description_confidence: float | None = None
+    text_source: str | None = None
 
 
 @dataclass(frozen=True)
