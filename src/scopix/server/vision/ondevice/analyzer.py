@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Final, TypeVar
 
 import anyio
@@ -39,6 +40,12 @@ __all__ = ["PROVIDER", "OnDeviceAnalyzer"]
 log = logging.getLogger("scopix.vision.ondevice")
 
 PROVIDER: Final = "ondevice"
+#: What produced each part of an analysis, for its provenance.
+CAPTION_SOURCE: Final = f"{PROVIDER}:caption"
+TAGGER_SOURCE: Final = f"{PROVIDER}:tagger"
+OCR_SOURCE: Final = f"{PROVIDER}:ocr/rapidocr"
+#: A document's text was read by extraction (its text layer, or OCR of its pages), not here.
+EXTRACTION_SOURCE: Final = "extraction"
 # Bump when the code changes what an analysis contains for the same models and thresholds, so
 # cached analyses are redone.
 _REVISION: Final = 4  # 4: OCR turns long lines only when sure, and re-detects small text
@@ -106,8 +113,10 @@ class OnDeviceAnalyzer:
         timings: dict[str, float] = {}
         extracted = document.text if document is not None else None
         regions: tuple[TextRegion, ...] = ()
+        read_by: str | None = EXTRACTION_SOURCE
         if extracted is None:
             regions = _timed(timings, "ocr", lambda: self._reader.read(image))
+            read_by = OCR_SOURCE
         seen = _timed(timings, "tags", lambda: self._observe(image))
         findings = self._tagger.findings_from(seen.probabilities)
         visible_text = join_text(regions)
@@ -116,7 +125,8 @@ class OnDeviceAnalyzer:
             caption = compose(findings, read)
         else:
             caption = compose_document(findings, document, read)
-        tags = [Tag(f.label, f.score) for f in findings] + list(text_tags(read))
+        tags = [Tag(f.label, f.score, TAGGER_SOURCE) for f in findings]
+        tags += [replace(tag, source=read_by) for tag in text_tags(read)]
         return Analysis(
             provider=PROVIDER,
             description=caption.description,
@@ -128,6 +138,8 @@ class OnDeviceAnalyzer:
             image_features=seen.feature_bytes(),
             class_scores=seen.top_classes(),
             timings_ms=timings,
+            description_source=CAPTION_SOURCE,
+            text_source=OCR_SOURCE if visible_text else None,
         )
 
     def _observe(self, image: DecodedImage) -> Observation:
