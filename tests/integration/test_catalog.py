@@ -68,6 +68,7 @@ async def test_datetimes_come_back_in_utc(uows: UnitOfWorkFactory) -> None:
     assert tenant is not None and tenant.created_at.utcoffset() is not None
 
 
+@pytest.mark.fresh_catalog
 async def test_upgrading_indexes_the_live_files_already_catalogued(database_url: str) -> None:
     """A catalog made before search (revision 0004) gets a full-text index of its live files,
     in upload order, when it is upgraded; deleted files stay out of it."""

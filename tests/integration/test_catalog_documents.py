@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 from alembic import command
 from sqlalchemy import delete, func, select, text
 
@@ -23,6 +24,9 @@ from scopix.server.jobs.records import DESCRIBE, EXTRACT, VARIANTS, new_job
 from scopix.server.jobs.runner import JobRunner, LeaseSettings
 from scopix.server.media.base import ExtractedPage
 from scopix.types.describe import DescriptionErrorType
+
+# They step the schema through old revisions: a database with none to begin with.
+pytestmark = pytest.mark.fresh_catalog
 
 PAGES = (
     "The harbour master logs every vessel.\n\nTides are read at dawn.",

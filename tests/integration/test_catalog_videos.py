@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from alembic import command
 from sqlalchemy import func, select
 
@@ -20,6 +21,9 @@ from scopix.server.domain.videos import SceneSpan, VideoMetadata
 from scopix.server.jobs.records import DESCRIBE, SCENES, VARIANTS, new_job
 from scopix.server.jobs.runner import JobRunner, LeaseSettings
 from scopix.server.media.base import Scene, SceneCut
+
+# They step the schema through old revisions: a database with none to begin with.
+pytestmark = pytest.mark.fresh_catalog
 
 METADATA = VideoMetadata(
     duration_seconds=6.0,
