@@ -46,7 +46,7 @@ from scopix.server.media.documents.isolated import (
     probe_document,
 )
 from scopix.server.vision.base import AnalyzerError, DecodedImage
-from scopix.server.vision.ondevice.ocr import TextReader
+from scopix.server.vision.ondevice.ocr_router import OcrRouter
 from scopix.types.describe import DescriptionErrorType
 
 __all__ = ["DocumentHandler"]
@@ -74,7 +74,7 @@ class DocumentHandler:
         pool: IsolatedPool,
         isolation: IsolationLimits,
         limits: DocumentLimits,
-        reader: TextReader | None,
+        reader: OcrRouter | None,
         inference: anyio.CapacityLimiter,
     ) -> None:
         """`reader` reads scanned pages (None: they keep their empty text layer); `inference`
@@ -148,7 +148,7 @@ class DocumentHandler:
         return await self._in_job(page_webp, path, media.extension, number, max_side, stage="page")
 
     async def _read_scan(
-        self, path: Path, layer: ExtractedPage, reader: TextReader
+        self, path: Path, layer: ExtractedPage, reader: OcrRouter
     ) -> ExtractedPage:
         """A scanned page read by OCR; its text layer stays when OCR cannot read it."""
         pixels = await self._in_job(

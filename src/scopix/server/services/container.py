@@ -286,9 +286,9 @@ def build_media(
     """One handler per media kind the server accepts; every decode shares one pool."""
     reader = None
     if settings.ondevice:  # scanned pages are read by the OCR the analyzers use
-        from scopix.server.vision.ondevice.ocr import TextReader
+        from scopix.server.vision.ondevice.ocr_router import OcrRouter
 
-        reader = TextReader()
+        reader = OcrRouter()
     limits = DocumentLimits(
         max_pages=settings.document_max_pages,
         max_extract_bytes=settings.document_max_extract_bytes,

@@ -15,7 +15,7 @@ from scopix.server.vision.base import AnalyzerError, DecodedImage, Pixels
 from scopix.server.vision.ondevice.loading import PerProcess
 from scopix.types.describe import DescriptionErrorType
 
-__all__ = ["MIN_CONFIDENCE", "RAPIDOCR_VERSION", "TextReader"]
+__all__ = ["MIN_CONFIDENCE", "RAPIDOCR_VERSION", "TextReader", "checked_pixels"]
 
 log = logging.getLogger("scopix.vision.ocr")
 
@@ -78,7 +78,7 @@ class TextReader:
 
     def read(self, image: DecodedImage) -> tuple[TextRegion, ...]:
         """The text lines in reading order; AnalyzerError(VALIDATION_ERROR) if unreadable."""
-        pixels = _upscaled(_checked(image.pixels))
+        pixels = _upscaled(checked_pixels(image.pixels))
         try:
             lines = _engines.get(self._threads)(_padded_bgr(pixels))
         except Exception as exc:  # rapidocr raises bare errors of many kinds on odd input
@@ -141,7 +141,7 @@ def _create_rapidocr(threads: int) -> Any:
     return rapidocr.RapidOCR(params=params)
 
 
-def _checked(pixels: Pixels) -> Pixels:
+def checked_pixels(pixels: Pixels) -> Pixels:
     """Refuse what no decoder produces: wrong shape, type, or an empty image."""
     shape = pixels.shape
     if pixels.dtype != np.uint8 or len(shape) != 3 or shape[2] != 3 or 0 in shape:
