@@ -261,3 +261,38 @@ def test_a_web_page_is_tagged_link_and_web_page_first() -> None:
     found = Analysis(provider="test", description="An otter.", tags=(Tag("otter", 0.9),))
     assert merge([found], page).tags[:3] == ("link", "web page", "otter")
     assert "a web page titled" in document_prompt(page)
+
+
+@pytest.mark.parametrize(
+    ("findings", "text", "people", "confidence", "expected"),
+    [
+        ([], "80", 1, 1.0, 'A person, with the text "80".'),
+        (
+            [Finding("tripod", 0.5)],
+            "c000",
+            1,
+            0.75,
+            'A person and probably a tripod, with the text "c000".',
+        ),
+        ([], "", 3, 0.9, "Three people."),
+        ([Finding("dog", 0.9)], "", 2, 1.0, "Two people and a dog."),
+        ([], "", 5, 1.0, "Five people."),
+        ([], "", 6, 1.0, "A group of people."),
+        ([], "", 1, 0.45, "Probably a person."),
+        ([], "", 1, PROBABLE - 0.01, NOTHING_FOUND),
+    ],
+)
+def test_people_are_said_first_and_hedged(
+    findings: list[Finding], text: str, people: int, confidence: float, expected: str
+) -> None:
+    caption = compose(findings, text, people, confidence)
+    assert caption.description == expected
+    if expected != NOTHING_FOUND:
+        assert caption.key_elements[0] == ("person" if people == 1 else "people")
+
+
+@given(st.lists(finding, max_size=6), ocr_text)
+def test_people_are_never_named_unless_counted(findings: list[Finding], text: str) -> None:
+    description = compose(findings, text, 0).description.lower()
+    assert "person" not in description
+    assert "people" not in description

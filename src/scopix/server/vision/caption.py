@@ -1,8 +1,9 @@
 """A description sentence composed from what the on-device models found (pure).
 
 The sentence only ever names what a model reported: the labels it is given (confident ones plainly,
-middling ones hedged with "probably") and the OCR text, quoted. It never guesses relations
-("a cup *on* a table"), settings or a medium ("a *photo* of"), which the models cannot see.
+middling ones hedged with "probably"), the people a detector counted and the OCR text, quoted.
+It never guesses relations ("a cup *on* a table"), settings or a medium ("a *photo* of"), which
+the models cannot see.
 A document's sentence names what the document says of itself: its title, type, page count and
 how its text begins; a saved web page's names its title, its site and how its text begins. A
 video's description says what each scene shows, in order, with its times.
@@ -23,6 +24,7 @@ __all__ = [
     "DOCUMENT_MIN_WORDS",
     "NOTHING_FOUND",
     "OPENING_MAX_CHARS",
+    "PEOPLE_IN_WORDS",
     "PROBABLE",
     "QUOTE_MAX_CHARS",
     "SCENE_MAX_CHARS",
@@ -42,6 +44,8 @@ __all__ = [
     "document_tags",
     "is_document",
     "opening",
+    "people_phrase",
+    "people_tag",
     "text_tags",
     "with_article",
 ]
@@ -74,6 +78,11 @@ _SENTENCE_END: Final = re.compile(r"[.!?][\"')\]]*(?=\s|$)")
 _ELLIPSIS: Final = "…"
 
 NOTHING_FOUND: Final = "An image with no objects or text recognised."
+
+#: People are counted in words up to this many ("five people"); more are "a group of people":
+#: a face detector's count of a crowd is not worth stating exactly.
+PEOPLE_IN_WORDS: Final = 5
+_NUMBERS: Final = {2: "two", 3: "three", 4: "four", 5: "five"}
 
 #: A scene is told in its description's first sentence when the whole is longer than this (a
 #: VLM writes up to three), or in as many whole words as fit.
@@ -164,18 +173,51 @@ class _Mention:
     refinement: str | None = None
 
 
-def compose(findings: Sequence[Finding], visible_text: str = "") -> Caption:
-    """Describe an image from its tagger findings and its OCR text (rows separated by newlines)."""
+def compose(
+    findings: Sequence[Finding],
+    visible_text: str = "",
+    people: int = 0,
+    people_confidence: float = 1.0,
+) -> Caption:
+    """Describe an image from its tagger findings, its OCR text (rows separated by newlines) and
+    how many `people` a detector saw, with its surest detection's confidence. People are said
+    first ("Two people and a tripod."), hedged like a tag when the detection is middling."""
     mentions = _mentions(findings)
     text = " ".join(visible_text.split())
     named = tuple(label for m in mentions for label in (m.label, m.refinement) if label)
+    seen = people_phrase(people, people_confidence)
+    if seen:
+        named = (people_tag(people), *named)
     if is_document(visible_text):
         return Caption(_document_sentence(text, mentions), ("document", *named))
+    if seen:
+        said = _capitalized(_and([seen, *(_phrase(m) for m in mentions)]))
+        sentence = f"{said}, with the text {_quote(text)}." if text else f"{said}."
+        return Caption(sentence, (*named, "text") if text else named)
     if text:
         return Caption(_text_sentence(text, mentions), (*named, "text"))
     if mentions:
         return Caption(_capitalized(_objects_clause(mentions)) + ".", named)
     return Caption(NOTHING_FOUND, ())
+
+
+def people_phrase(count: int, confidence: float = 1.0) -> str:
+    """ "a person", "three people", "a group of people" (more than PEOPLE_IN_WORDS), hedged
+    "probably ..." below CONFIDENT; "" for none or a detection below PROBABLE."""
+    if count <= 0 or confidence < PROBABLE:
+        return ""
+    if count == 1:
+        phrase = "a person"
+    elif count <= PEOPLE_IN_WORDS:
+        phrase = f"{_NUMBERS[count]} people"
+    else:
+        phrase = "a group of people"
+    return phrase if confidence >= CONFIDENT else f"probably {phrase}"
+
+
+def people_tag(count: int) -> str:
+    """The tag for people seen: "person" for one, "people" for more."""
+    return "person" if count == 1 else "people"
 
 
 def compose_document(findings: Sequence[Finding], document: DocumentContext, text: str) -> Caption:

@@ -1,0 +1,76 @@
+"""People on the labeled photos: who is seen, how many, and what the description says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from scopix.server.vision.base import DecodedImage
+from scopix.server.vision.ondevice import OnDeviceAnalyzer
+from scopix.server.vision.ondevice.people import People, PeopleDetector
+
+PHOTOS = Path(__file__).resolve().parents[2] / "assets" / "photos"
+NOBODY = (
+    "coins.png",
+    "chelsea.png",
+    "coffee.png",
+    "rocket.jpg",
+    "text.png",
+    "page.png",
+    "horse.png",
+    "motorcycle_left.png",
+    "hubble_deep_field.jpg",
+)
+
+
+def photo(name: str) -> DecodedImage:
+    pixels = np.asarray(Image.open(PHOTOS / name).convert("RGB"))
+    return DecodedImage(pixels=pixels, jpeg=b"")
+
+
+@pytest.fixture(scope="module")
+def detector() -> PeopleDetector:
+    detector = PeopleDetector()
+    detector.load()
+    return detector
+
+
+@pytest.mark.parametrize(
+    ("name", "count"), [("astronaut.png", 1), ("camera.png", 1), ("group.png", 3)]
+)
+def test_people_are_counted(detector: PeopleDetector, name: str, count: int) -> None:
+    people = detector.detect(photo(name))
+    assert people.count == count
+    assert len(people.faces) == count
+    for face in people.faces:
+        assert face.x >= 0 and face.x + face.width <= 1
+        assert face.y >= 0 and face.y + face.height <= 1
+        assert 0 < face.confidence <= 1
+
+
+def test_the_astronauts_face_is_where_it_is(detector: PeopleDetector) -> None:
+    (face,) = detector.detect(photo("astronaut.png")).faces
+    # Her face spans about x 180-270, y 70-160 of the 512 px portrait.
+    assert 0.3 < face.x + face.width / 2 < 0.45
+    assert 0.15 < face.y + face.height / 2 < 0.35
+
+
+@pytest.mark.parametrize("name", NOBODY)
+def test_nobody_in_photos_without_people(detector: PeopleDetector, name: str) -> None:
+    assert detector.detect(photo(name)) == People((), 0, 0.0)
+
+
+def test_the_analyzer_says_a_person_and_tags_it() -> None:
+    analyzer = OnDeviceAnalyzer(threads=2)
+    analysis = analyzer.analyze_sync(photo("astronaut.png"))
+    assert analysis.description is not None
+    assert analysis.description.startswith("A person")
+    assert analysis.people_count == 1
+    assert len(analysis.faces) == 1
+    (tag,) = [t for t in analysis.tags if t.label in ("person", "people")]
+    assert (tag.label, tag.source) == ("person", "ondevice:people")
+    assert "people" in analysis.timings_ms
+    assert "people-haar" in analyzer.fingerprint
