@@ -35,6 +35,16 @@ def _optional_strings(value: Any) -> list[str] | None:
     return None if value is None else string_list(value)
 
 
+def _optional_object(value: Any) -> dict[str, Any] | None:
+    return None if value is None else dict(value)
+
+
+def _faces(value: Any) -> list[dict[str, float]] | None:
+    if value is None:
+        return None
+    return [{k: float(v) for k, v in face.items()} for face in value]
+
+
 def _open_graph(value: Any) -> OpenGraph | None:
     return None if value is None else OpenGraph.from_dict(value)
 
@@ -102,6 +112,16 @@ class FileDetails:
     extracted_images_count: int | None = None
     #: In a search's results: the scene of a video that holds the query's words.
     matched_scene: MatchedScene | None = None
+    #: Where each part of the description came from (None in lists, before it is described,
+    #: and from servers without it): ``description`` and ``visible_text`` are
+    #: ``{"analyzer", "confidence"}`` (or None), ``tags`` ``[{"tag", "analyzer",
+    #: "confidence"}]``, ``key_elements`` ``[{"element", "analyzer"}]``, ``embedding`` the
+    #: embedder's source, ``pipeline`` the fingerprint of the models used. A confidence is 0-1,
+    #: or None where the analyzer gives no score.
+    provenance: dict[str, Any] | None = None
+    #: The faces found in a picture: ``{"x", "y", "width", "height", "confidence"}``, the box
+    #: normalized 0-1 like text regions. Where, never whose.
+    faces: list[dict[str, float]] | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FileDetails:
@@ -130,6 +150,8 @@ class FileDetails:
             extracted_images=_optional_strings,
             extracted_images_count=optional_int,
             matched_scene=_matched_scene,
+            provenance=_optional_object,
+            faces=_faces,
         )
 
     def to_upload_result(self) -> UploadResult:

@@ -11,6 +11,7 @@ from scopix.server.api.schemas import (
     BatchItemOut,
     DirectUploadOut,
     ErrorBody,
+    FaceOut,
     FileOut,
     HistoryEntry,
     LinkBatchItemOut,
@@ -19,6 +20,7 @@ from scopix.server.api.schemas import (
     OpenGraphOut,
     PartUrlOut,
     ProcessingStatusOut,
+    ProvenanceOut,
     SceneListOut,
     SceneOut,
     StoredPartOut,
@@ -170,7 +172,13 @@ def file_out(
         extracted_images=f.extracted_images,
         extracted_images_count=f.extracted_images_count,
         matched_scene=_matched_scene(matched_scene),
+        provenance=_provenance(view.provenance),
+        faces=None if view.faces is None else [FaceOut.model_validate(f) for f in view.faces],
     )
+
+
+def _provenance(record: Mapping[str, Any] | None) -> ProvenanceOut | None:
+    return None if record is None else ProvenanceOut.model_validate(record)
 
 
 def _video_metadata(record: Mapping[str, Any] | None) -> VideoMetadataOut | None:

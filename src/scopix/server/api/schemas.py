@@ -98,6 +98,53 @@ class OpenGraphOut(BaseModel):
     type: str | None = None
 
 
+class SourceOut(BaseModel):
+    """Which analyzer produced a part of a file's description, and how sure it was."""
+
+    analyzer: str = Field(
+        description="ondevice:caption, ondevice:tagger, ondevice:ocr/rapidocr, vlm:<model>, "
+        "extraction (what a document or video says of itself)...; several joined by + where "
+        "a part was put together from several (a video's scenes)"
+    )
+    confidence: float | None = Field(description="0 to 1; null where the analyzer gives no score")
+
+
+class TagSourceOut(BaseModel):
+    """Where one of the description's tags came from."""
+
+    tag: str
+    analyzer: str
+    confidence: float | None
+
+
+class KeyElementSourceOut(BaseModel):
+    """Where one of the description's key elements came from."""
+
+    element: str
+    analyzer: str
+
+
+class ProvenanceOut(BaseModel):
+    """Where each part of a file's description came from (null parts: there is none)."""
+
+    description: SourceOut | None
+    tags: list[TagSourceOut] = Field(description="the description's tags, in order")
+    key_elements: list[KeyElementSourceOut]
+    visible_text: SourceOut | None
+    embedding: SourceOut | None = Field(description="the search embedding's embedder")
+    pipeline: str = Field(description="the fingerprint of the models and options used")
+
+
+class FaceOut(BaseModel):
+    """Where a face is in the picture (normalized 0-1, like text regions): never whose."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    confidence: float
+
+
 class FileOut(BaseModel):
     """A file's details."""
 
@@ -171,6 +218,16 @@ class FileOut(BaseModel):
         default=None,
         description="in search results: the scene of a video whose description or visible "
         "text holds the most of the query's words",
+    )
+    provenance: ProvenanceOut | None = Field(
+        default=None,
+        description="in a file's details: where each part of its description came from; null "
+        "in lists, before it is described, and for descriptions made before it was kept",
+    )
+    faces: list[FaceOut] | None = Field(
+        default=None,
+        description="in a picture's details: the faces found in it, where and how sure, never "
+        "whose; null in lists, for videos and for descriptions made before faces were sought",
     )
 
 

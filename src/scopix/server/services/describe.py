@@ -27,6 +27,7 @@ from scopix.server.media.base import MediaFailed
 from scopix.server.services.media_jobs import load_extraction
 from scopix.server.storage.base import BlobNotFound, BlobStore, local_copy
 from scopix.server.vision.base import AnalyzerError
+from scopix.server.vision.provenance import face_records
 from scopix.types.describe import DescriptionErrorType, DescriptionStatus
 
 if TYPE_CHECKING:
@@ -171,6 +172,8 @@ class DescribeHandler:
             class_scores=[[i, p] for i, p in merged.class_scores] or None,
             timings_ms=merged.timings_ms,
             parts=[_part_record(part) for part in described.parts] or None,
+            provenance=merged.provenance,
+            faces=None if merged.faces is None else face_records(merged.faces),
             created_at=datetime.now(UTC),
         )
         return DescribeResult(analysis, reused=False)

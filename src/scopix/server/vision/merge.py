@@ -7,13 +7,14 @@ sums up its scenes' merged analyses.
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from scopix.server.domain.regions import TextRegion
-from scopix.server.vision.base import Analysis, DocumentContext
+from scopix.server.vision import provenance
+from scopix.server.vision.base import Analysis, DocumentContext, Face
 from scopix.server.vision.caption import SceneCaption, compose_video, cut_at_word, document_tags
 
 MAX_TAGS = 20
@@ -42,6 +43,10 @@ class MergedAnalysis:
     timings_ms: dict[str, float] = field(default_factory=dict)
     image_features: bytes | None = None
     class_scores: tuple[tuple[int, float], ...] = ()
+    #: where each part came from, JSON-ready (see `vision.provenance`)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    #: the faces found in the picture; None for a video, whose scenes are several pictures
+    faces: tuple[Face, ...] | None = ()
 
     @property
     def provider_count(self) -> int:
@@ -60,7 +65,10 @@ def merge(analyses: Sequence[Analysis], document: DocumentContext | None = None)
     (even one with nothing else to say: a blank photo still has features to compare).
 
     The analyses of a `document`'s first page get its tags ("document", its type's) first, and
-    its extracted text and regions, when it has them, instead of any provider's reading."""
+    its extracted text and regions, when it has them, instead of any provider's reading.
+
+    The provenance names the analyzer of each part kept (`vision.provenance`); the faces are
+    the first analysis's that found any."""
     contributing = [a for a in analyses if _contributes(a)]
     located = next((a for a in contributing if a.text_regions), None)
     read = next((a for a in contributing if a.visible_text), None)
@@ -68,17 +76,24 @@ def merge(analyses: Sequence[Analysis], document: DocumentContext | None = None)
     visible_text = text_source.visible_text if text_source else None
     regions = located.text_regions if located else ()
     region_sets = [a.text_regions for a in contributing if a.text_regions]
-    tags: Iterable[str] = (t.label for a in contributing for t in a.tags)
+    text_reader = (text_source.text_source or text_source.provider) if text_source else None
+    tags = [o for a in contributing for o in provenance.tag_origins(a)]
     if document is not None:
-        tags = itertools.chain(document_tags(document.document_type), tags)
+        tags = provenance.fact_origins(document_tags(document.document_type)) + tags
     if document is not None and document.text is not None:
         visible_text, regions = _document_text(document)
         region_sets = [regions] if regions else []
-    description = next((a.description for a in contributing if a.description), None)
+        text_reader = provenance.EXTRACTION
+    described_by = next((a for a in contributing if a.description), None)
+    description = described_by.description if described_by else None
+    tag_origins = provenance.united(tags, MAX_TAGS)
+    element_origins = provenance.united(
+        (o for a in contributing for o in provenance.key_element_origins(a)), MAX_KEY_ELEMENTS
+    )
     return MergedAnalysis(
         description=description or "An image with no objects or text recognised.",
-        tags=_united(tags, MAX_TAGS),
-        key_elements=_united((k for a in contributing for k in a.key_elements), MAX_KEY_ELEMENTS),
+        tags=tuple(o.label for o in tag_origins),
+        key_elements=tuple(o.label for o in element_origins),
         visible_text=visible_text,
         text_regions=regions,
         confidence_score=_confidence(contributing, region_sets),
@@ -86,6 +101,13 @@ def merge(analyses: Sequence[Analysis], document: DocumentContext | None = None)
         timings_ms={k: v for a in analyses for k, v in a.timings_ms.items()},
         image_features=next((a.image_features for a in analyses if a.image_features), None),
         class_scores=next((a.class_scores for a in analyses if a.class_scores), ()),
+        provenance=provenance.record(
+            provenance.description_source(described_by) if described_by else None,
+            tag_origins,
+            element_origins,
+            provenance.text_source(text_reader, regions) if visible_text and text_reader else None,
+        ),
+        faces=next((a.faces for a in analyses if a.faces), ()),
     )
 
 
@@ -107,7 +129,8 @@ def merge_scenes(
     scene in order; tags ("video" first) and key elements are united, those found in more
     scenes first; the visible text is the scenes' lines in order, each said once; no regions
     (each scene keeps its own); image features and class scores are the first scene's that has
-    them; the confidence is the scenes' mean."""
+    them; the confidence is the scenes' mean; each part's provenance sums up the scenes'
+    (`provenance.scenes_record`); no faces (each scene keeps its own)."""
     if not scenes:
         raise ValueError("a video is summed up from at least one scene")
     merged = [scene.merged for scene in scenes]
@@ -118,10 +141,12 @@ def merge_scenes(
     timings: Counter[str] = Counter()
     for m in merged:
         timings.update(m.timings_ms)
+    tags = _united((VIDEO_TAG, *_most_shared([m.tags for m in merged])), MAX_TAGS)
+    key_elements = _united(_most_shared([m.key_elements for m in merged]), MAX_KEY_ELEMENTS)
     return MergedAnalysis(
         description=compose_video(captions, max(scene_count, len(scenes)), duration_seconds),
-        tags=_united((VIDEO_TAG, *_most_shared([m.tags for m in merged])), MAX_TAGS),
-        key_elements=_united(_most_shared([m.key_elements for m in merged]), MAX_KEY_ELEMENTS),
+        tags=tags,
+        key_elements=key_elements,
         visible_text=_lines_once(m.visible_text for m in merged),
         text_regions=(),
         confidence_score=round(sum(confidences) / len(confidences), 4) if confidences else None,
@@ -129,6 +154,8 @@ def merge_scenes(
         timings_ms={stage: round(ms, 1) for stage, ms in timings.items()},
         image_features=next((m.image_features for m in merged if m.image_features), None),
         class_scores=next((m.class_scores for m in merged if m.class_scores), ()),
+        provenance=provenance.scenes_record([m.provenance for m in merged], tags, key_elements),
+        faces=None,
     )
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, replace
+from typing import Any, Final
 
 import anyio
 import numpy as np
 
 from scopix.server.media.base import DescribeInputs
+from scopix.server.vision import provenance
 from scopix.server.vision.base import (
     Analysis,
     Analyzer,
@@ -37,10 +38,12 @@ from scopix.server.vision.merge import (
 )
 
 # Bumped whenever merge rules or the embedded text change, so cached analyses are redone.
-MERGE_VERSION = "2"  # 2: image features and class scores
+MERGE_VERSION = "3"  # 2: image features and class scores; 3: provenance and faces
 #: Scenes of one video analysed at once: on-device inference waits on its own limiter anyway,
 #: and a VLM is not sent a whole video's keyframes in one burst.
 SCENES_AT_ONCE: Final = 4
+#: Where a search embedding comes from, before its embedder's fingerprint.
+EMBEDDER: Final = "ondevice:embedder"
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,14 @@ class DescriptionPipeline:
         started = time.perf_counter()
         embedding = await self._embed(merged)
         merged.timings_ms.update(embedding=_ms_since(started))
-        return Described(merged, embedding, parts)
+        return Described(replace(merged, provenance=self._provenance(merged)), embedding, parts)
+
+    def _provenance(self, merged: MergedAnalysis) -> dict[str, Any]:
+        """The merge's provenance, with the embedding's and this pipeline's fingerprint."""
+        embedding = None
+        if self.embedder is not None:
+            embedding = provenance.source(f"{EMBEDDER}/{self.embedder.fingerprint}", None)
+        return {**merged.provenance, "embedding": embedding, "pipeline": self.fingerprint}
 
     async def _merged(
         self, inputs: DescribeInputs, scene: SceneContext | None = None

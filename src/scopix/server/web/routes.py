@@ -75,6 +75,8 @@ _templates.filters.update(
     points=views.points,
     percent=views.percent,
     clock=views.clock,
+    said_by=views.said_by,
+    tag_titles=views.tag_titles,
 )
 _templates.globals.update(
     is_moving=views.is_moving,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from scopix.server.api.schemas import ProvenanceOut, SourceOut, TagSourceOut
 from scopix.server.catalog.models import File
 from scopix.server.domain.variants import ORIGINAL
 from scopix.server.domain.videos import VideoMetadata
@@ -52,6 +53,24 @@ def points(polygon: Sequence[Sequence[float]]) -> str:
 
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def said_by(source: SourceOut | TagSourceOut | None) -> str:
+    """Where a part of a description came from, for its hover title: "ondevice:tagger · 91 %";
+    "" when it is not known."""
+    if source is None:
+        return ""
+    if source.confidence is None:
+        return source.analyzer
+    return f"{source.analyzer} · {source.confidence * 100:.0f} %"
+
+
+def tag_titles(provenance: ProvenanceOut | None) -> dict[str, str]:
+    """Each described tag's hover title, by the tag ignoring case (the uploader's own tags
+    have none)."""
+    if provenance is None:
+        return {}
+    return {source.tag.casefold(): said_by(source) for source in provenance.tags}
 
 
 def best_image(variants: Mapping[str, str], shows_original: bool) -> str | None:

@@ -313,13 +313,16 @@ class OpenAICompatibleAnalyzer:
         answer = self._answer_of(reply)
         elapsed_ms = (time.perf_counter() - started) * 1000
         log.debug("%s answered in %.0f ms", self.name, elapsed_ms)
+        # Every part is the model's: it gives no scores, so tags keep Tag's default.
         return Analysis(
             provider=self.name,
             description=answer.description,
-            tags=tuple(Tag(label) for label in answer.tags),
+            tags=tuple(Tag(label, source=self.name) for label in answer.tags),
             key_elements=answer.key_elements,
             visible_text=answer.visible_text or None,
             timings_ms={"vlm": elapsed_ms},
+            description_source=self.name,
+            text_source=self.name if answer.visible_text else None,
         )
 
     async def aclose(self) -> None:
