@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from scopix.server.catalog.models import Blob, File, FileEvent, Job
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
@@ -32,6 +33,11 @@ class FileView:
     history: Sequence[FileEvent] = ()
     #: the uploader's own tags, in details only: the rest came with the description
     user_tags: tuple[str, ...] = ()
+    #: in details only, from the file's analysis: where each part of its description came
+    #: from, and the boxes of the faces found (None before it is described, or before either
+    #: was kept)
+    provenance: dict[str, Any] | None = None
+    faces: list[dict[str, float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -134,8 +140,9 @@ class FileService:
         return query.search.mode == "all" and query.sort_by is None and self.semantic is not None
 
     async def _ranked_by_meaning(self, tenant_id: str, query: FileQuery) -> list[str]:
-        """Every match, best first: the semantic ranking (filtered), fused with the full-text
-        one in `all` mode."""
+        """Every match, best first: the files relevant in meaning (above the relevance floor of
+        domain/relevance.py, filtered), fused with the full-text matches in `all` mode, so a
+        file that holds none of the words and means something else is not listed."""
         assert query.search is not None and self.semantic is not None
         nearest = await self.semantic.ranked(tenant_id, query.search.text)
         async with self.uows.read() as uow:
@@ -244,8 +251,17 @@ async def _view(uow: UnitOfWork, file: File, *, with_history: bool) -> FileView:
         return FileView(file, blob, tuple(tags.get(file.id, ())))
     history = await uow.files.events_for(file.id)
     owned = await uow.files.tags_for([file.id], source="user")
+    analysis = None
+    if file.analysis_pipeline is not None:
+        analysis = await uow.analyses.get(file.tenant_id, file.sha256, file.analysis_pipeline)
     return FileView(
-        file, blob, tuple(tags.get(file.id, ())), history, tuple(owned.get(file.id, ()))
+        file,
+        blob,
+        tuple(tags.get(file.id, ())),
+        history,
+        tuple(owned.get(file.id, ())),
+        provenance=analysis.provenance if analysis else None,
+        faces=analysis.faces if analysis else None,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any, Final
@@ -19,6 +20,12 @@ import anyio
 import numpy as np
 
 from scopix.server.catalog.uow import UnitOfWorkFactory
+from scopix.server.domain.relevance import (
+    REFERENCE_QUERIES,
+    above_floor,
+    relevance,
+    similarity_profile,
+)
 from scopix.server.services.vector_index import VectorIndex
 from scopix.server.vision.base import TextEmbedder
 from scopix.server.vision.tagbridge import (
@@ -30,11 +37,12 @@ from scopix.server.vision.tagbridge import (
 
 log = logging.getLogger("scopix.search")
 
-#: How many files a semantic query ranks: its nearest, as vector search does (there is no
-#: "no match" in a similarity); filters then apply to these.
+#: How many files a semantic query weighs: its nearest, as vector search does; those that reach
+#: the relevance floor are its matches (domain/relevance.py), and filters then apply to these.
 SEMANTIC_CANDIDATES: Final = 100
-#: How much the ImageNet tag bridge adds to a text similarity (e5 cosines sit in 0.7-0.9, so
-#: a bridge score near 1 lifts a photo whose text says nothing above ones that only share words).
+#: How much the ImageNet tag bridge adds to a text similarity when the candidates are picked
+#: (e5 cosines sit in 0.7-0.9, so a bridge score near 1 lifts a photo whose text says nothing
+#: above ones that only share words); the candidates are then weighed by `relevance`.
 BRIDGE_WEIGHT: Final = 0.15
 TEXT_DIMENSIONS: Final = 384
 IMAGE_DIMENSIONS: Final = 1280
@@ -53,18 +61,47 @@ class SemanticIndex:
         self.texts = VectorIndex(TEXT_DIMENSIONS, payload_width=2 * CLASS_SLOTS)
         self.images = VectorIndex(IMAGE_DIMENSIONS)
         self._seen_until: dict[str, datetime] = {}
+        #: per tenant and file: the mean and spread of its similarities to REFERENCE_QUERIES,
+        #: and its packed class scores
+        self._profiles: dict[str, dict[str, _Profile]] = {}
+        self._references: np.ndarray[Any, Any] | None = None
         self._refreshing = anyio.Lock()
         self._bridge_ready = threading.Event()
         self._bridge_started = False
 
     async def ranked(self, tenant_id: str, text: str) -> list[str]:
-        """The tenant's files nearest to `text` in meaning, best first."""
-        query = np.asarray(await self.embedder.embed_query(text), dtype=np.float32)
+        """The tenant's files relevant to `text` in meaning (above the relevance floor), best
+        first."""
+        query = _unit(np.asarray(await self.embedder.embed_query(text), dtype=np.float32))
         await self.refresh(tenant_id)
         weights = self._bridge_weights(query)
         bonus = None if weights is None else partial(_bridge_bonus, weights)
         nearest = self.texts.nearest(tenant_id, query, SEMANTIC_CANDIDATES, bonus=bonus)
-        return [file_id for file_id, _ in nearest]
+        return self._relevant(tenant_id, query, [file_id for file_id, _ in nearest], weights)
+
+    def _relevant(
+        self,
+        tenant_id: str,
+        query: np.ndarray[Any, Any],
+        candidates: Sequence[str],
+        weights: np.ndarray[Any, Any] | None,
+    ) -> list[str]:
+        if not candidates:
+            return []
+        vectors = np.stack([self._text_vector(tenant_id, file_id) for file_id in candidates])
+        profiles = [self._profiles[tenant_id][file_id] for file_id in candidates]
+        bridge = np.zeros(len(candidates), np.float32)
+        if weights is not None:
+            bridge = packed_scores(weights, np.stack([p.classes for p in profiles]))
+        scores = relevance(
+            vectors @ query, [p.mean for p in profiles], [p.spread for p in profiles], bridge
+        )
+        return above_floor(candidates, scores)
+
+    def _text_vector(self, tenant_id: str, file_id: str) -> np.ndarray[Any, Any]:
+        vector = self.texts.get(tenant_id, file_id)
+        assert vector is not None  # a candidate nearest() just returned, nothing awaited since
+        return vector
 
     async def similar(self, tenant_id: str, file_id: str, limit: int) -> list[str] | None:
         """The files whose images look most like this one's; None when it has no features."""
@@ -81,6 +118,8 @@ class SemanticIndex:
             since = self._seen_until.get(tenant_id)
             async with self.uows.read() as uow:
                 rows = await uow.files.vectors_since(tenant_id, since)
+            if self._references is None and rows:
+                self._references = await self._reference_vectors()
             self._apply(tenant_id, rows)
             if rows:
                 newest = max(row.updated_at for row in rows)
@@ -90,16 +129,43 @@ class SemanticIndex:
         """Drop purged files: their rows are gone, so no later look at changes reports them."""
         self.texts.remove(tenant_id, file_ids)
         self.images.remove(tenant_id, file_ids)
+        self._drop_profiles(tenant_id, file_ids)
+
+    async def _reference_vectors(self) -> np.ndarray[Any, Any]:
+        """REFERENCE_QUERIES embedded (once: some 30 short queries, a few ms each)."""
+        vectors = [await self.embedder.embed_query(text) for text in REFERENCE_QUERIES]
+        return np.stack([_unit(np.asarray(v, dtype=np.float32)) for v in vectors])
+
+    def _drop_profiles(self, tenant_id: str, file_ids: Sequence[str]) -> None:
+        profiles = self._profiles.get(tenant_id, {})
+        for file_id in file_ids:
+            profiles.pop(file_id, None)
+
+    def _keep_profiles(
+        self,
+        tenant_id: str,
+        ids: Sequence[str],
+        embeddings: np.ndarray[Any, Any],
+        classes: np.ndarray[Any, Any],
+    ) -> None:
+        assert self._references is not None
+        units = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+        means, spreads = similarity_profile(self._references @ units.T)
+        profiles = self._profiles.setdefault(tenant_id, {})
+        for n, file_id in enumerate(ids):
+            profiles[file_id] = _Profile(float(means[n]), float(spreads[n]), classes[n])
 
     def _apply(self, tenant_id: str, rows: Sequence[Any]) -> None:
         gone = [r.id for r in rows if r.deleted_at is not None or r.embedding is None]
         self.texts.remove(tenant_id, gone)
         self.images.remove(tenant_id, gone)
+        self._drop_profiles(tenant_id, gone)
         live = [r for r in rows if r.deleted_at is None and r.embedding is not None]
         if live:
             classes = pack_class_scores([r.class_scores for r in live])
             embeddings = _vectors(r.embedding for r in live)
             self.texts.put(tenant_id, [r.id for r in live], embeddings, classes)
+            self._keep_profiles(tenant_id, [r.id for r in live], embeddings, classes)
         # A file described again without image features must not keep its old ones.
         self.images.remove(tenant_id, [r.id for r in live if not r.image_features])
         pictured = [r for r in live if r.image_features]
@@ -135,6 +201,20 @@ class SemanticIndex:
         """Block until the tag bridge is ready (for warm-ups and tests); whether it is."""
         self._bridge_loaded()
         return self._bridge_ready.wait(timeout)
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """What a file's relevance needs besides its vector (see domain/relevance.py)."""
+
+    mean: float
+    spread: float
+    classes: np.ndarray[Any, Any]
+
+
+def _unit(vector: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
 
 
 def _bridge_bonus(weights: np.ndarray[Any, Any], classes: np.ndarray[Any, Any]) -> Any:
