@@ -189,7 +189,7 @@ def test_scanned_page_is_a_document(analyzer: OnDeviceAnalyzer) -> None:
 def test_result_shape(analyzer: OnDeviceAnalyzer) -> None:
     analysis = analyze(analyzer, photo("page.png"))
     assert analysis.provider == analyzer.name == "ondevice"
-    assert set(analysis.timings_ms) == {"ocr", "tags"}
+    assert set(analysis.timings_ms) == {"ocr", "tags", "people"}
     assert all(v > 0 for v in analysis.timings_ms.values())
     scores = [t.score for t in analysis.tags]
     assert scores == sorted(scores, reverse=True)

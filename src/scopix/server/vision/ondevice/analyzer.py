@@ -15,7 +15,7 @@ from typing import Final, TypeVar
 import anyio
 import anyio.to_thread
 
-from scopix.server.domain.regions import SPURIOUS_MIN_CONFIDENCE, TextRegion, join_text
+from scopix.server.domain.regions import TextRegion, join_text
 from scopix.server.vision.base import (
     Analysis,
     AnalyzerError,
@@ -29,9 +29,11 @@ from scopix.server.vision.caption import (
     PROBABLE,
     compose,
     compose_document,
+    people_tag,
     text_tags,
 )
-from scopix.server.vision.ondevice.ocr import MIN_CONFIDENCE, RAPIDOCR_VERSION, TextReader
+from scopix.server.vision.ondevice.ocr_router import OcrRouter
+from scopix.server.vision.ondevice.people import NO_PEOPLE, PeopleDetector
 from scopix.server.vision.ondevice.tagger import Observation, Tagger, model_sha256
 from scopix.types.describe import DescriptionErrorType
 
@@ -43,12 +45,15 @@ PROVIDER: Final = "ondevice"
 #: What produced each part of an analysis, for its provenance.
 CAPTION_SOURCE: Final = f"{PROVIDER}:caption"
 TAGGER_SOURCE: Final = f"{PROVIDER}:tagger"
-OCR_SOURCE: Final = f"{PROVIDER}:ocr/rapidocr"
+#: Text read here: its engine follows, `ondevice:ocr/tesseract` or `ondevice:ocr/rapidocr`.
+OCR_SOURCE: Final = f"{PROVIDER}:ocr"
+PEOPLE_SOURCE: Final = f"{PROVIDER}:people"
 #: A document's text was read by extraction (its text layer, or OCR of its pages), not here.
 EXTRACTION_SOURCE: Final = "extraction"
 # Bump when the code changes what an analysis contains for the same models and thresholds, so
 # cached analyses are redone.
-_REVISION: Final = 4  # 4: OCR turns long lines only when sure, and re-detects small text
+_REVISION: Final = 6  # 5: people (faces, count, person/people tags, "A person ..." captions)
+# 6: OCR routed, tesseract reads clean pages
 
 T = TypeVar("T")
 
@@ -64,12 +69,14 @@ class OnDeviceAnalyzer:
         limiter: anyio.CapacityLimiter | None = None,
         *,
         threads: int = 1,
-        reader: TextReader | None = None,
+        reader: OcrRouter | None = None,
         tagger: Tagger | None = None,
+        people: PeopleDetector | None = None,
     ) -> None:
         self._limiter = limiter
-        self._reader = reader or TextReader(threads=threads)
+        self._reader = reader or OcrRouter(threads=threads)
         self._tagger = tagger or Tagger(threads=threads)
+        self._people = people or PeopleDetector()
 
     @property
     def name(self) -> str:
@@ -82,9 +89,10 @@ class OnDeviceAnalyzer:
         return ":".join(
             [
                 f"{PROVIDER}/{_REVISION}",
-                f"rapidocr-{RAPIDOCR_VERSION}>={MIN_CONFIDENCE},lone>={SPURIOUS_MIN_CONFIDENCE}",
+                self._reader.fingerprint,
                 f"efficientnet-lite0-{model_sha256()[:12]}>={tagger.min_score},top{tagger.max_classes}",
                 f"caption>={PROBABLE}/{CONFIDENT}",
+                f"people-{self._people.fingerprint}",
             ]
         )
 
@@ -92,6 +100,7 @@ class OnDeviceAnalyzer:
         """Load every model now (at startup) rather than on the first image."""
         self._reader.load()
         self._tagger.load()
+        self._people.load()
 
     async def analyze(
         self,
@@ -115,18 +124,23 @@ class OnDeviceAnalyzer:
         regions: tuple[TextRegion, ...] = ()
         read_by: str | None = EXTRACTION_SOURCE
         if extracted is None:
-            regions = _timed(timings, "ocr", lambda: self._reader.read(image))
-            read_by = OCR_SOURCE
+            reading = _timed(timings, "ocr", lambda: self._reader.read_with_engine(image))
+            regions, read_by = reading.regions, f"{OCR_SOURCE}/{reading.engine}"
         seen = _timed(timings, "tags", lambda: self._observe(image))
         findings = self._tagger.findings_from(seen.probabilities)
+        people = NO_PEOPLE
+        if document is None:  # a page's "faces" are photos in it, not people in the picture
+            people = _timed(timings, "people", lambda: self._people.detect(image))
         visible_text = join_text(regions)
         read = visible_text if extracted is None else extracted
         if document is None:
-            caption = compose(findings, read)
+            caption = compose(findings, read, people.count, people.confidence)
         else:
             caption = compose_document(findings, document, read)
         tags = [Tag(f.label, f.score, TAGGER_SOURCE) for f in findings]
         tags += [replace(tag, source=read_by) for tag in text_tags(read)]
+        if people.count:
+            tags.append(Tag(people_tag(people.count), people.confidence, PEOPLE_SOURCE))
         return Analysis(
             provider=PROVIDER,
             description=caption.description,
@@ -138,8 +152,10 @@ class OnDeviceAnalyzer:
             image_features=seen.feature_bytes(),
             class_scores=seen.top_classes(),
             timings_ms=timings,
+            faces=people.faces,
+            people_count=people.count,
             description_source=CAPTION_SOURCE,
-            text_source=OCR_SOURCE if visible_text else None,
+            text_source=read_by if visible_text else None,
         )
 
     def _observe(self, image: DecodedImage) -> Observation:
