@@ -221,7 +221,12 @@ async def test_a_connection_cut_mid_part_is_retried(server: ServerProcess, tmp_p
         async with client(proxied, server.keys()[0], traffic) as scopix:
             result = await scopix.files.upload(path, on_progress=events.append)
     assert proxy.cuts == 1
-    assert len(traffic.part_puts()) == 3 + 1
+    puts = traffic.part_puts()
+    # All three parts are in flight at once: the cut costs the part it hit, and as timing
+    # decides a part beside it may be re-sent too (seen once in CI), but none twice.
+    assert sorted(set(puts)) == [1, 2, 3]
+    assert len(puts) > 3
+    assert max(puts.count(n) for n in set(puts)) == 2
     assert any(b.bytes_sent < a.bytes_sent for a, b in itertools.pairwise(events))
     assert await downloaded_sha256(server, result.image_id, tmp_path) == sha256_of(path)
 
