@@ -123,6 +123,25 @@ def test_file_panel_lists_errors_only_when_there_are_some() -> None:
     assert "the model timed out" in shown and "timeout" in shown and "yes" in shown
 
 
+def test_file_panel_names_the_sources_of_a_described_file() -> None:
+    provenance = {
+        "description": {"analyzer": "ondevice:caption", "confidence": 0.82},
+        "tags": [{"tag": "cat", "analyzer": "ondevice:tagger", "confidence": 0.9}],
+        "key_elements": [],
+        "visible_text": {"analyzer": "ondevice:ocr/tesseract", "confidence": 0.97},
+        "embedding": {"analyzer": "ondevice:embedder/e5-small", "confidence": None},
+        "pipeline": "abc123",
+    }
+    shown = text_of(
+        render.file_panel(FileDetails(id="f1", filename="cat.png", provenance=provenance))
+    )
+    assert "description: ondevice:caption (82% sure)" in shown
+    assert "text: ondevice:ocr/tesseract (97% sure)" in shown
+    assert "embedding: ondevice:embedder/e5-small" in shown
+    undescribed = text_of(render.file_panel(FileDetails(id="f2", filename="b.png")))
+    assert "sources" not in undescribed
+
+
 def test_quota_table() -> None:
     quota = QuotaInfo(True, 3, 7, 10, 3, max_batch_size=10)
     shown = text_of(render.quota_table(quota))

@@ -339,6 +339,7 @@ def file_fields(details: FileDetails) -> list[tuple[str, str | Text]]:
         ("description", details.description or NONE),
         ("tags", _tags(details.tags)),
         ("visible text", _visible_text(details)),
+        *_source_fields(details),
     ]
     return rows + _error_fields(details)
 
@@ -482,6 +483,27 @@ def _visible_text(details: FileDetails) -> str:
     if not long_text or len(text) <= DOCUMENT_TEXT_SHOWN:
         return text
     return f"{shorten(text, DOCUMENT_TEXT_SHOWN)}\n(scopix text {details.id} prints all of it)"
+
+
+def _source_fields(details: FileDetails) -> list[tuple[str, str]]:
+    """One row naming who wrote the description, the visible text and the embedding, and how
+    sure each was; none before the file is described."""
+    provenance = details.provenance or {}
+    parts = [
+        f"{label}: {_source(provenance[key])}"
+        for key, label in (("description", "description"), ("visible_text", "text"))
+        if provenance.get(key)
+    ]
+    embedding = provenance.get("embedding")
+    if embedding:
+        parts.append(f"embedding: {embedding.get('analyzer')}")
+    return [("sources", "\n".join(parts))] if parts else []
+
+
+def _source(source: Mapping[str, Any]) -> str:
+    confidence = source.get("confidence")
+    sure = "" if confidence is None else f" ({confidence:.0%} sure)"
+    return f"{source.get('analyzer')}{sure}"
 
 
 def _count(count: int | None) -> str:

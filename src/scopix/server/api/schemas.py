@@ -102,7 +102,8 @@ class SourceOut(BaseModel):
     """Which analyzer produced a part of a file's description, and how sure it was."""
 
     analyzer: str = Field(
-        description="ondevice:caption, ondevice:tagger, ondevice:ocr/rapidocr, vlm:<model>, "
+        description="ondevice:caption, ondevice:tagger, ondevice:ocr/tesseract, "
+        "ondevice:ocr/rapidocr, vlm:<model>, "
         "extraction (what a document or video says of itself)...; several joined by + where "
         "a part was put together from several (a video's scenes)"
     )

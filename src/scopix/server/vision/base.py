@@ -78,7 +78,7 @@ class Analysis:
     faces: tuple[Face, ...] = ()
     people_count: int = 0
     #: the analyzers that produced the description and the visible text, when narrower than
-    #: the provider (`ondevice:caption`, `ondevice:ocr/rapidocr`, `vlm:<model>`); None: the
+    #: the provider (`ondevice:caption`, `ondevice:ocr/tesseract`, `vlm:<model>`); None: the
     #: provider. `description_confidence`: how sure it is of its description, when it can say.
     description_source: str | None = None
     description_confidence: float | None = None
