@@ -57,10 +57,11 @@ def finish(stalled: socket.socket, rest: bytes) -> bytes:
 
 
 def wait_for_part_in_flight(data_dir: Path, timeout: float = 10) -> None:
-    """Until the server is writing the stalled part's temporary file."""
+    """Until the server is writing the stalled part: in place (it owns the part's range) or,
+    a copy sent again, to a temporary file."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any(data_dir.rglob(".parts/*/1.*.tmp")):
+        if any(data_dir.rglob(".parts/*/1.owner")) or any(data_dir.rglob(".parts/*/1.*.tmp")):
             return
         time.sleep(0.02)
     raise AssertionError("the stalled part never reached the server's disk")

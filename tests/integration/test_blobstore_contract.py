@@ -23,7 +23,7 @@ from scopix.server.storage.base import (
     PartSizeMismatch,
     StoredPart,
 )
-from scopix.server.storage.local import LocalBlobStore
+from scopix.server.storage.local import WRITE_BATCH, LocalBlobStore
 from scopix.server.storage.s3 import S3BlobStore, S3Location
 
 MiB = 1 << 20
@@ -59,8 +59,8 @@ async def _chunks(data: bytes, chunk_size: int = 64 * 1024) -> AsyncIterator[byt
 
 async def _send(store: BlobStore, upload_id: str, number: int, data: bytes, key: str = KEY) -> None:
     """Send one part the way a client would: to the server (local) or straight to S3."""
-    if isinstance(store, PartReceiver):
-        await store.receive_part(upload_id, number, len(data), _chunks(data))
+    if isinstance(store, PartReceiver):  # every part but the last is PART long
+        await store.receive_part(upload_id, number, (number - 1) * PART, len(data), _chunks(data))
         return
     url = store.part_url(key, upload_id, number, 600)
     assert url is not None
@@ -77,8 +77,11 @@ def _md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-def _expected_parts(pieces: Sequence[bytes]) -> list[StoredPart]:
-    return [StoredPart(n, len(piece), _md5(piece)) for n, piece in enumerate(pieces, start=1)]
+def _assert_parts(store: BlobStore, parts: Sequence[StoredPart], pieces: Sequence[bytes]) -> None:
+    """`parts` are `pieces`: S3's etag is a part's MD5; a local one names the copy stored."""
+    assert [(p.number, p.size) for p in parts] == [(n, len(b)) for n, b in enumerate(pieces, 1)]
+    if not isinstance(store, PartReceiver):
+        assert [p.etag for p in parts] == [_md5(piece) for piece in pieces]
 
 
 def _upload_folder(local: LocalBlobStore) -> Path:
@@ -240,7 +243,7 @@ async def test_multipart_upload_round_trip(store: BlobStore) -> None:
     await _send(store, upload_id, 2, _random_bytes(PART, seed=9))  # a first, wrong copy
     await _send(store, upload_id, 2, pieces[1])  # sent again: the last copy wins
     parts = await store.list_parts(KEY, upload_id)
-    assert parts == _expected_parts(pieces)
+    _assert_parts(store, parts, pieces)
     assert not await store.exists(KEY)
 
     await store.seal_parts(KEY, upload_id, parts)
@@ -256,7 +259,7 @@ async def test_single_upload_round_trip(store: BlobStore) -> None:
     assert await store.list_parts(KEY, upload_id) == []
     await _send(store, upload_id, 1, data)
     parts = await store.list_parts(KEY, upload_id)
-    assert parts == [StoredPart(1, len(data), _md5(data))]
+    _assert_parts(store, parts, [data])
     await store.seal_parts(KEY, upload_id, parts)
     assert await _read(store, KEY) == data
 
@@ -358,11 +361,11 @@ async def test_a_wrong_sized_resend_keeps_the_earlier_copy(
     local: LocalBlobStore, body: bytes
 ) -> None:
     upload_id = await local.begin_parts(KEY, multipart=True)
-    await local.receive_part(upload_id, 1, 8, _chunks(b"12345678"))
+    stored = await local.receive_part(upload_id, 1, 0, 8, _chunks(b"12345678"))
     with pytest.raises(PartSizeMismatch):
         # The resend wrote a file of its own: the earlier copy was never touched.
-        await local.receive_part(upload_id, 1, 8, _chunks(body, chunk_size=3))
-    assert await local.list_parts(KEY, upload_id) == [StoredPart(1, 8, _md5(b"12345678"))]
+        await local.receive_part(upload_id, 1, 0, 8, _chunks(body, chunk_size=3))
+    assert await local.list_parts(KEY, upload_id) == [stored]
     assert [p.name for p in _upload_folder(local).glob("*.tmp")] == []
     await local.seal_parts(KEY, upload_id, await local.list_parts(KEY, upload_id))
     assert await _read(local, KEY) == b"12345678"
@@ -373,8 +376,8 @@ async def test_a_part_still_arriving_when_the_upload_is_sealed_changes_nothing(
 ) -> None:
     """The stalled PUT of the bug report: it used to write into the sealed blob."""
     upload_id = await local.begin_parts(KEY, multipart=True)
-    await local.receive_part(upload_id, 1, 8, _chunks(b"12345678"))
-    await local.receive_part(upload_id, 2, 4, _chunks(b"abcd"))
+    await local.receive_part(upload_id, 1, 0, 8, _chunks(b"12345678"))
+    await local.receive_part(upload_id, 2, 8, 4, _chunks(b"abcd"))
     halfway, release = anyio.Event(), anyio.Event()
 
     async def stalled_body() -> AsyncIterator[bytes]:
@@ -385,7 +388,7 @@ async def test_a_part_still_arriving_when_the_upload_is_sealed_changes_nothing(
 
     async def late_put() -> None:
         with pytest.raises(BlobNotFound):
-            await local.receive_part(upload_id, 1, 8, stalled_body())
+            await local.receive_part(upload_id, 1, 0, 8, stalled_body())
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(late_put)
@@ -400,13 +403,13 @@ async def test_a_resend_racing_the_seal_is_either_joined_or_refused(
     local: LocalBlobStore,
 ) -> None:
     upload_id = await local.begin_parts(KEY, multipart=False)
-    await local.receive_part(upload_id, 1, 4, _chunks(b"1234"))
+    await local.receive_part(upload_id, 1, 0, 4, _chunks(b"1234"))
     listed = await local.list_parts(KEY, upload_id)
-    await local.receive_part(upload_id, 1, 4, _chunks(b"5678"))  # replaced after listing
+    await local.receive_part(upload_id, 1, 0, 4, _chunks(b"5678"))  # replaced after listing
     with pytest.raises(ValueError, match="part 1"):
         await local.seal_parts(KEY, upload_id, listed)
     # Nothing was joined and the upload takes parts again.
-    await local.receive_part(upload_id, 1, 4, _chunks(b"abcd"))
+    await local.receive_part(upload_id, 1, 0, 4, _chunks(b"abcd"))
     await local.seal_parts(KEY, upload_id, await local.list_parts(KEY, upload_id))
     assert await _read(local, KEY) == b"abcd"
 
@@ -428,7 +431,7 @@ async def test_sweep_staging_removes_working_folders_a_crash_left_closed(
 async def test_local_unknown_upload_ids(local: LocalBlobStore) -> None:
     for upload_id in ("0" * 32, "../../etc", ""):
         with pytest.raises(BlobNotFound):
-            await local.receive_part(upload_id, 1, 1, _chunks(b"x"))
+            await local.receive_part(upload_id, 1, 0, 1, _chunks(b"x"))
         with pytest.raises(BlobNotFound):
             await local.seal_parts(KEY, upload_id, [])
         assert await local.list_parts(KEY, upload_id) == []
@@ -439,10 +442,98 @@ async def test_local_seal_renames_the_data_and_removes_the_working_folder(
     local: LocalBlobStore,
 ) -> None:
     upload_id = await local.begin_parts(KEY, multipart=True)
-    await local.receive_part(upload_id, 1, 3, _chunks(b"abc"))
+    await local.receive_part(upload_id, 1, 0, 3, _chunks(b"abc"))
     await local.seal_parts(KEY, upload_id, await local.list_parts(KEY, upload_id))
     assert list((local.root / ".parts").iterdir()) == []
     assert (local.root / KEY).read_bytes() == b"abc"
+
+
+async def test_local_parts_are_written_in_place_and_sealed_without_a_copy(
+    local: LocalBlobStore,
+) -> None:
+    upload_id = await local.begin_parts(KEY, multipart=True)
+    await local.receive_part(upload_id, 2, 4, 3, _chunks(b"efg"))  # any order
+    await local.receive_part(upload_id, 1, 0, 4, _chunks(b"abcd"))
+    data = _upload_folder(local) / "data"
+    assert data.read_bytes() == b"abcdefg"
+    inode = data.stat().st_ino
+    await local.seal_parts(KEY, upload_id, await local.list_parts(KEY, upload_id))
+    assert (local.root / KEY).stat().st_ino == inode
+    assert (local.root / KEY).read_bytes() == b"abcdefg"
+
+
+async def test_local_each_copy_of_a_part_has_its_own_etag(local: LocalBlobStore) -> None:
+    upload_id = await local.begin_parts(KEY, multipart=False)
+    first = await local.receive_part(upload_id, 1, 0, 4, _chunks(b"same"))
+    again = await local.receive_part(upload_id, 1, 0, 4, _chunks(b"same"))
+    assert (first.size, again.size) == (4, 4)
+    assert first.etag != again.etag
+    assert await local.list_parts(KEY, upload_id) == [again]
+
+
+async def test_local_a_first_copy_still_arriving_never_reaches_the_sealed_object(
+    local: LocalBlobStore,
+) -> None:
+    """It writes into `data` itself, but not once the upload is sealed."""
+    upload_id = await local.begin_parts(KEY, multipart=True)
+    await local.receive_part(upload_id, 1, 0, 4, _chunks(b"abcd"))
+    halfway, release = anyio.Event(), anyio.Event()
+
+    async def stalled_body() -> AsyncIterator[bytes]:
+        yield b"ef" * (WRITE_BATCH // 2)  # one batch written into `data`
+        halfway.set()
+        await release.wait()
+        yield b"gh"
+
+    async def late_put() -> None:
+        with pytest.raises(BlobNotFound):
+            await local.receive_part(upload_id, 2, 4, WRITE_BATCH + 2, stalled_body())
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(late_put)
+        await halfway.wait()
+        await local.seal_parts(KEY, upload_id, await local.list_parts(KEY, upload_id))
+        release.set()
+    assert await _read(local, KEY) == b"abcd"
+
+
+async def test_local_a_resend_takes_over_a_first_copy_that_stalls(
+    local: LocalBlobStore,
+) -> None:
+    upload_id = await local.begin_parts(KEY, multipart=False)
+    halfway, release = anyio.Event(), anyio.Event()
+
+    async def stalled_body() -> AsyncIterator[bytes]:
+        yield b"ol"
+        halfway.set()
+        await release.wait()
+        yield b"d!"
+
+    async def stalled_put() -> None:
+        with pytest.raises(BlobNotFound):  # its range was taken over
+            await local.receive_part(upload_id, 1, 0, 4, stalled_body())
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(stalled_put)
+        await halfway.wait()
+        resent = await local.receive_part(upload_id, 1, 0, 4, _chunks(b"new!"))
+        release.set()
+    assert await local.list_parts(KEY, upload_id) == [resent]
+    await local.seal_parts(KEY, upload_id, [resent])
+    assert await _read(local, KEY) == b"new!"
+
+
+async def test_local_read_part_passes_the_stored_copy(local: LocalBlobStore) -> None:
+    upload_id = await local.begin_parts(KEY, multipart=True)
+    await local.receive_part(upload_id, 2, 4, 2, _chunks(b"ef"))
+    stored = await local.receive_part(upload_id, 1, 0, 4, _chunks(b"abcd"))
+    got: list[bytes] = []
+    assert await local.read_part(upload_id, 1, lambda view: got.append(bytes(view))) == stored
+    assert b"".join(got) == b"abcd"
+    assert await local.read_part(upload_id, 3, got.append) is None
+    await local.abort_parts(KEY, upload_id)
+    assert await local.read_part(upload_id, 1, got.append) is None
+    assert await local.read_part("../../etc", 1, got.append) is None
 
 
 # S3 only

@@ -395,14 +395,18 @@ class _RangeReader:
             self._handle = self._source.open()
             self._base = self._handle.tell()
         self._handle.seek(self._base + offset)
-        data = bytearray()
-        while len(data) < size:  # a raw file object may return less than asked
-            more = self._handle.read(size - len(data))
+        data = self._handle.read(size)
+        if len(data) == size:  # the usual case: the bytes as read, no copy to join them
+            return data
+        pieces, got = [data], len(data)
+        while got < size:  # a raw file object may return less than asked
+            more = self._handle.read(size - got)
             if not more:
                 raise ValidationError(
                     f"{self._source.filename} is shorter than the {self._source.size:,} bytes "
                     "it had when the upload began",
                     code="FILE_CHANGED",
                 )
-            data += more
-        return bytes(data)
+            pieces.append(more)
+            got += len(more)
+        return b"".join(pieces)

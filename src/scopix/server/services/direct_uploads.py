@@ -13,8 +13,9 @@ import hashlib
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -65,6 +66,12 @@ from scopix.server.storage.base import (
 
 log = logging.getLogger("scopix.direct_uploads")
 
+#: uploads whose first parts one process hashes as they arrive; past this the oldest is
+#: forgotten, and its completion hashes the whole file
+HASHED_PREFIXES = 64
+#: bytes read at a time when completion hashes a file
+HASH_CHUNK = 1 << 20
+
 
 @dataclass(frozen=True)
 class DirectUploadSettings:
@@ -109,6 +116,21 @@ class UploadView:
     resumed: bool = False
 
 
+@dataclass
+class HashedPrefix:
+    """The SHA-256 of an upload's first parts, taken as they arrive, while their bytes are in
+    the page cache: completion hashes only the rest when the copies hashed (`parts`, in order)
+    are the ones it sealed. `busy` while a worker thread feeds the digest."""
+
+    digest: hashlib._Hash = field(default_factory=hashlib.sha256)
+    parts: list[StoredPart] = field(default_factory=list)
+    busy: bool = False
+
+    @property
+    def size(self) -> int:
+        return sum(part.size for part in self.parts)
+
+
 @dataclass(frozen=True)
 class Deduplicated:
     """A start whose declared SHA-256 the tenant already holds: recorded with no bytes sent."""
@@ -130,6 +152,7 @@ class DirectUploadService:
         self.store = store
         self.ingest = ingest
         self.settings = settings
+        self._prefixes: OrderedDict[str, HashedPrefix] = OrderedDict()
 
     async def start(
         self, tenant_id: str, request: StartRequest, upload_ref: str | None = None
@@ -176,11 +199,13 @@ class DirectUploadService:
             raise NotFound("this server's storage takes parts at its own URLs")
         upload = await self._any_tenant(grant.upload_id)
         _require_taking_parts(upload, _now())
-        size = _plan(upload).span(grant.number)[1]
+        offset, size = _plan(upload).span(grant.number)
         if declared_length is not None and declared_length != size:
             raise _wrong_size(grant.number, size, declared_length)
         try:
-            return await self.store.receive_part(upload.store_upload_id, grant.number, size, chunks)
+            part = await self.store.receive_part(
+                upload.store_upload_id, grant.number, offset, size, chunks
+            )
         except PartSizeMismatch:
             raise _wrong_size(grant.number, size, None) from None
         except BlobNotFound:
@@ -190,6 +215,40 @@ class DirectUploadService:
                 "the upload was being completed while this part arrived; send it again",
                 retry_after=1,
             ) from None
+        try:
+            await self._hash_ahead(self.store, upload)
+        except (OSError, ValueError):  # the part is stored all the same
+            log.warning("hashing direct upload %s ahead failed; completion hashes it", upload.id)
+        return part
+
+    async def _hash_ahead(self, store: PartReceiver, upload: DirectUpload) -> None:
+        """Hash the parts that now follow the upload's hashed prefix. One request at a time
+        does it; another finding it busy answers at once, the busy one carries on."""
+        prefix = self._prefix_of(upload.id)
+        if prefix.busy:
+            return
+        prefix.busy = True
+        try:
+            while len(prefix.parts) < _plan(upload).part_count:
+                number = len(prefix.parts) + 1
+                part = await store.read_part(upload.store_upload_id, number, prefix.digest.update)
+                if part is None:
+                    return
+                prefix.parts.append(part)
+        except BaseException:
+            # What the digest got is unknown now: completion hashes the whole file.
+            self._prefixes.pop(upload.id, None)
+            raise
+        finally:
+            prefix.busy = False
+
+    def _prefix_of(self, upload_id: str) -> HashedPrefix:
+        prefix = self._prefixes.get(upload_id)
+        if prefix is None:
+            prefix = self._prefixes[upload_id] = HashedPrefix()
+            if len(self._prefixes) > HASHED_PREFIXES:
+                self._prefixes.popitem(last=False)
+        return prefix
 
     async def complete(
         self, tenant_id: str, upload_id: str, sha256: str | None = None
@@ -424,9 +483,8 @@ class DirectUploadService:
         ref = _upload_ref(upload.id)
         done = await self.ingest.recorded(upload.tenant_id, ref)
         if done is None:
-            if not upload.sealed:
-                await self._seal(upload, token)
-            staged = await self._verified(upload, declared or upload.sha256)
+            sealed = None if upload.sealed else await self._seal(upload, token)
+            staged = await self._verified(upload, declared or upload.sha256, sealed)
             done = await self.ingest.ingest(
                 upload.tenant_id, staged, _options_of(upload), upload_ref=ref
             )
@@ -442,17 +500,20 @@ class DirectUploadService:
         except OSError:
             log.warning("freeing what is left of direct upload %s failed", upload.id)
 
-    async def _seal(self, upload: DirectUpload, token: str) -> None:
+    async def _seal(self, upload: DirectUpload, token: str) -> list[StoredPart] | None:
+        """Join the parts; the copies joined, or None when an earlier completion had."""
         # Only a seal puts an object at the upload's key (no part URL names it): one there means
         # a completion died after joining the parts, which storage no longer holds.
+        joined = None
         if not await self.store.exists(upload.storage_key):
-            await self._join(upload)
+            joined = await self._join(upload)
         async with self.uows.write() as uow:
             await uow.direct_uploads.update_claimed(upload.id, token, sealed=True)
             await uow.commit()
         upload.sealed = True
+        return joined
 
-    async def _join(self, upload: DirectUpload) -> None:
+    async def _join(self, upload: DirectUpload) -> list[StoredPart]:
         plan = _plan(upload)
         held = await self._held_parts(upload)
         check = check_parts(plan, ((p.number, p.size) for p in held))
@@ -469,17 +530,20 @@ class DirectUploadService:
             await self.store.seal_parts(upload.storage_key, upload.store_upload_id, planned)
         except ValueError as exc:  # a part was replaced between listing and joining
             raise UploadIncomplete(f"the parts changed while joining them: {exc}") from None
+        return planned
 
-    async def _verified(self, upload: DirectUpload, declared: str | None) -> Upload:
-        """Hash what storage holds and check it against the upload; bytes ingest probes are
-        staged locally on the way."""
+    async def _verified(
+        self, upload: DirectUpload, declared: str | None, sealed: list[StoredPart] | None
+    ) -> Upload:
+        """Hash what storage holds (`sealed`: the copies this completion joined) and check it
+        against the upload; bytes ingest probes are staged locally on the way."""
         key = upload.storage_key
         head = await self.store.read_head(key, SNIFF_BYTES)
         handler = self.ingest.media.of(sniff(head, filename_hint=upload.filename))
         local = self.store.local_path(key)
         staged: Upload
         if local is not None:
-            size, sha256 = await anyio.to_thread.run_sync(_hash_file, local)
+            size, sha256 = await self._hash_local(upload.id, local, sealed)
             staged = StagedUpload(local, upload.filename, size, sha256, head)
         elif handler.probes(upload.size_bytes):
             self.ingest.room.disk.check(upload.size_bytes)  # a local copy to probe
@@ -502,6 +566,16 @@ class DirectUploadService:
                 stored=sha256,
             )
         return staged
+
+    async def _hash_local(
+        self, upload_id: str, path: Path, sealed: list[StoredPart] | None
+    ) -> tuple[int, str]:
+        """The sealed file's size and SHA-256, hashing on from the parts hashed as they
+        arrived when those are copies it was sealed from."""
+        prefix = self._prefixes.pop(upload_id, None)
+        if prefix is None or not _hashed_from(prefix, sealed):
+            prefix = HashedPrefix()
+        return await anyio.to_thread.run_sync(_hash_file, path, prefix.digest, prefix.size)
 
     async def _mark_completed(self, upload: DirectUpload, token: str, file_id: str) -> None:
         async with self.uows.write() as uow:
@@ -575,10 +649,21 @@ def _options_of(upload: DirectUpload) -> UploadOptions:
     return UploadOptions(**record)
 
 
-def _hash_file(path: Path) -> tuple[int, str]:
-    with path.open("rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256")
-    return path.stat().st_size, digest.hexdigest()
+def _hashed_from(prefix: HashedPrefix, sealed: list[StoredPart] | None) -> bool:
+    """Whether `prefix` hashed the first copies of `sealed`, and holds still while it is read."""
+    return not prefix.busy and sealed is not None and prefix.parts == sealed[: len(prefix.parts)]
+
+
+def _hash_file(path: Path, digest: hashlib._Hash, start: int) -> tuple[int, str]:
+    """The file's size and SHA-256, `digest` holding its first `start` bytes already."""
+    buffer = memoryview(bytearray(HASH_CHUNK))
+    size = start
+    with path.open("rb", buffering=0) as handle:
+        handle.seek(start)
+        while got := handle.readinto(buffer):
+            digest.update(buffer[:got])
+            size += got
+    return size, digest.hexdigest()
 
 
 async def _hash_stream(chunks: AsyncIterator[bytes]) -> tuple[int, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -137,11 +137,25 @@ class PartReceiver(Protocol):
     """A store whose direct-upload parts arrive through the Scopix server (local disk)."""
 
     async def receive_part(
-        self, store_upload_id: str, number: int, size: int, chunks: AsyncIterator[bytes]
+        self,
+        store_upload_id: str,
+        number: int,
+        offset: int,
+        size: int,
+        chunks: AsyncIterator[bytes],
     ) -> StoredPart:
-        """Store one part of `size` bytes, replacing an earlier copy only once it is whole.
-        Raises PartSizeMismatch, keeping the earlier copy, when the body is shorter or longer,
-        and BlobNotFound when the upload was sealed or aborted before the part was whole."""
+        """Store one part of `size` bytes, the object's bytes from `offset` on, replacing an
+        earlier copy only once it is whole. Raises PartSizeMismatch, keeping the earlier copy,
+        when the body is shorter or longer, and BlobNotFound when the upload was sealed or
+        aborted before the part was whole. Each copy stored gets an etag of its own."""
+        ...
+
+    async def read_part(
+        self, store_upload_id: str, number: int, into: Callable[[memoryview], None]
+    ) -> StoredPart | None:
+        """Pass the bytes of part `number` to `into` (in a worker thread), and return the part
+        they are, the copy the upload holds then; None, passing nothing, when it holds none
+        or one is being written. Whatever `into` got is to be dropped if this raises."""
         ...
 
 

@@ -1,24 +1,28 @@
 """BlobStore on a local directory: temp file, fsync, rename, fsync the directory.
 
 Direct uploads are received by the server itself (`PartReceiver`): each one has a working folder
-`.parts/<store_upload_id>/` naming its key in `key`. Every part PUT writes a temporary file of
-its own and, only once the body is whole and durable, renames it to `<n>.data` and writes the
-`<n>.part` marker (its size and MD5 etag): a marker always vouches for its bytes, and no earlier
-copy is touched by a body that fails. Sealing or aborting first renames the folder away, in one
-atomic step: a PUT still arriving then finds no folder to rename its file into, so it cannot
-land after completion; its descriptor points at a file nothing will read. Sealing appends the
-other parts to part 1's file (a rename, no copy, for a single part) and renames it into place.
+`.parts/<store_upload_id>/` naming its key in `key`, and one file `data` that every part is
+written into at its own offset, so that sealing copies nothing: it renames `data` into place. A
+part is vouched for by its `<n>.part` marker (offset, size, and an etag naming that copy),
+written only once the bytes are durable; the marker goes before its range is written again.
 
-Commits of the same part are serialized by an flock on `<n>.lock`, so that a marker matches the
-bytes beside it even with several server processes on one host. Nothing more is needed: local
-storage is one host's disk, and every step that decides what is stored is an atomic rename.
+Every step that writes part n's range or marker holds an flock on `<n>.lock` for that step
+alone (several server processes on one host take the same locks), and opens `data` by path.
+The first copy of a part is written straight into `data`, each write checking that `<n>.owner`
+still names it; a copy sent while the part is stored, or while another copy is being written,
+goes to a temporary file of its own and is copied into `data` only once whole and durable (a
+body that fails never touches a stored copy), taking the range over from a copy still written
+in place. Sealing or aborting first renames the folder away, in one atomic step: every later
+path lookup of a PUT fails, so nothing is written or committed after completion. A seal then
+takes each part's lock once, refusing while a write holds one, and checks the markers.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
+import functools
+import io
 import json
 import math
 import os
@@ -27,6 +31,7 @@ import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,6 +52,11 @@ HIDDEN = frozenset({STAGING, PARTS})
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 #: a working folder renamed away by a seal or an abort: no part can arrive in it any more
 _CLOSED = ".closed-"
+#: bytes of a part's body handed to a worker thread at a time, and network chunks at most
+WRITE_BATCH = 1 << 20
+_WRITE_BATCH_CHUNKS = 256
+#: bytes read at a time when a stored part is read back
+READ_CHUNK = 1 << 20
 
 
 class LocalBlobStore:
@@ -127,23 +137,32 @@ class LocalBlobStore:
         return None
 
     async def receive_part(
-        self, store_upload_id: str, number: int, size: int, chunks: AsyncIterator[bytes]
+        self,
+        store_upload_id: str,
+        number: int,
+        offset: int,
+        size: int,
+        chunks: AsyncIterator[bytes],
     ) -> StoredPart:
         folder = self._upload_dir(store_upload_id)
-        temp = folder / f"{number}.{uuid.uuid4().hex}.tmp"
+        # The etag names this copy: completion checks that the copies it hashed are the ones
+        # sealed, and an MD5 would cost more CPU than the rest of the part's path together.
+        placed = _Placed(offset, StoredPart(number, size, uuid.uuid4().hex))
+        token = await anyio.to_thread.run_sync(_claim_first_copy, folder, number)
+        if token is None:
+            await _receive_beside(folder, placed, chunks)
+        else:
+            await _receive_in_place(token, folder, placed, chunks)
+        return placed.part
+
+    async def read_part(
+        self, store_upload_id: str, number: int, into: Callable[[memoryview], None]
+    ) -> StoredPart | None:
         try:
-            fd = await anyio.to_thread.run_sync(_create_temp, temp)
-            try:
-                etag = await _write_part(fd, size, chunks)
-                await anyio.to_thread.run_sync(os.fsync, fd)
-            finally:
-                os.close(fd)
-            part = StoredPart(number, size, etag)
-            await anyio.to_thread.run_sync(_commit_part, folder, temp, part)
-        finally:
-            with anyio.CancelScope(shield=True):  # a cut body leaves no temporary file behind
-                await anyio.to_thread.run_sync(temp.unlink, True)
-        return part
+            folder = self._upload_dir(store_upload_id)
+        except BlobNotFound:
+            return None
+        return await anyio.to_thread.run_sync(_read_part, folder, number, into)
 
     async def list_parts(self, key: str, store_upload_id: str) -> list[StoredPart]:
         try:
@@ -252,54 +271,38 @@ def _begin(folder: Path, key: str) -> None:
     _fsync_dir(folder.parent)
 
 
-def _create_temp(temp: Path) -> int:
-    try:
-        return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileNotFoundError:
-        raise BlobNotFound(f"direct upload {temp.parent.name}") from None
+@dataclass(frozen=True)
+class _Placed:
+    """A part and where its bytes lie in `data`."""
+
+    offset: int
+    part: StoredPart
 
 
-async def _write_part(fd: int, size: int, chunks: AsyncIterator[bytes]) -> str:
-    """Write the body, never more than `size` bytes; returns the part's MD5 hex."""
-    digest = hashlib.md5(usedforsecurity=False)
-    received = 0
-    async for chunk in chunks:
-        if received + len(chunk) > size:
-            raise PartSizeMismatch(f"the part's body is longer than its {size} bytes")
-        await anyio.to_thread.run_sync(_write_at, fd, chunk, received, digest.update)
-        received += len(chunk)
-    if received != size:
-        raise PartSizeMismatch(f"the part's body has {received} bytes, not {size}")
-    return digest.hexdigest()
+def _claim_first_copy(folder: Path, number: int) -> str | None:
+    """Claim part `number`'s range for a first copy written in place: the copy's token, or
+    None when a copy is stored or another is being written in place."""
+    owner = _owner(folder, number)
+    with _held_lock(folder, number):
+        if (folder / f"{number}.part").exists() or owner.exists():
+            return None
+        token = uuid.uuid4().hex
+        owner.write_text(token)
+        return token
 
 
-def _write_at(fd: int, chunk: bytes, position: int, hash_update: Callable[[bytes], None]) -> None:
-    view = memoryview(chunk)
-    while view:
-        written = os.pwrite(fd, view, position)
-        view, position = view[written:], position + written
-    hash_update(chunk)  # here, off the event loop: MD5 of a large chunk takes milliseconds
-
-
-def _commit_part(folder: Path, temp: Path, part: StoredPart) -> None:
-    """Put a whole, durable part in place of any earlier copy, unless the folder was closed.
-
-    Every path is looked up in the open folder: once a seal or an abort renamed it away, each
-    step fails, and nothing of this part reaches what they join or keep."""
-    try:
-        with _part_lock(folder, part.number):
-            # The earlier copy's marker goes first: a crash midway leaves the part missing,
-            # never an old etag vouching for new bytes.
-            (folder / f"{part.number}.part").unlink(missing_ok=True)
-            os.replace(temp, folder / f"{part.number}.data")
-            _write_marker(folder, part)
-    except FileNotFoundError:
-        raise BlobNotFound(f"direct upload {folder.name}") from None
+def _owner(folder: Path, number: int) -> Path:
+    """Names the copy being written in place into part `number`'s range."""
+    return folder / f"{number}.owner"
 
 
 @contextlib.contextmanager
-def _part_lock(folder: Path, number: int) -> Iterator[None]:
-    fd = os.open(folder / f"{number}.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+def _held_lock(folder: Path, number: int) -> Iterator[None]:
+    """Part `number`'s lock; every holder keeps it for one short step only."""
+    try:
+        fd = os.open(folder / f"{number}.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    except FileNotFoundError:
+        raise BlobNotFound(f"direct upload {folder.name}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -307,27 +310,245 @@ def _part_lock(folder: Path, number: int) -> Iterator[None]:
         os.close(fd)
 
 
-def _write_marker(folder: Path, part: StoredPart) -> None:
+def _try_lock(folder: Path, number: int) -> int | None:
+    """Part `number`'s lock, or None while another holds it."""
+    try:
+        fd = os.open(folder / f"{number}.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    except FileNotFoundError:
+        raise BlobNotFound(f"direct upload {folder.name}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _open_data(folder: Path) -> int:
+    try:
+        return os.open(folder / "data", os.O_WRONLY | os.O_CREAT, 0o600)
+    except FileNotFoundError:
+        raise BlobNotFound(f"direct upload {folder.name}") from None
+
+
+def _require_owner(folder: Path, number: int, token: str) -> None:
+    """Refuse a copy whose range a later copy took over (or a seal or abort closed)."""
+    try:
+        owner = _owner(folder, number).read_text()
+    except FileNotFoundError:
+        owner = None
+    if owner != token:
+        raise BlobNotFound(f"part {number} of direct upload {folder.name} was taken over")
+
+
+def _write_owned(folder: Path, number: int, token: str, chunks: list[bytes], position: int) -> None:
+    """Write into `data` while the range is still this copy's, holding the lock for this one
+    write: `data` is opened by path each time, so a closed folder stops it too."""
+    with _held_lock(folder, number):
+        _require_owner(folder, number, token)
+        data = _open_data(folder)
+        try:
+            _pwrite_all(data, chunks, position)
+        finally:
+            os.close(data)
+
+
+def _finish_owned(folder: Path, placed: _Placed, token: str) -> None:
+    """Make a copy written in place durable and vouch for it, if the range is still its own."""
+    number = placed.part.number
+    with _held_lock(folder, number):
+        _require_owner(folder, number, token)
+        data = _open_data(folder)
+        try:
+            os.fsync(data)
+        finally:
+            os.close(data)
+        _write_marker(folder, placed)
+        _owner(folder, number).unlink()
+
+
+def _disown(folder: Path, number: int, token: str) -> None:
+    """Give a failed copy's range up, so that the next copy may be written in place again."""
+    with contextlib.suppress(BlobNotFound), _held_lock(folder, number):
+        owner = _owner(folder, number)
+        if owner.exists() and owner.read_text() == token:
+            owner.unlink()
+
+
+async def _receive_in_place(
+    token: str, folder: Path, placed: _Placed, chunks: AsyncIterator[bytes]
+) -> None:
+    """Write the first copy of a part straight into `data`; its marker follows once the bytes
+    are durable. A copy sent meanwhile takes the range over, however long this one stalls."""
+    number = placed.part.number
+    write = functools.partial(_write_owned, folder, number, token)
+    try:
+        await _write_body(write, placed.offset, placed.part.size, chunks)
+        await anyio.to_thread.run_sync(_finish_owned, folder, placed, token)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_disown, folder, number, token)
+        raise
+
+
+async def _receive_beside(folder: Path, placed: _Placed, chunks: AsyncIterator[bytes]) -> None:
+    """Write a later copy to a temporary file of its own, and copy it into `data` only once it
+    is whole and durable: a body that fails leaves the stored copy as it was."""
+    temp = folder / f"{placed.part.number}.{uuid.uuid4().hex}.tmp"
+    try:
+        fd = await anyio.to_thread.run_sync(_create_temp, temp)
+        try:
+            await _write_body(functools.partial(_pwrite_all, fd), 0, placed.part.size, chunks)
+            await anyio.to_thread.run_sync(os.fsync, fd)
+            await anyio.to_thread.run_sync(_commit_copy, folder, fd, placed)
+        finally:
+            os.close(fd)
+    finally:
+        with anyio.CancelScope(shield=True):  # a cut body leaves no temporary file behind
+            await anyio.to_thread.run_sync(temp.unlink, True)
+
+
+def _create_temp(temp: Path) -> int:
+    try:
+        return os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileNotFoundError:
+        raise BlobNotFound(f"direct upload {temp.parent.name}") from None
+
+
+async def _write_body(
+    write: Callable[[list[bytes], int], None],
+    offset: int,
+    size: int,
+    chunks: AsyncIterator[bytes],
+) -> None:
+    """`write` the body at `offset`, never more than `size` bytes. Chunks go to a worker thread
+    in batches: a thread hop per network read costs more than the write."""
+    written, batch, batched = 0, list[bytes](), 0
+    async for chunk in chunks:
+        if written + batched + len(chunk) > size:
+            raise PartSizeMismatch(f"the part's body is longer than its {size} bytes")
+        batch.append(chunk)
+        batched += len(chunk)
+        if batched >= WRITE_BATCH or len(batch) >= _WRITE_BATCH_CHUNKS:
+            await anyio.to_thread.run_sync(write, batch, offset + written)
+            written, batch, batched = written + batched, [], 0
+    if written + batched != size:
+        raise PartSizeMismatch(f"the part's body has {written + batched} bytes, not {size}")
+    await anyio.to_thread.run_sync(write, batch, offset + written)
+
+
+def _pwrite_all(fd: int, chunks: list[bytes], position: int) -> None:
+    """Write `chunks` one after the other from `position`, with no copy to join them."""
+    views = [memoryview(chunk) for chunk in chunks if chunk]
+    while views:
+        written = os.pwritev(fd, views, position)
+        position += written
+        while views and written >= len(views[0]):
+            written -= len(views.pop(0))
+        if written:
+            views[0] = views[0][written:]
+
+
+def _commit_copy(folder: Path, temp: int, placed: _Placed) -> None:
+    """Put a whole, durable copy in place of the stored one, holding the part's lock, unless
+    the folder was closed: every path is looked up in the open folder, so once a seal or an
+    abort renamed it away each step fails, and nothing of this copy reaches what they keep."""
+    number = placed.part.number
+    with _held_lock(folder, number):
+        # The stored copy's marker goes first: a crash midway leaves the part missing, never
+        # an old etag vouching for new bytes. A copy still written in place loses its range.
+        (folder / f"{number}.part").unlink(missing_ok=True)
+        _owner(folder, number).unlink(missing_ok=True)
+        data = _open_data(folder)
+        try:
+            _copy_exactly(temp, data, placed.part.size, placed.offset)
+            os.fsync(data)
+        finally:
+            os.close(data)
+        _write_marker(folder, placed)
+
+
+def _copy_exactly(source: int, target: int, size: int, offset: int) -> None:
+    """Copy the `size` bytes of `source` to `target` at `offset`, in the kernel."""
+    done = 0
+    while done < size:
+        copied = os.copy_file_range(source, target, size - done, done, offset + done)
+        if copied == 0:
+            raise ValueError(f"a part's file holds fewer than its {size} bytes")
+        done += copied
+
+
+def _write_marker(folder: Path, placed: _Placed) -> None:
+    part = placed.part
     temp = folder / f"{part.number}.part.{uuid.uuid4().hex}.tmp"
-    with temp.open("x") as handle:
-        json.dump({"size": part.size, "etag": part.etag}, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, folder / f"{part.number}.part")
-    _fsync_dir(folder)
+    fields = {"offset": placed.offset, "size": part.size, "etag": part.etag}
+    try:
+        with temp.open("x") as handle:
+            json.dump(fields, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, folder / f"{part.number}.part")
+        _fsync_dir(folder)
+    except FileNotFoundError:
+        raise BlobNotFound(f"direct upload {folder.name}") from None
+
+
+def _read_marker(folder: Path, number: int, data_size: int) -> _Placed | None:
+    """Part `number` as its marker vouches for it; None when it has none, or one vouching for
+    bytes `data` does not hold (a marker of the layout before `data`: the part is sent again)."""
+    try:
+        fields = json.loads((folder / f"{number}.part").read_text())
+    except FileNotFoundError:  # aborted, sealed or being replaced
+        return None
+    offset = fields.get("offset")
+    if offset is None or offset + fields["size"] > data_size:
+        return None
+    return _Placed(offset, StoredPart(number, fields["size"], fields["etag"]))
+
+
+def _markers(folder: Path) -> dict[int, _Placed]:
+    try:
+        data_size = (folder / "data").stat().st_size
+    except FileNotFoundError:
+        return {}
+    found = (_read_marker(folder, int(m.stem), data_size) for m in folder.glob("*.part"))
+    return {placed.part.number: placed for placed in found if placed is not None}
 
 
 def _list_parts(folder: Path) -> list[StoredPart]:
-    parts = []
-    for marker in folder.glob("*.part"):
-        try:
-            fields = json.loads(marker.read_text())
-            stored = (folder / f"{marker.stem}.data").stat().st_size
-        except FileNotFoundError:  # aborted, sealed or replaced meanwhile
-            continue
-        if stored == fields["size"]:  # else not a part this store wrote whole
-            parts.append(StoredPart(int(marker.stem), fields["size"], fields["etag"]))
-    return sorted(parts, key=lambda part: part.number)
+    return [placed.part for _, placed in sorted(_markers(folder).items())]
+
+
+def _read_part(folder: Path, number: int, into: Callable[[memoryview], None]) -> StoredPart | None:
+    """Pass the bytes of the stored copy of part `number` to `into`, holding its lock."""
+    try:
+        lock = _try_lock(folder, number)
+    except BlobNotFound:
+        return None
+    if lock is None:
+        return None
+    try:
+        with (folder / "data").open("rb", buffering=0) as data:
+            placed = _read_marker(folder, number, os.fstat(data.fileno()).st_size)
+            if placed is not None:
+                _feed(data, placed, into)
+    except FileNotFoundError:  # sealed or aborted meanwhile
+        return None
+    finally:
+        os.close(lock)
+    return None if placed is None else placed.part
+
+
+def _feed(data: io.FileIO, placed: _Placed, into: Callable[[memoryview], None]) -> None:
+    buffer = memoryview(bytearray(READ_CHUNK))
+    data.seek(placed.offset)
+    left = placed.part.size
+    while left:
+        got = data.readinto(buffer[: min(READ_CHUNK, left)])
+        if not got:
+            raise ValueError(f"data holds fewer bytes than part {placed.part.number} needs")
+        into(buffer[:got])
+        left -= got
 
 
 def _close(folder: Path) -> Path:
@@ -342,52 +563,48 @@ def _close(folder: Path) -> Path:
 
 def _seal(folder: Path, final: Path, parts: list[StoredPart]) -> None:
     closed = _close(folder)
+    joined = closed / "data"
     try:
-        _check_stored(closed, parts)
+        _require_no_body_arriving(closed)
+        size = _check_stored(closed, parts)
+        with joined.open("r+b") as out:
+            out.truncate(size)
+            os.fsync(out.fileno())
     except ValueError:
-        os.rename(closed, folder)  # nothing was joined: the upload takes parts again
+        os.rename(closed, folder)  # nothing was sealed: the upload takes parts again
         raise
-    joined = _join(closed, parts)
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(joined, final)
     _fsync_dir(final.parent)
     shutil.rmtree(closed, ignore_errors=True)
 
 
-def _join(closed: Path, parts: list[StoredPart]) -> Path:
-    """Append parts 2.. to part 1's file. No PUT holds a descriptor of a committed part's file
-    (each writes a temporary file of its own), so nothing else writes to what is joined."""
+def _require_no_body_arriving(closed: Path) -> None:
+    """Refuse while a part is being written into `data`. Taking each lock once is enough: the
+    folder is closed, so whoever takes one later finds no `data` to open."""
+    for path in closed.glob("*.lock"):
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(f"part {path.stem} is still arriving") from None
+        finally:
+            os.close(fd)
+
+
+def _check_stored(folder: Path, parts: list[StoredPart]) -> int:
+    """The size of the object `parts` make, one after the other from the start of `data`.
+    Refuses, as S3 does, to join a part that is not stored exactly as the caller says."""
     if not parts:
         raise ValueError("there is no part to join")
-    first, *rest = parts
-    joined = closed / f"{first.number}.data"
-    with joined.open("r+b") as out:
-        out.truncate(first.size)
-        out.seek(first.size)
-        for part in rest:
-            with (closed / f"{part.number}.data").open("rb") as source:
-                _copy_exactly(source.fileno(), out.fileno(), part.size)
-        out.flush()
-        os.fsync(out.fileno())
-    return joined
-
-
-def _copy_exactly(source: int, target: int, size: int) -> None:
-    """Copy `size` bytes in the kernel (a reflink where the filesystem has them)."""
-    left = size
-    while left:
-        copied = os.copy_file_range(source, target, left)
-        if copied == 0:
-            raise ValueError(f"a part's file holds fewer than its {size} bytes")
-        left -= copied
-
-
-def _check_stored(folder: Path, parts: list[StoredPart]) -> None:
-    """Refuse, as S3 does, to join a part that is not stored exactly as the caller says."""
-    stored = {part.number: part for part in _list_parts(folder)}
+    stored = _markers(folder)
+    size = 0
     for part in parts:
-        if stored.get(part.number) != part:
+        placed = stored.get(part.number)
+        if placed is None or placed.part != part or placed.offset != size:
             raise ValueError(f"part {part.number} is not stored as given")
+        size += part.size
+    return size
 
 
 def _abort(folder: Path | None, final: Path) -> None:
