@@ -33,7 +33,7 @@ from scopix.server.api.routes import (
 from scopix.server.catalog.migrate import upgrade
 from scopix.server.datadir import make_private
 from scopix.server.jobs.sweeper import sweep_jobs
-from scopix.server.services.container import Services, build_services
+from scopix.server.services.container import Services, build_services, warms_models
 from scopix.server.settings import Settings
 from scopix.server.web import routes as web
 
@@ -62,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(sweeping_jobs, name="scopix-job-sweeper"),
             asyncio.create_task(services.workers.run(), name="scopix-workers"),
         ]
+        if warms_models(settings):  # beside the workers: variants need no model to start
+            background.append(asyncio.create_task(services.warm_up(), name="scopix-warm-up"))
         # What startup built (modules, routes, services) lives as long as the server: frozen
         # out of the collector, a full collection no longer walks it again and again.
         gc.freeze()

@@ -224,6 +224,11 @@ class Settings(BaseSettings):
 
     # Vision
     ondevice: bool = Field(default=True, description="run the on-device OCR, tagger, captioner")
+    warm_models: bool | None = Field(
+        default=None,
+        description="load the on-device models at start, not in the first description "
+        "(unset: where this process runs jobs, i.e. workers > 0)",
+    )
     vlm_base_url: str | None = Field(
         default=None, description="an OpenAI-compatible endpoint, e.g. http://localhost:11434/v1"
     )

@@ -28,7 +28,7 @@ from scopix.server.jobs.celery_app import (
 from scopix.server.jobs.queue import JobQueue
 from scopix.server.jobs.runner import JobRunner
 from scopix.server.jobs.sweeper import sweep_jobs
-from scopix.server.services.container import Services, build_services
+from scopix.server.services.container import Services, build_services, warms_models
 from scopix.server.settings import Settings
 
 log = logging.getLogger("scopix.worker")
@@ -50,8 +50,12 @@ def run_worker(settings: Settings, concurrency: int) -> None:
     if not settings.queue_url:
         raise ValueError("a worker needs a broker: set SCOPIX_QUEUE_URL=redis://...")
     upgrade(settings.resolved_database_url)
+    # Its models are sized to, and warmed for, the jobs it runs at once.
+    sized = settings.model_copy(update={"workers": concurrency})
     with start_blocking_portal() as portal:
-        services = portal.call(_build, settings)
+        services = portal.call(_build, sized)
+        if warms_models(sized):
+            portal.call(services.warm_up)
         stopping = portal.call(_new_event)
         portal.start_task_soon(
             sweep_jobs, services.sweeper, services.queue, settings.job_sweep_seconds, stopping

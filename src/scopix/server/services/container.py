@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from dataclasses import dataclass
@@ -63,6 +64,9 @@ if TYPE_CHECKING:
     from scopix.server.vision.pipeline import DescriptionPipeline
 
 
+log = logging.getLogger("scopix.services")
+
+
 @dataclass
 class Services:
     """Everything the API calls into."""
@@ -107,6 +111,17 @@ class Services:
         await self.rate_limiter.aclose()
         await self.upload_slots.aclose()
         await self.database.dispose()
+
+    async def warm_up(self) -> None:
+        """Load the on-device models now, off the event loop, so that the first description
+        does not wait for them. A model that fails to load is logged here and fails its jobs
+        as it would have."""
+        try:
+            await anyio.to_thread.run_sync(
+                self.pipeline.load, analyses_at_once(self.settings), abandon_on_cancel=True
+            )
+        except Exception:
+            log.exception("the models could not load at start")
 
 
 def build_services(settings: Settings) -> Services:
@@ -288,7 +303,7 @@ def build_media(
     if settings.ondevice:  # scanned pages are read by the OCR the analyzers use
         from scopix.server.vision.ondevice.ocr_router import OcrRouter
 
-        reader = OcrRouter()
+        reader = OcrRouter(threads=threads_per_run(settings))
     limits = DocumentLimits(
         max_pages=settings.document_max_pages,
         max_extract_bytes=settings.document_max_extract_bytes,
@@ -340,10 +355,30 @@ def build_pipeline(
     if settings.ondevice:
         from scopix.server.vision.ondevice import OnDeviceAnalyzer
 
-        analyzers.append(OnDeviceAnalyzer(inference))
+        analyzers.append(OnDeviceAnalyzer(inference, threads=threads_per_run(settings)))
     if not analyzers:
         raise ValueError("no analyzer is configured: enable SCOPIX_ONDEVICE or set SCOPIX_VLM_*")
     return DescriptionPipeline(analyzers, embedder)
+
+
+def warms_models(settings: Settings) -> bool:
+    """Whether the models load at start: as `warm_models` says, else where jobs run here."""
+    if settings.warm_models is not None:
+        return settings.warm_models
+    return settings.ondevice and settings.workers > 0
+
+
+def analyses_at_once(settings: Settings) -> int:
+    """How many analyses this process runs at once: one per job worker, within the inference
+    limiter (a process with no workers analyses only what its API asks, up to the limiter)."""
+    return min(settings.inference_threads, settings.workers or settings.inference_threads)
+
+
+def threads_per_run(settings: Settings, cores: int | None = None) -> int:
+    """Native threads for each model run (onnxruntime's intra-op, OpenCV's): the cores shared
+    by the analyses that run at once, so that together they neither oversubscribe the cores
+    nor leave some idle (one worker on four cores)."""
+    return max(1, (cores or os.cpu_count() or 1) // analyses_at_once(settings))
 
 
 def _worker_pool(

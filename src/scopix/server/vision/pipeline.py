@@ -12,7 +12,7 @@ import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Any, Final, Protocol, runtime_checkable
 
 import anyio
 import numpy as np
@@ -56,6 +56,13 @@ class Described:
     parts: tuple[SceneAnalysis, ...] = ()
 
 
+@runtime_checkable
+class _Loadable(Protocol):
+    """An on-device analyzer, whose models can load before its first image."""
+
+    def load(self, engines: int = 1) -> None: ...
+
+
 class DescriptionPipeline:
     """Analyzers given best first (a VLM before the on-device captioner); all run concurrently.
     The bytes are decoded by the file's media handler (`describe_inputs`), never here."""
@@ -77,6 +84,20 @@ class DescriptionPipeline:
         parts += [f"analyzer={a.fingerprint}" for a in self.analyzers]
         parts.append(f"embedder={self.embedder.fingerprint if self.embedder else None}")
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def load(self, engines: int = 1) -> None:
+        """Load the on-device models now, in the calling thread, rather than in the first
+        description: `engines` of those that serve one thread at a time (one per analysis that
+        will run at once). Remote analyzers have nothing to load."""
+        # The fingerprint, every job's cache key, hashes the tagger's model file once (~40 ms).
+        _ = self.fingerprint
+        for analyzer in self.analyzers:
+            if isinstance(analyzer, _Loadable):
+                analyzer.load(engines)
+        # The TextEmbedder port has no load: an on-device embedder's is its own.
+        load_embedder = getattr(self.embedder, "load", None)
+        if callable(load_embedder):
+            load_embedder()
 
     async def describe(self, inputs: DescribeInputs) -> Described:
         """Analyse, merge, embed. Raises AnalyzerError, classified."""

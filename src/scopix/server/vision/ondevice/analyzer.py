@@ -61,7 +61,8 @@ T = TypeVar("T")
 class OnDeviceAnalyzer:
     """Reads text and tags objects in a worker thread, within `limiter` when one is given.
 
-    Size the limiter to the cores: each analysis keeps `threads` cores busy for about a second.
+    Size the limiter to the cores: each analysis keeps `threads` cores busy for about a second,
+    so the analyses that run at once times `threads` should be the cores.
     """
 
     def __init__(
@@ -74,6 +75,7 @@ class OnDeviceAnalyzer:
         people: PeopleDetector | None = None,
     ) -> None:
         self._limiter = limiter
+        self._threads = threads
         self._reader = reader or OcrRouter(threads=threads)
         self._tagger = tagger or Tagger(threads=threads)
         self._people = people or PeopleDetector()
@@ -96,11 +98,18 @@ class OnDeviceAnalyzer:
             ]
         )
 
-    def load(self) -> None:
-        """Load every model now (at startup) rather than on the first image."""
-        self._reader.load()
+    def load(self, engines: int = 1) -> None:
+        """Load every model now (at startup) rather than on the first image, with `engines`
+        of those that serve one thread at a time (one per analysis that runs at once)."""
+        import cv2  # deferred: OpenCV maps some 35 MiB of libraries that only analyses need
+
+        # OpenCV's own pool (the cascades, HOG, resizes) starts a thread per core in every
+        # analysis running at once: held to an analysis's share of the cores, as onnxruntime is,
+        # the analyses that run at once do not oversubscribe them.
+        cv2.setNumThreads(self._threads)
+        self._reader.load(engines)
         self._tagger.load()
-        self._people.load()
+        self._people.load(engines)
 
     async def analyze(
         self,

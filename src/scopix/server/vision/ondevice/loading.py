@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -23,3 +24,59 @@ class PerProcess(Generic[K, V]):
             if key not in self._made:
                 self._made[key] = self._make(key)
             return self._made[key]
+
+
+class Reusable(Generic[V]):
+    """Engines that serve one thread at a time (tesseract's API, OpenCV's cascades), made by
+    `make` when none is idle and kept for the process's life.
+
+    Kept per thread instead, they were made again whenever the worker thread that held them
+    ended: anyio ends a thread idle for 10 s, so the first image after a pause paid for them
+    (~150 ms for tesseract's model, ~60 ms for the cascades), and warming them at start was lost.
+    """
+
+    def __init__(self, make: Callable[[], V]) -> None:
+        self._make = make
+        self._idle: list[V] = []
+        self._made = 0
+        self._lock = threading.Lock()
+
+    @property
+    def made(self) -> int:
+        """How many engines exist, idle or in use."""
+        return self._made
+
+    def warm(self, count: int) -> None:
+        """Make engines until `count` exist, so that `count` threads find one ready."""
+        while True:
+            with self._lock:
+                if self._made >= count:
+                    return
+                self._made += 1
+            engine = self._made_or_uncounted()
+            with self._lock:
+                self._idle.append(engine)
+
+    @contextmanager
+    def borrowed(self) -> Iterator[V]:
+        """An idle engine (a new one when all are in use), for this thread until the block ends."""
+        with self._lock:
+            engine = self._idle.pop() if self._idle else None
+            if engine is None:
+                self._made += 1
+        if engine is None:
+            engine = self._made_or_uncounted()
+        try:
+            yield engine
+        finally:
+            with self._lock:
+                self._idle.append(engine)
+
+    def _made_or_uncounted(self) -> V:
+        """A new engine, counted already; the count taken back if making it fails."""
+        try:
+            return self._make()
+        except BaseException:
+            with self._lock:
+                self._made -= 1
+            raise

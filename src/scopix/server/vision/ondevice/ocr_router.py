@@ -67,10 +67,11 @@ class OcrRouter:
             f",lone>={SPURIOUS_MIN_CONFIDENCE}"
         )
 
-    def load(self) -> None:
-        """Load both engines now (tesseract's for this thread) rather than on first use."""
+    def load(self, engines: int = 1) -> None:
+        """Load both engines now rather than on first use: PP-OCR's shared one, and `engines`
+        of tesseract's (one per thread that will read at once)."""
         self._rapidocr.load()
-        self._tesseract.load()
+        self._tesseract.load(engines)
 
     def read(self, image: DecodedImage) -> tuple[TextRegion, ...]:
         """The text lines in reading order; AnalyzerError(VALIDATION_ERROR) if unreadable."""

