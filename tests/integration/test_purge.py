@@ -302,6 +302,7 @@ async def test_a_purged_file_leaves_the_vector_index_of_this_process(api: Api) -
     posted = await upload(api, jpeg_bytes(64, 48, seed=5))
     row = await analyse(api, posted["image_id"])
     await semantic.refresh(row.tenant_id)
+    await semantic.refresh(row.tenant_id, images=True)  # read on the first similar-images ask
     assert semantic.images.get(row.tenant_id, row.id) is not None
     # Deleted and purged with no query in between: no refresh ever saw the deletion.
     await delete(api, row.id, days_ago=31)
@@ -309,6 +310,7 @@ async def test_a_purged_file_leaves_the_vector_index_of_this_process(api: Api) -
     await purger(api).purge(PERIOD)
 
     await semantic.refresh(row.tenant_id)
+    await semantic.refresh(row.tenant_id, images=True)
     assert semantic.images.get(row.tenant_id, row.id) is None
     assert semantic.texts.count(row.tenant_id) == 0
 

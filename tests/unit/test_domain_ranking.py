@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scopix.server.domain.ranking import fused_scores, reciprocal_rank_fusion
+from scopix.server.domain.ranking import fused_scores, fused_window, reciprocal_rank_fusion
 
 
 def test_an_item_high_in_both_rankings_wins() -> None:
@@ -41,3 +41,18 @@ def test_fused_scores_lie_between_0_and_1_in_fusion_order(lists: list[list[str]]
 def test_an_item_first_everywhere_scores_1() -> None:
     assert fused_scores([["a", "b"], ["a"]])[0] == ("a", 1.0)
     assert fused_scores([["b", "a"], ["a"]])[0][1] < 1.0
+
+
+@given(
+    words=st.lists(st.sampled_from([f"f{n}" for n in range(60)]), unique=True, max_size=60),
+    meaning=st.lists(st.sampled_from([f"f{n}" for n in range(60)]), unique=True, max_size=30),
+    end=st.integers(0, 70),
+    k=st.integers(1, 80),
+)
+def test_a_fused_window_equals_the_head_of_the_whole_fusion(
+    words: list[str], meaning: list[str], end: int, k: int
+) -> None:
+    ranks = {item: words.index(item) + 1 for item in meaning if item in words}
+    whole = reciprocal_rank_fusion([words, meaning], k)
+    window, total = fused_window(words[:end], len(words), ranks, meaning, end, k)
+    assert (window, total) == (whole[:end], len(whole))

@@ -21,6 +21,7 @@ from scopix.server.vision.tagbridge import (
     file_scores,
     pack_class_scores,
     packed_scores,
+    shipped_path,
 )
 
 
@@ -152,6 +153,51 @@ def test_an_unwritable_cache_only_costs_the_next_start(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("a file where the cache folder should be")
     assert TagBridge(HashEmbedder(), blocker / "cache").load().shape == (1000, 8)
+
+
+def test_shipped_vectors_of_the_same_key_are_read_not_embedded(tmp_path: Path) -> None:
+    embedder = HashEmbedder()
+    exact = TagBridge(embedder, None, shipped_dir=None).load()
+    tagbridge._class_vectors.clear()
+    shipped = tmp_path / "models"
+    shipped.mkdir()
+    key = tagbridge.class_vectors_key(embedder.fingerprint)
+    np.save(shipped_path(shipped, key), exact.astype(np.float16))
+    again = HashEmbedder()
+    vectors = TagBridge(again, tmp_path / "cache", shipped_dir=shipped).load()
+    assert again.calls == 0 and vectors.dtype == np.float32
+    np.testing.assert_allclose(vectors, exact, atol=1e-3)
+    assert not (tmp_path / "cache").exists()  # nothing to cache
+
+
+def test_shipped_vectors_of_another_embedder_are_ignored(tmp_path: Path) -> None:
+    shipped = tmp_path / "models"
+    shipped.mkdir()
+    stale = np.ones((1000, 8), np.float16)
+    np.save(shipped_path(shipped, tagbridge.class_vectors_key("hash-8-old")), stale)
+    embedder = HashEmbedder("hash-8")
+    vectors = TagBridge(embedder, None, shipped_dir=shipped).load()
+    assert embedder.calls == 1000 and not np.array_equal(vectors, stale)
+
+
+def test_the_repository_ships_the_vectors_of_the_on_device_embedder() -> None:
+    from scopix.server.vision.ondevice.embedder import E5Embedder
+
+    key = tagbridge.class_vectors_key(E5Embedder().fingerprint)
+    vectors = np.load(shipped_path(tagbridge.SHIPPED_DIR, key))
+    assert vectors.shape == (len(class_synonyms()), 384) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors.astype(np.float32), axis=1), 1, atol=1e-2)
+
+
+def test_the_repository_ships_the_reference_queries_of_the_on_device_embedder() -> None:
+    from scopix.server.domain.relevance import REFERENCE_QUERIES
+    from scopix.server.vision.ondevice.embedder import E5Embedder
+
+    fingerprint = E5Embedder().fingerprint
+    vectors = tagbridge.shipped_query_vectors(fingerprint, REFERENCE_QUERIES)
+    assert vectors is not None and vectors.shape == (len(REFERENCE_QUERIES), 384)
+    assert tagbridge.shipped_query_vectors(fingerprint, ("another query",)) is None
+    assert tagbridge.shipped_query_vectors("another-embedder", REFERENCE_QUERIES) is None
 
 
 def test_scores_rank_the_file_whose_class_the_query_names() -> None:

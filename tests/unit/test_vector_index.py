@@ -167,3 +167,68 @@ def test_removing_the_last_row_forgets_the_tenant() -> None:
     index.remove("t", ["x", "never"])
     index.remove("nobody", ["x"])
     assert len(index) == 0 and index.nearest("t", unit(1, 0), 1) == []
+
+
+# --- quantized ----------------------------------------------------------------------------------
+
+
+def test_an_id_twice_in_one_batch_keeps_its_last_vector() -> None:
+    index = VectorIndex(2, payload_width=1)
+    index.put("t", ["x", "y", "x"], np.array([unit(1, 0), unit(0, 1), unit(1, 1)]), [[1], [2], [3]])
+    assert index.count("t") == 2
+    row = index.get_with_payload("t", "x")
+    assert row is not None
+    np.testing.assert_allclose(row[0], unit(1, 1))
+    assert row[1].tolist() == [3]
+    assert index.get_with_payload("t", "z") is None
+
+
+@given(
+    rows=st.dictionaries(st.text("abcdefgh", min_size=1, max_size=3), vectors, max_size=40),
+    query=vectors,
+)
+def test_quantized_scores_stay_within_a_bound_of_the_exact_ones(
+    rows: dict[str, np.ndarray], query: np.ndarray
+) -> None:
+    index = VectorIndex(DIMENSIONS, quantized=True)
+    ids = list(rows)
+    index.put("t", ids, np.array([rows[i] for i in ids]).reshape(-1, DIMENSIONS))
+    # int8 with a scale per row: each component of a unit row less the centre (at most 2 long)
+    # is off by at most half a step, 2/254, so a cosine with a unit query by sqrt(d) * 2/254.
+    bound = np.sqrt(DIMENSIONS) * 2 / 254
+    for row_id, score in index.nearest("t", query, len(rows)):
+        exact = brute_force({row_id: rows[row_id]}, query, set())[0]
+        assert score == pytest.approx(exact, abs=bound)
+        stored = index.get("t", row_id)
+        assert stored is not None
+        expected = rows[row_id] / np.linalg.norm(rows[row_id])
+        np.testing.assert_allclose(stored, expected, atol=2 / 254 + 1e-6)
+
+
+def test_quantized_rows_take_a_quarter_of_the_memory_and_find_the_same_neighbours() -> None:
+    rng = np.random.default_rng(3)
+    matrix = rng.normal(size=(5000, 384)).astype(np.float32)
+    exact, quantized = VectorIndex(384), VectorIndex(384, quantized=True)
+    ids = [str(n) for n in range(len(matrix))]
+    exact.put("t", ids, matrix)
+    quantized.put("t", ids, matrix)
+    assert quantized.nbytes() < exact.nbytes() * 0.3
+    # Queries near a row, as a search for something described is: the top 10 barely move.
+    queries = matrix[:50] + rng.normal(size=(50, 384)).astype(np.float32)
+    found = [
+        len(
+            {i for i, _ in exact.nearest("t", q, 10)}
+            & {i for i, _ in quantized.nearest("t", q, 10)}
+        )
+        for q in queries
+    ]
+    assert sum(found) / (10 * len(queries)) >= 0.98
+
+
+def test_quantized_removal_moves_the_scale_with_the_row() -> None:
+    index = VectorIndex(2, quantized=True)
+    index.put("t", ["small", "big"], np.array([[0.001, 0], [0, 1000]], np.float32))
+    index.remove("t", ["small"])
+    stored = index.get("t", "big")
+    assert stored is not None
+    np.testing.assert_allclose(stored, unit(0, 1), atol=1e-6)

@@ -310,3 +310,27 @@ async def _catalogued(api: Api, key: str, count: int, text: str) -> list[str]:
     for n, file_id in enumerate(ids):
         await describe_as(api, file_id, visible_text=text.format(n=n))
     return ids
+
+
+@pytest.mark.parametrize("ranked_limit", [10_000, 3], ids=["by relevance", "newest first"])
+async def test_the_hybrid_words_half_agrees_with_every_match_listed(
+    api: Api, monkeypatch: pytest.MonkeyPatch, ranked_limit: int
+) -> None:
+    """`words_ranking` (what a hybrid page reads of the full-text ranking) is the head of
+    `ranked_ids`, its length, and the rank in it of each id asked about, in either order."""
+    monkeypatch.setattr(listing, "MAX_RANKED_MATCHES", ranked_limit)
+    ids = [
+        await put(api, n, title=f"{' '.join(['harbour'] * (1 + n % 3))} crane {n}")
+        for n in range(8)
+    ]
+    other = await put(api, 9, title="wheat field")
+    async with UnitOfWorkFactory(api.services.database).read() as uow:
+        row = await uow.session.get(File, other)
+        assert row is not None
+        query = listing.file_query(search="harbour crane", limit=3)
+        every = await uow.files.ranked_ids(row.tenant_id, query)
+        asked = [ids[5], other, ids[0]]
+        for end in (0, 3, 8, 20):
+            head, total, ranks = await uow.files.words_ranking(row.tenant_id, query, end, asked)
+            assert (head, total) == (every[:end], 8)
+            assert ranks == {i: every.index(i) + 1 for i in (ids[5], ids[0])}

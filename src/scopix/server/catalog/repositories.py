@@ -50,6 +50,7 @@ from scopix.server.catalog.search_index import (
     count_matches,
     index_chunks,
     index_file,
+    match_ranks,
     matches,
     matching_ids,
     unindex_chunks_of,
@@ -503,6 +504,40 @@ class FileRepository:
             limit=None,
         )
 
+    async def words_ranking(
+        self, tenant_id: str, query: FileQuery, end: int, among: Sequence[str]
+    ) -> tuple[list[str], int, dict[str, int]]:
+        """The first `end` ids of `ranked_ids`, how many it holds, and the rank (1 = first) in
+        it of each of `among` that it holds: what `domain.ranking.fused_window` needs. With
+        only the tenant and the words, the index answers without listing every match."""
+        search = query.search
+        if search is None or not search.words:
+            return [], 0, {}
+        if query.filtered:
+            every = await self.ranked_ids(tenant_id, query)
+            wanted = set(among)
+            ranks = {file_id: n for n, file_id in enumerate(every, start=1) if file_id in wanted}
+            return every[:end], len(every), ranks
+        total = await count_matches(self.session, tenant_id, search)
+        by_relevance = query.ranks_by_relevance(total)
+        head = await matching_ids(
+            self.session,
+            tenant_id,
+            search,
+            by_relevance=by_relevance,
+            descending=query.descending,
+            limit=end,
+        )
+        ranks = await match_ranks(
+            self.session,
+            tenant_id,
+            search,
+            among,
+            by_relevance=by_relevance,
+            descending=query.descending,
+        )
+        return head, total, ranks
+
     async def passing(self, tenant_id: str, query: FileQuery, ids: Sequence[str]) -> set[str]:
         """Which of `ids` are live files of the tenant that pass the query's filters."""
         if not query.filtered:
@@ -528,23 +563,22 @@ class FileRepository:
         by_id = {f.id: f for f in rows if f.tenant_id == tenant_id and f.deleted_at is None}
         return [by_id[i] for i in ids if i in by_id]
 
-    async def vectors_since(self, tenant_id: str, since: datetime | None) -> Sequence[Any]:
+    async def vectors_since(
+        self, tenant_id: str, since: datetime | None, *, images: bool = False
+    ) -> Sequence[Any]:
         """Files changed at or after `since` (all live ones when None) with the vectors of
-        their analysis: (id, deleted_at, updated_at, embedding, image_features, class_scores)."""
+        their analysis: (id, deleted_at, updated_at, embedding, class_scores), or with
+        `images` (id, deleted_at, updated_at, image_features)."""
         joined = and_(
             Analysis.tenant_id == File.tenant_id,
             Analysis.sha256 == File.sha256,
             Analysis.pipeline == File.analysis_pipeline,
         )
+        vectors = (
+            [Analysis.image_features] if images else [Analysis.embedding, Analysis.class_scores]
+        )
         stmt = (
-            select(
-                File.id,
-                File.deleted_at,
-                File.updated_at,
-                Analysis.embedding,
-                Analysis.image_features,
-                Analysis.class_scores,
-            )
+            select(File.id, File.deleted_at, File.updated_at, *vectors)
             .outerjoin(Analysis, joined)
             .where(File.tenant_id == tenant_id)
         )
@@ -552,7 +586,7 @@ class FileRepository:
             stmt = stmt.where(File.deleted_at.is_(None))
         else:
             stmt = stmt.where(File.updated_at >= since)
-        return (await self.session.execute(stmt)).all()
+        return list((await self.session.execute(stmt)).all())
 
     async def page(self, tenant_id: str, query: FileQuery) -> tuple[Sequence[File], int]:
         """One page of a listing and the total count of matches; a search without an explicit

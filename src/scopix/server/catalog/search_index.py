@@ -184,6 +184,47 @@ async def matching_ids(
     return list(await session.scalars(stmt, params))
 
 
+async def match_ranks(
+    session: AsyncSession,
+    tenant_id: str,
+    search: TextSearch,
+    ids: Sequence[str],
+    *,
+    by_relevance: bool,
+    descending: bool,
+) -> dict[str, int]:
+    """The rank (1 = first) that each of `ids` matching the words holds in the order of
+    `matching_ids`; ids that do not match are left out. The database numbers the matches, so
+    only these ids come back, however many files match."""
+    if not ids:
+        return {}
+    direction = "DESC" if descending else "ASC"
+    if _dialect(session) == "sqlite":
+        order = "score, " if by_relevance else ""
+        score = _SQLITE_RANK if by_relevance else "0.0"
+        stmt = _expanding(
+            f"WITH found AS (SELECT rowid AS key, {score} AS score FROM {SQLITE_TABLE} "
+            f"WHERE {SQLITE_TABLE} MATCH :query), "
+            f"ranked AS (SELECT key, row_number() OVER (ORDER BY {order}key {direction}) AS n "
+            "FROM found) "
+            f"SELECT k.file_id, ranked.n FROM ranked JOIN {SQLITE_KEYS} AS k ON k.id = ranked.key "
+            "WHERE k.file_id IN :ids"
+        )
+        params: dict[str, Any] = {"query": _fts5_match(tenant_id, search), "ids": list(ids)}
+    else:
+        column = _POSTGRES_COLUMNS[search.mode]
+        order = f"ts_rank_cd({column}, query) DESC, " if by_relevance else ""
+        stmt = _expanding(
+            "SELECT file_id, n FROM (SELECT file_id, row_number() OVER "
+            f"(ORDER BY {order}created_at {direction}, file_id {direction}) AS n "
+            f"FROM {POSTGRES_TABLE}, plainto_tsquery('{POSTGRES_CONFIG}', :query) AS query "
+            f"WHERE tenant_id = :tenant AND {column} @@ query) AS ranked WHERE file_id IN :ids"
+        )
+        params = {**_postgres_params(tenant_id, search), "ids": list(ids)}
+    rows = await session.execute(stmt, params)
+    return {file_id: int(rank) for file_id, rank in rows}
+
+
 def matches(
     session: AsyncSession, tenant_id: str, search: TextSearch, *, ranked: bool
 ) -> TextClause:

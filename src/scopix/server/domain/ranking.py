@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 #: RRF's constant: damps the weight of the very first ranks; 60 is the paper's choice.
@@ -26,3 +26,37 @@ def fused_scores(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[tupl
             scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
     ordered = sorted(scores, key=lambda item: -scores[item])
     return [(item, scores[item] / best) for item in ordered]
+
+
+def fused_window(
+    words_head: Sequence[str],
+    words_total: int,
+    words_ranks: Mapping[str, int],
+    by_meaning: Sequence[str],
+    end: int,
+    k: int = RRF_K,
+) -> tuple[list[str], int]:
+    """The first `end` ids of `reciprocal_rank_fusion([words, by_meaning])` and the length of
+    that whole fusion, knowing of the words ranking only its first `end` ids (`words_head`),
+    its length, and the rank (1 = first) of each id of `by_meaning` that it holds (ids it does
+    not hold are absent from `words_ranks`).
+
+    Exact, not an estimate: an id of the words ranking alone at rank r has the r - 1 ids ranked
+    before it scoring higher, so one past `end` never reaches the first `end` places; the ids
+    that may are the head and `by_meaning`, whose scores are known. Scores are summed in the
+    order `reciprocal_rank_fusion` sums them, so ties fall alike.
+    """
+    ranks = {item: rank for rank, item in enumerate(words_head, start=1)}
+    ranks.update(words_ranks)
+    scores = {item: 1.0 / (k + rank) for item, rank in ranks.items()}
+    meaning_only = 0
+    for rank, item in enumerate(by_meaning, start=1):
+        if item in ranks:
+            scores[item] += 1.0 / (k + rank)
+        else:
+            meaning_only += 1
+            # after every id of the words ranking, in their order: as a dict would keep them
+            ranks[item] = words_total + meaning_only
+            scores[item] = 1.0 / (k + rank)
+    ordered = sorted(scores, key=lambda item: (-scores[item], ranks[item]))
+    return ordered[:end], words_total + meaning_only

@@ -14,7 +14,7 @@ from scopix.server.domain.errors import Conflict, NotFound, SearchUnavailable, V
 from scopix.server.domain.fields import validate_tags, validate_title
 from scopix.server.domain.ids import looks_like_id
 from scopix.server.domain.listing import FileQuery
-from scopix.server.domain.ranking import reciprocal_rank_fusion
+from scopix.server.domain.ranking import fused_window
 from scopix.server.domain.variants import ORIGINAL, is_known_variant
 from scopix.server.jobs.records import DESCRIBE
 from scopix.server.services.search import SemanticIndex
@@ -103,12 +103,11 @@ class FileService:
         fuses the full-text and the semantic rankings (unless a sort is asked for)."""
         search = query.search
         if search is not None and search.words and self._ranks_by_meaning(query):
-            ranked = await self._ranked_by_meaning(tenant_id, query)
-            window = ranked[query.offset : query.offset + query.limit]
+            window, total = await self._ranked_by_meaning(tenant_id, query)
             async with self.uows.read() as uow:
                 files = await uow.files.in_order(tenant_id, window)
                 items = await _views(uow, files)
-            return FilePage(items, len(ranked), query.offset + len(items) < len(ranked))
+            return FilePage(items, total, query.offset + len(items) < total)
         async with self.uows.read() as uow:
             matched, total = await uow.files.page(tenant_id, query)
             items = await _views(uow, list(matched))
@@ -139,19 +138,22 @@ class FileService:
             return True
         return query.search.mode == "all" and query.sort_by is None and self.semantic is not None
 
-    async def _ranked_by_meaning(self, tenant_id: str, query: FileQuery) -> list[str]:
-        """Every match, best first: the files relevant in meaning (above the relevance floor of
-        domain/relevance.py, filtered), fused with the full-text matches in `all` mode, so a
-        file that holds none of the words and means something else is not listed."""
+    async def _ranked_by_meaning(self, tenant_id: str, query: FileQuery) -> tuple[list[str], int]:
+        """The query's window of every match, best first, and how many match: the files
+        relevant in meaning (above the relevance floor of domain/relevance.py, filtered), fused
+        with the full-text matches in `all` mode, so a file that holds none of the words and
+        means something else is not listed."""
         assert query.search is not None and self.semantic is not None
         nearest = await self.semantic.ranked(tenant_id, query.search.text)
+        end = query.offset + query.limit
         async with self.uows.read() as uow:
             passing = await uow.files.passing(tenant_id, query, nearest)
             by_meaning = [file_id for file_id in nearest if file_id in passing]
             if query.search.mode == "semantic":
-                return by_meaning
-            by_words = await uow.files.ranked_ids(tenant_id, query)
-        return reciprocal_rank_fusion([by_words, by_meaning])
+                return by_meaning[query.offset : end], len(by_meaning)
+            head, total, ranks = await uow.files.words_ranking(tenant_id, query, end, by_meaning)
+        fused, count = fused_window(head, total, ranks, by_meaning, end)
+        return fused[query.offset :], count
 
     async def update(
         self,

@@ -99,6 +99,16 @@ class _Placement:
 
 
 @dataclass(frozen=True)
+class _Found:
+    """What the catalog held for an upload's bytes when looked at: what an earlier attempt of
+    the same keyed upload recorded, else the tenant's blob and a live file of them."""
+
+    earlier: Ingested | None
+    blob: Blob | None
+    live: File | None
+
+
+@dataclass(frozen=True)
 class Ingested:
     """The outcome of one upload."""
 
@@ -151,15 +161,22 @@ class Ingestor:
             staged = replace(staged, filename=validate_filename(staged.filename))
             media = _media_of(staged)
             handler = self.media.of(media)
+            # One look at the catalog serves the probe and the dedup below; what changes
+            # meanwhile is caught in the recording transaction, which looks again under lock.
+            found = await self._look(tenant_id, staged.sha256, upload_ref)
+            if found.earlier is not None:
+                return found.earlier
             probed = None
             if handler.probes(staged.size):
-                probed = await self._probe(tenant_id, staged, media, handler)
+                probed = await self._probe(staged, media, handler, stored=found.blob is not None)
             # Media with nothing to describe get no job and take no credit.
             options = replace(options, auto_describe=options.auto_describe and handler.describable)
             fields = probed.file_fields if probed is not None else {}
             placed = _Placement(session_id, upload_ref, fields)
             preview = probed.rendered if probed is not None else None
-            return await self._store_and_record(tenant_id, staged, media, options, placed, preview)
+            return await self._store_and_record(
+                tenant_id, staged, media, options, placed, preview, found
+            )
         finally:
             await self._discard(staged)
 
@@ -245,13 +262,22 @@ class Ingestor:
                 return None
             return await _stored_under(uow, tenant_id, upload_ref, file.sha256)
 
+    async def _look(self, tenant_id: str, sha256: str, upload_ref: str | None) -> _Found:
+        """What the catalog holds for these bytes, in one read transaction."""
+        async with self.uows.read() as uow:
+            if upload_ref is not None:
+                earlier = await _stored_under(uow, tenant_id, upload_ref, sha256)
+                if earlier is not None:
+                    return _Found(earlier, None, None)
+            blob = await uow.blobs.get(tenant_id, sha256)
+            live = await uow.files.find_live_by_hash(tenant_id, sha256)
+        return _Found(None, blob, live)
+
     async def _probe(
-        self, tenant_id: str, staged: Upload, media: MediaType, handler: MediaHandler
+        self, staged: Upload, media: MediaType, handler: MediaHandler, *, stored: bool
     ) -> Probe:
         """Check the bytes and render the preview in one isolated call; bytes the tenant
         stores already are only checked (their preview exists): no rendering then."""
-        async with self.uows.read() as uow:
-            stored = await uow.blobs.get(tenant_id, staged.sha256) is not None
         sizes = PREVIEW_SIZES if handler.has_previews and not stored else None
         return await handler.probe(_local_path(staged), media, sizes)
 
@@ -269,14 +295,14 @@ class Ingestor:
         options: UploadOptions,
         placed: _Placement,
         preview: RenderedImage | None,
+        found: _Found | None = None,
     ) -> Ingested:
-        async with self.uows.read() as uow:
-            if placed.upload_ref is not None:
-                earlier = await _stored_under(uow, tenant_id, placed.upload_ref, staged.sha256)
-                if earlier is not None:
-                    return earlier
-            blob = await uow.blobs.get(tenant_id, staged.sha256)
-            live = await uow.files.find_live_by_hash(tenant_id, staged.sha256)
+        """`found`: the catalog's look at these bytes when the caller made it already."""
+        if found is None:
+            found = await self._look(tenant_id, staged.sha256, placed.upload_ref)
+        if found.earlier is not None:
+            return found.earlier
+        blob, live = found.blob, found.live
         if blob is not None and not is_attachable(blob.state):
             await self._purge_finished(tenant_id, staged.sha256)
             blob = None

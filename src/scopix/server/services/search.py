@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any, Final
@@ -33,6 +32,7 @@ from scopix.server.vision.tagbridge import (
     TagBridge,
     pack_class_scores,
     packed_scores,
+    shipped_query_vectors,
 )
 
 log = logging.getLogger("scopix.search")
@@ -46,10 +46,21 @@ SEMANTIC_CANDIDATES: Final = 100
 BRIDGE_WEIGHT: Final = 0.15
 TEXT_DIMENSIONS: Final = 384
 IMAGE_DIMENSIONS: Final = 1280
+#: A text row's payload: its packed class scores (tagbridge.pack_class_scores), then the mean
+#: and the spread of its similarities to REFERENCE_QUERIES.
+_CLASSES_WIDTH: Final = 2 * CLASS_SLOTS
+_MEAN: Final = _CLASSES_WIDTH
+_SPREAD: Final = _CLASSES_WIDTH + 1
+_PAYLOAD_WIDTH: Final = _CLASSES_WIDTH + 2
 
 
 class SemanticIndex:
-    """Per-tenant text embeddings, image features and class scores of described files."""
+    """Per-tenant text embeddings, class scores and image features of described files.
+
+    Text rows are read on a tenant's first query, image features only on its first request for
+    similar images: a semantic query after a restart waits for the 1.5 kB of text vector per
+    file, not the 5 kB of image features too. Both are kept as int8 (see VectorIndex).
+    """
 
     def __init__(
         self, uows: UnitOfWorkFactory, embedder: TextEmbedder, bridge: TagBridge | None
@@ -57,13 +68,11 @@ class SemanticIndex:
         self.uows = uows
         self.embedder = embedder
         self.bridge = bridge
-        # Each text row carries the file's packed class scores, for the tag bridge.
-        self.texts = VectorIndex(TEXT_DIMENSIONS, payload_width=2 * CLASS_SLOTS)
-        self.images = VectorIndex(IMAGE_DIMENSIONS)
-        self._seen_until: dict[str, datetime] = {}
-        #: per tenant and file: the mean and spread of its similarities to REFERENCE_QUERIES,
-        #: and its packed class scores
-        self._profiles: dict[str, dict[str, _Profile]] = {}
+        # Each text row carries the file's packed class scores, for the tag bridge, then the
+        # mean and spread of its similarities to REFERENCE_QUERIES (domain/relevance.py).
+        self.texts = VectorIndex(TEXT_DIMENSIONS, payload_width=_PAYLOAD_WIDTH, quantized=True)
+        self.images = VectorIndex(IMAGE_DIMENSIONS, quantized=True)
+        self._seen_until: dict[tuple[str, bool], datetime] = {}
         self._references: np.ndarray[Any, Any] | None = None
         self._refreshing = anyio.Lock()
         self._bridge_ready = threading.Event()
@@ -88,90 +97,86 @@ class SemanticIndex:
     ) -> list[str]:
         if not candidates:
             return []
-        vectors = np.stack([self._text_vector(tenant_id, file_id) for file_id in candidates])
-        profiles = [self._profiles[tenant_id][file_id] for file_id in candidates]
+        rows = [self._text_row(tenant_id, file_id) for file_id in candidates]
+        vectors = np.stack([vector for vector, _ in rows])
+        payloads = np.stack([payload for _, payload in rows])
         bridge = np.zeros(len(candidates), np.float32)
         if weights is not None:
-            bridge = packed_scores(weights, np.stack([p.classes for p in profiles]))
-        scores = relevance(
-            vectors @ query, [p.mean for p in profiles], [p.spread for p in profiles], bridge
-        )
+            bridge = packed_scores(weights, payloads[:, :_CLASSES_WIDTH])
+        scores = relevance(vectors @ query, payloads[:, _MEAN], payloads[:, _SPREAD], bridge)
         return above_floor(candidates, scores)
 
-    def _text_vector(self, tenant_id: str, file_id: str) -> np.ndarray[Any, Any]:
-        vector = self.texts.get(tenant_id, file_id)
-        assert vector is not None  # a candidate nearest() just returned, nothing awaited since
-        return vector
+    def _text_row(
+        self, tenant_id: str, file_id: str
+    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        row = self.texts.get_with_payload(tenant_id, file_id)
+        assert row is not None  # a candidate nearest() just returned, nothing awaited since
+        return row
 
     async def similar(self, tenant_id: str, file_id: str, limit: int) -> list[str] | None:
         """The files whose images look most like this one's; None when it has no features."""
-        await self.refresh(tenant_id)
+        await self.refresh(tenant_id, images=True)
         vector = self.images.get(tenant_id, file_id)
         if vector is None:
             return None
         nearest = self.images.nearest(tenant_id, vector, limit, exclude={file_id})
         return [found for found, _ in nearest]
 
-    async def refresh(self, tenant_id: str) -> None:
-        """Read the files changed since the last look (all of them the first time)."""
+    async def refresh(self, tenant_id: str, *, images: bool = False) -> None:
+        """Read the files changed since the last look (all of them the first time): their text
+        rows, or with `images` their image features."""
         async with self._refreshing:
-            since = self._seen_until.get(tenant_id)
+            since = self._seen_until.get((tenant_id, images))
             async with self.uows.read() as uow:
-                rows = await uow.files.vectors_since(tenant_id, since)
-            if self._references is None and rows:
-                self._references = await self._reference_vectors()
-            self._apply(tenant_id, rows)
+                rows = await uow.files.vectors_since(tenant_id, since, images=images)
+            if images:
+                self._apply_images(tenant_id, rows)
+            else:
+                if self._references is None and rows:
+                    self._references = await self._reference_vectors()
+                self._apply_texts(tenant_id, rows)
             if rows:
                 newest = max(row.updated_at for row in rows)
-                self._seen_until[tenant_id] = max(newest, since) if since else newest
+                self._seen_until[tenant_id, images] = max(newest, since) if since else newest
 
     def forget(self, tenant_id: str, file_ids: Sequence[str]) -> None:
         """Drop purged files: their rows are gone, so no later look at changes reports them."""
         self.texts.remove(tenant_id, file_ids)
         self.images.remove(tenant_id, file_ids)
-        self._drop_profiles(tenant_id, file_ids)
 
     async def _reference_vectors(self) -> np.ndarray[Any, Any]:
-        """REFERENCE_QUERIES embedded (once: some 30 short queries, a few ms each)."""
+        """REFERENCE_QUERIES embedded: shipped with the models for the on-device embedder, else
+        embedded once (some 30 short queries, 1-2 s in all on two cores)."""
+        shipped = shipped_query_vectors(self.embedder.fingerprint, REFERENCE_QUERIES)
+        if shipped is not None:
+            return np.stack([_unit(v) for v in shipped])
         vectors = [await self.embedder.embed_query(text) for text in REFERENCE_QUERIES]
         return np.stack([_unit(np.asarray(v, dtype=np.float32)) for v in vectors])
 
-    def _drop_profiles(self, tenant_id: str, file_ids: Sequence[str]) -> None:
-        profiles = self._profiles.get(tenant_id, {})
-        for file_id in file_ids:
-            profiles.pop(file_id, None)
-
-    def _keep_profiles(
-        self,
-        tenant_id: str,
-        ids: Sequence[str],
-        embeddings: np.ndarray[Any, Any],
-        classes: np.ndarray[Any, Any],
-    ) -> None:
-        assert self._references is not None
-        units = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
-        means, spreads = similarity_profile(self._references @ units.T)
-        profiles = self._profiles.setdefault(tenant_id, {})
-        for n, file_id in enumerate(ids):
-            profiles[file_id] = _Profile(float(means[n]), float(spreads[n]), classes[n])
-
-    def _apply(self, tenant_id: str, rows: Sequence[Any]) -> None:
+    def _apply_texts(self, tenant_id: str, rows: Sequence[Any]) -> None:
         gone = [r.id for r in rows if r.deleted_at is not None or r.embedding is None]
         self.texts.remove(tenant_id, gone)
-        self.images.remove(tenant_id, gone)
-        self._drop_profiles(tenant_id, gone)
         live = [r for r in rows if r.deleted_at is None and r.embedding is not None]
+        if not live:
+            return
+        assert self._references is not None
+        embeddings = _vectors(r.embedding for r in live)
+        # The profile is taken from the float32 vectors, before the index quantizes them.
+        units = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+        means, spreads = similarity_profile(self._references @ units.T)
+        payloads = np.column_stack(
+            [pack_class_scores([r.class_scores for r in live]), means, spreads]
+        )
+        self.texts.put(tenant_id, [r.id for r in live], embeddings, payloads)
+
+    def _apply_images(self, tenant_id: str, rows: Sequence[Any]) -> None:
+        # A file deleted, or described again without image features, must not keep old ones.
+        live = [r for r in rows if r.deleted_at is None and r.image_features]
+        kept = {r.id for r in live}
+        self.images.remove(tenant_id, [r.id for r in rows if r.id not in kept])
         if live:
-            classes = pack_class_scores([r.class_scores for r in live])
-            embeddings = _vectors(r.embedding for r in live)
-            self.texts.put(tenant_id, [r.id for r in live], embeddings, classes)
-            self._keep_profiles(tenant_id, [r.id for r in live], embeddings, classes)
-        # A file described again without image features must not keep its old ones.
-        self.images.remove(tenant_id, [r.id for r in live if not r.image_features])
-        pictured = [r for r in live if r.image_features]
-        if pictured:
-            features = _vectors(r.image_features for r in pictured)
-            self.images.put(tenant_id, [r.id for r in pictured], features)
+            features = _vectors(r.image_features for r in live)
+            self.images.put(tenant_id, [r.id for r in live], features)
 
     def _bridge_weights(self, query: np.ndarray[Any, Any]) -> np.ndarray[Any, Any] | None:
         """How strongly the query names each ImageNet class; None until the bridge is ready."""
@@ -203,22 +208,13 @@ class SemanticIndex:
         return self._bridge_ready.wait(timeout)
 
 
-@dataclass(frozen=True)
-class _Profile:
-    """What a file's relevance needs besides its vector (see domain/relevance.py)."""
-
-    mean: float
-    spread: float
-    classes: np.ndarray[Any, Any]
-
-
 def _unit(vector: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     norm = float(np.linalg.norm(vector))
     return vector / norm if norm > 0 else vector
 
 
-def _bridge_bonus(weights: np.ndarray[Any, Any], classes: np.ndarray[Any, Any]) -> Any:
-    return BRIDGE_WEIGHT * packed_scores(weights, classes)
+def _bridge_bonus(weights: np.ndarray[Any, Any], payloads: np.ndarray[Any, Any]) -> Any:
+    return BRIDGE_WEIGHT * packed_scores(weights, payloads[:, :_CLASSES_WIDTH])
 
 
 def _vectors(blobs: Any) -> np.ndarray[Any, Any]:

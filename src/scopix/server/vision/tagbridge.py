@@ -20,17 +20,22 @@ from typing import Final, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from scopix.server.vision.ondevice.tagger import TOP_CLASSES, class_synonyms
+from scopix.server.vision.ondevice.tagger import LABELS_PATH, TOP_CLASSES, class_synonyms
 
 __all__ = [
     "BASELINE_QUANTILE",
     "CLASS_SLOTS",
+    "SHIPPED_DIR",
     "PassageEmbedder",
     "TagBridge",
+    "class_vectors_key",
     "class_weights",
     "file_scores",
     "pack_class_scores",
     "packed_scores",
+    "query_vectors_name",
+    "shipped_path",
+    "shipped_query_vectors",
 ]
 
 log = logging.getLogger("scopix.tagbridge")
@@ -48,6 +53,8 @@ ClassScores = Sequence[Sequence[float]]
 BASELINE_QUANTILE: Final = 0.9
 #: Classes kept per file: the tagger's top 10 (tagger.TOP_CLASSES).
 CLASS_SLOTS: Final = TOP_CLASSES
+#: Where the class vectors ship: next to the tagger's model and labels.
+SHIPPED_DIR: Final = LABELS_PATH.parent
 
 
 class PassageEmbedder(Protocol):
@@ -99,23 +106,37 @@ def file_scores(weights: Vector, rows: Sequence[ClassScores | None]) -> Vector:
 class TagBridge:
     """Scores files for a text query through their ImageNet classes.
 
-    The class names are embedded on first use, once per process and embedder, which takes some
-    10 s on two cores; with `cache_dir` the vectors are kept there as a .npy file keyed by the
-    embedder's fingerprint, so a restart reads them back in milliseconds. Call `load()` in a
-    worker thread at startup, or the first search pays for it.
+    The class vectors ship with the models (`shipped_dir`, made by
+    scripts/make_class_vectors.py), named by the key of the embedder's fingerprint and the
+    class texts, so a matching embedder reads them in milliseconds. Any other embedder embeds
+    the class names on first use, once per process, which takes some 10 s on two cores; with
+    `cache_dir` those vectors are kept there under the same kind of name, so a restart reads
+    them back. Call `load()` in a worker thread at startup, or the first search pays for it.
     """
 
-    def __init__(self, embedder: PassageEmbedder, cache_dir: Path | None) -> None:
+    def __init__(
+        self,
+        embedder: PassageEmbedder,
+        cache_dir: Path | None,
+        shipped_dir: Path | None = SHIPPED_DIR,
+    ) -> None:
         self._embedder = embedder
         self._cache_dir = cache_dir
+        self._shipped_dir = shipped_dir
 
     def load(self) -> Vector:
-        """The class vectors, 1000 x dimensions, unit rows: embedded, read back or remembered."""
-        key = _cache_key(self._embedder.fingerprint)
+        """The class vectors, 1000 x dimensions, unit rows: shipped, read back, embedded or
+        remembered."""
+        key = class_vectors_key(self._embedder.fingerprint)
         with _lock:
             if key not in _class_vectors:
-                cached = self._read(key)
-                _class_vectors[key] = self._embed_classes(key) if cached is None else cached
+                rows = len(class_synonyms())
+                found = None
+                if self._shipped_dir is not None:
+                    found = _read(shipped_path(self._shipped_dir, key), rows)
+                if found is None:
+                    found = _read(self._path(key), rows)
+                _class_vectors[key] = self._embed_classes(key) if found is None else found
             return _class_vectors[key]
 
     def weights(self, query_vector: npt.ArrayLike) -> Vector:
@@ -125,20 +146,6 @@ class TagBridge:
     def scores(self, query_vector: npt.ArrayLike, rows: Sequence[ClassScores | None]) -> Vector:
         """One relevance per file, 0 up to about 1, from its class scores (None: no classes)."""
         return file_scores(self.weights(query_vector), rows)
-
-    def _read(self, key: str) -> Vector | None:
-        path = self._path(key)
-        if path is None or not path.exists():
-            return None
-        try:
-            vectors = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring the unreadable class vectors in %s: %s", path, exc)
-            return None
-        if vectors.ndim != 2 or vectors.shape[0] != len(class_synonyms()):
-            log.warning("ignoring class vectors of the wrong shape in %s", path)
-            return None
-        return np.asarray(vectors, dtype=np.float32)
 
     def _embed_classes(self, key: str) -> Vector:
         # The whole synset line ("tabby, tabby cat") beat the first name alone and "a photo of
@@ -155,10 +162,50 @@ class TagBridge:
         return vectors
 
     def _path(self, key: str) -> Path | None:
-        return self._cache_dir / f"imagenet-classes-{key}.npy" if self._cache_dir else None
+        return self._cache_dir / _file_name(key) if self._cache_dir else None
 
 
-def _cache_key(fingerprint: str) -> str:
+def shipped_path(models_dir: Path, key: str) -> Path:
+    """Where the shipped class vectors for this key lie (scripts/make_class_vectors.py)."""
+    return models_dir / _file_name(key)
+
+
+def _file_name(key: str) -> str:
+    return f"imagenet-classes-{key}.npy"
+
+
+def shipped_query_vectors(
+    fingerprint: str, texts: Sequence[str], models_dir: Path = SHIPPED_DIR
+) -> Vector | None:
+    """The query vectors of `texts` shipped for this embedder (scripts/make_class_vectors.py
+    ships those of domain.relevance.REFERENCE_QUERIES), or None."""
+    return _read(models_dir / query_vectors_name(fingerprint, texts), len(texts))
+
+
+def query_vectors_name(fingerprint: str, texts: Sequence[str]) -> str:
+    """The file name of `texts` embedded as queries, keyed like the class vectors."""
+    digest = hashlib.sha256(fingerprint.encode())
+    digest.update("\n".join(texts).encode())
+    return f"queries-{digest.hexdigest()[:16]}.npy"
+
+
+def _read(path: Path | None, rows: int) -> Vector | None:
+    """Vectors from a .npy file as float32; None when there is none or it is unreadable or
+    does not hold `rows` rows."""
+    if path is None or not path.exists():
+        return None
+    try:
+        vectors = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring the unreadable vectors in %s: %s", path, exc)
+        return None
+    if vectors.ndim != 2 or vectors.shape[0] != rows:
+        log.warning("ignoring vectors of the wrong shape in %s", path)
+        return None
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def class_vectors_key(fingerprint: str) -> str:
     """Names the embedder and the class texts: vectors from either changed are not reused."""
     digest = hashlib.sha256(fingerprint.encode())
     digest.update("\n".join(class_synonyms()).encode())
