@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -232,3 +234,53 @@ def test_quantized_removal_moves_the_scale_with_the_row() -> None:
     stored = index.get("t", "big")
     assert stored is not None
     np.testing.assert_allclose(stored, unit(0, 1), atol=1e-6)
+
+
+# --- rows kept outside the index ----------------------------------------------------------------
+
+
+@given(
+    kept=st.lists(st.tuples(st.integers(0, 30), vectors), min_size=1, max_size=40),
+    later=st.lists(st.tuples(st.booleans(), st.integers(0, 40), vectors), max_size=40),
+    quantized=st.booleans(),
+)
+def test_adopted_rows_answer_and_change_as_the_index_they_came_from(
+    kept: list[tuple[int, np.ndarray]],
+    later: list[tuple[bool, int, np.ndarray]],
+    quantized: bool,
+) -> None:
+    """An index that adopted another's rows (a snapshot read back) then replays the same puts
+    and removes: both must answer every query alike, payloads included."""
+    original = VectorIndex(DIMENSIONS, payload_width=1, quantized=quantized)
+    for number, vector in kept:
+        original.put("t", [f"f{number}"], vector[np.newaxis], [[number]])
+    rows = original.rows("t")
+    assert rows is not None
+    adopted = VectorIndex(DIMENSIONS, payload_width=1, quantized=quantized)
+    adopted.adopt("t", rows)
+    for index in (original, adopted):
+        for is_put, number, vector in later:
+            if is_put:
+                index.put("t", [f"f{number}"], vector[np.newaxis], [[number]])
+            else:
+                index.remove("t", [f"f{number}"])
+    query = np.ones(DIMENSIONS, np.float32)
+    assert adopted.count("t") == original.count("t")
+    assert adopted.nearest("t", query, 50, bonus=lambda p: p[:, 0]) == original.nearest(
+        "t", query, 50, bonus=lambda p: p[:, 0]
+    )
+
+
+def test_rows_are_a_copy_and_adopt_refuses_rows_of_another_shape() -> None:
+    index = VectorIndex(2, payload_width=1, quantized=True)
+    index.put("t", ["x", "y"], np.array([unit(1, 0), unit(0, 1)]), [[1], [2]])
+    rows = index.rows("t")
+    assert rows is not None and rows.ids == ["x", "y"] and index.rows("nobody") is None
+    rows.matrix[:] = 0
+    assert index.get("t", "x") == pytest.approx(unit(1, 0), abs=0.01)
+    with pytest.raises(ValueError):
+        VectorIndex(3, payload_width=1, quantized=True).adopt("t", rows)
+    with pytest.raises(ValueError):
+        VectorIndex(2, payload_width=1).adopt("t", rows)  # int8 rows into a float32 index
+    with pytest.raises(ValueError):
+        VectorIndex(2, payload_width=1, quantized=True).adopt("t", replace(rows, ids=["x", "x"]))

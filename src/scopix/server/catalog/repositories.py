@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -244,6 +245,17 @@ class BlobRepository:
         )
         await self.session.delete(blob)
         await self.session.flush()
+
+
+@dataclass(frozen=True)
+class WordsHead:
+    """The head of a full-text ranking: its first ids, how many match, whether they rank by
+    relevance, and every match when the query's filters made the catalog list them all."""
+
+    ids: list[str]
+    total: int
+    by_relevance: bool
+    every: list[str] | None
 
 
 class FileRepository:
@@ -509,15 +521,20 @@ class FileRepository:
     ) -> tuple[list[str], int, dict[str, int]]:
         """The first `end` ids of `ranked_ids`, how many it holds, and the rank (1 = first) in
         it of each of `among` that it holds: what `domain.ranking.fused_window` needs. With
-        only the tenant and the words, the index answers without listing every match."""
+        only the tenant and the words, the index answers without listing every match. In two
+        parts, `words_head` and `words_ranks`: the head needs no `among`, so it can be read
+        while `among` is being found."""
+        head = await self.words_head(tenant_id, query, end)
+        return head.ids, head.total, await self.words_ranks(tenant_id, query, head, among)
+
+    async def words_head(self, tenant_id: str, query: FileQuery, end: int) -> WordsHead:
+        """The first `end` ids of `ranked_ids` and how many it holds (see `words_ranking`)."""
         search = query.search
         if search is None or not search.words:
-            return [], 0, {}
+            return WordsHead([], 0, by_relevance=False, every=[])
         if query.filtered:
             every = await self.ranked_ids(tenant_id, query)
-            wanted = set(among)
-            ranks = {file_id: n for n, file_id in enumerate(every, start=1) if file_id in wanted}
-            return every[:end], len(every), ranks
+            return WordsHead(every[:end], len(every), by_relevance=False, every=every)
         total = await count_matches(self.session, tenant_id, search)
         by_relevance = query.ranks_by_relevance(total)
         head = await matching_ids(
@@ -528,15 +545,24 @@ class FileRepository:
             descending=query.descending,
             limit=end,
         )
-        ranks = await match_ranks(
+        return WordsHead(head, total, by_relevance=by_relevance, every=None)
+
+    async def words_ranks(
+        self, tenant_id: str, query: FileQuery, head: WordsHead, among: Sequence[str]
+    ) -> dict[str, int]:
+        """The rank in `ranked_ids` of each of `among` that it holds (see `words_ranking`)."""
+        if head.every is not None:
+            wanted = set(among)
+            return {i: n for n, i in enumerate(head.every, start=1) if i in wanted}
+        assert query.search is not None
+        return await match_ranks(
             self.session,
             tenant_id,
-            search,
+            query.search,
             among,
-            by_relevance=by_relevance,
+            by_relevance=head.by_relevance,
             descending=query.descending,
         )
-        return head, total, ranks
 
     async def passing(self, tenant_id: str, query: FileQuery, ids: Sequence[str]) -> set[str]:
         """Which of `ids` are live files of the tenant that pass the query's filters."""
@@ -562,6 +588,11 @@ class FileRepository:
         rows = await self.session.scalars(select(File).where(File.id.in_(ids)))
         by_id = {f.id: f for f in rows if f.tenant_id == tenant_id and f.deleted_at is None}
         return [by_id[i] for i in ids if i in by_id]
+
+    async def live_ids(self, tenant_id: str) -> Sequence[str]:
+        """The ids of the tenant's files not deleted."""
+        stmt = select(File.id).where(File.tenant_id == tenant_id, File.deleted_at.is_(None))
+        return list(await self.session.scalars(stmt))
 
     async def vectors_since(
         self, tenant_id: str, since: datetime | None, *, images: bool = False

@@ -13,6 +13,7 @@ import anyio
 
 from scopix.server.catalog.db import Database, connect
 from scopix.server.catalog.uow import UnitOfWorkFactory
+from scopix.server.catalog.vector_snapshots import VectorSnapshots
 from scopix.server.datadir import signing_secret
 from scopix.server.domain.breaker import CircuitBreaker
 from scopix.server.domain.failures import RetryPolicy
@@ -267,7 +268,10 @@ def _semantic_index(
         return None
     from scopix.server.vision.tagbridge import TagBridge
 
-    return SemanticIndex(uows, embedder, TagBridge(embedder, settings.data_dir / "cache"))
+    cache = settings.data_dir / "cache"
+    return SemanticIndex(
+        uows, embedder, TagBridge(embedder, cache), VectorSnapshots(cache / "vectors")
+    )
 
 
 def build_decoders(settings: Settings) -> ImageDecoders:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scopix.server.catalog.models import Blob, File, FileEvent, Job
+from scopix.server.catalog.repositories import WordsHead
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
 from scopix.server.domain import blobkeys
 from scopix.server.domain.errors import Conflict, NotFound, SearchUnavailable, ValidationFailed
@@ -144,16 +146,33 @@ class FileService:
         with the full-text matches in `all` mode, so a file that holds none of the words and
         means something else is not listed."""
         assert query.search is not None and self.semantic is not None
-        nearest = await self.semantic.ranked(tenant_id, query.search.text)
         end = query.offset + query.limit
+        # The full-text head needs nothing of the meaning ranking: it is read on another
+        # connection while the query is embedded and the vectors scanned.
+        words = (
+            asyncio.ensure_future(self._words_head(tenant_id, query, end))
+            if query.search.mode == "all"
+            else None
+        )
+        try:
+            nearest = await self.semantic.ranked(tenant_id, query.search.text)
+        except BaseException:
+            if words is not None:
+                words.cancel()
+            raise
+        head = await words if words is not None else None
         async with self.uows.read() as uow:
             passing = await uow.files.passing(tenant_id, query, nearest)
             by_meaning = [file_id for file_id in nearest if file_id in passing]
-            if query.search.mode == "semantic":
+            if head is None:
                 return by_meaning[query.offset : end], len(by_meaning)
-            head, total, ranks = await uow.files.words_ranking(tenant_id, query, end, by_meaning)
-        fused, count = fused_window(head, total, ranks, by_meaning, end)
+            ranks = await uow.files.words_ranks(tenant_id, query, head, by_meaning)
+        fused, count = fused_window(head.ids, head.total, ranks, by_meaning, end)
         return fused[query.offset :], count
+
+    async def _words_head(self, tenant_id: str, query: FileQuery, end: int) -> WordsHead:
+        async with self.uows.read() as uow:
+            return await uow.files.words_head(tenant_id, query, end)
 
     async def update(
         self,

@@ -8,6 +8,7 @@ tenant), so a description committed a moment ago is found and a deleted file nev
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -19,13 +20,14 @@ import anyio
 import numpy as np
 
 from scopix.server.catalog.uow import UnitOfWorkFactory
+from scopix.server.catalog.vector_snapshots import Snapshot, VectorSnapshots
 from scopix.server.domain.relevance import (
     REFERENCE_QUERIES,
     above_floor,
     relevance,
     similarity_profile,
 )
-from scopix.server.services.vector_index import VectorIndex
+from scopix.server.services.vector_index import TenantRows, VectorIndex
 from scopix.server.vision.base import TextEmbedder
 from scopix.server.vision.tagbridge import (
     CLASS_SLOTS,
@@ -52,6 +54,13 @@ _CLASSES_WIDTH: Final = 2 * CLASS_SLOTS
 _MEAN: Final = _CLASSES_WIDTH
 _SPREAD: Final = _CLASSES_WIDTH + 1
 _PAYLOAD_WIDTH: Final = _CLASSES_WIDTH + 2
+#: A tenant whose catalog read brought at least this many rows has them kept in a snapshot
+#: (catalog/vector_snapshots.py), and again once this many more have changed: smaller ones
+#: read from the catalog in well under a second.
+SNAPSHOT_ROWS: Final = 2_000
+#: Bump when what a snapshot's rows hold changes for the same embedder (the payload's layout,
+#: the quantization): older snapshots are then ignored.
+_SNAPSHOT_REVISION: Final = 1
 
 
 class SemanticIndex:
@@ -63,16 +72,28 @@ class SemanticIndex:
     """
 
     def __init__(
-        self, uows: UnitOfWorkFactory, embedder: TextEmbedder, bridge: TagBridge | None
+        self,
+        uows: UnitOfWorkFactory,
+        embedder: TextEmbedder,
+        bridge: TagBridge | None,
+        snapshots: VectorSnapshots | None = None,
+        snapshot_rows: int = SNAPSHOT_ROWS,
     ) -> None:
         self.uows = uows
         self.embedder = embedder
         self.bridge = bridge
+        self.snapshots = snapshots
+        self.snapshot_rows = snapshot_rows
         # Each text row carries the file's packed class scores, for the tag bridge, then the
         # mean and spread of its similarities to REFERENCE_QUERIES (domain/relevance.py).
         self.texts = VectorIndex(TEXT_DIMENSIONS, payload_width=_PAYLOAD_WIDTH, quantized=True)
         self.images = VectorIndex(IMAGE_DIMENSIONS, quantized=True)
         self._seen_until: dict[tuple[str, bool], datetime] = {}
+        #: Rows applied since the last snapshot, per (tenant, images); a key is present once
+        #: this process has looked for the tenant's snapshot.
+        self._unsaved: dict[tuple[str, bool], int] = {}
+        self._saving: set[tuple[str, bool]] = set()
+        self._writers: list[threading.Thread] = []
         self._references: np.ndarray[Any, Any] | None = None
         self._refreshing = anyio.Lock()
         self._bridge_ready = threading.Event()
@@ -123,10 +144,15 @@ class SemanticIndex:
         return [found for found, _ in nearest]
 
     async def refresh(self, tenant_id: str, *, images: bool = False) -> None:
-        """Read the files changed since the last look (all of them the first time): their text
-        rows, or with `images` their image features."""
+        """Read the files changed since the last look: the first time, those since the
+        tenant's snapshot, or all of them when it has none; their text rows, or with `images`
+        their image features."""
+        key = (tenant_id, images)
         async with self._refreshing:
-            since = self._seen_until.get((tenant_id, images))
+            if key not in self._unsaved:
+                await self._restore(tenant_id, images)
+                self._unsaved[key] = 0
+            since = self._seen_until.get(key)
             async with self.uows.read() as uow:
                 rows = await uow.files.vectors_since(tenant_id, since, images=images)
             if images:
@@ -137,7 +163,78 @@ class SemanticIndex:
                 self._apply_texts(tenant_id, rows)
             if rows:
                 newest = max(row.updated_at for row in rows)
-                self._seen_until[tenant_id, images] = max(newest, since) if since else newest
+                self._seen_until[key] = max(newest, since) if since else newest
+            self._unsaved[key] += len(rows)
+            if self._unsaved[key] >= self.snapshot_rows and key not in self._saving:
+                self._save(tenant_id, images)
+
+    async def _restore(self, tenant_id: str, images: bool) -> None:
+        """Adopt the tenant's snapshot, if it has one that fits, less the files gone from the
+        catalog since it was made (purged ones are not among the changed rows)."""
+        if self.snapshots is None:
+            return
+        kind, index = self._kind(images)
+        snapshot = await anyio.to_thread.run_sync(
+            self.snapshots.load, tenant_id, kind, self._snapshot_fingerprint(images)
+        )
+        if snapshot is None:
+            return
+        try:
+            index.adopt(tenant_id, _tenant_rows(snapshot))
+        except (KeyError, ValueError):
+            log.warning("the %s vector snapshot of %s does not fit; read in full", kind, tenant_id)
+            return
+        async with self.uows.read() as uow:
+            live = set(await uow.files.live_ids(tenant_id))
+        index.remove(tenant_id, [file_id for file_id in snapshot.ids if file_id not in live])
+        if not images and self._references is None:
+            self._references = await self._reference_vectors()
+        self._seen_until[tenant_id, images] = snapshot.seen_until
+
+    def _save(self, tenant_id: str, images: bool) -> None:
+        """Keep the tenant's rows in a new snapshot, written by a thread of its own so that no
+        query waits for it; the rows are copied here, between two changes of the index."""
+        key = (tenant_id, images)
+        kind, index = self._kind(images)
+        rows = index.rows(tenant_id)
+        if self.snapshots is None or rows is None or key not in self._seen_until:
+            return
+        self._saving.add(key)
+        self._unsaved[key] = 0
+        snapshot = _snapshot(rows, self._seen_until[key])
+        fingerprint = self._snapshot_fingerprint(images)
+
+        def write(snapshots: VectorSnapshots) -> None:
+            try:
+                snapshots.save(tenant_id, kind, fingerprint, snapshot)
+            except OSError:  # the catalog stays the source: the next start reads more of it
+                log.exception("the %s vector snapshot of %s was not saved", kind, tenant_id)
+            finally:
+                self._saving.discard(key)
+
+        writer = threading.Thread(
+            target=write, args=(self.snapshots,), name="scopix-vector-snapshot", daemon=True
+        )
+        self._writers.append(writer)
+        writer.start()
+
+    def wait_for_snapshots(self, timeout: float | None = None) -> None:
+        """Block until the snapshots being written are (for benches and tests)."""
+        for writer in self._writers:
+            writer.join(timeout)
+        self._writers = [w for w in self._writers if w.is_alive()]
+
+    def _kind(self, images: bool) -> tuple[str, VectorIndex]:
+        return ("image", self.images) if images else ("text", self.texts)
+
+    def _snapshot_fingerprint(self, images: bool) -> str:
+        """What a snapshot's rows depend on beyond the catalog: text rows carry similarities
+        to the reference queries as this embedder embeds them."""
+        parts = [f"scopix-vectors/{_SNAPSHOT_REVISION}", "image" if images else "text"]
+        if not images:
+            queries = hashlib.sha256("\n".join(REFERENCE_QUERIES).encode()).hexdigest()[:16]
+            parts += [self.embedder.fingerprint, queries, str(CLASS_SLOTS)]
+        return ":".join(parts)
 
     def forget(self, tenant_id: str, file_ids: Sequence[str]) -> None:
         """Drop purged files: their rows are gone, so no later look at changes reports them."""
@@ -206,6 +303,19 @@ class SemanticIndex:
         """Block until the tag bridge is ready (for warm-ups and tests); whether it is."""
         self._bridge_loaded()
         return self._bridge_ready.wait(timeout)
+
+
+def _snapshot(rows: TenantRows, seen_until: datetime) -> Snapshot:
+    arrays = {"matrix": rows.matrix, "scale": rows.scale, "payload": rows.payload}
+    if rows.centre is not None:
+        arrays["centre"] = rows.centre
+    return Snapshot(rows.ids, arrays, seen_until)
+
+
+def _tenant_rows(snapshot: Snapshot) -> TenantRows:
+    arrays = snapshot.arrays
+    centre = arrays.get("centre")
+    return TenantRows(snapshot.ids, arrays["matrix"], arrays["scale"], centre, arrays["payload"])
 
 
 def _unit(vector: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:

@@ -80,8 +80,7 @@ class StorageQuota:
         )
         async with self.uows.write() as uow:
             await uow.tenants.reclaim_expired_storage(tenant_id, now)
-            limit = (await self._standing(uow, tenant_id)).limit
-            reserved = await uow.tenants.reserve_storage(row, limit)
+            reserved = await uow.tenants.reserve_storage(row, await self._limit(uow, tenant_id))
             if not reserved:
                 refused = await self._standing(uow, tenant_id)
             await uow.commit()
@@ -99,7 +98,11 @@ class StorageQuota:
         reservation.settled = True
 
     async def _standing(self, uow: UnitOfWork, tenant_id: str) -> StorageStanding:
+        limit = await self._limit(uow, tenant_id)
+        used = await uow.tenants.storage_used(tenant_id)  # not the session's cached row
+        return StorageStanding(used, limit)
+
+    async def _limit(self, uow: UnitOfWork, tenant_id: str) -> int | None:
         tenant = await uow.tenants.get(tenant_id)
         assert tenant is not None, "an authenticated tenant exists"
-        used = await uow.tenants.storage_used(tenant_id)  # not the session's cached row
-        return StorageStanding(used, storage_limit(tier_named(tenant.tier), self.overrides))
+        return storage_limit(tier_named(tenant.tier), self.overrides)

@@ -14,12 +14,13 @@ float32.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["VectorIndex"]
+__all__ = ["TenantRows", "VectorIndex"]
 
 Vector = npt.NDArray[np.float32]
 
@@ -31,6 +32,19 @@ _INITIAL_CAPACITY: Final = 64
 _SCAN_BLOCK: Final = 1024
 #: The largest int8 magnitude a row's largest component maps to.
 _INT8_MAX: Final = 127.0
+
+
+@dataclass(frozen=True)
+class TenantRows:
+    """One tenant's rows as arrays, to keep outside the index and hand back to one (a snapshot
+    on disk): row n is `ids[n]`, its vector `matrix[n] * scale[n] + centre` (centre None when
+    not quantized) and its payload `payload[n]`."""
+
+    ids: list[str]
+    matrix: npt.NDArray[Any]
+    scale: Vector
+    centre: Vector | None
+    payload: Vector
 
 
 class _Rows:
@@ -118,6 +132,33 @@ class _Rows:
     def nbytes(self) -> int:
         return self.matrix.nbytes + self.scale.nbytes + self.payload.nbytes
 
+    def mapped_nbytes(self) -> int:
+        """What of nbytes() is a file mapped into memory rather than the process's own."""
+        arrays = (self.matrix, self.scale, self.payload)
+        return sum(a.nbytes for a in arrays if isinstance(a, np.memmap))
+
+    def copied(self) -> TenantRows:
+        count = len(self.ids)
+        centre = None if self.centre is None else self.centre.copy()
+        return TenantRows(
+            list(self.ids),
+            self.matrix[:count].copy(),
+            self.scale[:count].copy(),
+            centre,
+            self.payload[:count].copy(),
+        )
+
+    @classmethod
+    def adopted(cls, kept: TenantRows) -> _Rows:
+        """Rows over `kept`'s arrays as they are (a memory map stays one until rows are added
+        past its end): its rows are the live ones, its length the capacity."""
+        rows = cls.__new__(cls)
+        rows.matrix, rows.scale, rows.payload = kept.matrix, kept.scale, kept.payload
+        rows.centre = kept.centre
+        rows.ids = list(kept.ids)
+        rows.position = {row_id: n for n, row_id in enumerate(rows.ids)}
+        return rows
+
 
 def _grown(matrix: npt.NDArray[Any], rows: int) -> npt.NDArray[Any]:
     grown = np.zeros((rows, matrix.shape[1]), matrix.dtype)
@@ -158,6 +199,11 @@ class VectorIndex:
         """The memory the vectors, scales and payloads of every tenant take (capacity included)."""
         return sum(rows.nbytes() for rows in self._tenants.values())
 
+    def mapped_nbytes(self) -> int:
+        """What of nbytes() is mapped from files (adopted memory maps): the operating system's
+        page cache, shared by the processes that map them, not each process's own memory."""
+        return sum(rows.mapped_nbytes() for rows in self._tenants.values())
+
     def count(self, tenant_id: str) -> int:
         rows = self._tenants.get(tenant_id)
         return len(rows.ids) if rows else 0
@@ -184,6 +230,27 @@ class VectorIndex:
                 self.dimensions, self.payload_width, self.quantized
             )
         rows.put(ids, matrix, extra)
+
+    def rows(self, tenant_id: str) -> TenantRows | None:
+        """A copy of the tenant's live rows, or None when it has none."""
+        rows = self._tenants.get(tenant_id)
+        return rows.copied() if rows is not None else None
+
+    def adopt(self, tenant_id: str, kept: TenantRows) -> None:
+        """Replace the tenant's rows with `kept` (as `rows` gave them), using its arrays as they
+        are: memory-mapped ones are read from their file as scanned, and copied on write."""
+        count = len(kept.ids)
+        expected = ((count, self.dimensions), (count, 1), (count, self.payload_width))
+        shapes = (kept.matrix.shape, kept.scale.shape, kept.payload.shape)
+        if shapes != expected or len(set(kept.ids)) != count:
+            raise ValueError(f"rows shaped {shapes}, not {expected} with distinct ids")
+        dtype = np.int8 if self.quantized else np.float32
+        if (kept.centre is not None) != self.quantized or kept.matrix.dtype != dtype:
+            raise ValueError("rows quantized otherwise than this index's")
+        if count:
+            self._tenants[tenant_id] = _Rows.adopted(kept)
+        else:
+            self._tenants.pop(tenant_id, None)
 
     def remove(self, tenant_id: str, ids: Iterable[str]) -> None:
         """Drop rows; ids not present are ignored."""
