@@ -403,10 +403,7 @@ async def restarted(settings: Settings, tenant_id: str, cache_dir: Path) -> None
             f" (+ {model_s:.2f} s loading the text model where workers do not warm it),"
             f" the first similar-images request {similar_s:.2f} s; vectors mapped from"
             f" snapshots {(index.mapped_nbytes() + semantic.images.mapped_nbytes()) / 1e6:.1f}"
-            f" MB, held in process memory"
-            f" {(index.nbytes() - index.mapped_nbytes()) / 1e6:.1f} MB text,"
-            f" {(semantic.images.nbytes() - semantic.images.mapped_nbytes()) / 1e6:.1f} MB"
-            " images"
+            f" MB, the process's own {held(index) + held(semantic.images):.1f} MB"
         )
         semantic.wait_for_snapshots()
     finally:
@@ -492,11 +489,15 @@ async def vectors_report(
     exact_texts.put(tenant_id, [r.id for r in texts], stacked(r.embedding for r in texts))
     exact_images.put(tenant_id, [r.id for r in images], stacked(r.image_features for r in images))
     float32_texts = exact_texts.nbytes() + semantic.texts.payload_width * 4 * len(texts)
+    kept_texts, kept_images = semantic.texts, semantic.images
     print(
-        f"vector memory: texts {semantic.texts.nbytes() / 1e6:.1f} MB"
+        f"vector memory: texts {kept_texts.nbytes() / 1e6:.1f} MB"
         f" (int8 and the class-score payload; float32 {float32_texts / 1e6:.1f} MB),"
-        f" images {semantic.images.nbytes() / 1e6:.1f} MB (float32"
-        f" {exact_images.nbytes() / 1e6:.1f} MB, read on the first similar-images request)"
+        f" images {kept_images.nbytes() / 1e6:.1f} MB (float32"
+        f" {exact_images.nbytes() / 1e6:.1f} MB, read on the first similar-images request);"
+        f" of which mapped from files (page cache):"
+        f" {(kept_texts.mapped_nbytes() + kept_images.mapped_nbytes()) / 1e6:.1f} MB, the"
+        f" process's own: {held(kept_texts) + held(kept_images):.1f} MB"
     )
     text_found = []
     for _, search in queries:
@@ -521,6 +522,11 @@ async def vectors_report(
         f"int8 recall@10 against exact float32: texts {np.mean(text_found):.3f}"
         f" ({len(queries)} queries), images {np.mean(image_found):.3f} ({len(probe)} files)"
     )
+
+
+def held(index: VectorIndex) -> float:
+    """MB of the index's vectors in the process's own memory, not mapped from files."""
+    return (index.nbytes() - index.mapped_nbytes()) / 1e6
 
 
 def stacked(blobs: Any) -> np.ndarray[Any, Any]:

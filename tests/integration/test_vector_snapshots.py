@@ -201,3 +201,27 @@ async def test_a_restarted_index_maps_the_snapshot_and_reads_the_changes_since(
     for file_id in [*kept, late]:
         assert second.texts.nearest(tenant, vectors[file_id], 1)[0][0] == file_id
     assert second.texts.get(tenant, gone) is None and second.texts.get(tenant, deleted) is None
+
+
+def test_large_arrays_grow_into_unnamed_files_and_small_ones_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snapshots = VectorSnapshots(tmp_path)
+    index = VectorIndex(1024, quantized=True, allocate=snapshots.allocate)
+    ids, _ = rows_of(5000)
+    vectors = np.random.default_rng(3).normal(size=(5000, 1024)).astype("f4")
+
+    index.put("t", ids[:10], vectors[:10])
+    assert index.mapped_nbytes() == 0  # 64 rows: the process's own memory
+    index.put("t", ids, vectors)
+
+    assert index.mapped_nbytes() > 4 << 20
+    assert list(tmp_path.iterdir()) == []  # unlinked at once: nothing to clean up
+    assert index.nearest("t", vectors[4321], 1)[0][0] == ids[4321]
+
+    def full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("scopix.server.catalog.vector_snapshots.os.posix_fallocate", full)
+    array = snapshots.allocate((5000, 1024), np.int8)
+    assert not isinstance(array, np.memmap) and array.shape == (5000, 1024) and not array.any()

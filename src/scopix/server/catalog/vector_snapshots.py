@@ -8,6 +8,10 @@ made for another embedder is ignored, and the catalog read in full.
 Each snapshot is a set of `.npy` arrays and an id list named by a random stem, and a small JSON
 record naming that stem, written last by rename: a crash while writing leaves the previous
 snapshot whole. Arrays are mapped copy-on-write, so changing rows never writes to the file.
+
+Rows that grow past a snapshot's go to arrays mapped from unnamed files in the same folder
+(`allocate`): the page cache holds them, which the kernel may write back and reclaim, instead
+of the process's own memory, which it never can without swap.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import logging
 import os
 import re
+import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +37,9 @@ __all__ = ["Snapshot", "VectorSnapshots"]
 
 log = logging.getLogger("scopix.search.snapshots")
 
+#: Arrays smaller than this are the process's own: a file per small tenant costs more than it
+#: saves.
+MAPPED_MIN_BYTES: Final = 4 << 20
 #: Bump when the files' layout changes: older snapshots are then ignored. (What the arrays
 #: mean is the caller's, in the fingerprint it saves and loads with.)
 FORMAT: Final = 1
@@ -94,6 +102,23 @@ class VectorSnapshots:
         except (OSError, ValueError, KeyError):
             log.warning("the %s vector snapshot of %s is damaged; ignored", kind, tenant_id)
             return None
+
+    def allocate(self, shape: tuple[int, int], dtype: npt.DTypeLike) -> npt.NDArray[Any]:
+        """A zeroed array: large ones mapped from a file in the folder, its blocks allocated
+        up front (a write to a page the full disk has no block for would kill the process),
+        and unlinked at once, so nothing is left behind; the process's own memory when the
+        disk has no room."""
+        nbytes = shape[0] * shape[1] * np.dtype(dtype).itemsize
+        if nbytes < MAPPED_MIN_BYTES:
+            return np.zeros(shape, dtype)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.folder, prefix="rows-") as file:
+                os.posix_fallocate(file.fileno(), 0, nbytes)
+                return np.memmap(file, dtype=dtype, mode="r+", shape=shape)
+        except OSError as exc:
+            log.warning("vectors are kept in memory: no file for them in %s (%s)", self.folder, exc)
+            return np.zeros(shape, dtype)
 
     def _mapped(self, record: dict[str, Any]) -> Snapshot:
         stem = self.folder / str(record["stem"])

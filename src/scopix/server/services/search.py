@@ -86,8 +86,11 @@ class SemanticIndex:
         self.snapshot_rows = snapshot_rows
         # Each text row carries the file's packed class scores, for the tag bridge, then the
         # mean and spread of its similarities to REFERENCE_QUERIES (domain/relevance.py).
-        self.texts = VectorIndex(TEXT_DIMENSIONS, payload_width=_PAYLOAD_WIDTH, quantized=True)
-        self.images = VectorIndex(IMAGE_DIMENSIONS, quantized=True)
+        allocate = snapshots.allocate if snapshots is not None else np.zeros
+        self.texts = VectorIndex(
+            TEXT_DIMENSIONS, payload_width=_PAYLOAD_WIDTH, quantized=True, allocate=allocate
+        )
+        self.images = VectorIndex(IMAGE_DIMENSIONS, quantized=True, allocate=allocate)
         self._seen_until: dict[tuple[str, bool], datetime] = {}
         #: Rows applied since the last snapshot, per (tenant, images); a key is present once
         #: this process has looked for the tenant's snapshot.

@@ -23,6 +23,9 @@ import numpy.typing as npt
 __all__ = ["TenantRows", "VectorIndex"]
 
 Vector = npt.NDArray[np.float32]
+#: Makes a zeroed array of a shape and type: where grown rows live (np.zeros: the process's
+#: own memory; a file mapping keeps them in the page cache instead).
+Allocate = Callable[[tuple[int, int], npt.DTypeLike], npt.NDArray[Any]]
 
 #: Rows a tenant's matrix starts with; it doubles when full, so n inserts copy O(n) rows.
 _INITIAL_CAPACITY: Final = 64
@@ -52,7 +55,10 @@ class _Rows:
     `payload[:count]` are live, in the order of `ids`. A row's vector is its `matrix` row times
     its `scale`, plus `centre` (scale 1 and centre 0 unless quantized)."""
 
-    def __init__(self, dimensions: int, payload_width: int, quantized: bool) -> None:
+    def __init__(
+        self, dimensions: int, payload_width: int, quantized: bool, allocate: Allocate
+    ) -> None:
+        self.allocate = allocate
         dtype = np.int8 if quantized else np.float32
         self.matrix: npt.NDArray[Any] = np.zeros((_INITIAL_CAPACITY, dimensions), dtype)
         self.scale: Vector = np.ones((_INITIAL_CAPACITY, 1), np.float32)
@@ -125,9 +131,10 @@ class _Rows:
     def reserve(self, rows: int) -> None:
         capacity = self.matrix.shape[0]
         if rows > capacity:
-            self.matrix = _grown(self.matrix, max(rows, capacity * 2))
-            self.scale = _grown(self.scale, max(rows, capacity * 2))
-            self.payload = _grown(self.payload, max(rows, capacity * 2))
+            grown = max(rows, capacity * 2)
+            self.matrix = _grown(self.matrix, grown, self.allocate)
+            self.scale = _grown(self.scale, grown, self.allocate)
+            self.payload = _grown(self.payload, grown, self.allocate)
 
     def nbytes(self) -> int:
         return self.matrix.nbytes + self.scale.nbytes + self.payload.nbytes
@@ -149,10 +156,11 @@ class _Rows:
         )
 
     @classmethod
-    def adopted(cls, kept: TenantRows) -> _Rows:
+    def adopted(cls, kept: TenantRows, allocate: Allocate) -> _Rows:
         """Rows over `kept`'s arrays as they are (a memory map stays one until rows are added
         past its end): its rows are the live ones, its length the capacity."""
         rows = cls.__new__(cls)
+        rows.allocate = allocate
         rows.matrix, rows.scale, rows.payload = kept.matrix, kept.scale, kept.payload
         rows.centre = kept.centre
         rows.ids = list(kept.ids)
@@ -160,8 +168,8 @@ class _Rows:
         return rows
 
 
-def _grown(matrix: npt.NDArray[Any], rows: int) -> npt.NDArray[Any]:
-    grown = np.zeros((rows, matrix.shape[1]), matrix.dtype)
+def _grown(matrix: npt.NDArray[Any], rows: int, allocate: Allocate) -> npt.NDArray[Any]:
+    grown = allocate((rows, matrix.shape[1]), matrix.dtype)
     grown[: matrix.shape[0]] = matrix
     return grown
 
@@ -182,14 +190,23 @@ class VectorIndex:
     Not thread-safe: it is meant for the event loop alone, where no two calls interleave (none
     of them awaits). Vectors are scaled to unit length on the way in, queries too. `quantized`
     keeps them as int8 (see the module's note): scores and `get` are then close, not exact.
+    `allocate` makes the arrays rows grow into (default: the process's own memory).
     """
 
-    def __init__(self, dimensions: int, payload_width: int = 0, *, quantized: bool = False) -> None:
+    def __init__(
+        self,
+        dimensions: int,
+        payload_width: int = 0,
+        *,
+        quantized: bool = False,
+        allocate: Allocate = np.zeros,
+    ) -> None:
         if dimensions < 1:
             raise ValueError("dimensions must be at least 1")
         self.dimensions = dimensions
         self.payload_width = payload_width
         self.quantized = quantized
+        self.allocate = allocate
         self._tenants: dict[str, _Rows] = {}
 
     def __len__(self) -> int:
@@ -227,7 +244,7 @@ class VectorIndex:
         rows = self._tenants.get(tenant_id)
         if rows is None:
             rows = self._tenants[tenant_id] = _Rows(
-                self.dimensions, self.payload_width, self.quantized
+                self.dimensions, self.payload_width, self.quantized, self.allocate
             )
         rows.put(ids, matrix, extra)
 
@@ -248,7 +265,7 @@ class VectorIndex:
         if (kept.centre is not None) != self.quantized or kept.matrix.dtype != dtype:
             raise ValueError("rows quantized otherwise than this index's")
         if count:
-            self._tenants[tenant_id] = _Rows.adopted(kept)
+            self._tenants[tenant_id] = _Rows.adopted(kept, self.allocate)
         else:
             self._tenants.pop(tenant_id, None)
 
