@@ -426,6 +426,11 @@ class FileRepository:
             FileTag(file_id=file.id, tag=t, position=i) for i, t in enumerate(tags)
         )
 
+    async def index_new(self, file: File, tags: Sequence[str]) -> None:
+        """Write the full-text row of a file `add`ed in this transaction with `tags`: it has
+        no row yet and its tags are known, so nothing is read first (`reindex` reads both)."""
+        await index_file(self.session, file, tags, new=True)
+
     async def replace_tags(self, file_id: str, tags: Sequence[str]) -> None:
         """Replace the uploader's tags; a description's tags stay unless the user now owns them."""
         await self.session.execute(

@@ -66,8 +66,11 @@ def tenant_token(tenant_id: str) -> str:
     return str(int.from_bytes(hashlib.sha256(tenant_id.encode()).digest()[:16], "big"))
 
 
-async def index_file(session: AsyncSession, file: File, tags: Sequence[str]) -> None:
-    """Write, rewrite or (for a deleted file) remove one file's row."""
+async def index_file(
+    session: AsyncSession, file: File, tags: Sequence[str], *, new: bool = False
+) -> None:
+    """Write, rewrite or (for a deleted file) remove one file's row; `new`: the file has none
+    yet (it was added in this transaction), so none is looked for."""
     metadata, visible = indexed_texts(
         file.filename, file.title, file.description, tags, file.visible_text
     )
@@ -79,15 +82,19 @@ async def index_file(session: AsyncSession, file: File, tags: Sequence[str]) -> 
         "created": file.created_at,
     }
     if _dialect(session) == "sqlite":
-        await _index_sqlite(session, row, live=file.deleted_at is None)
+        await _index_sqlite(session, row, live=file.deleted_at is None, new=new)
     elif file.deleted_at is None:
         await session.execute(_POSTGRES_UPSERT, row)
     else:
         await session.execute(text(f"DELETE FROM {POSTGRES_TABLE} WHERE file_id = :id"), row)
 
 
-async def _index_sqlite(session: AsyncSession, row: dict[str, Any], *, live: bool) -> None:
-    key = await session.scalar(text(f"SELECT id FROM {SQLITE_KEYS} WHERE file_id = :id"), row)
+async def _index_sqlite(
+    session: AsyncSession, row: dict[str, Any], *, live: bool, new: bool
+) -> None:
+    key = None
+    if not new:
+        key = await session.scalar(text(f"SELECT id FROM {SQLITE_KEYS} WHERE file_id = :id"), row)
     if key is not None:
         await session.execute(text(f"DELETE FROM {SQLITE_TABLE} WHERE rowid = :key"), {"key": key})
     elif live:
