@@ -163,6 +163,16 @@ class ApiKeyRepository:
     async def get_by_prefix(self, prefix: str) -> ApiKey | None:
         return await self.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
 
+    async def get_with_tenant(self, prefix: str) -> tuple[ApiKey, Tenant] | None:
+        """The key with this prefix and its tenant, in one statement (every request asks)."""
+        stmt = (
+            select(ApiKey, Tenant)
+            .join(Tenant, Tenant.id == ApiKey.tenant_id)
+            .where(ApiKey.prefix == prefix)
+        )
+        row = (await self.session.execute(stmt)).first()
+        return None if row is None else (row[0], row[1])
+
     async def listed(self, tenant_id: str | None = None) -> Sequence[tuple[ApiKey, str]]:
         """Every key (or one tenant's) with its tenant's name, oldest first."""
         stmt = select(ApiKey, Tenant.name).join(Tenant, Tenant.id == ApiKey.tenant_id)

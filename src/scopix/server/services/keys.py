@@ -82,15 +82,12 @@ class KeyService:
         """The principal of a presented key, or InvalidApiKey. The key is read afresh on every
         call and nothing is cached, so a revoked or expired key is refused at its next use."""
         async with self.uows.read() as uow:
-            key = await uow.keys.get_by_prefix(presented.prefix)
-            if (
-                key is None
-                or key_state(key.revoked_at, key.expires_at, _now()) is not KeyState.ACTIVE
-                or not presented.matches(key.secret_hash)
-            ):
-                raise InvalidApiKey("the API key is not valid")
-            tenant = await uow.tenants.get(key.tenant_id)
-        if tenant is None:
+            found = await uow.keys.get_with_tenant(presented.prefix)
+        if found is None:
+            raise InvalidApiKey("the API key is not valid")
+        key, tenant = found
+        active = key_state(key.revoked_at, key.expires_at, _now()) is KeyState.ACTIVE
+        if not active or not presented.matches(key.secret_hash):
             raise InvalidApiKey("the API key is not valid")
         return Principal(
             tenant_id=tenant.id,
