@@ -266,14 +266,19 @@ def small_images(folder: Path, count: int) -> list[Path]:
     return paths
 
 
+#: Six requests of 100, four in flight at once.
+BIG_BATCH_FILES = 600
+
+
 def test_a_big_batch_survives_a_server_crash(fast: tuple[FakeVLMServer, Path]) -> None:
-    """1,200 files in several requests; the server is SIGKILLed and restarted mid-way: every
-    file ends up stored exactly once, described, and the summary says so."""
+    """Files in several requests; the server is SIGKILLed and restarted once 200 are answered,
+    with requests mid-way: every file ends up stored exactly once, described, and the summary
+    says so. (1,200 files proved no more than 600, and cost a minute more.)"""
     vlm, data = fast
     env = vlm_env(vlm)
-    paths = small_images(data / "images", 1200)
+    paths = small_images(data / "images", BIG_BATCH_FILES)
     digests = {hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
-    assert len(digests) == 1200
+    assert len(digests) == BIG_BATCH_FILES
     server = start_server(data / "catalog", env=env)
     key = new_key(server, data / "catalog", "bulk", "--tier", "enterprise")
     crash = threading.Event()
@@ -290,7 +295,7 @@ def test_a_big_batch_survives_a_server_crash(fast: tuple[FakeVLMServer, Path]) -
 
     def on_file(result: object) -> None:
         completed.append(result)
-        if len(completed) >= 300:
+        if len(completed) >= 200:
             crash.set()
 
     try:
@@ -307,10 +312,10 @@ def test_a_big_batch_survives_a_server_crash(fast: tuple[FakeVLMServer, Path]) -
         for process in (server, *restarted):
             process.stop()
     assert restarted, "the server was never crashed"
-    assert results.summary() == "1200 succeeded"
+    assert results.summary() == f"{BIG_BATCH_FILES} succeeded"
     assert [r.filename for r in results] == [p.name for p in paths]
-    assert len({r.image_id for r in results}) == 1200
-    assert len(stored) == 1200, "a retried request must not store its files twice"
+    assert len({r.image_id for r in results}) == BIG_BATCH_FILES
+    assert len(stored) == BIG_BATCH_FILES, "a retried request must not store its files twice"
     assert {f.content_hash for f in stored} == digests
 
 
