@@ -284,3 +284,16 @@ def test_rows_are_a_copy_and_adopt_refuses_rows_of_another_shape() -> None:
         VectorIndex(2, payload_width=1).adopt("t", rows)  # int8 rows into a float32 index
     with pytest.raises(ValueError):
         VectorIndex(2, payload_width=1, quantized=True).adopt("t", replace(rows, ids=["x", "x"]))
+
+
+@pytest.mark.parametrize("quantized", [False, True])
+def test_rows_past_the_first_capacity_read_back(quantized: bool) -> None:
+    """Rows that grew the arrays (past the first 64) read back as put, exact or quantized."""
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(200, 8)).astype(np.float32)
+    index = VectorIndex(8, quantized=quantized)
+    index.put("t", [f"f{n}" for n in range(200)], vectors)
+    for n in (0, 63, 64, 199):
+        stored = index.get("t", f"f{n}")
+        assert stored is not None
+        np.testing.assert_allclose(stored, vectors[n] / np.linalg.norm(vectors[n]), atol=0.02)

@@ -258,11 +258,10 @@ class BlobRepository:
 
 
 @dataclass(frozen=True)
-class WordsHead:
-    """The head of a full-text ranking: its first ids, how many match, whether they rank by
-    relevance, and every match when the query's filters made the catalog list them all."""
+class WordsCount:
+    """How many files match a full-text search, whether they rank by relevance, and every match
+    when the query's filters made the catalog list them all."""
 
-    ids: list[str]
     total: int
     by_relevance: bool
     every: list[str] | None
@@ -537,47 +536,50 @@ class FileRepository:
         """The first `end` ids of `ranked_ids`, how many it holds, and the rank (1 = first) in
         it of each of `among` that it holds: what `domain.ranking.fused_window` needs. With
         only the tenant and the words, the index answers without listing every match. In two
-        parts, `words_head` and `words_ranks`: the head needs no `among`, so it can be read
+        parts, `words_count` and `words_window`: the count needs no `among`, so it can be read
         while `among` is being found."""
-        head = await self.words_head(tenant_id, query, end)
-        return head.ids, head.total, await self.words_ranks(tenant_id, query, head, among)
+        counted = await self.words_count(tenant_id, query)
+        head, ranks = await self.words_window(tenant_id, query, counted, end, among)
+        return head, counted.total, ranks
 
-    async def words_head(self, tenant_id: str, query: FileQuery, end: int) -> WordsHead:
-        """The first `end` ids of `ranked_ids` and how many it holds (see `words_ranking`)."""
+    async def words_count(self, tenant_id: str, query: FileQuery) -> WordsCount:
+        """How many files `ranked_ids` holds, and how they are ordered (see `words_ranking`)."""
         search = query.search
         if search is None or not search.words:
-            return WordsHead([], 0, by_relevance=False, every=[])
+            return WordsCount(0, by_relevance=False, every=[])
         if query.filtered:
             every = await self.ranked_ids(tenant_id, query)
-            return WordsHead(every[:end], len(every), by_relevance=False, every=every)
+            return WordsCount(len(every), by_relevance=False, every=every)
         total = await count_matches(self.session, tenant_id, search)
-        by_relevance = query.ranks_by_relevance(total)
-        head = await matching_ids(
-            self.session,
-            tenant_id,
-            search,
-            by_relevance=by_relevance,
-            descending=query.descending,
-            limit=end,
-        )
-        return WordsHead(head, total, by_relevance=by_relevance, every=None)
+        return WordsCount(total, by_relevance=query.ranks_by_relevance(total), every=None)
 
-    async def words_ranks(
-        self, tenant_id: str, query: FileQuery, head: WordsHead, among: Sequence[str]
-    ) -> dict[str, int]:
-        """The rank in `ranked_ids` of each of `among` that it holds (see `words_ranking`)."""
-        if head.every is not None:
+    async def words_window(
+        self,
+        tenant_id: str,
+        query: FileQuery,
+        counted: WordsCount,
+        end: int,
+        among: Sequence[str],
+    ) -> tuple[list[str], dict[str, int]]:
+        """The first `end` ids of `ranked_ids` and the rank in it of each of `among` that it
+        holds, from one numbering of the matches (see `words_ranking`)."""
+        if counted.every is not None:
             wanted = set(among)
-            return {i: n for n, i in enumerate(head.every, start=1) if i in wanted}
+            ranks = {i: n for n, i in enumerate(counted.every, start=1) if i in wanted}
+            return counted.every[:end], ranks
         assert query.search is not None
-        return await match_ranks(
+        numbered = await match_ranks(
             self.session,
             tenant_id,
             query.search,
             among,
-            by_relevance=head.by_relevance,
+            by_relevance=counted.by_relevance,
             descending=query.descending,
+            first=end,
         )
+        head = sorted((i for i, n in numbered.items() if n <= end), key=numbered.__getitem__)
+        wanted = set(among)
+        return head, {i: n for i, n in numbered.items() if i in wanted}
 
     async def passing(self, tenant_id: str, query: FileQuery, ids: Sequence[str]) -> set[str]:
         """Which of `ids` are live files of the tenant that pass the query's filters."""

@@ -19,7 +19,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, TextClause, bindparam, text
+from sqlalchemy import Connection, String, TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scopix.server.catalog.models import File
@@ -123,7 +123,8 @@ async def unindex_files(session: AsyncSession, file_ids: Sequence[str]) -> None:
 
 
 def _expanding(sql: str) -> TextClause:
-    return text(sql).bindparams(bindparam("ids", expanding=True))
+    # Typed, so that an empty list becomes an empty set of strings, not of integers.
+    return text(sql).bindparams(bindparam("ids", expanding=True, type_=String))
 
 
 def bulk_index(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -199,13 +200,15 @@ async def match_ranks(
     *,
     by_relevance: bool,
     descending: bool,
+    first: int = 0,
 ) -> dict[str, int]:
     """The rank (1 = first) that each of `ids` matching the words holds in the order of
-    `matching_ids`; ids that do not match are left out. The database numbers the matches, so
-    only these ids come back, however many files match."""
-    if not ids:
+    `matching_ids`, and the ranks of the `first` matches; ids that do not match are left out.
+    The database numbers the matches once, so only these ids come back, however many match."""
+    if not ids and first <= 0:
         return {}
     direction = "DESC" if descending else "ASC"
+    wanted = "(n <= :first OR file_id IN :ids)"
     if _dialect(session) == "sqlite":
         order = "score, " if by_relevance else ""
         score = _SQLITE_RANK if by_relevance else "0.0"
@@ -215,9 +218,9 @@ async def match_ranks(
             f"ranked AS (SELECT key, row_number() OVER (ORDER BY {order}key {direction}) AS n "
             "FROM found) "
             f"SELECT k.file_id, ranked.n FROM ranked JOIN {SQLITE_KEYS} AS k ON k.id = ranked.key "
-            "WHERE k.file_id IN :ids"
+            "WHERE (ranked.n <= :first OR k.file_id IN :ids)"
         )
-        params: dict[str, Any] = {"query": _fts5_match(tenant_id, search), "ids": list(ids)}
+        params: dict[str, Any] = {"query": _fts5_match(tenant_id, search)}
     else:
         column = _POSTGRES_COLUMNS[search.mode]
         order = f"ts_rank_cd({column}, query) DESC, " if by_relevance else ""
@@ -225,10 +228,10 @@ async def match_ranks(
             "SELECT file_id, n FROM (SELECT file_id, row_number() OVER "
             f"(ORDER BY {order}created_at {direction}, file_id {direction}) AS n "
             f"FROM {POSTGRES_TABLE}, plainto_tsquery('{POSTGRES_CONFIG}', :query) AS query "
-            f"WHERE tenant_id = :tenant AND {column} @@ query) AS ranked WHERE file_id IN :ids"
+            f"WHERE tenant_id = :tenant AND {column} @@ query) AS ranked WHERE {wanted}"
         )
-        params = {**_postgres_params(tenant_id, search), "ids": list(ids)}
-    rows = await session.execute(stmt, params)
+        params = _postgres_params(tenant_id, search)
+    rows = await session.execute(stmt, {**params, "ids": list(ids), "first": first})
     return {file_id: int(rank) for file_id, rank in rows}
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scopix.server.catalog.models import Blob, File, FileEvent, Job
-from scopix.server.catalog.repositories import WordsHead
+from scopix.server.catalog.repositories import WordsCount
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
 from scopix.server.domain import blobkeys
 from scopix.server.domain.errors import Conflict, NotFound, SearchUnavailable, ValidationFailed
@@ -147,10 +147,10 @@ class FileService:
         means something else is not listed."""
         assert query.search is not None and self.semantic is not None
         end = query.offset + query.limit
-        # The full-text head needs nothing of the meaning ranking: it is read on another
+        # The full-text count needs nothing of the meaning ranking: it is read on another
         # connection while the query is embedded and the vectors scanned.
         words = (
-            asyncio.ensure_future(self._words_head(tenant_id, query, end))
+            asyncio.ensure_future(self._words_count(tenant_id, query))
             if query.search.mode == "all"
             else None
         )
@@ -160,19 +160,19 @@ class FileService:
             if words is not None:
                 words.cancel()
             raise
-        head = await words if words is not None else None
+        counted = await words if words is not None else None
         async with self.uows.read() as uow:
             passing = await uow.files.passing(tenant_id, query, nearest)
             by_meaning = [file_id for file_id in nearest if file_id in passing]
-            if head is None:
+            if counted is None:
                 return by_meaning[query.offset : end], len(by_meaning)
-            ranks = await uow.files.words_ranks(tenant_id, query, head, by_meaning)
-        fused, count = fused_window(head.ids, head.total, ranks, by_meaning, end)
+            head, ranks = await uow.files.words_window(tenant_id, query, counted, end, by_meaning)
+        fused, count = fused_window(head, counted.total, ranks, by_meaning, end)
         return fused[query.offset :], count
 
-    async def _words_head(self, tenant_id: str, query: FileQuery, end: int) -> WordsHead:
+    async def _words_count(self, tenant_id: str, query: FileQuery) -> WordsCount:
         async with self.uows.read() as uow:
-            return await uow.files.words_head(tenant_id, query, end)
+            return await uow.files.words_count(tenant_id, query)
 
     async def update(
         self,

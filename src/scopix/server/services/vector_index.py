@@ -89,6 +89,7 @@ class _Rows:
             self.matrix[positions], self.scale[positions] = _quantized(residuals)
         else:
             self.matrix[positions] = matrix[chosen]
+            self.scale[positions] = 1  # grown rows start at 0, like every other array
         self.payload[positions] = payload[chosen]
 
     def vector(self, position: int) -> Vector:
