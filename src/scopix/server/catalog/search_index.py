@@ -44,6 +44,8 @@ _POSTGRES_COLUMNS: dict[SearchMode, str] = {
     "metadata": "metadata",
     "visible_text": "visible_text",
 }
+#: PostgreSQL's sort memory for numbering every match of a search (match_ranks).
+_NUMBERING_WORK_MEM = "32MB"
 #: bm25 weights per FTS5 column: tenant (never scored), metadata, visible text.
 _SQLITE_RANK = f"bm25({SQLITE_TABLE}, 0.0, 2.0, 1.0)"
 
@@ -231,6 +233,9 @@ async def match_ranks(
             f"WHERE tenant_id = :tenant AND {column} @@ query) AS ranked WHERE {wanted}"
         )
         params = _postgres_params(tenant_id, search)
+        # Numbering 40,000 matches sorts some 5 MB: past the default 4 MB of work_mem the sort
+        # spilled to disk (93 ms against 72 ms in memory). For this transaction only.
+        await session.execute(text(f"SET LOCAL work_mem = '{_NUMBERING_WORK_MEM}'"))
     rows = await session.execute(stmt, {**params, "ids": list(ids), "first": first})
     return {file_id: int(rank) for file_id, rank in rows}
 
