@@ -21,6 +21,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from apiclient import Api, running_api
+from catalogrows import give_analysis
 from imagefactory import jpeg_bytes, mp4_bytes
 from s3server import S3Storage
 from scopix.cli.render import human_size
@@ -182,31 +183,9 @@ async def analyses_of(api: Api, tenant_id: str, sha256: str) -> int:
 
 async def analyse(api: Api, file_id: str) -> File:
     """Give a file an analysis with vectors, as a description would, and return its row."""
-    async with uows_of(api).write() as uow:
-        file = await uow.session.get(File, file_id)
-        assert file is not None
-        uow.session.add(
-            Analysis(
-                tenant_id=file.tenant_id,
-                sha256=file.sha256,
-                pipeline="p",
-                description="a test pattern",
-                tags=[],
-                key_elements=[],
-                visible_text=None,
-                text_regions=[],
-                confidence_score=None,
-                providers=["test"],
-                embedding=np.ones(384, np.float32).tobytes(),
-                image_features=np.ones(1280, np.float32).tobytes(),
-                class_scores=None,
-                timings_ms={},
-                created_at=datetime.now(UTC),
-            )
-        )
-        file.analysis_pipeline = "p"
-        await uow.commit()
-    return file
+    return await give_analysis(
+        api, file_id, embedding=np.ones(384, np.float32), image_features=np.ones(1280, np.float32)
+    )
 
 
 async def stored_keys(api: Api, tenant_id: str, sha256: str, variants: Iterable[str]) -> set[str]:

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import delete, update
 
 from apiclient import Api
+from catalogrows import give_analysis
 from imagefactory import jpeg_bytes
-from scopix.server.catalog.models import Analysis, File
+from scopix.server.catalog.models import File
 from scopix.server.catalog.vector_snapshots import Snapshot, VectorSnapshots
 from scopix.server.services.search import SemanticIndex
 from scopix.server.services.vector_index import TenantRows, VectorIndex
@@ -140,31 +141,9 @@ async def upload(api: Api, seed: int) -> str:
 async def describe(api: Api, file_id: str, seed: int) -> np.ndarray:
     """Give the file an analysis with a text embedding of its own, as a description would."""
     embedding = np.random.default_rng(seed).normal(size=384).astype("f4")
-    async with api.services.ingest.uows.write() as uow:
-        file = await uow.session.get(File, file_id)
-        assert file is not None
-        uow.session.add(
-            Analysis(
-                tenant_id=file.tenant_id,
-                sha256=file.sha256,
-                pipeline=f"p{seed}",
-                description="a test pattern",
-                tags=[],
-                key_elements=[],
-                visible_text=None,
-                text_regions=[],
-                confidence_score=None,
-                providers=["test"],
-                embedding=embedding.tobytes(),
-                image_features=None,
-                class_scores=[[seed, 0.5]],
-                timings_ms={},
-                created_at=datetime.now(UTC),
-            )
-        )
-        file.analysis_pipeline = f"p{seed}"
-        file.updated_at = datetime.now(UTC)
-        await uow.commit()
+    await give_analysis(
+        api, file_id, pipeline=f"p{seed}", embedding=embedding, class_scores=[[seed, 0.5]]
+    )
     return embedding
 
 

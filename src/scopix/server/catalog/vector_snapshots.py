@@ -33,6 +33,8 @@ from typing import Any, BinaryIO, Final
 import numpy as np
 import numpy.typing as npt
 
+from scopix.server.storage.local import fsync_dir
+
 __all__ = ["Snapshot", "VectorSnapshots"]
 
 log = logging.getLogger("scopix.search.snapshots")
@@ -83,7 +85,7 @@ class VectorSnapshots:
         staged = current.with_suffix(f".{uuid.uuid4().hex}.tmp")
         _write(staged, lambda f: f.write(json.dumps(record).encode()))
         os.replace(staged, current)
-        _fsync_folder(self.folder)
+        fsync_dir(self.folder)
         self._remove_others(tenant_id, kind, keep=stem)
 
     def load(self, tenant_id: str, kind: str, fingerprint: str) -> Snapshot | None:
@@ -148,11 +150,3 @@ def _write(path: Path, fill: Callable[[BinaryIO], object]) -> None:
         fill(file)
         file.flush()
         os.fsync(file.fileno())
-
-
-def _fsync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

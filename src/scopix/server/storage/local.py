@@ -204,7 +204,7 @@ class LocalBlobStore:
         _fsync_file(staged)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
 
     def _put_bytes(self, final: Path, data: bytes) -> None:
         staged = self.new_staging_path()
@@ -214,7 +214,7 @@ class LocalBlobStore:
             os.fsync(handle.fileno())
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
 
     def _list_stale_prefixes(self, depth: int, older_than_s: float) -> list[str]:
         cutoff = time.time() - older_than_s
@@ -258,17 +258,17 @@ def _move(source: Path, target: Path) -> None:
         os.replace(source, target)
     except FileNotFoundError:
         raise BlobNotFound(source.name) from None
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
     if source.parent != target.parent:
-        _fsync_dir(source.parent)
+        fsync_dir(source.parent)
 
 
 def _begin(folder: Path, key: str) -> None:
     folder.mkdir(parents=True)
     (folder / "key").write_text(key)
     # Durable before the catalog names it: a crash must not lose a begun upload's folder.
-    _fsync_dir(folder)
-    _fsync_dir(folder.parent)
+    fsync_dir(folder)
+    fsync_dir(folder.parent)
 
 
 @dataclass(frozen=True)
@@ -488,7 +488,7 @@ def _write_marker(folder: Path, placed: _Placed) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, folder / f"{part.number}.part")
-        _fsync_dir(folder)
+        fsync_dir(folder)
     except FileNotFoundError:
         raise BlobNotFound(f"direct upload {folder.name}") from None
 
@@ -575,7 +575,7 @@ def _seal(folder: Path, final: Path, parts: list[StoredPart]) -> None:
         raise
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(joined, final)
-    _fsync_dir(final.parent)
+    fsync_dir(final.parent)
     shutil.rmtree(closed, ignore_errors=True)
 
 
@@ -645,7 +645,8 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a folder's entries (files created, renamed or removed in it) durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
