@@ -4,8 +4,9 @@ the same run.
 
 The client runs in a child process of its own, so its peak RSS (its own ru_maxrss) is the
 SDK's alone; the server's is its kernel high-water mark (VmHWM) just before it stops. The
-file is an MP4 (an `ftyp` box, then noise): stored as it is, so what is measured is moving and
-verifying bytes, not decoding them.
+file is an MP4 (an `ftyp` box, then noise), and the server probes no video
+(SCOPIX_VIDEO_MAX_BYTES=1): it is stored as it is, so what is measured is moving and verifying
+bytes, not decoding them.
 
     .venv/bin/python bench/large_upload.py [--size-mb 3000] [--stores local,s3]
 """
