@@ -1,5 +1,5 @@
-"""Catalog rows written as the services would, for tests that need a described file without
-running a description."""
+"""Minimal catalog rows for tests that talk to the repositories directly, and analyses written
+as a finished description would, for tests that need a described file without running one."""
 
 from __future__ import annotations
 
@@ -8,7 +8,29 @@ from datetime import UTC, datetime
 import numpy as np
 
 from apiclient import Api
-from scopix.server.catalog.models import Analysis, File
+from scopix.server.catalog.models import Analysis, Blob, File, Tenant
+from scopix.server.domain.ids import new_id
+
+
+def tenant_row(tier: str = "free") -> Tenant:
+    """A new tenant named after its id."""
+    tenant_id = new_id()
+    return Tenant(
+        id=tenant_id, name=tenant_id, tier=tier, prepaid_credits=0, created_at=datetime.now(UTC)
+    )
+
+
+def blob_row(tenant_id: str, sha256: str) -> Blob:
+    """A one-byte PNG blob with no variants yet."""
+    return Blob(
+        tenant_id=tenant_id,
+        sha256=sha256,
+        storage_key="k",
+        size_bytes=1,
+        mime_type="image/png",
+        variants=[],
+        created_at=datetime.now(UTC),
+    )
 
 
 async def give_analysis(
