@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from scopix.server.catalog.loop_sqlite import begin_immediate, loop_connector
+
 SQLITE_BUSY_TIMEOUT_S = 30
 
 
@@ -38,13 +40,15 @@ class Database:
             await engine.dispose()
 
 
-def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
+def _sqlite_engine(url: str, *, writer: bool, pool_size: int) -> AsyncEngine:
+    # The writer runs on the event loop (catalog/loop_sqlite.py); readers on aiosqlite's threads.
+    connection: dict[str, Any] = (
+        {"async_creator": loop_connector(make_url(url).database or "")}
+        if writer
+        else {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
+    )
     engine = create_async_engine(
-        url,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S},
-        pool_size=pool_size,
-        max_overflow=0,
-        pool_timeout=120,
+        url, pool_size=pool_size, max_overflow=0, pool_timeout=120, **connection
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -54,13 +58,16 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+        if not writer:  # the writer never waits on the loop (loop_sqlite.begin_immediate)
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # A writer takes the lock up front so two writers never deadlock on upgrade.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if writer:  # the lock is taken up front so two writers never deadlock on upgrade
+            begin_immediate(conn, SQLITE_BUSY_TIMEOUT_S)
+        else:
+            conn.exec_driver_sql("BEGIN")
 
     return engine
 
@@ -68,8 +75,8 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
 def connect(url: str) -> Database:
     """Open the catalog at `url` (an SQLAlchemy async URL)."""
     if make_url(url).get_backend_name() == "sqlite":
-        writer = _sqlite_engine(url, immediate=True, pool_size=1)
-        reader = _sqlite_engine(url, immediate=False, pool_size=5)
+        writer = _sqlite_engine(url, writer=True, pool_size=1)
+        reader = _sqlite_engine(url, writer=False, pool_size=5)
         engines: tuple[AsyncEngine, ...] = (writer, reader)
     else:
         writer = reader = create_async_engine(
