@@ -198,13 +198,30 @@ async def test_room_held_by_a_dead_upload_is_reclaimed_after_its_lease(
         assert (await storage(api))["storage_used_bytes"] == 50_000
 
 
+async def test_the_sweep_gives_back_expired_room_that_still_fit_the_quota(
+    settings: Settings,
+) -> None:
+    async with api_with(settings, **starter_quota(100_000)) as api:
+        tenant_id = await _tenant_id(api, "acme")
+        quota = api.services.ingest.room.quota
+        await _expire(api, await quota.reserve(tenant_id, 20_000))
+        live = await quota.reserve(tenant_id, 5_000)  # fits: nothing is reclaimed on demand
+        assert (await quota.standing(tenant_id)).used == 25_000
+
+        await api.services.maintenance.sweep()  # (or the app's own sweep at start, if later)
+
+        assert (await quota.standing(tenant_id)).used == 5_000  # the live reservation stays
+        await quota.release(live)
+        assert (await quota.standing(tenant_id)).used == 0
+
+
 async def test_an_upload_outliving_its_lease_is_still_counted(settings: Settings) -> None:
     async with api_with(settings, **starter_quota(100_000)) as api:
         tenant_id = await _tenant_id(api, "acme")
         quota = api.services.ingest.room.quota
         slow = await quota.reserve(tenant_id, 30_000)
         await _expire(api, slow)
-        await quota.release(await quota.reserve(tenant_id, 1))  # reclaims the expired room
+        await api.services.maintenance.sweep()  # reclaims the expired room
         assert (await quota.standing(tenant_id)).used == 0
 
         async with api.services.ingest.uows.write() as uow:  # the slow upload keeps its bytes

@@ -129,6 +129,15 @@ class TenantRepository:
             await self.release_storage(tenant_id, reclaimed)
         return reclaimed
 
+    async def tenants_with_expired_storage(self, now: datetime) -> Sequence[str]:
+        """The tenants holding reservations past their expiry (`reclaim_expired_storage`)."""
+        rows = await self.session.scalars(
+            select(StorageReservation.tenant_id)
+            .where(StorageReservation.expires_at <= now)
+            .distinct()
+        )
+        return rows.all()
+
     async def _add_storage(self, tenant_id: str, nbytes: int, limit: int | None) -> bool:
         statement = update(Tenant).where(Tenant.id == tenant_id)
         if limit is not None:

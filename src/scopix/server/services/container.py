@@ -198,6 +198,7 @@ def build_services(settings: Settings) -> Services:
             timedelta(days=settings.purge_after_days),
             links,
             _recrawl_after(settings),
+            ingest.room.quota,
         ),
         describe=DescribeService(uows, queue, settings.describe_max_attempts),
         documents=DocumentService(uows, store, media, embedder),

@@ -101,11 +101,13 @@ class _Placement:
 @dataclass(frozen=True)
 class _Found:
     """What the catalog held for an upload's bytes when looked at: what an earlier attempt of
-    the same keyed upload recorded, else the tenant's blob and a live file of them."""
+    the same keyed upload recorded, else the tenant's blob and a live file of them; and the
+    room reserved for the bytes when they were new to the tenant."""
 
     earlier: Ingested | None
     blob: Blob | None
     live: File | None
+    reservation: Reservation | None = None
 
 
 @dataclass(frozen=True)
@@ -161,24 +163,48 @@ class Ingestor:
             staged = replace(staged, filename=validate_filename(staged.filename))
             media = _media_of(staged)
             handler = self.media.of(media)
-            # One look at the catalog serves the probe and the dedup below; what changes
-            # meanwhile is caught in the recording transaction, which looks again under lock.
-            found = await self._look(tenant_id, staged.sha256, upload_ref)
-            if found.earlier is not None:
-                return found.earlier
-            probed = None
-            if handler.probes(staged.size):
-                probed = await self._probe(staged, media, handler, stored=found.blob is not None)
             # Media with nothing to describe get no job and take no credit.
             options = replace(options, auto_describe=options.auto_describe and handler.describable)
-            fields = probed.file_fields if probed is not None else {}
-            placed = _Placement(session_id, upload_ref, fields)
-            preview = probed.rendered if probed is not None else None
-            return await self._store_and_record(
-                tenant_id, staged, media, options, placed, preview, found
-            )
+            # One look at the catalog serves the probe and the dedup below; what changes
+            # meanwhile is caught in the recording transaction, which looks again under lock.
+            found = await self._look_and_reserve(tenant_id, staged, upload_ref, options)
+            try:
+                return await self._probe_store_and_record(
+                    tenant_id,
+                    staged,
+                    media,
+                    handler,
+                    options,
+                    _Placement(session_id, upload_ref),
+                    found,
+                )
+            finally:
+                if found.reservation is not None and not found.reservation.settled:
+                    await self.room.quota.release(found.reservation)
         finally:
             await self._discard(staged)
+
+    async def _probe_store_and_record(
+        self,
+        tenant_id: str,
+        staged: Upload,
+        media: MediaType,
+        handler: MediaHandler,
+        options: UploadOptions,
+        placed: _Placement,
+        found: _Found,
+    ) -> Ingested:
+        if found.earlier is not None:
+            return found.earlier
+        probed = None
+        if handler.probes(staged.size):
+            probed = await self._probe(staged, media, handler, stored=found.blob is not None)
+        if probed is not None:
+            placed = replace(placed, file_fields=probed.file_fields)
+        preview = probed.rendered if probed is not None else None
+        return await self._store_and_record(
+            tenant_id, staged, media, options, placed, preview, found
+        )
 
     async def ingest_written(
         self,
@@ -265,13 +291,25 @@ class Ingestor:
     async def _look(self, tenant_id: str, sha256: str, upload_ref: str | None) -> _Found:
         """What the catalog holds for these bytes, in one read transaction."""
         async with self.uows.read() as uow:
-            if upload_ref is not None:
-                earlier = await _stored_under(uow, tenant_id, upload_ref, sha256)
-                if earlier is not None:
-                    return _Found(earlier, None, None)
-            blob = await uow.blobs.get(tenant_id, sha256)
-            live = await uow.files.find_live_by_hash(tenant_id, sha256)
-        return _Found(None, blob, live)
+            return await _found(uow, tenant_id, sha256, upload_ref)
+
+    async def _look_and_reserve(
+        self, tenant_id: str, staged: Upload, upload_ref: str | None, options: UploadOptions
+    ) -> _Found:
+        """`_look`, and for bytes new to the tenant, room reserved for them (a description
+        credit checked too) in the same transaction: one trip to the catalog's writer where
+        a look and a reservation took two. The caller settles or releases the reservation."""
+        async with self.uows.write() as uow:
+            found = await _found(uow, tenant_id, staged.sha256, upload_ref)
+            if found.earlier is not None or found.blob is not None:
+                return found  # nothing to store (or a purge to wait for first): no room taken
+            if options.auto_describe:  # refuse before any byte is stored; _record checks again
+                await reserve_descriptions(uow, tenant_id, 1)
+            if isinstance(staged, StagedUpload):  # its bytes are on the data disk already
+                self.room.disk.check(0)
+            reservation = await self.room.quota.reserve_in(uow, tenant_id, staged.size)
+            await uow.commit()
+        return replace(found, reservation=reservation)
 
     async def _probe(
         self, staged: Upload, media: MediaType, handler: MediaHandler, *, stored: bool
@@ -313,15 +351,17 @@ class Ingestor:
         )
         if outcome is DedupOutcome.SKIPPED and live is not None and blob is not None:
             return await self.skipped(live, blob)
-        if options.auto_describe:  # refuse before any byte is stored; _record checks again
-            async with self.uows.read() as uow:
+        if options.auto_describe and found.reservation is None:
+            async with self.uows.read() as uow:  # refuse before any byte is stored, as above
                 await reserve_descriptions(uow, tenant_id, 1)
         if blob is not None:  # bytes the tenant already stores cost no room
             try:
                 return await self._record_once(tenant_id, staged, media, None, options, placed)
             except _BytesPurged:  # a purge took them since the look above: store them anew
                 await self._purge_finished(tenant_id, staged.sha256)
-        return await self._store_new(tenant_id, staged, media, options, placed, preview)
+        return await self._store_new(
+            tenant_id, staged, media, options, placed, preview, found.reservation
+        )
 
     async def _purge_finished(self, tenant_id: str, sha256: str) -> None:
         """Wait until a purge has removed these bytes (their row is gone, or live again after
@@ -344,12 +384,15 @@ class Ingestor:
         options: UploadOptions,
         placed: _Placement,
         preview: RenderedImage | None,
+        reservation: Reservation | None = None,
     ) -> Ingested:
-        """Store bytes new to the tenant: room is reserved before they are kept, and given
-        back unless the file that keeps them is recorded."""
-        if isinstance(staged, StagedUpload):  # its bytes are on the data disk already
-            self.room.disk.check(0)
-        reservation = await self.room.quota.reserve(tenant_id, staged.size)
+        """Store bytes new to the tenant: room is reserved before they are kept (unless the
+        caller holds `reservation` for them), and given back unless the file that keeps them
+        is recorded."""
+        if reservation is None:
+            if isinstance(staged, StagedUpload):  # its bytes are on the data disk already
+                self.room.disk.check(0)
+            reservation = await self.room.quota.reserve(tenant_id, staged.size)
         try:
             new_blob = await self._store_blob(tenant_id, staged, media, preview)
             return await self._record_once(
@@ -503,6 +546,16 @@ class Ingestor:
         async with self.uows.read() as uow:
             tags = await uow.files.tags_for([live.id])
         return Ingested(live, blob, tuple(tags.get(live.id, ())), deduplicated=True, skipped=True)
+
+
+async def _found(uow: UnitOfWork, tenant_id: str, sha256: str, upload_ref: str | None) -> _Found:
+    if upload_ref is not None:
+        earlier = await _stored_under(uow, tenant_id, upload_ref, sha256)
+        if earlier is not None:
+            return _Found(earlier, None, None)
+    blob = await uow.blobs.get(tenant_id, sha256)
+    live = await uow.files.find_live_by_hash(tenant_id, sha256)
+    return _Found(None, blob, live)
 
 
 async def _stored_under(

@@ -1,6 +1,7 @@
 """Housekeeping: abandoned staging files, blobs whose catalog row never committed, idempotency
-keys past retention, direct uploads that will never complete, files deleted long enough
-ago to be purged; and links due for a recrawl, when periodic recrawls are on."""
+keys past retention, direct uploads that will never complete, storage room that uploads of
+dead processes held, files deleted long enough ago to be purged; and links due for a
+recrawl, when periodic recrawls are on."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from scopix.server.services.direct_uploads import DirectUploadService
 from scopix.server.services.idempotency import IdempotencyService
 from scopix.server.services.links import LinkService
 from scopix.server.services.purge import Purger
+from scopix.server.services.storage_quota import StorageQuota
 from scopix.server.storage.base import BlobStore
 
 log = logging.getLogger("scopix.maintenance")
@@ -35,6 +37,7 @@ class SweepReport:
     purged_files: int = 0
     purged_blobs: int = 0
     recrawled_links: int = 0
+    reclaimed_bytes: int = 0
 
 
 class Maintenance:
@@ -51,6 +54,7 @@ class Maintenance:
         purge_after: timedelta = DEFAULT_PURGE_AFTER,
         links: LinkService | None = None,
         recrawl_after: timedelta | None = None,
+        storage: StorageQuota | None = None,
     ) -> None:
         self.uows = uows
         self.store = store
@@ -61,11 +65,13 @@ class Maintenance:
         self.purge_after = purge_after
         self.links = links
         self.recrawl_after = recrawl_after
+        self.storage = storage or StorageQuota(uows, {})
 
     async def sweep(self) -> SweepReport:
         """Remove staging files and orphan blobs older than the grace period, idempotency keys
         past retention, and files deleted more than `purge_after` ago; queue a crawl of the
-        links last crawled more than `recrawl_after` ago (None: never)."""
+        links last crawled more than `recrawl_after` ago (None: never); give back the room of
+        storage reservations past their lease."""
         staging = await self.store.sweep_staging(self.grace_seconds)
         orphans = 0
         for prefix in await self.store.list_stale_prefixes(3, self.grace_seconds):
@@ -74,6 +80,7 @@ class Maintenance:
                 orphans += 1
         keys = await self.idempotency.purge_expired()
         uploads = await self.direct_uploads.sweep() if self.direct_uploads else 0
+        reclaimed = await self.storage.reclaim_expired()
         purged = await self.purger.purge(self.purge_after, PURGE_BATCHES_PER_SWEEP)
         recrawled = 0
         if self.links is not None and self.recrawl_after is not None:
@@ -86,7 +93,9 @@ class Maintenance:
                 keys,
                 uploads,
             )
-        return SweepReport(staging, orphans, keys, uploads, purged.files, purged.blobs, recrawled)
+        return SweepReport(
+            staging, orphans, keys, uploads, purged.files, purged.blobs, recrawled, reclaimed
+        )
 
     async def _is_orphan(self, prefix: str) -> bool:
         parsed = parse_blob_prefix(prefix)

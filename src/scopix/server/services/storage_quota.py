@@ -72,21 +72,39 @@ class StorageQuota:
 
     async def reserve(self, tenant_id: str, nbytes: int) -> Reservation:
         """Count `nbytes` against the quota before they are kept, or refuse (QuotaExceeded).
-        The caller settles the reservation with the file that keeps the bytes, or releases it.
-        Room that uploads of dead processes still held is reclaimed first."""
+        The caller settles the reservation with the file that keeps the bytes, or releases it."""
+        async with self.uows.write() as uow:
+            reservation = await self.reserve_in(uow, tenant_id, nbytes)
+            await uow.commit()
+        return reservation
+
+    async def reserve_in(self, uow: UnitOfWork, tenant_id: str, nbytes: int) -> Reservation:
+        """`reserve` within the caller's write transaction, which commits it. Room that uploads
+        of dead processes still held is reclaimed when the bytes would not fit otherwise."""
         now = datetime.now(UTC)
         row = StorageReservation(
             id=new_id(), tenant_id=tenant_id, nbytes=nbytes, expires_at=now + RESERVATION_LEASE
         )
-        async with self.uows.write() as uow:
-            await uow.tenants.reclaim_expired_storage(tenant_id, now)
-            reserved = await uow.tenants.reserve_storage(row, await self._limit(uow, tenant_id))
-            if not reserved:
-                refused = await self._standing(uow, tenant_id)
-            await uow.commit()
+        limit = await self._limit(uow, tenant_id)
+        reserved = await uow.tenants.reserve_storage(row, limit)
+        if not reserved and await uow.tenants.reclaim_expired_storage(tenant_id, now):
+            reserved = await uow.tenants.reserve_storage(row, limit)
         if not reserved:
-            raise over_quota(refused, nbytes)
+            raise over_quota(await self._standing(uow, tenant_id), nbytes)
         return Reservation(row.id, tenant_id, nbytes)
+
+    async def reclaim_expired(self) -> int:
+        """Give back the room every tenant's uploads of dead processes still held (a
+        reservation is reclaimed on demand only where bytes would not fit); the bytes."""
+        now = datetime.now(UTC)
+        async with self.uows.read() as uow:
+            tenants = await uow.tenants.tenants_with_expired_storage(now)
+        reclaimed = 0
+        for tenant_id in tenants:
+            async with self.uows.write() as uow:
+                reclaimed += await uow.tenants.reclaim_expired_storage(tenant_id, now)
+                await uow.commit()
+        return reclaimed
 
     async def release(self, reservation: Reservation) -> None:
         """Give back a reservation whose bytes were not kept; done even when the caller was
