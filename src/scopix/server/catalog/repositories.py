@@ -6,13 +6,14 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     Float,
     Select,
     String,
+    Table,
     and_,
     case,
     delete,
@@ -22,9 +23,11 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, make_transient_to_detached
 
 from scopix.server.catalog.models import (
     ACTIVE_JOB_STATES,
@@ -209,15 +212,28 @@ class BlobRepository:
         Either way the row stays locked until commit, so uploads of the same bytes record their
         files one after the other and each sees the files of the others.
         """
-        try:
-            async with self.session.begin_nested():
-                self.session.add(blob)
+        if await self._insert_if_absent(blob):
             return blob, True
-        except IntegrityError:
-            existing = await self.lock(blob.tenant_id, blob.sha256)
-            if existing is None:
-                raise
-            return existing, False
+        existing = await self.lock(blob.tenant_id, blob.sha256)
+        if existing is None:  # pragma: no cover - the conflicting row is not deleted meanwhile
+            raise IntegrityError("blob insert", None, Exception("conflicting blob row vanished"))
+        return existing, False
+
+    async def _insert_if_absent(self, blob: Blob) -> bool:
+        """INSERT ... ON CONFLICT DO NOTHING: one statement where a savepoint around the
+        ORM's insert took three. The inserted row joins the session as if it was loaded."""
+        blob.state = blob.state or BlobState.LIVE
+        blob.variants = blob.variants or []
+        table = cast(Table, Blob.__table__)
+        values = {column.key: getattr(blob, column.key) for column in table.columns}
+        dialect = self.session.get_bind().dialect.name
+        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        result = await self.session.execute(insert(table).values(values).on_conflict_do_nothing())
+        if int(getattr(result, "rowcount", 0) or 0) != 1:
+            return False
+        make_transient_to_detached(blob)
+        self.session.add(blob)
+        return True
 
     async def lock(self, tenant_id: str, sha256: str) -> Blob | None:
         """The blob row, locked until commit (SQLite's writer lock already covers it)."""
