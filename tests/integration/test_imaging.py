@@ -35,7 +35,7 @@ from scopix.server.imaging import (
     read_header,
     render_variants,
 )
-from scopix.server.imaging.variants import content_created_at
+from scopix.server.imaging.variants import content_created_at, variants_of
 
 API_SIZES = {"tiny_64": 64, "small_256": 256, "medium_750": 750, "large_1024": 1024}
 WEBP_CHUNKS = {b"VP8 ", b"VP8L", b"VP8X", b"ALPH"}
@@ -384,6 +384,28 @@ def test_blur_hash_is_valid_and_looks_like_the_image(write: Callable[[bytes], Pa
     image = pyvips.Image.new_from_memory(preview.tobytes(), 60, 40, 3, "uchar")
     for band in range(3):
         assert abs(image[band].avg() - pattern(600, 400)[band].avg()) < 20
+
+
+def test_blur_hash_of_the_64px_preview_looks_like_the_image(write: Callable[[bytes], Path]) -> None:
+    # The preview's pixels are averaged 2 x 2 for the hash, not resized by libvips.
+    rendered = render_variants(write(jpeg_bytes(600, 400)), {"tiny_64": 64})
+    assert rendered.blur_hash is not None
+    preview = blurhash.decode(rendered.blur_hash, 60, 40)
+    image = pyvips.Image.new_from_memory(preview.tobytes(), 60, 40, 3, "uchar")
+    for band in range(3):
+        assert abs(image[band].avg() - pattern(600, 400)[band].avg()) < 20
+
+
+@settings(max_examples=40, deadline=None)
+@given(width=st.integers(1, 130), height=st.integers(1, 130))
+def test_every_shape_has_a_valid_blur_hash(width: int, height: int) -> None:
+    grey = (pyvips.Image.black(width, height, bands=3) + 128).cast("uchar")
+    rendered = variants_of(grey.copy(interpretation="srgb"), {})
+    assert rendered.blur_hash is not None
+    assert blurhash.is_valid_blurhash(rendered.blur_hash)
+    assert blurhash.decode(rendered.blur_hash, 4, 4).getpixel((2, 2)) == pytest.approx(
+        (128, 128, 128), abs=2
+    )
 
 
 def test_blur_hash_of_a_transparent_image_is_on_white(write: Callable[[bytes], Path]) -> None:
