@@ -47,6 +47,19 @@ async def test_uncommitted_work_is_rolled_back(uows: UnitOfWorkFactory) -> None:
         assert await uow.blobs.get(tenant_id, SHA) is None
 
 
+async def test_an_inserted_blob_reads_whole_with_no_lazy_load(uows: UnitOfWorkFactory) -> None:
+    tenant_id = await _tenant(uows)
+    async with uows.write() as uow:
+        blob, inserted = await uow.blobs.add_if_absent(blob_row(tenant_id, SHA))  # no width set
+        # Under asyncio a lazy load would raise MissingGreenlet: each column is loaded.
+        assert (inserted, blob.width, blob.state, blob.variants) == (True, None, "live", [])
+        blob.variants = ["tiny_64"]  # the row is in the session: a change is flushed
+        await uow.commit()
+    async with uows.read() as uow:
+        stored = await uow.blobs.get(tenant_id, SHA)
+    assert stored is not None and stored.variants == ["tiny_64"]
+
+
 async def test_racing_blob_inserts_keep_one_row(uows: UnitOfWorkFactory) -> None:
     tenant_id = await _tenant(uows)
 

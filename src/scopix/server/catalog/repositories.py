@@ -226,6 +226,8 @@ class BlobRepository:
         blob.variants = blob.variants or []
         table = cast(Table, Blob.__table__)
         values = {column.key: getattr(blob, column.key) for column in table.columns}
+        for key, value in values.items():  # each one set: nothing is left for a lazy load
+            setattr(blob, key, value)
         dialect = self.session.get_bind().dialect.name
         insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
         result = await self.session.execute(insert(table).values(values).on_conflict_do_nothing())
