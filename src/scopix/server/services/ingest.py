@@ -554,8 +554,9 @@ async def _found(uow: UnitOfWork, tenant_id: str, sha256: str, upload_ref: str |
         if earlier is not None:
             return _Found(earlier, None, None)
     blob = await uow.blobs.get(tenant_id, sha256)
-    live = await uow.files.find_live_by_hash(tenant_id, sha256)
-    return _Found(None, blob, live)
+    if blob is None:  # a file names its blob (a foreign key): no blob, no file to look for
+        return _Found(None, None, None)
+    return _Found(None, blob, await uow.files.find_live_by_hash(tenant_id, sha256))
 
 
 async def _stored_under(
