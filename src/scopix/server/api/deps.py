@@ -22,8 +22,9 @@ _bearer = HTTPBearer(auto_error=False, description="scopix_<8 alphanumerics>_<se
 PRINCIPAL_STATE_KEY = "principal"
 
 
-def get_services(request: Request) -> Services:
-    """The services wired at startup."""
+async def get_services(request: Request) -> Services:
+    """The services wired at startup. (Async, as every dependency here: FastAPI runs a plain
+    function in a worker thread, a round trip per request for one attribute read.)"""
     services: Services = request.app.state.services
     return services
 
