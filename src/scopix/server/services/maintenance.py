@@ -5,6 +5,7 @@ recrawl, when periodic recrawls are on."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -66,12 +67,23 @@ class Maintenance:
         self.links = links
         self.recrawl_after = recrawl_after
         self.storage = storage or StorageQuota(uows, {})
+        self._swept = asyncio.Event()
+
+    async def swept_once(self) -> None:
+        """Wait until a sweep has ended, well or not (a server sweeps as it starts)."""
+        await self._swept.wait()
 
     async def sweep(self) -> SweepReport:
         """Remove staging files and orphan blobs older than the grace period, idempotency keys
         past retention, and files deleted more than `purge_after` ago; queue a crawl of the
         links last crawled more than `recrawl_after` ago (None: never); give back the room of
         storage reservations past their lease."""
+        try:
+            return await self._sweep()
+        finally:
+            self._swept.set()
+
+    async def _sweep(self) -> SweepReport:
         staging = await self.store.sweep_staging(self.grace_seconds)
         orphans = 0
         for prefix in await self.store.list_stale_prefixes(3, self.grace_seconds):
