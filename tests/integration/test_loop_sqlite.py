@@ -119,11 +119,21 @@ async def test_an_error_in_a_statement_reaches_the_caller_and_rolls_back(
         assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 0
 
 
-async def test_the_catalogs_writer_is_the_loop_connection(tmp_path: Path) -> None:
+async def test_the_catalogs_writer_and_lookups_are_loop_connections(tmp_path: Path) -> None:
     database = connect(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}")
-    writer, reader = database.engines
-    for engine, on_loop in ((writer, True), (reader, False)):
+    writer, reader, looker = database.engines
+    for engine, on_loop in ((writer, True), (reader, False), (looker, True)):
         async with engine.connect() as conn:
             raw = await conn.get_raw_connection()
             assert isinstance(raw.driver_connection, loop_sqlite.LoopConnection) is on_loop
+    await database.dispose()
+
+
+async def test_a_lookup_on_the_loop_reads_while_another_connection_writes(db_file: Path) -> None:
+    database = connect(f"sqlite+aiosqlite:///{db_file}")
+    held = _hold_lock(db_file, seconds=1.0)
+    await asyncio.to_thread(held.wait)
+    async with database.looker() as session:  # WAL: a reader never waits for the writer
+        count = await session.scalar(text("SELECT count(*) FROM t"))
+    assert count == 0  # the other connection's row is not committed yet
     await database.dispose()

@@ -18,14 +18,19 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from scopix.server.catalog.loop_sqlite import begin_immediate, loop_connector
 
 SQLITE_BUSY_TIMEOUT_S = 30
+#: A reader in WAL mode meets a lock only while another connection recovers or resets the WAL
+#: (rare and short): a lookup on the loop waits that out in place.
+_LOOKER_BUSY_S = 0.2
 
 
 @dataclass
 class Database:
-    """The catalog connection: a session factory for reads and one for writes."""
+    """The catalog connection: session factories for reads, for lookups by key and for
+    writes."""
 
     url: str
     reader: async_sessionmaker[AsyncSession]
+    looker: async_sessionmaker[AsyncSession]
     writer: async_sessionmaker[AsyncSession]
     engines: tuple[AsyncEngine, ...]
 
@@ -40,11 +45,13 @@ class Database:
             await engine.dispose()
 
 
-def _sqlite_engine(url: str, *, writer: bool, pool_size: int) -> AsyncEngine:
-    # The writer runs on the event loop (catalog/loop_sqlite.py); readers on aiosqlite's threads.
+def _sqlite_engine(url: str, *, writer: bool, pool_size: int, on_loop: bool) -> AsyncEngine:
+    # The writer and the lookups by key run on the event loop (catalog/loop_sqlite.py); other
+    # readers on aiosqlite's threads, since a scan would hold the loop.
+    path = make_url(url).database or ""
     connection: dict[str, Any] = (
-        {"async_creator": loop_connector(make_url(url).database or "")}
-        if writer
+        {"async_creator": loop_connector(path, busy_timeout_s=0 if writer else _LOOKER_BUSY_S)}
+        if on_loop
         else {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
     )
     engine = create_async_engine(
@@ -58,7 +65,7 @@ def _sqlite_engine(url: str, *, writer: bool, pool_size: int) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        if not writer:  # the writer never waits on the loop (loop_sqlite.begin_immediate)
+        if not on_loop:  # a connection on the loop waits as loop_connector was told
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
         cursor.close()
 
@@ -75,17 +82,19 @@ def _sqlite_engine(url: str, *, writer: bool, pool_size: int) -> AsyncEngine:
 def connect(url: str) -> Database:
     """Open the catalog at `url` (an SQLAlchemy async URL)."""
     if make_url(url).get_backend_name() == "sqlite":
-        writer = _sqlite_engine(url, writer=True, pool_size=1)
-        reader = _sqlite_engine(url, writer=False, pool_size=5)
-        engines: tuple[AsyncEngine, ...] = (writer, reader)
+        writer = _sqlite_engine(url, writer=True, pool_size=1, on_loop=True)
+        reader = _sqlite_engine(url, writer=False, pool_size=5, on_loop=False)
+        looker = _sqlite_engine(url, writer=False, pool_size=2, on_loop=True)
+        engines: tuple[AsyncEngine, ...] = (writer, reader, looker)
     else:
-        writer = reader = create_async_engine(
+        writer = reader = looker = create_async_engine(
             url, pool_size=10, max_overflow=10, pool_pre_ping=True
         )
         engines = (writer,)
     return Database(
         url=url,
         reader=async_sessionmaker(reader, expire_on_commit=False),
+        looker=async_sessionmaker(looker, expire_on_commit=False),
         writer=async_sessionmaker(writer, expire_on_commit=False),
         engines=engines,
     )

@@ -83,6 +83,11 @@ class UnitOfWorkFactory:
         """A unit of work that only reads."""
         return UnitOfWork(self.database.reader)
 
+    def lookup(self) -> UnitOfWork:
+        """A unit of work that reads a few rows by their keys, and nothing else: on SQLite it
+        runs on the event loop (catalog/loop_sqlite.py), where no scan may run."""
+        return UnitOfWork(self.database.looker)
+
     def write(self) -> UnitOfWork:
         """A unit of work that writes (on SQLite, it holds the single writer lock)."""
         return UnitOfWork(self.database.writer)

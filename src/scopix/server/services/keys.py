@@ -81,7 +81,7 @@ class KeyService:
     async def authenticate(self, presented: PresentedKey) -> Principal:
         """The principal of a presented key, or InvalidApiKey. The key is read afresh on every
         call and nothing is cached, so a revoked or expired key is refused at its next use."""
-        async with self.uows.read() as uow:
+        async with self.uows.lookup() as uow:
             found = await uow.keys.get_with_tenant(presented.prefix)
         if found is None:
             raise InvalidApiKey("the API key is not valid")
