@@ -121,6 +121,6 @@ class StorageQuota:
         return StorageStanding(used, limit)
 
     async def _limit(self, uow: UnitOfWork, tenant_id: str) -> int | None:
-        tenant = await uow.tenants.get(tenant_id)
-        assert tenant is not None, "an authenticated tenant exists"
-        return storage_limit(tier_named(tenant.tier), self.overrides)
+        tier = await uow.tenants.tier(tenant_id)
+        assert tier is not None, "an authenticated tenant exists"
+        return storage_limit(tier_named(tier), self.overrides)
