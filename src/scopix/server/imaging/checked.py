@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyvips
+
 from scopix.server.domain.limits import ImageLimits
 from scopix.server.imaging.analysis import decode_for_analysis
-from scopix.server.imaging.probe import ImageHeader, read_header
+from scopix.server.imaging.probe import ImageHeader, header_of, open_header
 from scopix.server.imaging.variants import RenderedImage, render_variants
 from scopix.server.isolation import IsolatedPool, IsolationLimits, reserve_memory
 from scopix.server.vision.base import DecodedImage
@@ -39,25 +41,33 @@ class ProbedUpload:
 def checked_header(path: Path, limits: ImageLimits, *, decoding: bool = True) -> ImageHeader:
     """The header, once it passed the limits and, when pixels are to be decoded next, its
     decode's memory is reserved."""
-    header = read_header(path)
+    return _checked(path, limits, decoding=decoding)[1]
+
+
+def _checked(
+    path: Path, limits: ImageLimits, *, decoding: bool
+) -> tuple[pyvips.Image, ImageHeader]:
+    """`checked_header`, and the image it was read from (opened for its header only)."""
+    image = open_header(path)
+    header = header_of(image)
     limits.check(header.display_width, header.display_height, interlaced=header.interlaced)
     if decoding:
         reserve_memory(header.memory_estimate)
-    return header
+    return image, header
 
 
 def probe_upload(path: Path, limits: ImageLimits, sizes: Mapping[str, int] | None) -> ProbedUpload:
     """An upload's header probe, limit check and first decode in one call: the preview
     variants of `sizes`, or none when `sizes` is None (the bytes are stored already)."""
-    header = checked_header(path, limits, decoding=sizes is not None)
-    rendered = None if sizes is None else render_variants(path, sizes)
+    image, header = _checked(path, limits, decoding=sizes is not None)
+    rendered = None if sizes is None else render_variants(path, sizes, opened=image)
     return ProbedUpload(header, rendered)
 
 
 def render_checked(path: Path, limits: ImageLimits, sizes: Mapping[str, int]) -> RenderedImage:
     """The variants of a stored original, its header checked first."""
-    checked_header(path, limits)
-    return render_variants(path, sizes)
+    image, _ = _checked(path, limits, decoding=True)
+    return render_variants(path, sizes, opened=image)
 
 
 def analysis_checked(path: Path, limits: ImageLimits, max_side: int) -> DecodedImage:

@@ -54,9 +54,12 @@ class RenderedImage:
     variants: dict[str, bytes]
 
 
-def render_variants(path: Path, sizes: Mapping[str, int]) -> RenderedImage:
-    """Decode the first page once and render a WebP per entry of `sizes` (name -> longest side)."""
-    image = open_header(path)
+def render_variants(
+    path: Path, sizes: Mapping[str, int], opened: pyvips.Image | None = None
+) -> RenderedImage:
+    """Decode the first page once and render a WebP per entry of `sizes` (name -> longest side).
+    `opened`: the file's header as `open_header` read it already."""
+    image = opened if opened is not None else open_header(path)
     header = header_of(image)
     try:
         largest = _decode(path, max(sizes.values(), default=_BLURHASH_SIZE), _has_profile(image))
