@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,17 +25,31 @@ from scopix.server.domain.tiers import tier_named
 
 
 class DiskGuard:
-    """Refuses bytes that would leave the disk holding `path` under its free minimum."""
+    """Refuses bytes that would leave the disk holding `path` under its free minimum.
+
+    The disk's usage is read at most every `USAGE_TTL_S`: every upload checks it twice, each a
+    system call on the event loop, and the free minimum (gigabytes) dwarfs what a fraction of
+    a second of uploads adds."""
+
+    USAGE_TTL_S = 0.5
 
     def __init__(self, path: Path, min_free_override: int | None = None) -> None:
         self.path = path
         self.min_free_override = min_free_override
+        self._usage: tuple[float, int, int] | None = None  # (read at, free, total)
 
     def check(self, incoming: int) -> None:
         """Refuse (InsufficientStorage) when `incoming` more bytes on this disk would leave it
         under its minimum; bytes already written there count as 0."""
-        usage = shutil.disk_usage(self.path)
-        check_disk_room(usage.free, usage.total, incoming, self.min_free_override)
+        free, total = self._free_and_total()
+        check_disk_room(free, total, incoming, self.min_free_override)
+
+    def _free_and_total(self) -> tuple[int, int]:
+        now = time.monotonic()
+        if self._usage is None or now - self._usage[0] > self.USAGE_TTL_S:
+            usage = shutil.disk_usage(self.path)
+            self._usage = (now, usage.free, usage.total)
+        return self._usage[1], self._usage[2]
 
 
 @dataclass
