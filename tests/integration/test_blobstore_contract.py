@@ -106,6 +106,42 @@ async def test_promote_consumes_the_staged_file(store: BlobStore) -> None:
     assert b"".join(chunks) == b"x" * 1000 and len(chunks) == 4
 
 
+async def test_promote_beside_stores_the_small_bytes_then_the_original(store: BlobStore) -> None:
+    staged = store.new_staging_path()
+    staged.write_bytes(b"original bytes")
+    beside = {"t/ab/upload/tiny_64.webp": b"tiny", "t/ab/upload/small_256.webp": b"small"}
+    stored = await store.promote_beside(staged, KEY, beside)
+    assert stored == list(beside)
+    assert not staged.exists()
+    assert await _read(store, KEY) == b"original bytes"
+    for key, data in beside.items():
+        assert await _read(store, key) == data
+    assert list(store.new_staging_path().parent.iterdir()) == []
+
+
+async def test_promote_beside_stops_at_a_refused_preview_and_keeps_the_original(
+    local: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_whole = local._write_whole
+
+    def refuse_small(final: Path, data: bytes) -> None:
+        if final.name == "small_256.webp":
+            raise OSError(28, "No space left on device")
+        write_whole(final, data)
+
+    monkeypatch.setattr(local, "_write_whole", refuse_small)
+    staged = local.new_staging_path()
+    staged.write_bytes(b"original bytes")
+    beside = {
+        "t/ab/upload/tiny_64.webp": b"tiny",
+        "t/ab/upload/small_256.webp": b"small",
+        "t/ab/upload/large_1024.webp": b"large",
+    }
+    assert await local.promote_beside(staged, KEY, beside) == ["t/ab/upload/tiny_64.webp"]
+    assert await _read(local, KEY) == b"original bytes"
+    assert not await local.exists("t/ab/upload/large_1024.webp")
+
+
 async def test_put_bytes_replaces_and_leaves_no_staging_file(store: BlobStore) -> None:
     await store.put_bytes("t/v.webp", b"data")
     await store.put_bytes("t/v.webp", b"newer")

@@ -15,10 +15,11 @@ UPLOAD = "/api/v2/files/upload"
 async def test_a_variant_failure_keeps_the_original(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def disk_full(key: str, data: bytes) -> None:
+    def disk_full(final: object, data: bytes) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(api.services.store, "put_bytes", disk_full)
+    # Every variant, the upload's preview included, is written whole through this step.
+    monkeypatch.setattr(api.services.store, "_write_whole", disk_full)
     data = jpeg_bytes(500, 400, seed=21)
     response = await api.client.post(UPLOAD, files={"file": ("p.jpg", data)})
 
@@ -69,10 +70,10 @@ async def test_a_crash_before_commit_leaves_nothing_visible(
 async def test_storage_failure_on_the_original_is_503_and_stores_nothing(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(staged: object, key: str) -> None:
+    async def broken(staged: object, key: str, beside: object) -> None:
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(api.services.store, "promote", broken)
+    monkeypatch.setattr(api.services.store, "promote_beside", broken)
     response = await api.client.post(UPLOAD, files={"file": ("p.jpg", jpeg_bytes(300, 200))})
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "UNAVAILABLE"

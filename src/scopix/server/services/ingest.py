@@ -451,35 +451,30 @@ class Ingestor:
                 rendered = probed.rendered
         else:
             rendered = None
+        variants = rendered.variants if rendered is not None else {}
+        names = {blobkeys.variant_key(tenant_id, staged.sha256, n): n for n in variants}
         if rendered is not None:
-            blob.variants = await self._put_preview(tenant_id, staged.sha256, rendered)
             blob.width, blob.height = rendered.width, rendered.height
             blob.content_created_at = rendered.content_created_at
             blob.blur_hash = rendered.blur_hash
         try:
-            await self._place(staged, blob.storage_key)
+            stored = await self._place(
+                staged, blob.storage_key, {k: variants[n] for k, n in names.items()}
+            )
         except OSError as exc:
             log.exception("storing an original failed")
             raise Unavailable("storage is unavailable; nothing was stored") from exc
+        # A preview refused is not fatal: the variants job makes it again.
+        blob.variants = [names[key] for key in stored]
         return blob
 
-    async def _place(self, upload: Upload, key: str) -> None:
-        if isinstance(upload, StagedUpload):
-            await self.store.promote(upload.path, key)
-        else:
+    async def _place(self, upload: Upload, key: str, previews: dict[str, bytes]) -> list[str]:
+        """Put the original under `key` and its previews (key -> bytes) beside it; the keys of
+        the previews stored. Bytes sent straight to storage were not probed: they have none."""
+        if isinstance(upload, StoredUpload):
             await self.store.move(upload.key, key)
-
-    async def _put_preview(self, tenant_id: str, sha256: str, rendered: RenderedImage) -> list[str]:
-        """Write the preview variants; a refusal is not fatal: the variants job retries them."""
-        stored: list[str] = []
-        for name, data in rendered.variants.items():
-            try:
-                await self.store.put_bytes(blobkeys.variant_key(tenant_id, sha256, name), data)
-            except OSError as exc:
-                log.warning("preview %s of %s not stored: %s", name, sha256, exc)
-                break
-            stored.append(name)
-        return stored
+            return []
+        return await self.store.promote_beside(upload.path, key, previews)
 
     async def _record(
         self,

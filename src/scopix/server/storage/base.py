@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,6 +57,15 @@ class BlobStore(Protocol):
 
     async def put_bytes(self, key: str, data: bytes) -> None:
         """Store small bytes (a variant) atomically under `key`."""
+        ...
+
+    async def promote_beside(
+        self, staged: Path, key: str, beside: Mapping[str, bytes]
+    ) -> list[str]:
+        """Store each of `beside` (key -> small bytes, as `put_bytes` does: a new blob's first
+        variants), then `promote` the staged file under `key`, in one trip where there were
+        several. The keys stored, in order, up to the first one refused (logged; what goes
+        beside a blob is made again by a job); OSError when the staged file is not promoted."""
         ...
 
     async def exists(self, key: str) -> bool:

@@ -24,13 +24,14 @@ import fcntl
 import functools
 import io
 import json
+import logging
 import math
 import os
 import re
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,8 @@ from scopix.server.storage.base import (
     PartSizeMismatch,
     StoredPart,
 )
+
+log = logging.getLogger("scopix.storage")
 
 STAGING = ".staging"
 PARTS = ".parts"
@@ -87,6 +90,12 @@ class LocalBlobStore:
 
     async def put_bytes(self, key: str, data: bytes) -> None:
         await anyio.to_thread.run_sync(self._put_bytes, self._path(key), data)
+
+    async def promote_beside(
+        self, staged: Path, key: str, beside: Mapping[str, bytes]
+    ) -> list[str]:
+        placed = [(k, self._path(k), data) for k, data in beside.items()]
+        return await anyio.to_thread.run_sync(self._promote_beside, staged, self._path(key), placed)
 
     async def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -207,6 +216,12 @@ class LocalBlobStore:
         fsync_dir(final.parent)
 
     def _put_bytes(self, final: Path, data: bytes) -> None:
+        self._write_whole(final, data)
+        fsync_dir(final.parent)
+
+    def _write_whole(self, final: Path, data: bytes) -> None:
+        """Write `data` durably under a temporary name and rename it to `final`; the rename
+        is durable once `final`'s folder is fsynced."""
         staged = self.new_staging_path()
         with staged.open("wb") as handle:
             handle.write(data)
@@ -214,7 +229,26 @@ class LocalBlobStore:
             os.fsync(handle.fileno())
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, final)
-        fsync_dir(final.parent)
+
+    def _promote_beside(
+        self, staged: Path, final: Path, beside: Sequence[tuple[str, Path, bytes]]
+    ) -> list[str]:
+        stored: list[str] = []
+        folders = {final.parent}
+        for key, path, data in beside:
+            try:
+                self._write_whole(path, data)
+            except OSError as exc:
+                log.warning("%s not stored: %s", key, exc)
+                break
+            stored.append(key)
+            folders.add(path.parent)
+        _fsync_file(staged)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, final)
+        for folder in folders:  # a blob's variants share its folder: one fsync for all
+            fsync_dir(folder)
+        return stored
 
     def _list_stale_prefixes(self, depth: int, older_than_s: float) -> list[str]:
         cutoff = time.time() - older_than_s

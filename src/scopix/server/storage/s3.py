@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +38,7 @@ from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[impor
 from scopix.server.storage.base import BlobNotFound, HeldUpload, StoredPart
 
 T = TypeVar("T")
+log = logging.getLogger("scopix.storage")
 Addressing = Literal["path", "virtual"]
 
 MiB = 1 << 20
@@ -239,6 +241,20 @@ class S3BlobStore:
 
     async def put_bytes(self, key: str, data: bytes) -> None:
         await self._api("put_object", key, Body=data)
+
+    async def promote_beside(
+        self, staged: Path, key: str, beside: Mapping[str, bytes]
+    ) -> list[str]:
+        stored: list[str] = []
+        for small_key, data in beside.items():
+            try:
+                await self.put_bytes(small_key, data)
+            except OSError as exc:
+                log.warning("%s not stored: %s", small_key, exc)
+                break
+            stored.append(small_key)
+        await self.promote(staged, key)
+        return stored
 
     async def exists(self, key: str) -> bool:
         try:
