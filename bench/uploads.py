@@ -12,7 +12,7 @@ uncompressed RGB TIFF (decoded once at upload, as every image is); `mp4` is an M
 then noise.
 
     .venv/bin/python bench/uploads.py [--files 300] [--concurrency 8] [--rounds 3]
-        [--big-mb 90] [--big-files 5] [--big-kind tiff] [--only small|stream]
+        [--big-mb 90] [--big-files 9] [--big-kind tiff] [--only small|stream]
 """
 
 from __future__ import annotations
@@ -313,12 +313,18 @@ def stream_row(paths: list[Path], kind: str, work: Path) -> None:
     server_s: list[float] = []
     floor_s: list[float] = []
     with tempfile.TemporaryDirectory(dir=work) as tmp:
-        server = start_server(Path(tmp) / "data", env=SERVER_ENV)
+        # An MP4 of noise is not a video a probe accepts: the server probes none.
+        env = SERVER_ENV if kind == "tiff" else {**SERVER_ENV, "SCOPIX_VIDEO_MAX_BYTES": "1"}
+        server = start_server(Path(tmp) / "data", env=env)
         try:
             key = server.keys()[0]
             with RssSampler(server.process.pid) as rss:
                 for path in paths:
+                    # Each starts with nothing left to write back: the disk's writeback of the
+                    # one before (90 MB) otherwise slowed whichever came next.
+                    os.sync()
                     floor_s.append(floor_copy_seconds(path, Path(tmp)))
+                    os.sync()
                     server_s.append(curl_seconds(server, key, path, mime))
         finally:
             server.stop()
@@ -334,9 +340,11 @@ def stream_row(paths: list[Path], kind: str, work: Path) -> None:
         f"  floor   MB/s best {max(f_rates):6.1f} median {statistics.median(f_rates):6.1f}"
         "   (SHA-256 + fsynced copy)"
     )
+    paired = statistics.median(f / s for f, s in zip(floor_s, server_s, strict=True))
     print(
         f"  ratio   best {max(s_rates) / max(f_rates):.2f} "
-        f"median {statistics.median(s_rates) / statistics.median(f_rates):.2f}   (goal >= 0.6)"
+        f"median {statistics.median(s_rates) / statistics.median(f_rates):.2f} "
+        f"median of pairs {paired:.2f}   (goal >= 0.6)"
     )
 
 
@@ -346,7 +354,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--big-mb", type=int, default=90)
-    parser.add_argument("--big-files", type=int, default=5)
+    parser.add_argument("--big-files", type=int, default=9)
     parser.add_argument("--big-kind", choices=("tiff", "mp4"), default="tiff")
     parser.add_argument("--only", choices=("small", "stream"))
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out")
