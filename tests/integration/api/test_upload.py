@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pyvips
 
 from apiclient import Api
-from imagefactory import jpeg_bytes, png_bytes
+from imagefactory import jpeg_bytes, pattern, png_bytes, truncated
+from scopix.server.services.ingest import SETTLE_AHEAD_BYTES
 from scopix.types.upload import UploadResult
 
 
@@ -186,3 +187,31 @@ async def test_same_bytes_in_two_tenants_are_stored_apart(api: Api) -> None:
     assert theirs["deduplicated"] is False
     assert theirs["image_id"] != mine["image_id"]
     assert len(stored_blobs(api)) == 2
+
+
+def _large_tiff() -> bytes:
+    """An uncompressed TIFF past SETTLE_AHEAD_BYTES: its bytes head for the disk while probed."""
+    data = pattern(1800, 1700).tiffsave_buffer(compression="none")
+    assert len(data) >= SETTLE_AHEAD_BYTES
+    return data
+
+
+async def test_a_large_file_is_stored_whole_while_it_was_probed(api: Api) -> None:
+    data = _large_tiff()
+    body = await upload(api, data, name="scan.tiff")
+    download = await api.client.get(f"/api/v2/files/{body['image_id']}/download")
+    assert download.content == data
+    details = (await api.client.get(f"/api/v2/files/{body['image_id']}")).json()
+    assert (details["width"], details["height"]) == (1800, 1700)
+
+
+async def test_a_large_corrupt_file_is_refused_as_itself_and_nothing_is_kept(api: Api) -> None:
+    data = _large_tiff()
+    response = await api.client.post(
+        "/api/v2/files/upload", files={"file": ("scan.tiff", truncated(data, 0.9), "image/tiff")}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "CORRUPT_FILE"
+    assert stored_blobs(api) == []
+    staging = api.services.settings.resolved_storage_dir / ".staging"
+    assert list(staging.iterdir()) == []

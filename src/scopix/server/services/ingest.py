@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final
 
 import anyio
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +36,11 @@ from scopix.server.services.variants import VARIANT_ATTEMPTS
 from scopix.server.storage.base import BlobStore
 
 log = logging.getLogger("scopix.ingest")
+
+#: New bytes from this size on start their way to the disk while they are probed: the fsync
+#: and the decode overlap (bench/uploads.py stream: a 90 MB TIFF's fsync took as long as its
+#: probe). Smaller files would pay a thread's round trip for little.
+SETTLE_AHEAD_BYTES: Final = 8 * 1024 * 1024
 
 #: How long an upload waits for a purge to finish removing the same bytes before it stores
 #: them anew (a purge removes one blob within seconds; past this, the purge likely died and
@@ -198,7 +205,7 @@ class Ingestor:
             return found.earlier
         probed = None
         if handler.probes(staged.size):
-            probed = await self._probe(staged, media, handler, stored=found.blob is not None)
+            probed = await self._probe_settling(staged, media, handler, found)
         if probed is not None:
             placed = replace(placed, file_fields=probed.file_fields)
         preview = probed.rendered if probed is not None else None
@@ -310,6 +317,29 @@ class Ingestor:
             reservation = await self.room.quota.reserve_in(uow, tenant_id, staged.size)
             await uow.commit()
         return replace(found, reservation=reservation)
+
+    async def _probe_settling(
+        self, staged: Upload, media: MediaType, handler: MediaHandler, found: _Found
+    ) -> Probe:
+        """`_probe`; large new bytes start their way to the disk meanwhile (SETTLE_AHEAD_BYTES),
+        and the probe's refusal is raised once that is done."""
+        stored = found.blob is not None
+        if not isinstance(staged, StagedUpload) or not _settles_ahead(staged, found):
+            return await self._probe(staged, media, handler, stored=stored)
+        refusal: Exception | None = None
+        async with anyio.create_task_group() as settling:
+            settling.start_soon(self._settle, staged.path)
+            try:
+                probed = await self._probe(staged, media, handler, stored=stored)
+            except Exception as exc:  # raised as itself, not in the task group's ExceptionGroup
+                refusal = exc
+        if refusal is not None:
+            raise refusal
+        return probed
+
+    async def _settle(self, path: Path) -> None:
+        with contextlib.suppress(OSError):  # the promote that follows fsyncs and says so
+            await self.store.settle(path)
 
     async def _probe(
         self, staged: Upload, media: MediaType, handler: MediaHandler, *, stored: bool
@@ -607,6 +637,11 @@ async def blob_row(
     if existing is None or not is_attachable(existing.state):
         raise _BytesPurged(sha256)
     return existing, True
+
+
+def _settles_ahead(staged: StagedUpload, found: _Found) -> bool:
+    """Whether large new bytes should start their way to the disk now (SETTLE_AHEAD_BYTES)."""
+    return staged.size >= SETTLE_AHEAD_BYTES and found.blob is None
 
 
 def _local_path(upload: Upload) -> Path:

@@ -55,6 +55,11 @@ class BlobStore(Protocol):
         """Make the staged file durable under `key`; the staged path is consumed."""
         ...
 
+    async def settle(self, staged: Path) -> None:
+        """Start making a staged file's bytes durable ahead of its `promote` (which then has
+        less left to do), or do nothing where `promote` copies them elsewhere."""
+        ...
+
     async def put_bytes(self, key: str, data: bytes) -> None:
         """Store small bytes (a variant) atomically under `key`."""
         ...

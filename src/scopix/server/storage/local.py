@@ -88,6 +88,9 @@ class LocalBlobStore:
     async def promote(self, staged: Path, key: str) -> None:
         await anyio.to_thread.run_sync(self._promote, staged, self._path(key))
 
+    async def settle(self, staged: Path) -> None:
+        await anyio.to_thread.run_sync(_fsync_file, staged)
+
     async def put_bytes(self, key: str, data: bytes) -> None:
         await anyio.to_thread.run_sync(self._put_bytes, self._path(key), data)
 

@@ -235,6 +235,9 @@ class S3BlobStore:
     async def promote(self, staged: Path, key: str) -> None:
         await self._run(functools.partial(self._upload, staged, self.location.key(_check_key(key))))
 
+    async def settle(self, staged: Path) -> None:
+        """Nothing: the staged file is a local copy the upload to S3 reads, and then removes."""
+
     def _upload(self, staged: Path, object_key: str) -> None:
         self._client.upload_file(str(staged), self.location.bucket, object_key, Config=_TRANSFER)
         staged.unlink(missing_ok=True)
