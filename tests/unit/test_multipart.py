@@ -166,6 +166,22 @@ async def test_file_larger_than_the_write_buffer(folder: Path) -> None:
     assert upload.head == data[:SNIFF_BYTES]
 
 
+async def test_a_file_is_whole_when_the_disk_takes_writes_a_few_bytes_at_a_time(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writev = os.writev
+
+    def short_writes(fd: int, buffers: Sequence[bytes | memoryview]) -> int:
+        return writev(fd, [memoryview(buffers[0])[:1000]])  # as a full or busy disk may
+
+    monkeypatch.setattr(os, "writev", short_writes)
+    data = os.urandom(WRITE_BUFFER + 12_345)
+    form = await parse(chunked(body_of([file_part(data)]), 4096), folder)
+    (staged,) = form.files
+    assert staged.path.read_bytes() == data
+    assert staged.sha256 == hashlib.sha256(data).hexdigest()
+
+
 async def test_file_data_that_looks_like_a_boundary(folder: Path) -> None:
     data = f"\r\n--{BOUNDARY[:-1]}x\r\n--{BOUNDARY[:10]}\r\n\r\n--".encode() * 50
     form = await parse(chunked(body_of([file_part(data)]), 7), folder)
