@@ -55,19 +55,21 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
     return fake
 
 
-def test_checks_within_the_ttl_read_the_disk_once(
-    disk: _Disk, clock: _Clock, tmp_path: Path
-) -> None:
-    guard = DiskGuard(tmp_path, min_free_override=GiB)
+@pytest.fixture
+def guard(disk: _Disk, clock: _Clock, tmp_path: Path) -> DiskGuard:
+    """A guard that wants 1 GiB left free."""
+    return DiskGuard(tmp_path, min_free_override=GiB)
+
+
+def test_checks_within_the_ttl_read_the_disk_once(guard: DiskGuard, disk: _Disk) -> None:
     for _ in range(5):
         guard.check(0)
     assert disk.reads == 1
 
 
 def test_a_disk_that_filled_up_is_refused_once_the_ttl_passed(
-    disk: _Disk, clock: _Clock, tmp_path: Path
+    guard: DiskGuard, disk: _Disk, clock: _Clock
 ) -> None:
-    guard = DiskGuard(tmp_path, min_free_override=GiB)
     guard.check(GiB)
     disk.free = GiB // 2
     clock.now += DiskGuard.USAGE_TTL_S + 0.01
@@ -76,10 +78,7 @@ def test_a_disk_that_filled_up_is_refused_once_the_ttl_passed(
     assert disk.reads == 2
 
 
-def test_incoming_bytes_count_against_the_usage_read_last(
-    disk: _Disk, clock: _Clock, tmp_path: Path
-) -> None:
-    guard = DiskGuard(tmp_path, min_free_override=GiB)
+def test_incoming_bytes_count_against_the_usage_read_last(guard: DiskGuard, disk: _Disk) -> None:
     guard.check(0)
     with pytest.raises(InsufficientStorage):  # same reading, more bytes than fit
         guard.check(50 * GiB)
