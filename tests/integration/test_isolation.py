@@ -137,6 +137,41 @@ async def test_concurrent_tasks_run_side_by_side(pool: IsolatedPool) -> None:
     assert len(set(pids)) <= 2  # never more children than the pool's size
 
 
+async def test_tasks_beyond_those_a_thread_waits_for_wait_their_turn(pool: IsolatedPool) -> None:
+    pids: list[int] = []
+
+    async def one() -> None:  # more at once than the pool's threads: some wait on the loop
+        pids.append(await pool.run(tasks.pid, limits=LIMITS, stage="test"))
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            for _ in range(20):
+                group.start_soon(one)
+
+    assert len(pids) == 20
+    assert len(set(pids)) <= 2 and pool.children <= 2
+
+
+async def test_tasks_waiting_for_a_child_fail_when_the_pool_closes() -> None:
+    pool = IsolatedPool(1, 256 * MiB)
+    outcomes: list[str] = []
+
+    async def one() -> None:
+        try:
+            await pool.run(tasks.sleep, 1.0, limits=LIMITS, stage="test")
+            outcomes.append("ran")
+        except (RuntimeError, DecodeResourceLimit):
+            outcomes.append("failed")
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            for _ in range(3):
+                group.start_soon(one)
+            await anyio.sleep(0.5)  # one runs, two wait for its child
+            await pool.aclose()
+    assert outcomes.count("failed") >= 2
+
+
 async def test_decodes_that_do_not_fit_the_memory_budget_wait_for_each_other(
     pool: IsolatedPool,
 ) -> None:
