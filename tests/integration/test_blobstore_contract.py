@@ -106,11 +106,11 @@ async def test_promote_consumes_the_staged_file(store: BlobStore) -> None:
     assert b"".join(chunks) == b"x" * 1000 and len(chunks) == 4
 
 
-async def test_promote_beside_stores_the_small_bytes_then_the_original(store: BlobStore) -> None:
+async def test_promote_stores_the_small_bytes_beside_then_the_original(store: BlobStore) -> None:
     staged = store.new_staging_path()
     staged.write_bytes(b"original bytes")
     beside = {"t/ab/upload/tiny_64.webp": b"tiny", "t/ab/upload/small_256.webp": b"small"}
-    stored = await store.promote_beside(staged, KEY, beside)
+    stored = await store.promote(staged, KEY, beside)
     assert stored == list(beside)
     assert not staged.exists()
     assert await _read(store, KEY) == b"original bytes"
@@ -119,7 +119,7 @@ async def test_promote_beside_stores_the_small_bytes_then_the_original(store: Bl
     assert list(store.new_staging_path().parent.iterdir()) == []
 
 
-async def test_promote_beside_stops_at_a_refused_preview_and_keeps_the_original(
+async def test_promote_stops_at_a_refused_preview_and_keeps_the_original(
     local: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_whole = local._write_whole
@@ -137,7 +137,7 @@ async def test_promote_beside_stops_at_a_refused_preview_and_keeps_the_original(
         "t/ab/upload/small_256.webp": b"small",
         "t/ab/upload/large_1024.webp": b"large",
     }
-    assert await local.promote_beside(staged, KEY, beside) == ["t/ab/upload/tiny_64.webp"]
+    assert await local.promote(staged, KEY, beside) == ["t/ab/upload/tiny_64.webp"]
     assert await _read(local, KEY) == b"original bytes"
     assert not await local.exists("t/ab/upload/large_1024.webp")
 

@@ -73,7 +73,7 @@ async def test_storage_failure_on_the_original_is_503_and_stores_nothing(
     async def broken(staged: object, key: str, beside: object) -> None:
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(api.services.store, "promote_beside", broken)
+    monkeypatch.setattr(api.services.store, "promote", broken)
     response = await api.client.post(UPLOAD, files={"file": ("p.jpg", jpeg_bytes(300, 200))})
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "UNAVAILABLE"

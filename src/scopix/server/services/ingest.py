@@ -504,7 +504,7 @@ class Ingestor:
         if isinstance(upload, StoredUpload):
             await self.store.move(upload.key, key)
             return []
-        return await self.store.promote_beside(upload.path, key, previews)
+        return await self.store.promote(upload.path, key, previews)
 
     async def _record(
         self,

@@ -51,8 +51,14 @@ class BlobStore(Protocol):
         """A fresh local path to stream an upload into (same filesystem as the store if local)."""
         ...
 
-    async def promote(self, staged: Path, key: str) -> None:
-        """Make the staged file durable under `key`; the staged path is consumed."""
+    async def promote(
+        self, staged: Path, key: str, beside: Mapping[str, bytes] | None = None
+    ) -> list[str]:
+        """Make the staged file durable under `key`; the staged path is consumed. Each of
+        `beside` (key -> small bytes, as `put_bytes` stores them: a new blob's first variants)
+        is stored first, in the same trip. The keys of `beside` stored, in order, up to the
+        first one refused (logged; what goes beside a blob is made again by a job); OSError
+        when the staged file is not promoted."""
         ...
 
     async def settle(self, staged: Path) -> None:
@@ -62,15 +68,6 @@ class BlobStore(Protocol):
 
     async def put_bytes(self, key: str, data: bytes) -> None:
         """Store small bytes (a variant) atomically under `key`."""
-        ...
-
-    async def promote_beside(
-        self, staged: Path, key: str, beside: Mapping[str, bytes]
-    ) -> list[str]:
-        """Store each of `beside` (key -> small bytes, as `put_bytes` does: a new blob's first
-        variants), then `promote` the staged file under `key`, in one trip where there were
-        several. The keys stored, in order, up to the first one refused (logged; what goes
-        beside a blob is made again by a job); OSError when the staged file is not promoted."""
         ...
 
     async def exists(self, key: str) -> bool:

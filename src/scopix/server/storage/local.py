@@ -85,20 +85,17 @@ class LocalBlobStore:
     def new_staging_path(self) -> Path:
         return self.staging / f"{uuid.uuid4().hex}.part"
 
-    async def promote(self, staged: Path, key: str) -> None:
-        await anyio.to_thread.run_sync(self._promote, staged, self._path(key))
+    async def promote(
+        self, staged: Path, key: str, beside: Mapping[str, bytes] | None = None
+    ) -> list[str]:
+        placed = [(k, self._path(k), data) for k, data in (beside or {}).items()]
+        return await anyio.to_thread.run_sync(self._promote, staged, self._path(key), placed)
 
     async def settle(self, staged: Path) -> None:
         await anyio.to_thread.run_sync(_fsync_file, staged)
 
     async def put_bytes(self, key: str, data: bytes) -> None:
         await anyio.to_thread.run_sync(self._put_bytes, self._path(key), data)
-
-    async def promote_beside(
-        self, staged: Path, key: str, beside: Mapping[str, bytes]
-    ) -> list[str]:
-        placed = [(k, self._path(k), data) for k, data in beside.items()]
-        return await anyio.to_thread.run_sync(self._promote_beside, staged, self._path(key), placed)
 
     async def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -212,12 +209,6 @@ class LocalBlobStore:
                     held.append(HeldUpload(key, "", _modified(path)))
         return held
 
-    def _promote(self, staged: Path, final: Path) -> None:
-        _fsync_file(staged)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged, final)
-        fsync_dir(final.parent)
-
     def _put_bytes(self, final: Path, data: bytes) -> None:
         self._write_whole(final, data)
         fsync_dir(final.parent)
@@ -233,7 +224,7 @@ class LocalBlobStore:
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, final)
 
-    def _promote_beside(
+    def _promote(
         self, staged: Path, final: Path, beside: Sequence[tuple[str, Path, bytes]]
     ) -> list[str]:
         stored: list[str] = []

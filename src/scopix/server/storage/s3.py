@@ -232,8 +232,19 @@ class S3BlobStore:
     def new_staging_path(self) -> Path:
         return self.staging / f"{uuid.uuid4().hex}.part"
 
-    async def promote(self, staged: Path, key: str) -> None:
+    async def promote(
+        self, staged: Path, key: str, beside: Mapping[str, bytes] | None = None
+    ) -> list[str]:
+        stored: list[str] = []
+        for small_key, data in (beside or {}).items():
+            try:
+                await self.put_bytes(small_key, data)
+            except OSError as exc:
+                log.warning("%s not stored: %s", small_key, exc)
+                break
+            stored.append(small_key)
         await self._run(functools.partial(self._upload, staged, self.location.key(_check_key(key))))
+        return stored
 
     async def settle(self, staged: Path) -> None:
         """Nothing: the staged file is a local copy the upload to S3 reads, and then removes."""
@@ -244,20 +255,6 @@ class S3BlobStore:
 
     async def put_bytes(self, key: str, data: bytes) -> None:
         await self._api("put_object", key, Body=data)
-
-    async def promote_beside(
-        self, staged: Path, key: str, beside: Mapping[str, bytes]
-    ) -> list[str]:
-        stored: list[str] = []
-        for small_key, data in beside.items():
-            try:
-                await self.put_bytes(small_key, data)
-            except OSError as exc:
-                log.warning("%s not stored: %s", small_key, exc)
-                break
-            stored.append(small_key)
-        await self.promote(staged, key)
-        return stored
 
     async def exists(self, key: str) -> bool:
         try:
