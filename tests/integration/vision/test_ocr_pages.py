@@ -1,8 +1,11 @@
-"""OCR of scanned pages: dense small text and an invoice read right, each line's box on its line."""
+"""OCR of scanned pages: dense small text and an invoice read right, each line's box on its line;
+and how often the detector runs on a small image, with text and without."""
 
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,12 +14,13 @@ from PIL import Image
 from pagefactory import Page, draw_dense_page, draw_invoice_page
 from scopix.server.domain.regions import TextRegion, join_text
 from scopix.server.vision.base import DecodedImage
-from scopix.server.vision.ondevice import TextReader
+from scopix.server.vision.ondevice import TextReader, ocr
 
 #: What a scanned page must read at, against the text drawn on it.
 MIN_SIMILARITY = 0.95
 #: Each drawn line must be found, read at least this close, where it was drawn.
 MIN_LINE_SIMILARITY = 0.9
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 #: The describe pipeline hands images to OCR with this long a side.
 DESCRIBE_MAX_SIDE = 2048
 
@@ -105,3 +109,35 @@ def test_a_page_upside_down_is_read_upright(reader: TextReader) -> None:
     # Each line is turned and read; the lines come in the image's order, last line first.
     bottom_up = "\n".join(line.text for line in reversed(page.lines))
     assert similarity(join_text(regions), bottom_up) >= MIN_SIMILARITY
+
+
+@pytest.fixture
+def detected_sides(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The long side of each image the text detector is given, in order."""
+    sides: list[int] = []
+    detect = ocr._detect
+
+    def recording(detector: Any, bgr: Any, side: int) -> Any:
+        sides.append(side)
+        return detect(detector, bgr, side)
+
+    monkeypatch.setattr(ocr, "_detect", recording)
+    return sides
+
+
+def test_a_small_photo_without_text_is_only_glanced_at(
+    reader: TextReader, detected_sides: list[int]
+) -> None:
+    # Enlarged to 736 px, the detector made "80" of the astronaut's suit.
+    regions = read(reader, Image.open(ASSETS / "photos" / "astronaut.png"))
+    assert regions == ()
+    assert detected_sides == [512]
+
+
+def test_text_glanced_on_a_small_image_is_read_from_the_enlarged_one(
+    reader: TextReader, detected_sides: list[int]
+) -> None:
+    sign = ASSETS / "ocr" / "sign_coffee.png"
+    regions = read(reader, Image.open(sign))
+    assert similarity(join_text(regions), sign.with_suffix(".txt").read_text()) >= MIN_SIMILARITY
+    assert detected_sides == [450, 1104]

@@ -303,7 +303,7 @@ def test_extreme_shapes_are_read_not_refused(
 
 def test_an_engine_failure_is_a_validation_error(monkeypatch: pytest.MonkeyPatch) -> None:
     def choking(_threads: int) -> object:
-        def engine(_pixels: object) -> object:
+        def engine(_pixels: object, _side: int | None = None) -> object:
             raise ZeroDivisionError("float division by zero")
 
         return engine
