@@ -12,6 +12,7 @@ from PIL import Image
 
 from scopix.server.domain.regions import join_text
 from scopix.server.vision.base import AnalyzerError, DecodedImage
+from scopix.server.vision.ondevice import ocr
 from scopix.server.vision.ondevice.ocr_router import OcrRouter
 from scopix.server.vision.ondevice.tesseract import TesseractReader
 
@@ -79,6 +80,7 @@ def test_a_page_tesseract_cannot_read_falls_back_to_pp_ocr(router: OcrRouter) ->
 def test_fingerprint_names_both_engines(router: OcrRouter) -> None:
     assert "tesseract-" in router.fingerprint
     assert "rapidocr-" in router.fingerprint
+    assert ocr.DETECTION in router.fingerprint  # how lines are found reads images otherwise
 
 
 def test_odd_pixels_are_a_validation_error() -> None:

@@ -15,7 +15,7 @@ from scopix.server.vision.base import AnalyzerError, DecodedImage, Pixels
 from scopix.server.vision.ondevice.loading import PerProcess
 from scopix.types.describe import DescriptionErrorType
 
-__all__ = ["MIN_CONFIDENCE", "RAPIDOCR_VERSION", "TextReader", "checked_pixels"]
+__all__ = ["DETECTION", "MIN_CONFIDENCE", "RAPIDOCR_VERSION", "TextReader", "checked_pixels"]
 
 log = logging.getLogger("scopix.vision.ocr")
 
@@ -49,6 +49,8 @@ _DETECT_MIN_SIDE: Final = 736
 # measure 19 px, the invoice's 21 px and text in the test photos 21 px or more: one pass.
 _SMALL_TEXT_PX: Final = 14
 _SMALL_TEXT_ZOOM: Final = 2
+#: How lines are found, for the analysis fingerprint: a change here reads some images otherwise.
+DETECTION: Final = f"det{_DETECT_MIN_SIDE}-{_DETECT_MAX_SIDE}x{_SMALL_TEXT_ZOOM}+glance"
 # The angle classifier sees a line squeezed into 192 x 48 px: on 40 lines of a dense page it
 # called half of them upside down, up to 98 % sure, and the turned lines read as garbage. It
 # judges pieces of a line shaped as it expects instead (the start, middle and end) and the

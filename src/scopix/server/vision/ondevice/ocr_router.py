@@ -64,7 +64,7 @@ class OcrRouter:
             f"/tesseract-{tesseract.TESSEROCR_VERSION}-fast_eng-{tesseract.TESSDATA_VERSION}"
             f">={tesseract.MIN_CONFIDENCE},keep>={MIN_TESSERACT_CONFIDENCE}"
             f"/rapidocr-{ocr.RAPIDOCR_VERSION}>={ocr.MIN_CONFIDENCE}"
-            f",lone>={SPURIOUS_MIN_CONFIDENCE}"
+            f",lone>={SPURIOUS_MIN_CONFIDENCE},{ocr.DETECTION}"
         )
 
     def load(self, engines: int = 1) -> None:
