@@ -33,14 +33,17 @@ _MAX_ASPECT: Final = 4
 # The detector first sees at most this long a side: measured on 1600 px photos and 1100 x 1500
 # pages, 1.5 to 2.5 times faster than full size, with the same lines found and read; on 300-dpi
 # A4 pages it finds every line of text down to 5 pt.
-# An image enlarged for the detector is first glanced at its own size, where detection costs
-# 2 to 9 times less: when nothing found there reads as text, the image holds none (on the 21
-# images of tests/assets/ocr, from a 338 px sign to 820 px screenshots, both sizes found the same
-# lines), and a photo without text, most photos, ends there. Text found is detected again on the
-# enlarged image, whose boxes are tighter: read from the glance's boxes, a sign turned -35 degrees
-# lost 13 % of its characters and a dark screenshot 1 %.
+# An image enlarged for the detector by _GLANCE_MIN_ENLARGEMENT or more is first glanced at, at
+# its own size, where detection costs at most 1/2.25 as much: when nothing found there reads as
+# text, the image holds none (on the 21 images of tests/assets/ocr, from a 338 px sign to 820 px
+# screenshots, both sizes found the same lines), and a photo without text, most photos, ends
+# there. Text found is detected again on the enlarged image, whose boxes are tighter: read from
+# the glance's boxes, a sign turned -35 degrees lost 13 % of its characters and a dark screenshot
+# 1 %. So an image with text pays for both passes: enlarged less than this, the glance would cost
+# over 44 % of the detection it might save (a 720 x 560 page photo: 380 against 690 ms).
 _DETECT_MAX_SIDE: Final = 1280
 _DETECT_MIN_SIDE: Final = 736
+_GLANCE_MIN_ENLARGEMENT: Final = 1.5
 # Text is too small for the detector when its lines' median height there is under
 # _SMALL_TEXT_PX (box heights bottom out near 13 px as text shrinks towards what it cannot see):
 # at 1280 px it lost lines of 4 pt on a 300-dpi A4 page (126 of 150 found) and all of 3.5 pt
@@ -50,7 +53,9 @@ _DETECT_MIN_SIDE: Final = 736
 _SMALL_TEXT_PX: Final = 14
 _SMALL_TEXT_ZOOM: Final = 2
 #: How lines are found, for the analysis fingerprint: a change here reads some images otherwise.
-DETECTION: Final = f"det{_DETECT_MIN_SIDE}-{_DETECT_MAX_SIDE}x{_SMALL_TEXT_ZOOM}+glance"
+DETECTION: Final = (
+    f"det{_DETECT_MIN_SIDE}-{_DETECT_MAX_SIDE}x{_SMALL_TEXT_ZOOM}+glance{_GLANCE_MIN_ENLARGEMENT}"
+)
 # The angle classifier sees a line squeezed into 192 x 48 px: on 40 lines of a dense page it
 # called half of them upside down, up to 98 % sure, and the turned lines read as garbage. It
 # judges pieces of a line shaped as it expects instead (the start, middle and end) and the
@@ -92,7 +97,7 @@ class TextReader:
         bgr = _padded_bgr(pixels)
         engine = _engines.get(self._threads)
         try:
-            glanced = own_side < max(bgr.shape[:2])
+            glanced = max(bgr.shape[:2]) >= own_side * _GLANCE_MIN_ENLARGEMENT
             if glanced and not text_regions(engine(bgr, own_side), *pixels.shape[1::-1]):
                 return ()
             lines = engine(bgr)
