@@ -33,6 +33,8 @@ _MAX_ASPECT: Final = 4
 # The detector first sees at most this long a side: measured on 1600 px photos and 1100 x 1500
 # pages, 1.5 to 2.5 times faster than full size, with the same lines found and read; on 300-dpi
 # A4 pages it finds every line of text down to 5 pt.
+_DETECT_MAX_SIDE: Final = 1280
+_DETECT_MIN_SIDE: Final = 736
 # An image enlarged for the detector by _GLANCE_MIN_ENLARGEMENT or more is first glanced at, at
 # its own size, where detection costs at most 1/2.25 as much: when nothing found there reads as
 # text, the image holds none (on the 21 images of tests/assets/ocr, from a 338 px sign to 820 px
@@ -41,8 +43,6 @@ _MAX_ASPECT: Final = 4
 # the glance's boxes, a sign turned -35 degrees lost 13 % of its characters and a dark screenshot
 # 1 %. So an image with text pays for both passes: enlarged less than this, the glance would cost
 # over 44 % of the detection it might save (a 720 x 560 page photo: 380 against 690 ms).
-_DETECT_MAX_SIDE: Final = 1280
-_DETECT_MIN_SIDE: Final = 736
 _GLANCE_MIN_ENLARGEMENT: Final = 1.5
 # Text is too small for the detector when its lines' median height there is under
 # _SMALL_TEXT_PX (box heights bottom out near 13 px as text shrinks towards what it cannot see):
