@@ -32,6 +32,7 @@ from scopix.server.imaging import (
     ImageDecodeError,
     ImageHeader,
     RenderedImage,
+    fitted,
     read_header,
     render_variants,
 )
@@ -369,6 +370,57 @@ def test_variant_longest_side_is_min_of_size_and_original(
     assert (rendered.width, rendered.height) == (width, height)
     for name, limit in (("v", size), ("tiny", 64)):
         assert_fits(*dims(rendered.variants[name]), (width, height), limit)
+
+
+# --- JPEGs: Pillow decodes them as libvips shows them ------------------------------------------
+
+
+def libvips_view(path: Path, size: int) -> pyvips.Image:
+    """libvips' own thumbnail of a file: upright, 8-bit sRGB."""
+    image = pyvips.Image.thumbnail(str(path), size, height=size, size="down")
+    return (image.colourspace("srgb") if image.interpretation != "srgb" else image).copy_memory()
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_jpeg_decoded_by_pillow_is_upright_as_libvips_shows_it(
+    write: Callable[[bytes], Path], orientation: int
+) -> None:
+    path = write(jpeg_bytes(300, 200, orientation=orientation, quality=95))
+    variant = decoded(render_variants(path, {"v": 256}).variants["v"])
+    expected = libvips_view(path, 256)
+    assert (variant.width, variant.height) == (expected.width, expected.height)
+    assert (variant - expected).abs().avg() < 10
+    assert (variant - expected.fliphor()).abs().avg() > 40
+
+
+def test_a_grey_jpeg_decoded_by_pillow_comes_out_srgb(write: Callable[[bytes], Path]) -> None:
+    path = write(pattern(300, 200).colourspace("b-w").jpegsave_buffer(Q=95))
+    variant = decoded(render_variants(path, {"v": 256}).variants["v"])
+    assert (variant.bands, variant.interpretation) == (3, "srgb")
+    assert (variant - libvips_view(path, 256)).abs().avg() < 6
+
+
+def test_plain_jpegs_are_decoded_by_pillow(
+    write: Callable[[bytes], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_libvips(*args: object) -> None:
+        raise AssertionError("libvips decoded a plain JPEG")
+
+    monkeypatch.setattr(fitted, "_vips_decode", no_libvips)
+    for data in (jpeg_bytes(300, 200), jpeg_bytes(300, 200, orientation=6)):
+        assert dims(render_variants(write(data), {"v": 64}).variants["v"]) in {(64, 43), (43, 64)}
+
+
+def test_a_jpeg_pillow_refuses_is_decoded_by_libvips(
+    write: Callable[[bytes], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuses(*args: object, **kwargs: object) -> None:
+        raise OSError("cannot identify this JPEG")
+
+    monkeypatch.setattr(fitted.Image, "open", refuses)
+    path = write(jpeg_bytes(300, 200))
+    variant = decoded(render_variants(path, {"v": 256}).variants["v"])
+    assert (variant - libvips_view(path, 256)).abs().avg() < 10
 
 
 # --- blurhash --------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,11 +13,13 @@ import numpy as np
 import pyvips
 
 # blurhash-python's own encode() takes a Pillow image and calls Image.getdata, deprecated in
-# Pillow 13 and removed in 14: call its C encoder on libvips' raw pixels instead.
+# Pillow 13 and removed in 14: call its C encoder on the raw pixels instead.
 from blurhash._functions import ffi as _blurhash_ffi
 from blurhash._functions import lib as _blurhash_lib
+from PIL import Image
 
-from scopix.server.imaging.probe import ImageDecodeError, header_of, message_of, open_header
+from scopix.server.imaging.fitted import decode_fitted, fit, to_pillow
+from scopix.server.imaging.probe import header_of, open_header
 
 __all__ = [
     "BLURHASH_COMPONENTS",
@@ -61,84 +64,52 @@ def render_variants(
     `opened`: the file's header as `open_header` read it already."""
     image = opened if opened is not None else open_header(path)
     header = header_of(image)
-    try:
-        largest = _decode(path, max(sizes.values(), default=_BLURHASH_SIZE), _has_profile(image))
-        variants = {name: _webp(_fit(largest, size)) for name, size in sizes.items()}
-        blur_hash = _blur_hash(largest)
-    except pyvips.Error as exc:
-        raise ImageDecodeError(message_of(exc)) from exc
-    return RenderedImage(
-        width=header.display_width,
-        height=header.display_height,
-        content_created_at=content_created_at(image),
-        blur_hash=blur_hash,
-        variants=variants,
+    largest = decode_fitted(path, image, header, max(sizes.values(), default=_BLURHASH_SIZE))
+    return _rendered(
+        header.display_width, header.display_height, content_created_at(image), largest, sizes
     )
 
 
 def variants_of(image: pyvips.Image, sizes: Mapping[str, int]) -> RenderedImage:
     """The variants and blurhash of an 8-bit sRGB image already in memory (a rendered page)."""
-    return RenderedImage(
-        width=image.width,
-        height=image.height,
-        content_created_at=None,
-        blur_hash=_blur_hash(image),
-        variants={name: _webp(_fit(image, size)) for name, size in sizes.items()},
-    )
+    return _rendered(image.width, image.height, None, to_pillow(image), sizes)
 
 
 def webp_of(image: pyvips.Image) -> bytes:
     """An in-memory image as the variants' WebP."""
-    return _webp(image)
+    return _webp(to_pillow(image))
 
 
-def _decode(path: Path, size: int, has_profile: bool) -> pyvips.Image:
-    """Decode to fit size x size (shrink-on-load), upright, 8-bit sRGB, failing on any error."""
-    # Only an embedded profile needs a transform: untagged pixels are sRGB already, and CMYK is
-    # converted anyway. Transforming untagged images too would double the time of a decode.
-    profile = {"output_profile": "srgb"} if has_profile else {}
-    image = pyvips.Image.thumbnail(
-        str(path), size, height=size, size="down", fail_on="error", **profile
+def _rendered(
+    width: int,
+    height: int,
+    taken: datetime | None,
+    largest: Image.Image,
+    sizes: Mapping[str, int],
+) -> RenderedImage:
+    return RenderedImage(
+        width=width,
+        height=height,
+        content_created_at=taken,
+        blur_hash=_blur_hash(largest),
+        variants={name: _webp(fit(largest, size)) for name, size in sizes.items()},
     )
-    if image.interpretation != "srgb":
-        image = image.colourspace("srgb")
-    if image.format != "uchar":
-        image = image.cast("uchar")
-    return image.copy_memory()
 
 
-def _has_profile(image: pyvips.Image) -> bool:
-    """Whether the image embeds an ICC profile (Display P3 from a phone, Adobe RGB, CMYK, ...)."""
-    return bool(image.get_typeof("icc-profile-data") != 0)
-
-
-def _fit(image: pyvips.Image, size: int) -> pyvips.Image:
-    """Shrink an in-memory image to fit size x size; never enlarge it."""
-    if image.width <= size and image.height <= size:
-        return image  # as it is: libvips would take a third of a millisecond to say so
-    return image.thumbnail_image(size, height=size, size="down")
-
-
-def _webp(image: pyvips.Image) -> bytes:
+def _webp(image: Image.Image) -> bytes:
     """Encode as lossy WebP with no metadata at all (no EXIF, XMP or ICC)."""
-    return bytes(
-        image.webpsave_buffer(
-            Q=_WEBP_QUALITY, effort=_WEBP_EFFORT, keep=pyvips.enums.ForeignKeep.NONE
-        )
-    )
+    out = io.BytesIO()
+    image.save(out, "WEBP", quality=_WEBP_QUALITY, method=_WEBP_EFFORT)
+    return out.getvalue()
 
 
-def _blur_hash(image: pyvips.Image) -> str:
+def _blur_hash(image: Image.Image) -> str:
     """Return the blurhash of an 8-bit sRGB image, transparent areas shown on white, from at
     most _BLURHASH_SIZE pixels a side. An image up to twice that (the 64 px preview) is
-    averaged 2 x 2 here: a libvips resize of so few pixels costs three times the hash."""
+    averaged 2 x 2 here: a resize of so few pixels costs three times the hash."""
     if image.width > 2 * _BLURHASH_SIZE or image.height > 2 * _BLURHASH_SIZE:
-        image = _fit(image, _BLURHASH_SIZE)
-    if image.hasalpha():
-        image = image.flatten(background=255)
-    pixels = np.frombuffer(image.write_to_memory(), np.uint8).reshape(
-        image.height, image.width, image.bands
-    )
+        image = fit(image, _BLURHASH_SIZE)
+    pixels = np.asarray(_on_white(image))
     if max(image.width, image.height) > _BLURHASH_SIZE:
         pixels = _halved(pixels)
     pixels = _at_least_two_a_side(pixels)
@@ -155,6 +126,15 @@ def _blur_hash(image: pyvips.Image) -> str:
         destination,
     )
     return str(_blurhash_ffi.string(result).decode("ascii"))
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    """3-band RGB, any transparency flattened onto white."""
+    if "A" not in image.getbands():
+        return image.convert("RGB")
+    white = Image.new("RGB", image.size, (255, 255, 255))
+    white.paste(image.convert("RGBA"), mask=image.getchannel("A"))
+    return white
 
 
 def _halved(pixels: np.ndarray) -> np.ndarray:
