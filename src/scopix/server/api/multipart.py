@@ -31,8 +31,8 @@ from scopix.server.services.ingest import StagedUpload
 T = TypeVar("T")
 
 WRITE_BUFFER = 1 << 20
-#: Writes up to this size go to the page cache from the event loop: hashing and copying 64 KiB
-#: takes less time than handing them to a thread and back (bench/uploads.py, small files).
+#: Writes up to this size to a file already created go to the page cache from the event loop:
+#: hashing and copying 64 KiB takes less time than handing them to a thread and back.
 INLINE_WRITE = 64 * 1024
 MAX_FIELDS = 50
 MAX_FIELD_BYTES = 64 * 1024
@@ -80,14 +80,16 @@ def _staged(write: Callable[..., T], *args: Any) -> T:
 class _FileSink:
     """Hashes and writes one file part, flushing to disk in a thread in 1 MiB writes. The
     network's chunks are kept as views, never joined: a 90 MB file's copy cost its upload
-    28 ms of the event loop's time."""
+    28 ms of the event loop's time. The file is created in a thread, by the first flush:
+    creating one costs ext4 about 1 ms of CPU (its inode allocation), which on the event loop
+    was a tenth of a small upload's time there (bench/uploads.py)."""
 
     def __init__(self, path: Path, filename: str, limits: FormLimits, total: list[int]) -> None:
         self.path = path
         self.filename = filename
         self.limits = limits
         self.total = total
-        self.handle: BinaryIO = _staged(lambda: path.open("wb", buffering=0))
+        self.handle: BinaryIO | None = None
         self.hasher = hashlib.sha256()
         self.size = 0
         self.head = bytearray()
@@ -122,25 +124,31 @@ class _FileSink:
         if full or (force and self.pending):
             chunks, size = self.pending, self.pending_bytes
             self.pending, self.pending_bytes = [], 0
-            if size <= INLINE_WRITE:  # a small file's whole body, or a large one's tail
+            if size <= INLINE_WRITE and self.handle is not None:  # a large file's tail
                 _staged(self._write, chunks)
             else:
                 await anyio.to_thread.run_sync(_staged, self._write, chunks)
 
     def _write(self, chunks: list[memoryview]) -> None:
+        if self.handle is None:
+            self.handle = self.path.open("wb", buffering=0)
         for chunk in chunks:
             self.hasher.update(chunk)
         _write_all(self.handle.fileno(), chunks)
 
     async def finish(self) -> StagedUpload:
         await self.flush(force=True)
+        if self.handle is None:  # an empty part is an empty file
+            await anyio.to_thread.run_sync(_staged, self._write, [])
+        assert self.handle is not None
         self.handle.close()
         return StagedUpload(
             self.path, self.filename, self.size, self.hasher.hexdigest(), bytes(self.head)
         )
 
     def abort(self) -> None:
-        self.handle.close()
+        if self.handle is not None:
+            self.handle.close()
         self.path.unlink(missing_ok=True)
 
 
