@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import bindparam, text
 
 from apiclient import Api
 from imagefactory import jpeg_bytes
@@ -334,3 +335,41 @@ async def test_the_hybrid_words_half_agrees_with_every_match_listed(
             head, total, ranks = await uow.files.words_ranking(row.tenant_id, query, end, asked)
             assert (head, total) == (every[:end], 8)
             assert ranks == {i: every.index(i) + 1 for i in (ids[5], ids[0])}
+
+
+@pytest.mark.parametrize("sort_order", ["desc", "asc"])
+async def test_the_hybrid_words_half_orders_files_of_one_instant_by_id(
+    api: Api, monkeypatch: pytest.MonkeyPatch, sort_order: str
+) -> None:
+    """Files indexed at the same microsecond follow `ranked_ids` by id in the hybrid's ranks
+    too (PostgreSQL ranks newest-first matches from their instants), in either order; another
+    tenant's matches of the same instant take no rank."""
+    if api.services.database.is_sqlite:
+        pytest.skip("SQLite orders matches by their index keys, which are never shared")
+    monkeypatch.setattr(listing, "MAX_RANKED_MATCHES", 3)
+    ids = [await put(api, n, title=f"quay {n}") for n in range(7)]
+    theirs = await put(api, 20, key=api.other_key, title="quay")
+    async with UnitOfWorkFactory(api.services.database).write() as uow:
+        await uow.session.execute(
+            text(
+                "UPDATE file_search SET created_at = "
+                "(SELECT created_at FROM file_search WHERE file_id = :first) "
+                "WHERE file_id IN :tied"
+            ).bindparams(bindparam("tied", expanding=True)),
+            {"first": ids[0], "tied": [*ids[1:6], theirs]},
+        )
+        await uow.commit()
+    async with UnitOfWorkFactory(api.services.database).read() as uow:
+        query = listing.file_query(search="quay", sort_order=sort_order, limit=3)
+        row = await uow.session.get(File, ids[0])
+        assert row is not None
+        tenant_id = row.tenant_id
+        every = await uow.files.ranked_ids(tenant_id, query)
+        tied = sorted(ids[:6], reverse=sort_order == "desc")
+        assert every == ([ids[6], *tied] if sort_order == "desc" else [*tied, ids[6]])
+        for end in (0, 2, 7):
+            head, total, ranks = await uow.files.words_ranking(
+                tenant_id, query, end, [*ids, theirs]
+            )
+            assert (head, total) == (every[:end], 7)
+            assert ranks == {i: every.index(i) + 1 for i in ids}

@@ -52,10 +52,13 @@ from scopix.server.catalog.models import (
     VideoScene,
 )
 from scopix.server.catalog.search_index import (
+    MatchKeys,
     chunk_matches,
+    count_and_keys,
     count_matches,
     index_chunks,
     index_file,
+    key_ranks,
     match_ranks,
     matches,
     matching_ids,
@@ -307,12 +310,14 @@ class BlobRepository:
 
 @dataclass(frozen=True)
 class WordsCount:
-    """How many files match a full-text search, whether they rank by relevance, and every match
-    when the query's filters made the catalog list them all."""
+    """How many files match a full-text search, whether they rank by relevance, every match
+    when the query's filters made the catalog list them all, and the matches' keys when
+    PostgreSQL lists them newest first (`search_index.count_and_keys`)."""
 
     total: int
     by_relevance: bool
     every: list[str] | None
+    keys: MatchKeys | None = None
 
 
 class FileRepository:
@@ -598,8 +603,9 @@ class FileRepository:
         if query.filtered:
             every = await self.ranked_ids(tenant_id, query)
             return WordsCount(len(every), by_relevance=False, every=every)
-        total = await count_matches(self.session, tenant_id, search)
-        return WordsCount(total, by_relevance=query.ranks_by_relevance(total), every=None)
+        total, keys = await count_and_keys(self.session, tenant_id, search)
+        by_relevance = query.ranks_by_relevance(total)
+        return WordsCount(total, by_relevance, every=None, keys=None if by_relevance else keys)
 
     async def words_window(
         self,
@@ -616,6 +622,24 @@ class FileRepository:
             ranks = {i: n for n, i in enumerate(counted.every, start=1) if i in wanted}
             return counted.every[:end], ranks
         assert query.search is not None
+        if counted.keys is not None:
+            head = await matching_ids(
+                self.session,
+                tenant_id,
+                query.search,
+                by_relevance=False,
+                descending=query.descending,
+                limit=end,
+            )
+            ranks = await key_ranks(
+                self.session,
+                tenant_id,
+                query.search,
+                counted.keys,
+                among,
+                descending=query.descending,
+            )
+            return head, ranks
         numbered = await match_ranks(
             self.session,
             tenant_id,

@@ -19,6 +19,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, String, TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +45,8 @@ _POSTGRES_COLUMNS: dict[SearchMode, str] = {
     "metadata": "metadata",
     "visible_text": "visible_text",
 }
+#: The matches' keys of `count_and_keys`: `created_at` in microseconds, ascending.
+MatchKeys = np.ndarray[Any, np.dtype[np.int64]]
 #: PostgreSQL's sort memory for numbering every match of a search (match_ranks).
 _NUMBERING_WORK_MEM = "32MB"
 #: bm25 weights per FTS5 column: tenant (never scored), metadata, visible text.
@@ -156,6 +159,69 @@ async def count_matches(session: AsyncSession, tenant_id: str, search: TextSearc
         f"WHERE tenant_id = :tenant AND {column} @@ plainto_tsquery('{POSTGRES_CONFIG}', :query)"
     )
     return int(await session.scalar(stmt, _postgres_params(tenant_id, search)) or 0)
+
+
+async def count_and_keys(
+    session: AsyncSession, tenant_id: str, search: TextSearch
+) -> tuple[int, MatchKeys | None]:
+    """`count_matches`, and on PostgreSQL the keys of the matches from the same scan, for
+    `key_ranks`: each match's `created_at` in microseconds, sorted. SQLite gives no keys: it
+    numbers every match fast enough (`match_ranks`).
+
+    Why keys: numbering 64,000 matches newest first on PostgreSQL sorted all of them after the
+    meaning ranking was known (78-113 ms on this 2-core machine), where adding the keys to the
+    count, read while the query is embedded, costs the scan 15-30 ms more."""
+    if _dialect(session) == "sqlite":
+        return await count_matches(session, tenant_id, search), None
+    column = _POSTGRES_COLUMNS[search.mode]
+    stmt = text(
+        "SELECT count(*), string_agg(timestamptz_send(created_at), ''::bytea) "
+        f"FROM {POSTGRES_TABLE}, plainto_tsquery('{POSTGRES_CONFIG}', :query) AS query "
+        f"WHERE tenant_id = :tenant AND {column} @@ query"
+    )
+    total, packed = (await session.execute(stmt, _postgres_params(tenant_id, search))).one()
+    # timestamptz_send: 8 bytes, big-endian, microseconds since 2000: ordered as created_at.
+    keys = np.sort(np.frombuffer(packed or b"", dtype=">i8").astype(np.int64))
+    return int(total), keys
+
+
+async def key_ranks(
+    session: AsyncSession,
+    tenant_id: str,
+    search: TextSearch,
+    keys: MatchKeys,
+    ids: Sequence[str],
+    *,
+    descending: bool,
+) -> dict[str, int]:
+    """PostgreSQL: the rank (1 = first) of each of `ids` that matches the words, in the order of
+    `matching_ids` newest first (oldest first when not `descending`), from the matches' `keys`
+    (`count_and_keys`): one more than the matches newer than it, and than those of the same
+    microsecond that the order puts before it by id. Only these ids are read."""
+    if not ids:
+        return {}
+    column = _POSTGRES_COLUMNS[search.mode]
+    ahead = ">" if descending else "<"
+    stmt = _expanding(
+        "SELECT m.file_id, timestamptz_send(m.created_at), "
+        f"(SELECT count(*) FROM {POSTGRES_TABLE} AS tie WHERE tie.tenant_id = :tenant "
+        f"AND tie.created_at = m.created_at AND tie.file_id {ahead} m.file_id "
+        f"AND tie.{column} @@ query) "
+        f"FROM {POSTGRES_TABLE} AS m, plainto_tsquery('{POSTGRES_CONFIG}', :query) AS query "
+        f"WHERE m.tenant_id = :tenant AND m.{column} @@ query AND m.file_id IN :ids"
+    )
+    params = {**_postgres_params(tenant_id, search), "ids": list(ids)}
+    rows = (await session.execute(stmt, params)).all()
+    if not rows:
+        return {}
+    found = np.array([int.from_bytes(key, "big", signed=True) for _, key, _ in rows])
+    if descending:
+        newer = len(keys) - np.searchsorted(keys, found, side="right")
+    else:
+        newer = np.searchsorted(keys, found, side="left")
+    return {
+        file_id: int(n) + int(tied) + 1 for (file_id, _, tied), n in zip(rows, newer, strict=True)
+    }
 
 
 async def matching_ids(
