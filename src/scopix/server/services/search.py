@@ -8,6 +8,7 @@ tenant), so a description committed a moment ago is found and a deleted file nev
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import threading
@@ -105,8 +106,9 @@ class SemanticIndex:
     async def ranked(self, tenant_id: str, text: str) -> list[str]:
         """The tenant's files relevant to `text` in meaning (above the relevance floor), best
         first."""
-        query = _unit(np.asarray(await self.embedder.embed_query(text), dtype=np.float32))
-        await self.refresh(tenant_id)
+        # The changed rows are read while the query is embedded: neither needs the other.
+        embedded, _ = await asyncio.gather(self.embedder.embed_query(text), self.refresh(tenant_id))
+        query = _unit(np.asarray(embedded, dtype=np.float32))
         weights = self._bridge_weights(query)
         bonus = None if weights is None else partial(_bridge_bonus, weights)
         nearest = self.texts.nearest(tenant_id, query, SEMANTIC_CANDIDATES, bonus=bonus)
