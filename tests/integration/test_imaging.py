@@ -423,6 +423,36 @@ def test_a_jpeg_pillow_refuses_is_decoded_by_libvips(
     assert (variant - libvips_view(path, 256)).abs().avg() < 10
 
 
+#: A JPEG with EXIF (orientation and date) for the damaged-JPEG property below.
+EXIF_JPEG = jpeg_bytes(120, 80, orientation=6, date_taken=datetime(2021, 5, 2, 9, 30))
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, len(EXIF_JPEG) - 1), st.integers(0, 255)), min_size=1, max_size=8
+    ),
+    keep=st.integers(len(EXIF_JPEG) // 2, len(EXIF_JPEG)),
+)
+def test_a_damaged_jpeg_renders_or_is_refused_as_undecodable(
+    tmp_path: Path, edits: list[tuple[int, int]], keep: int
+) -> None:
+    """Whatever Pillow makes of damaged bytes (its warnings are errors here), the outcome is
+    libvips': variants, or ImageDecodeError. Found so: a KeyError out of Pillow's opener."""
+    damaged = bytearray(EXIF_JPEG)
+    for position, value in edits:
+        damaged[position] = value
+    path = tmp_path / "damaged.jpg"
+    path.write_bytes(bytes(damaged[:keep]))
+    try:
+        rendered = render_variants(path, {"v": 64})
+    except ImageDecodeError:
+        return
+    assert max(dims(rendered.variants["v"])) <= 64
+
+
 # --- blurhash --------------------------------------------------------------------------------
 
 

@@ -8,8 +8,9 @@ JPEG to 64 px took 3.3 ms of CPU with libvips and 0.7 with Pillow, a 640x427 one
 everything else: CMYK, 16-bit, profiles on grey, the other formats, and PNGs, which it streams
 where Pillow holds the whole image.
 
-libvips has the last word on whether bytes decode: a JPEG Pillow refuses (truncated, corrupt,
-a variant it does not read) is decoded again by libvips, which reads it or says why not.
+libvips has the last word on whether bytes decode: a JPEG Pillow refuses or warns about
+(truncated, corrupt, a variant it does not read, damaged EXIF) is decoded again by libvips,
+which reads it or says why not.
 """
 
 from __future__ import annotations
@@ -30,13 +31,6 @@ _PILLOW_MODES: Final = frozenset({"L", "RGB"})
 #: Pillow's own decompression-bomb check warns above this many pixels: larger images (already
 #: checked against our limits) go to libvips.
 _PILLOW_MAX_PIXELS: Final = Image.MAX_IMAGE_PIXELS or 0
-_PILLOW_ERRORS: Final = (
-    OSError,
-    SyntaxError,
-    ValueError,
-    Image.DecompressionBombError,
-    ImageCms.PyCMSError,
-)
 _SRGB: Final = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 #: How an EXIF orientation is undone (the same table as PIL.ImageOps.exif_transpose).
 _UPRIGHT: Final = {
@@ -58,8 +52,10 @@ def decode_fitted(path: Path, opened: pyvips.Image, header: ImageHeader, size: i
     if _pillow_reads(header):
         try:
             return _pillow_jpeg(path, size, header.orientation)
-        except _PILLOW_ERRORS:
-            pass  # libvips decides, below
+        except MemoryError:
+            raise  # the child's memory limit, reported as such
+        except Exception:  # whatever Pillow makes of hostile bytes, libvips decides below
+            pass
     try:
         return to_pillow(_vips_decode(path, size, _has_profile(opened)))
     except pyvips.Error as exc:
@@ -93,7 +89,7 @@ def _pillow_reads(header: ImageHeader) -> bool:
 
 
 def _pillow_jpeg(path: Path, size: int, orientation: int) -> Image.Image:
-    with Image.open(path, formats=["JPEG", "MPO"]) as image:
+    with Image.open(path, formats=["JPEG"]) as image:  # its opener takes MPO files too
         profile = image.info.get("icc_profile")
         if image.mode not in _PILLOW_MODES or (profile and image.mode != "RGB"):
             raise ValueError(f"a {image.mode} JPEG of this profile is libvips' to convert")
