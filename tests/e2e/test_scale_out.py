@@ -98,6 +98,17 @@ class Cluster:
 
         self.wait_until(described, f"{count} descriptions", timeout)
 
+    def wait_jobs_finished(self, timeout: float = DESCRIBED_TIMEOUT_S) -> None:
+        """Until no job is queued or running: a file's variants job may outlast its description."""
+
+        def finished() -> bool:
+            [(active,)] = self.query(
+                "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')"
+            )
+            return int(active) == 0
+
+        self.wait_until(finished, "every job finishing", timeout)
+
     def descriptions_per_file(self) -> dict[str, tuple[int, int]]:
         """Per file: succeeded describe jobs, and `description_succeeded` events."""
         rows = self.query(
@@ -178,6 +189,7 @@ def test_500_uploads_over_two_apis_are_each_described_once(cluster: Cluster) -> 
     assert len(per_file) == 500
     assert set(per_file.values()) == {(1, 1)}  # every file described exactly once
     assert cluster.vlm.request_count == 500
+    cluster.wait_jobs_finished()
     [(owners,)] = cluster.query("SELECT count(DISTINCT lease_owner) FROM jobs")
     assert owners == 0  # every lease was given back
 
