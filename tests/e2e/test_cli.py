@@ -174,17 +174,9 @@ def test_errors_are_one_line(cli: Cli) -> None:
 
 
 def test_a_quota_stop_shows_what_was_done(cli: Cli, tmp_path: Path) -> None:
-    made = subprocess.run(
-        [*SCOPIX, "keys", "create", "--tenant", "small", "--tier", "free"],
-        capture_output=True,
-        text=True,
-        env={**cli.env, "SCOPIX_DATA_DIR": str(cli.data_dir)},
-        check=True,
-    )
-    env = {**cli.env, "SCOPIX_API_KEY": made.stdout.strip()}
     for n in range(12):  # the free tier describes 10 files a month
         shutil.copy(PHOTOS / "text.png", tmp_path / f"t{n:02}.png")
-    over = cli.run("upload", str(tmp_path), "--json", env=env)
+    over = cli.run("upload", str(tmp_path), "--json", env=_free_tenant(cli, "over"))
     assert over.returncode == 1
     # Which request the quota stops is a race: the server refuses files of a request one by
     # one, or a whole request (then the results are those of the requests before, unwaited).
@@ -195,9 +187,28 @@ def test_a_quota_stop_shows_what_was_done(cli: Cli, tmp_path: Path) -> None:
     if len(results) < 12:
         assert one_error_line(over).startswith("error: QUOTA_EXCEEDED: ")
 
+
+def test_a_run_the_quota_stops_before_any_file_has_no_results(cli: Cli, tmp_path: Path) -> None:
+    # A tenant of its own: the free tier's 10 requests a minute are not spent on the run above.
+    env = _free_tenant(cli, "spent")
+    for n in range(10):
+        shutil.copy(PHOTOS / "text.png", tmp_path / f"t{n:02}.png")
+    assert cli.run("upload", str(tmp_path), "--json", env=env).returncode == 0
     stopped = cli.run("upload", str(tmp_path / "t00.png"), "--json", env=env)
     assert stopped.returncode == 1 and json.loads(stopped.stdout) == []
     assert one_error_line(stopped).startswith("error: QUOTA_EXCEEDED: ")
+
+
+def _free_tenant(cli: Cli, tenant: str) -> dict[str, str]:
+    """The CLI's environment with the key of a new free-tier tenant."""
+    made = subprocess.run(
+        [*SCOPIX, "keys", "create", "--tenant", tenant, "--tier", "free"],
+        capture_output=True,
+        text=True,
+        env={**cli.env, "SCOPIX_DATA_DIR": str(cli.data_dir)},
+        check=True,
+    )
+    return {**cli.env, "SCOPIX_API_KEY": made.stdout.strip()}
 
 
 @pytest.fixture(scope="module")

@@ -354,7 +354,7 @@ async def app_client(tmp_path: Path) -> AsyncIterator[tuple[Scopix, Api]]:
 async def test_the_sdk_saves_links_and_recrawls_against_the_app(
     app_client: tuple[Scopix, Api],
 ) -> None:
-    scopix, api = app_client
+    scopix, _ = app_client
     saved = await scopix.files.add_link(
         "HTTPS://Example.com/a#b", title="A", tags=["x"], auto_describe=False
     )
@@ -389,6 +389,9 @@ async def test_the_sdk_saves_links_and_recrawls_against_the_app(
         await scopix.files.add_link("file:///etc/passwd")
     assert refused.value.code == "INVALID_URL"
 
+
+async def test_a_failed_crawl_is_fetched_again_on_request(app_client: tuple[Scopix, Api]) -> None:
+    scopix, api = app_client
     with LinkSite() as site:
         missing = await scopix.files.add_link(site.url("/404"), auto_describe=False)
         await api.drain(CRAWL)
