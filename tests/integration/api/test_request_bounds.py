@@ -351,6 +351,16 @@ async def test_repeatable_filters_answer_at_their_cap_and_refuse_past_it(
     assert past.status_code == 422 and error_field(past) == name
 
 
+async def test_the_openapi_document_gives_each_repeatable_filter_its_cap(api: Api) -> None:
+    # A client (or Schemathesis) that keeps to the document never meets the domain's refusal.
+    document = (await api.client.get("/api/v2/openapi.json")).json()
+    parameters = document["paths"]["/api/v2/files"]["get"]["parameters"]
+    caps = {p["name"]: p["schema"].get("maxItems") for p in parameters}
+    assert caps["tags"] == MAX_FILTER_TAGS
+    assert caps["media_types"] == MAX_FILTER_MEDIA_TYPES
+    assert caps["ids"] == MAX_IDS
+
+
 async def test_ids_past_their_cap_are_refused_on_the_api_and_the_page(api: Api) -> None:
     ids = [new_id() for _ in range(MAX_IDS + 1)]
     listed = await api.client.get("/api/v2/files", params={"ids": ids})

@@ -20,6 +20,9 @@ from scopix.server.api.schemas import (
     ProcessingStatusOut,
 )
 from scopix.server.domain.listing import (
+    MAX_FILTER_MEDIA_TYPES,
+    MAX_FILTER_TAGS,
+    MAX_IDS,
     MAX_OFFSET,
     MAX_SEARCH_CHARS,
     SEARCH_MODES,
@@ -59,12 +62,22 @@ async def list_files(
             json_schema_extra={"enum": list(SEARCH_MODES)},
         ),
     ] = "all",
-    tags: Annotated[list[str] | None, Query(description="all must match")] = None,
-    media_types: Annotated[list[str] | None, Query()] = None,
+    # The caps are documented (maxItems) but enforced by the domain, which also counts
+    # comma-separated values and names the field in its refusal.
+    tags: Annotated[
+        list[str] | None,
+        Query(description="all must match", json_schema_extra={"maxItems": MAX_FILTER_TAGS}),
+    ] = None,
+    media_types: Annotated[
+        list[str] | None, Query(json_schema_extra={"maxItems": MAX_FILTER_MEDIA_TYPES})
+    ] = None,
     date_from: datetime | None = None,
     date_to: datetime | None = None,
     has_description: bool | None = None,
-    ids: Annotated[list[str] | None, Query(description="at most 500")] = None,
+    ids: Annotated[
+        list[str] | None,
+        Query(description=f"at most {MAX_IDS}", json_schema_extra={"maxItems": MAX_IDS}),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     sort_by: Annotated[
