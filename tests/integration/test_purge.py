@@ -7,7 +7,7 @@ import copy
 import hashlib
 import logging
 import os
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +18,7 @@ import boto3  # type: ignore[import-untyped]
 import numpy as np
 import pytest
 from sqlalchemy import func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from apiclient import Api, running_api
 from catalogrows import give_analysis
@@ -78,7 +78,7 @@ class FailingDeletes(PausedDeletes):
 
 
 class _HeldWrite(UnitOfWork):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], gate: Gate) -> None:
+    def __init__(self, sessions: Callable[[], AsyncSession], gate: Gate) -> None:
         super().__init__(sessions)
         self.gate = gate
 

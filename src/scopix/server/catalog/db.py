@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -15,9 +16,11 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from scopix.server.catalog.loop_sqlite import begin_immediate, loop_connector
+from scopix.server.catalog.loop_session import LoopSessions
 
 SQLITE_BUSY_TIMEOUT_S = 30
+#: How long a unit of work waits for a pooled connection before it fails.
+_POOL_WAIT_S = 120
 #: A reader in WAL mode meets a lock only while another connection recovers or resets the WAL
 #: (rare and short): a lookup on the loop waits that out in place.
 _LOOKER_BUSY_S = 0.2
@@ -29,10 +32,11 @@ class Database:
     writes."""
 
     url: str
-    reader: async_sessionmaker[AsyncSession]
-    looker: async_sessionmaker[AsyncSession]
-    writer: async_sessionmaker[AsyncSession]
+    reader: Callable[[], AsyncSession]
+    looker: Callable[[], AsyncSession]
+    writer: Callable[[], AsyncSession]
     engines: tuple[AsyncEngine, ...]
+    loop_engines: tuple[Engine, ...] = ()
 
     @property
     def is_sqlite(self) -> bool:
@@ -43,61 +47,77 @@ class Database:
         """Close every pooled connection."""
         for engine in self.engines:
             await engine.dispose()
+        for loop_engine in self.loop_engines:
+            loop_engine.dispose()
 
 
-def _sqlite_engine(url: str, *, writer: bool, pool_size: int, on_loop: bool) -> AsyncEngine:
-    # The writer and the lookups by key run on the event loop (catalog/loop_sqlite.py); other
-    # readers on aiosqlite's threads, since a scan would hold the loop.
+def _on_loop(url: str, *, writer: bool, size: int) -> LoopSessions:
+    # The writer and the lookups by key run on the event loop (catalog/loop_session.py).
     path = make_url(url).database or ""
-    connection: dict[str, Any] = (
-        {"async_creator": loop_connector(path, busy_timeout_s=0 if writer else _LOOKER_BUSY_S)}
-        if on_loop
-        else {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
+    engine = create_engine(
+        f"sqlite:///{path}",
+        pool_size=size,
+        max_overflow=0,
+        connect_args={
+            "timeout": 0 if writer else _LOOKER_BUSY_S,
+            "isolation_level": None,
+            "check_same_thread": False,
+        },
     )
-    engine = create_async_engine(
-        url, pool_size=pool_size, max_overflow=0, pool_timeout=120, **connection
+    _prepare(engine, writer=writer, busy_timeout_s=None)
+    return LoopSessions(
+        engine, size=size, wait_s=_POOL_WAIT_S, lock_timeout_s=SQLITE_BUSY_TIMEOUT_S
     )
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def _on_threads(url: str, *, size: int) -> AsyncEngine:
+    # Other readers run on aiosqlite's threads, since a scan would hold the loop.
+    engine = create_async_engine(
+        url,
+        pool_size=size,
+        max_overflow=0,
+        pool_timeout=_POOL_WAIT_S,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S},
+    )
+    _prepare(engine.sync_engine, writer=False, busy_timeout_s=SQLITE_BUSY_TIMEOUT_S)
+    return engine
+
+
+def _prepare(engine: Engine, *, writer: bool, busy_timeout_s: int | None) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        if not on_loop:  # a connection on the loop waits as loop_connector was told
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+        if busy_timeout_s is not None:  # a connection on the loop waits as it was told
+            cursor.execute(f"PRAGMA busy_timeout={busy_timeout_s * 1000}")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if writer:  # the lock is taken up front so two writers never deadlock on upgrade
-            begin_immediate(conn, SQLITE_BUSY_TIMEOUT_S)
-        else:
-            conn.exec_driver_sql("BEGIN")
-
-    return engine
+        # The writer takes the lock up front, so two writers never deadlock on upgrade.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
 
 def connect(url: str) -> Database:
     """Open the catalog at `url` (an SQLAlchemy async URL)."""
     if make_url(url).get_backend_name() == "sqlite":
-        writer = _sqlite_engine(url, writer=True, pool_size=1, on_loop=True)
-        reader = _sqlite_engine(url, writer=False, pool_size=5, on_loop=False)
-        looker = _sqlite_engine(url, writer=False, pool_size=2, on_loop=True)
-        engines: tuple[AsyncEngine, ...] = (writer, reader, looker)
-    else:
-        writer = reader = looker = create_async_engine(
-            url, pool_size=10, max_overflow=10, pool_pre_ping=True
+        writer = _on_loop(url, writer=True, size=1)
+        looker = _on_loop(url, writer=False, size=2)
+        reader = _on_threads(url, size=5)
+        return Database(
+            url=url,
+            reader=async_sessionmaker(reader, expire_on_commit=False),
+            looker=looker,
+            writer=writer,
+            engines=(reader,),
+            loop_engines=(writer.engine, looker.engine),
         )
-        engines = (writer,)
-    return Database(
-        url=url,
-        reader=async_sessionmaker(reader, expire_on_commit=False),
-        looker=async_sessionmaker(looker, expire_on_commit=False),
-        writer=async_sessionmaker(writer, expire_on_commit=False),
-        engines=engines,
-    )
+    engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    return Database(url=url, reader=sessions, looker=sessions, writer=sessions, engines=(engine,))
 
 
 def sync_url(url: str) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from scopix.server.catalog.db import Database
 from scopix.server.catalog.repositories import (
@@ -40,7 +41,7 @@ class UnitOfWork:
     documents: DocumentRepository
     videos: VideoRepository
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, session_factory: Callable[[], AsyncSession]) -> None:
         self._session_factory = session_factory
 
     async def __aenter__(self) -> UnitOfWork:
@@ -85,7 +86,7 @@ class UnitOfWorkFactory:
 
     def lookup(self) -> UnitOfWork:
         """A unit of work that reads a few rows by their keys, and nothing else: on SQLite it
-        runs on the event loop (catalog/loop_sqlite.py), where no scan may run."""
+        runs on the event loop (catalog/loop_session.py), where no scan may run."""
         return UnitOfWork(self.database.looker)
 
     def write(self) -> UnitOfWork:

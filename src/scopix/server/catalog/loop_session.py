@@ -1,0 +1,142 @@
+"""SQLite's writer and its lookups by key, run on the event loop's own thread.
+
+aiosqlite hands every statement to a thread of its own and back: two thread switches per
+statement, and the answer waits until the loop gets round to it behind every other ready task.
+A write transaction holds SQLite's single writer lock across all of those waits, so under load
+the lock's hold time, not the work, bounds how many uploads a second the catalog records
+(`bench/uploads.py`: 34 uploads/s with the writer on aiosqlite's thread, 41 on the loop).
+
+A write transaction is a handful of indexed statements of a few microseconds each, so it runs
+here without leaving the loop, through SQLAlchemy's synchronous `Session` over the standard
+`sqlite3` driver behind `AsyncSession`'s interface: SQLAlchemy's asyncio layer spent a greenlet
+switch and aiosqlite's cursor emulation on every statement, twice the cost of a small insert
+itself (116 µs against 58 µs; 130 against 147 uploads/s in `bench/uploads.py`).
+
+What could block the loop for long is kept off it:
+
+- Taking the lock: `BEGIN IMMEDIATE` is tried without waiting (busy timeout 0) and, while
+  another process holds the lock, tried again after an asynchronous sleep (`LoopSessions.hold`).
+- Waiting for a connection: sessions wait on an asyncio semaphore, never in the pool.
+- Scans: writes that touch many rows are batched by their callers (purge: 100 rows at a time);
+  reads, searches included, keep aiosqlite's threads. Only lookups of a row by its key run here,
+  on connections of their own (`UnitOfWorkFactory.lookup`: every request's API key), where
+  the thread's round trips cost four times the read (an authentication: 1.5 ms of CPU against 0.4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from typing import Any, Final
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+__all__ = ["LoopSession", "LoopSessions"]
+
+_FIRST_RETRY_S: Final = 0.001
+_LONGEST_RETRY_S: Final = 0.05
+
+
+class LoopSessions:
+    """Hands out `LoopSession`s over one synchronous SQLite engine, at most `size` of them
+    holding a connection at once: the others wait for one asynchronously, up to `wait_s`.
+    A session that finds the database locked by another process tries again for up to
+    `lock_timeout_s`, then fails with the driver's OperationalError."""
+
+    def __init__(self, engine: Engine, *, size: int, wait_s: float, lock_timeout_s: float) -> None:
+        self.engine = engine
+        self._free = asyncio.Semaphore(size)
+        self._wait_s = wait_s
+        self._lock_timeout_s = lock_timeout_s
+
+    def __call__(self) -> LoopSession:
+        return LoopSession(self)
+
+    async def hold(self, session: Session) -> None:
+        """Give `session` a connection in a transaction; `release()` once it gave it back."""
+        async with asyncio.timeout(self._wait_s):
+            await self._free.acquire()
+        try:
+            await self._begin(session)
+        except BaseException:
+            self._free.release()
+            raise
+
+    def release(self) -> None:
+        """A session gave its connection back to the pool."""
+        self._free.release()
+
+    async def _begin(self, session: Session) -> None:
+        # A failed begin leaves the session as it was (pending objects included), so it is
+        # simply tried again.
+        deadline = time.monotonic() + self._lock_timeout_s
+        delay = _FIRST_RETRY_S
+        while True:
+            try:
+                session.connection()
+                return
+            except OperationalError as exc:
+                if not _is_locked(exc) or time.monotonic() + delay > deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _LONGEST_RETRY_S)
+
+
+class LoopSession(AsyncSession):
+    """An AsyncSession whose statements run at once, on the calling thread: the event loop's."""
+
+    def __init__(self, sessions: LoopSessions) -> None:
+        super().__init__(expire_on_commit=False)
+        self.sync_session.bind = sessions.engine
+        self._sessions = sessions
+        self._holding = False
+
+    async def _held(self) -> Session:
+        if not self._holding:
+            await self._sessions.hold(self.sync_session)
+            self._holding = True
+        return self.sync_session
+
+    def _released(self) -> None:
+        # Only once the transaction ended does the connection go back to the pool.
+        if self._holding:
+            self._holding = False
+            self._sessions.release()
+
+    async def execute(self, statement: Any, params: Any = None, **kw: Any) -> Any:
+        return (await self._held()).execute(statement, params, **kw)
+
+    async def scalar(self, statement: Any, params: Any = None, **kw: Any) -> Any:
+        return (await self._held()).scalar(statement, params, **kw)
+
+    async def scalars(self, statement: Any, params: Any = None, **kw: Any) -> Any:
+        return (await self._held()).scalars(statement, params, **kw)
+
+    async def get(self, entity: Any, ident: Any, **kw: Any) -> Any:
+        return (await self._held()).get(entity, ident, **kw)
+
+    async def delete(self, instance: object) -> None:
+        (await self._held()).delete(instance)
+
+    async def flush(self, objects: Any = None) -> None:
+        (await self._held()).flush(objects)
+
+    async def commit(self) -> None:
+        (await self._held()).commit()
+        self._released()
+
+    async def rollback(self) -> None:
+        self.sync_session.rollback()
+        self._released()
+
+    async def close(self) -> None:
+        self.sync_session.close()
+        self._released()
+
+
+def _is_locked(exc: OperationalError) -> bool:
+    return isinstance(exc.orig, sqlite3.OperationalError) and "locked" in str(exc.orig)
