@@ -8,7 +8,6 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, event, text
@@ -36,12 +35,9 @@ def _sessions(path: Path, *, lock_timeout_s: float = 5, size: int = 1) -> LoopSe
         max_overflow=0,
         connect_args={"timeout": 0, "isolation_level": None, "check_same_thread": False},
     )
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return LoopSessions(engine, size=size, wait_s=5, lock_timeout_s=lock_timeout_s)
+    return LoopSessions(
+        engine, size=size, begin="BEGIN IMMEDIATE", wait_s=5, lock_timeout_s=lock_timeout_s
+    )
 
 
 @pytest.fixture

@@ -64,9 +64,14 @@ def _on_loop(url: str, *, writer: bool, size: int) -> LoopSessions:
             "check_same_thread": False,
         },
     )
-    _prepare(engine, writer=writer, busy_timeout_s=None)
+    _prepare(engine, busy_timeout_s=None)
     return LoopSessions(
-        engine, size=size, wait_s=_POOL_WAIT_S, lock_timeout_s=SQLITE_BUSY_TIMEOUT_S
+        engine,
+        size=size,
+        # The writer takes the lock up front, so two writers never deadlock on upgrade.
+        begin="BEGIN IMMEDIATE" if writer else "BEGIN",
+        wait_s=_POOL_WAIT_S,
+        lock_timeout_s=SQLITE_BUSY_TIMEOUT_S,
     )
 
 
@@ -79,14 +84,19 @@ def _on_threads(url: str, *, size: int) -> AsyncEngine:
         pool_timeout=_POOL_WAIT_S,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S},
     )
-    _prepare(engine.sync_engine, writer=False, busy_timeout_s=SQLITE_BUSY_TIMEOUT_S)
+    _prepare(engine.sync_engine, busy_timeout_s=SQLITE_BUSY_TIMEOUT_S)
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
     return engine
 
 
-def _prepare(engine: Engine, *, writer: bool, busy_timeout_s: int | None) -> None:
+def _prepare(engine: Engine, *, busy_timeout_s: int | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        dbapi_conn.isolation_level = None  # BEGIN is ours to say (see the callers)
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -94,11 +104,6 @@ def _prepare(engine: Engine, *, writer: bool, busy_timeout_s: int | None) -> Non
         if busy_timeout_s is not None:  # a connection on the loop waits as it was told
             cursor.execute(f"PRAGMA busy_timeout={busy_timeout_s * 1000}")
         cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        # The writer takes the lock up front, so two writers never deadlock on upgrade.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
 
 def connect(url: str) -> Database:
