@@ -82,19 +82,18 @@ class KeyService:
         """The principal of a presented key, or InvalidApiKey. The key is read afresh on every
         call and nothing is cached, so a revoked or expired key is refused at its next use."""
         async with self.uows.lookup() as uow:
-            found = await uow.keys.get_with_tenant(presented.prefix)
-        if found is None:
+            key = await uow.keys.credentials(presented.prefix)
+        if key is None:
             raise InvalidApiKey("the API key is not valid")
-        key, tenant = found
         active = key_state(key.revoked_at, key.expires_at, _now()) is KeyState.ACTIVE
         if not active or not presented.matches(key.secret_hash):
             raise InvalidApiKey("the API key is not valid")
         return Principal(
-            tenant_id=tenant.id,
-            tenant_name=tenant.name,
-            tier=tier_named(tenant.tier),
+            tenant_id=key.tenant_id,
+            tenant_name=key.tenant_name,
+            tier=tier_named(key.tier),
             scopes=frozenset(key.scopes.split(",")),
-            key_id=key.id,
+            key_id=key.key_id,
         )
 
     async def create_key(
