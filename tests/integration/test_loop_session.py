@@ -178,6 +178,15 @@ async def test_a_writer_cancelled_while_it_waits_gives_its_turn_back(
         assert await session.scalar(text("SELECT count(*) FROM t")) == 2
 
 
+async def test_a_lookup_reads_outside_any_transaction(db_file: Path) -> None:
+    database = connect(f"sqlite+aiosqlite:///{db_file}")
+    async with database.looker() as session:
+        assert await session.scalar(text("SELECT count(*) FROM t")) == 0
+        raw = session.sync_session.connection().connection.driver_connection
+        assert raw is not None and not raw.in_transaction  # no BEGIN, no ROLLBACK to pay for
+    await database.dispose()
+
+
 async def test_the_catalogs_writer_and_lookups_run_on_the_loop(tmp_path: Path) -> None:
     database = connect(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}")
     assert isinstance(database.writer(), LoopSession)

@@ -68,8 +68,9 @@ def _on_loop(url: str, *, writer: bool, size: int) -> LoopSessions:
     return LoopSessions(
         engine,
         size=size,
-        # The writer takes the lock up front, so two writers never deadlock on upgrade.
-        begin="BEGIN IMMEDIATE" if writer else "BEGIN",
+        # The writer takes the lock up front, so two writers never deadlock on upgrade; a
+        # lookup is one statement, atomic on its own (BEGIN and ROLLBACK are two more calls).
+        begin="BEGIN IMMEDIATE" if writer else None,
         wait_s=_POOL_WAIT_S,
         lock_timeout_s=SQLITE_BUSY_TIMEOUT_S,
     )

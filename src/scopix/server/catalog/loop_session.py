@@ -45,19 +45,21 @@ _LONGEST_RETRY_S: Final = 0.05
 class LoopSessions:
     """Hands out `LoopSession`s over one synchronous SQLite engine, at most `size` of them
     holding a connection at once: the others wait for one asynchronously, up to `wait_s`.
-    Each transaction starts with the statement `begin`; a session that finds the database
-    locked by another process tries again for up to `lock_timeout_s`, then fails with an
+    Each transaction starts with the statement `begin` (None: there is no transaction, each
+    statement runs on its own, as one lookup does); a session that finds the database locked by
+    another process tries again for up to `lock_timeout_s`, then fails with an
     OperationalError."""
 
     def __init__(
-        self, engine: Engine, *, size: int, begin: str, wait_s: float, lock_timeout_s: float
+        self, engine: Engine, *, size: int, begin: str | None, wait_s: float, lock_timeout_s: float
     ) -> None:
         self.engine = engine
         self._free = asyncio.Semaphore(size)
         self._begin_sql = begin
         self._wait_s = wait_s
         self._lock_timeout_s = lock_timeout_s
-        event.listen(engine, "begin", self._on_begin)
+        if begin is not None:
+            event.listen(engine, "begin", self._on_begin)
 
     def __call__(self) -> LoopSession:
         return LoopSession(self)
@@ -78,7 +80,7 @@ class LoopSessions:
         try:
             conn.connection.driver_connection.execute(self._begin_sql)  # type: ignore[union-attr]
         except sqlite3.OperationalError as exc:
-            raise OperationalError(self._begin_sql, None, exc) from exc
+            raise OperationalError(str(self._begin_sql), None, exc) from exc
 
     def release(self) -> None:
         """A session gave its connection back to the pool."""

@@ -85,8 +85,9 @@ class UnitOfWorkFactory:
         return UnitOfWork(self.database.reader)
 
     def lookup(self) -> UnitOfWork:
-        """A unit of work that reads a few rows by their keys, and nothing else: on SQLite it
-        runs on the event loop (catalog/loop_session.py), where no scan may run."""
+        """A unit of work that reads a few rows by their keys in one statement, and nothing
+        else: on SQLite it runs on the event loop (catalog/loop_session.py), where no scan may
+        run, and outside any transaction, so two statements would not share one snapshot."""
         return UnitOfWork(self.database.looker)
 
     def write(self) -> UnitOfWork:
