@@ -11,6 +11,8 @@ import httpx
 from scopix.server.app import create_app
 from scopix.server.services.container import Services
 from scopix.server.settings import Settings
+from scopix.server.storage.local import STAGING
+from scopix.server.storage.staging import AHEAD_SUFFIX
 
 
 @dataclass
@@ -49,3 +51,11 @@ async def running_api(settings: Settings) -> AsyncIterator[Api]:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             client.headers["Authorization"] = f"Bearer {key.plaintext}"
             yield Api(client, services, key.plaintext, other.plaintext)
+
+
+def stored_files(api: Api) -> list[str]:
+    """Every file under the local blob root, staging included, but not the empty files made
+    ahead for uploads to come (storage/staging.py): they hold no one's bytes."""
+    root = api.services.settings.resolved_storage_dir
+    paths = (p.relative_to(root) for p in root.rglob("*") if p.is_file())
+    return sorted(p.as_posix() for p in paths if p.parts[0] != STAGING + AHEAD_SUFFIX)

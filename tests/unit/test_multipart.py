@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -180,6 +182,46 @@ async def test_a_file_is_whole_when_the_disk_takes_writes_a_few_bytes_at_a_time(
     (staged,) = form.files
     assert staged.path.read_bytes() == data
     assert staged.sha256 == hashlib.sha256(data).hexdigest()
+
+
+async def test_a_small_file_goes_into_a_file_made_ahead_without_a_thread(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = folder / "made-ahead"
+    made.touch()
+
+    async def no_thread(*_: object, **__: object) -> None:
+        raise AssertionError("a small file written into a made file needs no thread")
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", no_thread)
+    data = os.urandom(20_000)
+    form = await parse_form(
+        CONTENT_TYPE,
+        stream_of([body_of([file_part(data)])]),
+        SINGLE,
+        path_maker(folder),
+        lambda: made,
+    )
+    (upload,) = form.files
+    assert upload.path == made
+    assert made.read_bytes() == data
+    assert upload.sha256 == hashlib.sha256(data).hexdigest()
+
+
+async def test_a_small_file_without_a_made_file_is_created_in_a_thread(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hops: list[object] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(function: Callable[..., object], *args: object) -> object:
+        hops.append(function)
+        return await run_sync(function, *args)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    form = await parse([body_of([file_part(b"small")])], folder)
+    assert form.files[0].path.read_bytes() == b"small"
+    assert len(hops) == 1  # file creation costs the file system: never on the event loop
 
 
 async def test_file_data_that_looks_like_a_boundary(folder: Path) -> None:

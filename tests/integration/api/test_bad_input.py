@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from apiclient import Api
+from apiclient import Api, stored_files
 from imagefactory import (
     elf_bytes,
     jpeg_bytes,
@@ -23,9 +23,7 @@ GOOD = jpeg_bytes(400, 300, seed=11)
 async def snapshot(api: Api) -> tuple[list[str], list[str]]:
     """Everything a failed request must leave untouched: the catalog's files and the blob tree."""
     listing = (await api.client.get("/api/v2/files", params={"limit": 100})).json()
-    root = api.services.settings.resolved_storage_dir
-    blobs = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
-    return sorted(i["id"] for i in listing["items"]), blobs
+    return sorted(i["id"] for i in listing["items"]), stored_files(api)
 
 
 def corrupt_jpeg() -> bytes:

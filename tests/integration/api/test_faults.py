@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apiclient import Api
+from apiclient import Api, stored_files
 from imagefactory import jpeg_bytes
 from scopix.server.catalog.models import File
 from scopix.server.catalog.uow import UnitOfWork
@@ -58,8 +58,7 @@ async def test_a_crash_before_commit_leaves_nothing_visible(
     api.services.maintenance.grace_seconds = -1  # everything is old enough to sweep now
     report = await api.services.maintenance.sweep()
     assert report.orphan_blobs == 1
-    root = api.services.settings.resolved_storage_dir
-    assert [p for p in root.rglob("*") if p.is_file()] == []
+    assert stored_files(api) == []
     again = await api.client.post(UPLOAD, files={"file": ("p.jpg", data)})
     assert again.status_code == 201
     assert again.json()["deduplicated"] is False

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select, update
 
-from apiclient import Api, running_api
+from apiclient import Api, running_api, stored_files
 from imagefactory import jpeg_bytes, mp4_bytes
 from s3server import S3Storage
 from scopix.server.catalog.models import Blob, StorageReservation
@@ -58,12 +58,6 @@ async def catalog_state(api: Api) -> tuple[int, int, int]:
         ).one()
     listing = (await api.client.get("/api/v2/files")).json()
     return int(rows), int(size or 0), int(listing["total_count"])
-
-
-def stored_files(api: Api) -> list[str]:
-    """Every file under the blob root, staging included."""
-    root = api.services.settings.resolved_storage_dir
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
 async def test_an_upload_over_the_quota_is_refused_and_nothing_is_stored(

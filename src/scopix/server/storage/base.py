@@ -51,6 +51,11 @@ class BlobStore(Protocol):
         """A fresh local path to stream an upload into (same filesystem as the store if local)."""
         ...
 
+    def new_staging_file(self) -> Path | None:
+        """An empty file at a fresh staging path, made ahead of need, or None when none is
+        ready: writing into it costs no file creation (storage/staging.py)."""
+        ...
+
     async def promote(
         self, staged: Path, key: str, beside: Mapping[str, bytes] | None = None
     ) -> list[str]:

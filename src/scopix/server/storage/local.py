@@ -45,13 +45,14 @@ from scopix.server.storage.base import (
     PartSizeMismatch,
     StoredPart,
 )
+from scopix.server.storage.staging import AHEAD_SUFFIX, StagingFolder
 
 log = logging.getLogger("scopix.storage")
 
 STAGING = ".staging"
 PARTS = ".parts"
 #: Working folders of the store, never blobs: no key may name them, no sweep may touch them.
-HIDDEN = frozenset({STAGING, PARTS})
+HIDDEN = frozenset({STAGING, STAGING + AHEAD_SUFFIX, PARTS})
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 #: a working folder renamed away by a seal or an abort: no part can arrive in it any more
 _CLOSED = ".closed-"
@@ -67,8 +68,8 @@ class LocalBlobStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self.staging = self.root / STAGING
-        self.staging.mkdir(parents=True, exist_ok=True)
+        self._staging = StagingFolder(self.root / STAGING)
+        self.staging = self._staging.folder
 
     def _path(self, key: str) -> Path:
         parts = key.split("/")
@@ -83,7 +84,10 @@ class LocalBlobStore:
         return self.root / PARTS / store_upload_id
 
     def new_staging_path(self) -> Path:
-        return self.staging / f"{uuid.uuid4().hex}.part"
+        return self._staging.new_path()
+
+    def new_staging_file(self) -> Path | None:
+        return self._staging.made_file()
 
     async def promote(
         self, staged: Path, key: str, beside: Mapping[str, bytes] | None = None

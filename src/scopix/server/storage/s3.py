@@ -19,7 +19,6 @@ import functools
 import logging
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,6 +35,7 @@ from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from scopix.server.storage.base import BlobNotFound, HeldUpload, StoredPart
+from scopix.server.storage.staging import StagingFolder
 
 T = TypeVar("T")
 log = logging.getLogger("scopix.storage")
@@ -195,8 +195,8 @@ class S3BlobStore:
 
     def __init__(self, location: S3Location, staging_dir: Path) -> None:
         self.location = location
-        self.staging = staging_dir
-        self.staging.mkdir(parents=True, exist_ok=True)
+        self._staging = StagingFolder(staging_dir)
+        self.staging = self._staging.folder
         config = Config(
             retries={"mode": "standard"},
             signature_version="s3v4",
@@ -230,7 +230,10 @@ class S3BlobStore:
         return response
 
     def new_staging_path(self) -> Path:
-        return self.staging / f"{uuid.uuid4().hex}.part"
+        return self._staging.new_path()
+
+    def new_staging_file(self) -> Path | None:
+        return self._staging.made_file()
 
     async def promote(
         self, staged: Path, key: str, beside: Mapping[str, bytes] | None = None

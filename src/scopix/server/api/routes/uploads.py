@@ -186,4 +186,5 @@ async def _read_form(request: Request, services: Services, limits: FormLimits) -
         request.stream(),
         limits,
         services.store.new_staging_path,
+        services.store.new_staging_file,
     )

@@ -1,0 +1,46 @@
+"""Staging files made ahead of need, on a real file system."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from scopix.server.storage.staging import AHEAD_SUFFIX, StagingFolder
+
+
+def _made_ahead(staging: StagingFolder, count: int) -> None:
+    deadline = time.monotonic() + 10
+    while len(list(staging.ahead_folder.iterdir())) < count:
+        assert time.monotonic() < deadline, "files were made ahead"
+        time.sleep(0.01)
+
+
+def test_a_made_file_is_an_empty_file_at_a_fresh_staging_path(tmp_path: Path) -> None:
+    staging = StagingFolder(tmp_path / "staging", ahead=3)
+    assert staging.made_file() is None  # none made yet: the caller creates its own
+    _made_ahead(staging, 3)
+    taken = [staging.made_file() for _ in range(3)]
+    assert all(path is not None and path.parent == staging.folder for path in taken)
+    assert all(path.stat().st_size == 0 for path in taken if path is not None)
+    assert len(set(taken)) == 3
+    assert sorted(staging.folder.iterdir()) == sorted(p for p in taken if p is not None)
+    _made_ahead(staging, 3)  # taking them made more
+    assert staging.ahead_folder == tmp_path / f"staging{AHEAD_SUFFIX}"
+
+
+def test_files_made_by_an_earlier_run_are_used_and_removed_ones_skipped(tmp_path: Path) -> None:
+    first = StagingFolder(tmp_path / "staging", ahead=2)
+    first.made_file()
+    _made_ahead(first, 2)
+    left = sorted(first.ahead_folder.iterdir())
+    left[0].unlink()  # removed by hand while the server was down
+    second = StagingFolder(tmp_path / "staging", ahead=2)
+    taken = second.made_file()
+    assert taken is not None and taken.exists() and not left[1].exists()
+
+
+def test_new_paths_are_fresh_and_hold_no_file(tmp_path: Path) -> None:
+    staging = StagingFolder(tmp_path / "staging")
+    paths = {staging.new_path() for _ in range(100)}
+    assert len(paths) == 100
+    assert not any(path.exists() for path in paths)
