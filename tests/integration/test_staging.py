@@ -44,3 +44,16 @@ def test_new_paths_are_fresh_and_hold_no_file(tmp_path: Path) -> None:
     paths = {staging.new_path() for _ in range(100)}
     assert len(paths) == 100
     assert not any(path.exists() for path in paths)
+
+
+def test_a_broken_staging_folder_gets_no_made_file_and_keeps_them(tmp_path: Path) -> None:
+    staging = StagingFolder(tmp_path / "staging", ahead=2)
+    staging.made_file()
+    _made_ahead(staging, 2)
+    staging.folder.rmdir()
+    staging.folder.write_bytes(b"not a folder")  # as a failed mount leaves it
+    assert staging.made_file() is None  # the upload's own file creation reports the fault
+    staging.folder.unlink()
+    staging.folder.mkdir()
+    taken = staging.made_file()
+    assert taken is not None and taken.parent == staging.folder

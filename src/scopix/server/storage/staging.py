@@ -54,8 +54,11 @@ class StagingFolder:
             made, path = self._made.popleft(), self.new_path()
             try:
                 made.rename(path)
-            except FileNotFoundError:  # removed by hand meanwhile: the next one
+            except FileNotFoundError:  # taken by another process, or removed: the next one
                 continue
+            except OSError:  # the staging folder is broken: creating a file there says so
+                self._made.appendleft(made)
+                break
             taken = path
         self._make_more()
         return taken
