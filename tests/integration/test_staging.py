@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from scopix.server.storage import staging as staging_module
 from scopix.server.storage.staging import AHEAD_SUFFIX, StagingFolder
 
 
@@ -57,3 +61,26 @@ def test_a_broken_staging_folder_gets_no_made_file_and_keeps_them(tmp_path: Path
     staging.folder.mkdir()
     taken = staging.made_file()
     assert taken is not None and taken.parent == staging.folder
+
+
+def _makers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "scopix-staging"]
+
+
+def test_one_maker_thread_serves_many_takes_and_ends_when_idle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(staging_module, "MAKER_IDLE_S", 0.2)
+    staging = StagingFolder(tmp_path / "staging", ahead=2)
+    staging.made_file()
+    maker = staging._maker
+    assert maker is not None
+    for _ in range(20):
+        _made_ahead(staging, 1)
+        assert staging.made_file() is not None
+        assert staging._maker is maker  # woken, not started again
+    maker.join(timeout=10)
+    assert not maker.is_alive() and staging._maker is None and maker not in _makers()
+    staging.made_file()  # a take after the idle end starts a new maker
+    _made_ahead(staging, 2)
+    assert staging._maker is not None and staging._maker is not maker
