@@ -18,6 +18,7 @@ from scopix.server.catalog.models import JSON, StorageReservation, Tenant, UtcDa
 from scopix.server.catalog.uow import UnitOfWorkFactory
 from scopix.server.domain.ids import new_id
 from scopix.server.domain.storage_quota import after_release, after_reserve
+from scopix.server.domain.tiers import TIERS
 
 # They step the schema through old revisions: a database with none to begin with.
 pytestmark = pytest.mark.fresh_catalog
@@ -136,7 +137,7 @@ async def _replay(url: str, tenant_id: str, limit: int | None, ops: list[Op]) ->
                         nbytes=nbytes,
                         expires_at=datetime.now(UTC) + timedelta(hours=1),
                     )
-                    granted = await uow.tenants.reserve_storage(row, limit)
+                    granted = await uow.tenants.reserve_storage(row, dict.fromkeys(TIERS, limit))
                     after = after_reserve(expected, limit, nbytes)
                     assert granted == (after is not None)
                     expected = expected if after is None else after

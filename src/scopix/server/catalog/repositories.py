@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Float,
     Select,
@@ -71,6 +72,7 @@ from scopix.server.domain.listing import FileQuery
 from scopix.server.domain.media import URI_LIST_MIME
 from scopix.server.domain.purge import BlobState
 from scopix.server.domain.regions import as_record, from_record
+from scopix.server.domain.tiers import TIERS
 from scopix.server.domain.videos import SceneSpan, VideoMetadata
 from scopix.server.jobs.records import CRAWL, DESCRIBE, EXTRACT, SCENES, VARIANTS
 from scopix.server.media.base import Extracted, ExtractedPage, Scene, SceneCut
@@ -87,8 +89,16 @@ _ADD_STORAGE = (
     .where(_TENANTS.c.id == bindparam("tenant_id"))
     .values(storage_bytes=_TENANTS.c.storage_bytes + bindparam("nbytes"))
 )
-_ADD_STORAGE_WITHIN = _ADD_STORAGE.where(
-    _TENANTS.c.storage_bytes + bindparam("nbytes") <= bindparam("limit")
+#: The tenant's tier's quota, read in the reserving UPDATE itself (one statement, where a
+#: SELECT of the tier came first): each tier's limit is a parameter, NULL for none; a tier
+#: this process does not know fits nothing.
+_TIER_LIMIT = case(
+    {name: bindparam(f"limit_{name}", type_=BigInteger) for name in TIERS},
+    value=_TENANTS.c.tier,
+    else_=-1,
+)
+_ADD_STORAGE_WITHIN_TIER = _ADD_STORAGE.where(
+    or_(_TIER_LIMIT.is_(None), _TENANTS.c.storage_bytes + bindparam("nbytes") <= _TIER_LIMIT)
 )
 _RESERVE = insert(_RESERVATIONS)
 _END_RESERVATION = delete(_RESERVATIONS).where(_RESERVATIONS.c.id == bindparam("reservation_id"))
@@ -153,12 +163,17 @@ class TenantRepository:
         self.session.add(tenant)
         await self.session.flush()  # rows that refer to the tenant may follow in this unit
 
-    async def reserve_storage(self, reservation: StorageReservation, limit: int | None) -> bool:
-        """Count the reservation's bytes as stored if they stay within `limit` (None: no limit)
-        and record it; False when they do not fit. One conditional UPDATE: two concurrent
-        reservations are ordered by the row's lock, and the second sees the first
-        (domain.storage_quota.after_reserve)."""
-        if not await self._add_storage(reservation.tenant_id, reservation.nbytes, limit):
+    async def reserve_storage(
+        self, reservation: StorageReservation, limits: Mapping[str, int | None]
+    ) -> bool:
+        """Count the reservation's bytes as stored if they stay within the tenant's tier's limit
+        (`limits`: each tier's, None for none) and record it; False when they do not fit. One
+        conditional UPDATE: two concurrent reservations are ordered by the row's lock, and the
+        second sees the first (domain.storage_quota.after_reserve)."""
+        params: dict[str, object] = {f"limit_{name}": limits.get(name) for name in TIERS}
+        params.update(tenant_id=reservation.tenant_id, nbytes=reservation.nbytes)
+        result = await self.session.execute(_ADD_STORAGE_WITHIN_TIER, params)
+        if int(getattr(result, "rowcount", 0) or 0) != 1:
             return False
         columns = ("id", "tenant_id", "nbytes", "expires_at")
         await self.session.execute(_RESERVE, {c: getattr(reservation, c) for c in columns})
@@ -175,7 +190,7 @@ class TenantRepository:
         if held and not keep:
             await self.release_storage(tenant_id, nbytes)
         elif keep and not held:
-            await self._add_storage(tenant_id, nbytes, None)
+            await self._add_storage(tenant_id, nbytes)
 
     async def reclaim_expired_storage(self, tenant_id: str, now: datetime) -> int:
         """Give back the room of the tenant's reservations past their expiry (their uploads
@@ -200,13 +215,8 @@ class TenantRepository:
         )
         return rows.all()
 
-    async def _add_storage(self, tenant_id: str, nbytes: int, limit: int | None) -> bool:
-        params: dict[str, object] = {"tenant_id": tenant_id, "nbytes": nbytes}
-        if limit is None:
-            result = await self.session.execute(_ADD_STORAGE, params)
-        else:
-            result = await self.session.execute(_ADD_STORAGE_WITHIN, {**params, "limit": limit})
-        return int(getattr(result, "rowcount", 0) or 0) == 1
+    async def _add_storage(self, tenant_id: str, nbytes: int) -> None:
+        await self.session.execute(_ADD_STORAGE, {"tenant_id": tenant_id, "nbytes": nbytes})
 
     async def release_storage(self, tenant_id: str, nbytes: int) -> None:
         """Give back `nbytes` stored bytes: a failed upload's reservation, or a purged blob's

@@ -21,7 +21,7 @@ from scopix.server.domain.storage_quota import (
     over_quota,
     storage_limit,
 )
-from scopix.server.domain.tiers import tier_named
+from scopix.server.domain.tiers import TIERS, tier_named
 
 
 class DiskGuard:
@@ -72,6 +72,7 @@ class StorageQuota:
     def __init__(self, uows: UnitOfWorkFactory, overrides: Mapping[str, int | None]) -> None:
         self.uows = uows
         self.overrides = dict(overrides)
+        self._limits = {name: storage_limit(tier, self.overrides) for name, tier in TIERS.items()}
 
     async def standing(self, tenant_id: str) -> StorageStanding:
         """The bytes the tenant stores now against its quota."""
@@ -100,10 +101,9 @@ class StorageQuota:
         row = StorageReservation(
             id=new_id(), tenant_id=tenant_id, nbytes=nbytes, expires_at=now + RESERVATION_LEASE
         )
-        limit = await self._limit(uow, tenant_id)
-        reserved = await uow.tenants.reserve_storage(row, limit)
+        reserved = await uow.tenants.reserve_storage(row, self._limits)
         if not reserved and await uow.tenants.reclaim_expired_storage(tenant_id, now):
-            reserved = await uow.tenants.reserve_storage(row, limit)
+            reserved = await uow.tenants.reserve_storage(row, self._limits)
         if not reserved:
             raise over_quota(await self._standing(uow, tenant_id), nbytes)
         return Reservation(row.id, tenant_id, nbytes)

@@ -71,7 +71,7 @@ class StagingFolder:
         return taken
 
     def _make_more(self) -> None:
-        if len(self._made) >= self._wanted:
+        if len(self._made) > self._wanted // 2:  # woken once per few takes, to make several
             return
         with self._lock:
             self._wake.set()
