@@ -4,7 +4,9 @@ Row 1, small uploads: distinct 320x240 JPEGs posted by 8 concurrent keep-alive c
 `auto_describe=false` to a server with no job workers (embedded default: SQLite, local disk),
 against bench/floor_app.py (python-multipart parsing, SHA-256, fsynced write, a 64 px pyvips
 thumbnail and one SQLite insert) under the same uvicorn settings. Rounds alternate the two
-servers, each fresh, so drift of the machine hits both alike; best and median are printed.
+servers, each fresh, so drift of the machine hits both alike; best and median are printed,
+with the CPU time each server (its children included) spent per upload: how much work an
+upload is, apart from how well the server spreads it over the cores.
 
 Row 2, streaming: a 90 MB file posted with curl, one at a time, against SHA-256 plus an
 fsynced copy of the same bytes on the same disk. `--big-kind tiff` (default) is an
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import os
 import socket
@@ -89,6 +92,29 @@ def _mp4(path: Path, size: int, seed: int) -> None:
     with path.open("wb") as out:
         out.write(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2")
         out.write(seed.to_bytes(8, "big") + os.urandom(size - 32))
+
+
+class CpuMeter:
+    """CPU seconds (user + system) a process and its children spent while in the block."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.seconds = 0.0
+
+    def _total(self) -> float:
+        total = 0.0
+        for process in [self.process, *self.process.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
+
+    def __enter__(self) -> CpuMeter:
+        self.seconds = -self._total()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds += self._total()
 
 
 class RssSampler:
@@ -179,6 +205,8 @@ def post_all(port: int, requests: list[bytes], concurrency: int) -> float:
 class Rate:
     per_s: float
     peak_rss: int
+    #: CPU milliseconds the server (its children included) spent per upload
+    cpu_ms: float
 
 
 def scopix_small(paths: list[Path], concurrency: int, work: Path) -> Rate:
@@ -189,11 +217,11 @@ def scopix_small(paths: list[Path], concurrency: int, work: Path) -> Rate:
             key = server.keys()[0]
             requests = [multipart_request(p, server.port, UPLOAD, key) for p in paths]
             post_all(server.port, requests[:concurrency], concurrency)
-            with RssSampler(server.process.pid) as rss:
+            with RssSampler(server.process.pid) as rss, CpuMeter(server.process.pid) as cpu:
                 took = post_all(server.port, requests[concurrency:], concurrency)
         finally:
             server.stop()
-    return Rate((len(paths) - concurrency) / took, rss.peak)
+    return _rate(len(paths) - concurrency, took, rss, cpu)
 
 
 def floor_small(paths: list[Path], concurrency: int, work: Path) -> Rate:
@@ -215,12 +243,16 @@ def floor_small(paths: list[Path], concurrency: int, work: Path) -> Rate:
             _wait_port(process, port)
             requests = [multipart_request(p, port, "/upload", None) for p in paths]
             post_all(port, requests[:concurrency], concurrency)
-            with RssSampler(process.pid) as rss:
+            with RssSampler(process.pid) as rss, CpuMeter(process.pid) as cpu:
                 took = post_all(port, requests[concurrency:], concurrency)
         finally:
             process.terminate()
             process.wait()
-    return Rate((len(paths) - concurrency) / took, rss.peak)
+    return _rate(len(paths) - concurrency, took, rss, cpu)
+
+
+def _rate(uploads: int, took: float, rss: RssSampler, cpu: CpuMeter) -> Rate:
+    return Rate(uploads / took, rss.peak, 1000 * cpu.seconds / uploads)
 
 
 def _wait_port(process: subprocess.Popen[bytes], port: int) -> None:
@@ -247,19 +279,21 @@ def small_row(paths: list[Path], concurrency: int, rounds: int, work: Path) -> N
         f"small uploads ({len(paths) - concurrency} x 320x240 JPEG, x{concurrency} clients, "
         "auto_describe=false, no workers):"
     )
-    print(
-        f"  scopix  uploads/s best {max(s_rates):6.1f} median {statistics.median(s_rates):6.1f}"
-        f"   rounds {' '.join(f'{r:.1f}' for r in s_rates)}"
-        f"   peak RSS {max(r.peak_rss for r in scopix) / MiB:.0f} MiB"
-    )
-    print(
-        f"  floor   uploads/s best {max(f_rates):6.1f} median {statistics.median(f_rates):6.1f}"
-        f"   rounds {' '.join(f'{r:.1f}' for r in f_rates)}"
-        f"   peak RSS {max(r.peak_rss for r in floor) / MiB:.0f} MiB"
+    for name, rates in (("scopix", scopix), ("floor ", floor)):
+        per_s = [r.per_s for r in rates]
+        print(
+            f"  {name}  uploads/s best {max(per_s):6.1f} median {statistics.median(per_s):6.1f}"
+            f"   rounds {' '.join(f'{r:.1f}' for r in per_s)}"
+            f"   CPU {statistics.median(r.cpu_ms for r in rates):.1f} ms/upload"
+            f"   peak RSS {max(r.peak_rss for r in rates) / MiB:.0f} MiB"
+        )
+    cpu_ratio = statistics.median(r.cpu_ms for r in floor) / statistics.median(
+        r.cpu_ms for r in scopix
     )
     print(
         f"  ratio   best {max(s_rates) / max(f_rates):.2f} "
         f"median {statistics.median(s_rates) / statistics.median(f_rates):.2f}   (goal >= 0.5)"
+        f"   CPU per upload, floor's / scopix's: {cpu_ratio:.2f}"
     )
 
 
