@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, make_transient_to_detached
 
+from scopix.server.catalog.loop_session import ON_DRIVER
 from scopix.server.catalog.models import (
     ACTIVE_JOB_STATES,
     Analysis,
@@ -88,6 +89,7 @@ _ADD_STORAGE = (
     update(_TENANTS)
     .where(_TENANTS.c.id == bindparam("tenant_id"))
     .values(storage_bytes=_TENANTS.c.storage_bytes + bindparam("nbytes"))
+    .execution_options(**ON_DRIVER)
 )
 #: The tenant's tier's quota, read in the reserving UPDATE itself (one statement, where a
 #: SELECT of the tier came first): each tier's limit is a parameter, NULL for none; a tier
@@ -100,10 +102,14 @@ _TIER_LIMIT = case(
 _ADD_STORAGE_WITHIN_TIER = _ADD_STORAGE.where(
     or_(_TIER_LIMIT.is_(None), _TENANTS.c.storage_bytes + bindparam("nbytes") <= _TIER_LIMIT)
 )
-_RESERVE = insert(_RESERVATIONS)
-_END_RESERVATION = delete(_RESERVATIONS).where(_RESERVATIONS.c.id == bindparam("reservation_id"))
+_RESERVE = insert(_RESERVATIONS).execution_options(**ON_DRIVER)
+_END_RESERVATION = (
+    delete(_RESERVATIONS)
+    .where(_RESERVATIONS.c.id == bindparam("reservation_id"))
+    .execution_options(**ON_DRIVER)
+)
 _INSERT_BLOB_IF_ABSENT = {
-    "sqlite": sqlite_insert(_BLOBS).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(_BLOBS).on_conflict_do_nothing().execution_options(**ON_DRIVER),
     "postgresql": postgresql_insert(_BLOBS).on_conflict_do_nothing(),
 }
 _BLOB_BY_KEY = select(Blob).where(

@@ -23,6 +23,7 @@ import numpy as np
 from sqlalchemy import Connection, String, TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scopix.server.catalog.loop_session import ON_DRIVER
 from scopix.server.catalog.models import File
 from scopix.server.domain.listing import SearchMode, TextSearch, searchable
 
@@ -103,9 +104,7 @@ async def _index_sqlite(
     if key is not None:
         await session.execute(text(f"DELETE FROM {SQLITE_TABLE} WHERE rowid = :key"), {"key": key})
     elif live:
-        key = await session.scalar(
-            text(f"INSERT INTO {SQLITE_KEYS} (file_id) VALUES (:id) RETURNING id"), row
-        )
+        key = await session.scalar(_SQLITE_NEW_KEY, row)
     if live:
         await session.execute(
             _SQLITE_INSERT, {**row, "key": key, "tenant": tenant_token(row["tenant"])}
@@ -349,7 +348,10 @@ def _dialect(session: AsyncSession) -> str:
 _SQLITE_INSERT = text(
     f"INSERT INTO {SQLITE_TABLE} (rowid, tenant, metadata, visible_text) "
     "VALUES (:key, :tenant, :meta, :visible)"
-)
+).execution_options(**ON_DRIVER)
+_SQLITE_NEW_KEY = text(
+    f"INSERT INTO {SQLITE_KEYS} (file_id) VALUES (:id) RETURNING id"
+).execution_options(**ON_DRIVER)
 _POSTGRES_UPSERT = text(
     f"""
     INSERT INTO {POSTGRES_TABLE} (file_id, tenant_id, created_at, metadata, visible_text, document)
