@@ -7,15 +7,29 @@ import asyncio
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import (
+    Column,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from scopix.server.catalog.db import connect
-from scopix.server.catalog.loop_session import LoopSession, LoopSessions
+from scopix.server.catalog.loop_session import ON_DRIVER, LoopSession, LoopSessions
+from scopix.server.catalog.models import JSON, UtcDateTime
 
 
 class _Base(DeclarativeBase):
@@ -26,6 +40,27 @@ class _Row(_Base):
     __tablename__ = "t"
     rowid: Mapped[int] = mapped_column(primary_key=True)
     n: Mapped[int]
+
+
+_TYPED = Table(
+    "typed",
+    MetaData(),
+    Column("id", String, primary_key=True),
+    Column("at", UtcDateTime),
+    Column("tags", JSON),
+)
+_INSERT_TYPED = insert(_TYPED)
+_INSERT_TYPED_ON_DRIVER = insert(_TYPED).execution_options(**ON_DRIVER)
+_BUMP_ON_DRIVER = update(_Row.__table__).values(n=_Row.__table__.c.n + 1)
+_BUMP_ON_DRIVER = _BUMP_ON_DRIVER.execution_options(**ON_DRIVER)
+_RETURNING_ON_DRIVER = text("INSERT INTO t (n) VALUES (:n) RETURNING n * 10")
+_RETURNING_ON_DRIVER = _RETURNING_ON_DRIVER.execution_options(**ON_DRIVER)
+_EXPANDING_ON_DRIVER = (
+    update(_Row.__table__)
+    .where(_Row.__table__.c.n.in_(bindparam("ns", expanding=True)))
+    .values(n=0)
+    .execution_options(**ON_DRIVER)
+)
 
 
 def _sessions(path: Path, *, lock_timeout_s: float = 5, size: int = 1) -> LoopSessions:
@@ -203,3 +238,60 @@ async def test_a_lookup_on_the_loop_reads_while_another_connection_writes(db_fil
         count = await session.scalar(text("SELECT count(*) FROM t"))
     assert count == 0  # the other connection's row is not committed yet
     await database.dispose()
+
+
+async def test_a_statement_on_the_driver_stores_what_sqlalchemy_would(
+    sessions: LoopSessions, db_file: Path
+) -> None:
+    with sqlite3.connect(db_file) as setup:
+        setup.execute("CREATE TABLE typed (id TEXT PRIMARY KEY, at TEXT, tags TEXT)")
+    seen: list[str] = []
+    event.listen(sessions.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    at = datetime(2026, 12, 7, 13, 5, 9, 120, tzinfo=UTC)
+    async with sessions() as session:
+        await session.execute(_INSERT_TYPED, {"id": "by-sqlalchemy", "at": at, "tags": ["a"]})
+        await session.execute(_INSERT_TYPED_ON_DRIVER, {"id": "on-driver", "at": at, "tags": ["a"]})
+        await session.commit()
+    assert len([sql for sql in seen if "typed" in sql]) == 1  # the other skipped SQLAlchemy
+    with sqlite3.connect(db_file) as check:
+        stored = dict(check.execute("SELECT id, at || '|' || tags FROM typed").fetchall())
+    assert stored["on-driver"] == stored["by-sqlalchemy"]
+    async with sessions() as session:
+        rows = (await session.execute(select(_TYPED.c.at, _TYPED.c.tags))).all()
+        await session.commit()
+    assert [tuple(r) for r in rows] == [(at, ["a"]), (at, ["a"])]
+
+
+async def test_rows_added_to_the_session_go_in_before_a_statement_on_the_driver(
+    sessions: LoopSessions, db_file: Path
+) -> None:
+    async with sessions() as session:
+        session.add(_Row(n=1))
+        bumped = await session.execute(_BUMP_ON_DRIVER)
+        await session.commit()
+    assert bumped.rowcount == 1
+    with sqlite3.connect(db_file) as check:
+        assert check.execute("SELECT n FROM t").fetchall() == [(2,)]
+
+
+async def test_a_statement_on_the_driver_returns_its_value_and_raises_sqlalchemys_errors(
+    sessions: LoopSessions,
+) -> None:
+    async with sessions() as session:
+        assert await session.scalar(_RETURNING_ON_DRIVER, {"n": 4}) == 40
+        await session.commit()
+    with sqlite3.connect(sessions.engine.url.database or "") as setup:
+        setup.execute("CREATE TABLE typed (id TEXT PRIMARY KEY, at TEXT, tags TEXT)")
+    row = {"id": "twice", "at": None, "tags": None}
+    with pytest.raises(IntegrityError):
+        async with sessions() as session:
+            await session.execute(_INSERT_TYPED_ON_DRIVER, row)
+            await session.execute(_INSERT_TYPED_ON_DRIVER, row)
+
+
+async def test_a_statement_expanded_when_executed_cannot_run_on_the_driver(
+    sessions: LoopSessions,
+) -> None:
+    with pytest.raises(TypeError, match="expanded"):
+        async with sessions() as session:
+            await session.execute(_EXPANDING_ON_DRIVER, {"ns": [1, 2]})
