@@ -51,6 +51,11 @@ _TYPED = Table(
 )
 _INSERT_TYPED = insert(_TYPED)
 _INSERT_TYPED_ON_DRIVER = insert(_TYPED).execution_options(**ON_DRIVER)
+_SELECT_TYPED_ON_DRIVER = (
+    select(_TYPED.c.at, _TYPED.c.tags)
+    .where(_TYPED.c.id == bindparam("id"))
+    .execution_options(**ON_DRIVER)
+)
 _BUMP_ON_DRIVER = update(_Row.__table__).values(n=_Row.__table__.c.n + 1)
 _BUMP_ON_DRIVER = _BUMP_ON_DRIVER.execution_options(**ON_DRIVER)
 _RETURNING_ON_DRIVER = text("INSERT INTO t (n) VALUES (:n) RETURNING n * 10")
@@ -258,8 +263,13 @@ async def test_a_statement_on_the_driver_stores_what_sqlalchemy_would(
     assert stored["on-driver"] == stored["by-sqlalchemy"]
     async with sessions() as session:
         rows = (await session.execute(select(_TYPED.c.at, _TYPED.c.tags))).all()
+        read = await session.execute(_SELECT_TYPED_ON_DRIVER, {"id": "by-sqlalchemy"})
+        first = read.mappings().first()
+        missing = await session.execute(_SELECT_TYPED_ON_DRIVER, {"id": "none"})
         await session.commit()
     assert [tuple(r) for r in rows] == [(at, ["a"]), (at, ["a"])]
+    assert first == {"at": at, "tags": ["a"]}  # read back as SQLAlchemy reads it
+    assert missing.mappings().first() is None
 
 
 async def test_rows_added_to_the_session_go_in_before_a_statement_on_the_driver(

@@ -42,7 +42,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql import ClauseElement, Executable, Select
 from sqlalchemy.sql.compiler import SQLCompiler
 
 __all__ = ["ON_DRIVER", "LoopSession", "LoopSessions"]
@@ -56,14 +56,20 @@ _FIRST_RETRY_S: Final = 0.001
 _LONGEST_RETRY_S: Final = 0.05
 
 
+_Convert = Callable[[Any], Any]
+
+
 @dataclass(frozen=True)
 class _DriverStatement:
-    """A Core statement compiled for SQLite: its SQL and how to order and convert parameters."""
+    """A Core statement compiled for SQLite: its SQL, how to order and convert parameters, and
+    (a SELECT) its columns' names and how to convert their values."""
 
     sql: str
     names: tuple[str, ...]
     defaults: Mapping[str, Any]
-    processors: Mapping[str, Callable[[Any], Any]]
+    processors: Mapping[str, _Convert]
+    columns: tuple[str, ...]
+    readers: tuple[_Convert | None, ...]
 
     @classmethod
     def compile(cls, statement: ClauseElement, dialect: Dialect) -> _DriverStatement:
@@ -78,7 +84,15 @@ class _DriverStatement:
             if processor is not None:
                 processors[name] = processor
         defaults = {n: b.value for n, b in compiled.binds.items() if not b.required}
-        return cls(compiled.string, tuple(compiled.positiontup), defaults, processors)
+        selected = list(statement.selected_columns) if isinstance(statement, Select) else []
+        return cls(
+            compiled.string,
+            tuple(compiled.positiontup),
+            defaults,
+            processors,
+            tuple(str(column.key) for column in selected),
+            tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in selected),
+        )
 
     def arguments(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
         values = []
@@ -88,16 +102,33 @@ class _DriverStatement:
             values.append(value if processor is None else processor(value))
         return tuple(values)
 
+    def read(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A row of a SELECT as SQLAlchemy gives it (dates as datetimes, JSON loaded)."""
+        if not self.readers:
+            return row
+        return tuple(v if r is None else r(v) for v, r in zip(row, self.readers, strict=True))
+
 
 class _DriverResult:
-    """What callers of a driver-run statement read: the rows it changed, or its first value."""
+    """What callers of a driver-run statement read: the rows it changed, its first value, or
+    its first row by column name."""
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, statement: _DriverStatement, cursor: sqlite3.Cursor) -> None:
+        self._statement = statement
         self._rows = cursor.fetchall()  # a RETURNING statement completes once read
         self.rowcount = cursor.rowcount
 
     def scalar(self) -> Any:
-        return self._rows[0][0] if self._rows else None
+        return self._statement.read(self._rows[0])[0] if self._rows else None
+
+    def mappings(self) -> _DriverResult:
+        return self
+
+    def first(self) -> dict[str, Any] | None:
+        """The first row of `mappings()`: column name -> value."""
+        if not self._rows:
+            return None
+        return dict(zip(self._statement.columns, self._statement.read(self._rows[0]), strict=True))
 
 
 class LoopSessions:
@@ -246,7 +277,7 @@ def _run_on_driver(
     assert isinstance(raw, sqlite3.Connection)
     arguments = driver.arguments(params)
     try:
-        return _DriverResult(raw.execute(driver.sql, arguments))
+        return _DriverResult(driver, raw.execute(driver.sql, arguments))
     except sqlite3.Error as exc:  # as SQLAlchemy raises it: IntegrityError, OperationalError...
         raise DBAPIError.instance(driver.sql, arguments, exc, sqlite3.Error) from exc
 

@@ -129,6 +129,7 @@ _CREDENTIALS = (
     )
     .join_from(_KEYS, _TENANTS, _KEYS.c.tenant_id == _TENANTS.c.id)
     .where(_KEYS.c.prefix == bindparam("prefix"))
+    .execution_options(**ON_DRIVER)
 )
 
 
@@ -252,8 +253,8 @@ class ApiKeyRepository:
 
     async def credentials(self, prefix: str) -> Credentials | None:
         """The key with this prefix and its tenant, in one statement (every request asks)."""
-        row = (await self.session.execute(_CREDENTIALS, {"prefix": prefix})).first()
-        return None if row is None else Credentials(**row._mapping)
+        row = (await self.session.execute(_CREDENTIALS, {"prefix": prefix})).mappings().first()
+        return None if row is None else Credentials(**row)
 
     async def listed(self, tenant_id: str | None = None) -> Sequence[tuple[ApiKey, str]]:
         """Every key (or one tenant's) with its tenant's name, oldest first."""
