@@ -234,14 +234,14 @@ class LoopSession(AsyncSession):
         driver = None if kw else self._sessions.on_driver(statement)
         if driver is None:
             return session.execute(statement, params, **kw)
-        return _run_on_driver(session, statement, driver, params or {})
+        return _run_on_driver(session, driver, params or {})
 
     async def scalar(self, statement: Any, params: Any = None, **kw: Any) -> Any:
         session = await self._held()
         driver = None if kw else self._sessions.on_driver(statement)
         if driver is None:
             return session.scalar(statement, params, **kw)
-        return _run_on_driver(session, statement, driver, params or {}).scalar()
+        return _run_on_driver(session, driver, params or {}).scalar()
 
     async def scalars(self, statement: Any, params: Any = None, **kw: Any) -> Any:
         return (await self._held()).scalars(statement, params, **kw)
@@ -269,7 +269,7 @@ class LoopSession(AsyncSession):
 
 
 def _run_on_driver(
-    session: Session, statement: Executable, driver: _DriverStatement, params: Mapping[str, Any]
+    session: Session, driver: _DriverStatement, params: Mapping[str, Any]
 ) -> _DriverResult:
     if session.autoflush:
         session.flush()  # as SQLAlchemy would first: rows added to the session go in before

@@ -8,8 +8,8 @@ event loop into a file made ahead by a thread, instead of a thread's round trip 
 Made files wait, empty, in a sibling folder (`<folder>-ahead`), so the staging folder holds
 only uploads under way; one is renamed into the staging folder when it is taken.
 
-One maker thread per folder lives while uploads come, and is woken, not started, for each
-taken file: starting a thread waits for it to run, and under the bench's load that wait held
+One maker thread per folder lives while uploads come, and is woken, not started, when the made
+files run low: starting a thread waits for it to run, and under the bench's load that wait held
 the event loop for 9 % of its time.
 """
 
