@@ -13,8 +13,10 @@ from scopix.server.storage.staging import AHEAD_SUFFIX, StagingFolder
 
 
 def _made_ahead(staging: StagingFolder, count: int) -> None:
+    """Until `count` made files are offered (a file is made, then offered: its existence
+    alone does not say a take will get it)."""
     deadline = time.monotonic() + 10
-    while len(list(staging.ahead_folder.iterdir())) < count:
+    while len(staging._made) < count:
         assert time.monotonic() < deadline, "files were made ahead"
         time.sleep(0.01)
 
