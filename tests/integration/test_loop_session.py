@@ -292,6 +292,9 @@ async def test_a_statement_on_the_driver_returns_its_value_and_raises_sqlalchemy
         await session.commit()
     with sqlite3.connect(sessions.engine.url.database or "") as setup:
         setup.execute("CREATE TABLE typed (id TEXT PRIMARY KEY, at TEXT, tags TEXT)")
+    with pytest.raises(TypeError, match="no value for 'tags'"):
+        async with sessions() as session:
+            await session.execute(_INSERT_TYPED_ON_DRIVER, {"id": "short", "at": None})
     row = {"id": "twice", "at": None, "tags": None}
     with pytest.raises(IntegrityError):
         async with sessions() as session:

@@ -49,7 +49,8 @@ __all__ = ["ON_DRIVER", "LoopSession", "LoopSessions"]
 
 #: The execution option that marks a Core statement to run straight on the driver on a loop
 #: session (other sessions ignore it). Only for statements built once, at import: each is
-#: compiled on its first use and kept.
+#: compiled on its first use and kept. Compiled once, an INSERT names every column of its
+#: table, so each call gives a value for every one (no column default is applied).
 ON_DRIVER: Final = {"scopix_on_driver": True}
 
 _FIRST_RETRY_S: Final = 0.001
@@ -97,6 +98,8 @@ class _DriverStatement:
     def arguments(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
         values = []
         for name in self.names:
+            if name not in params and name not in self.defaults:
+                raise TypeError(f"no value for {name!r} in a statement on the driver: {self.sql}")
             value = params[name] if name in params else self.defaults[name]
             processor = self.processors.get(name)
             values.append(value if processor is None else processor(value))
