@@ -7,6 +7,7 @@ it is pulled, so they can tell how many bytes the app took."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from fastapi import FastAPI
 
 from apiclient import Api
 from imagefactory import jpeg_bytes
+from scopix.server.api import gate
 from scopix.server.api.deps import get_principal, reader, writer
 from scopix.server.api.gate import PUBLIC_ROUTES, is_public, route_calls, routes_of, rule_for
 from scopix.server.api.multipart import MAX_FIELD_BYTES
@@ -74,6 +76,10 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         yield it
 
 
+#: A body chunk that never comes.
+STALL = b"<a chunk that never comes>"
+
+
 def made_up_body(total: int, head: bytes = b"") -> Iterator[bytes]:
     """`head`, then spaces up to `total` bytes, in 64 KiB chunks: never held whole."""
     yield head
@@ -91,7 +97,8 @@ async def call(
     headers: dict[str, str],
     query: str = "",
 ) -> Answer:
-    """One request straight through ASGI, counting the body bytes the app pulls."""
+    """One request straight through ASGI, counting the body bytes the app pulls; a `STALL`
+    chunk is a client that sends nothing more."""
     answer = Answer()
     chunks = iter(body)
     pending: bytes | None = next(chunks, None)
@@ -100,6 +107,8 @@ async def call(
         nonlocal pending
         if pending is None:
             return {"type": "http.disconnect"}
+        if pending is STALL:
+            await asyncio.Event().wait()
         chunk, pending = pending, next(chunks, None)
         answer.pulled += len(chunk)
         return {"type": "http.request", "body": chunk, "more_body": pending is not None}
@@ -203,6 +212,39 @@ async def test_a_read_only_key_is_refused_a_write_before_its_body(running: Runni
 
         assert answer.status == 403 and answer.code == "PERMISSION_DENIED", path
         assert answer.pulled == 0
+
+
+async def test_a_small_refused_body_is_read_first_so_the_client_reads_the_refusal(
+    running: Running,
+) -> None:
+    made = await running.api.services.keys.create_key("acme", scopes=("read",))
+    body = b"x" * 3000
+    headers = {**json_headers(made.plaintext, len(body)), "Idempotency-Key": "k-3"}
+    answer = await call(
+        running.app, "POST", "/api/v2/files/upload", iter([body[:1000], body[1000:]]), headers
+    )
+
+    assert answer.status == 403 and answer.pulled == len(body)
+    assert "connection" not in answer.headers  # the body is gone: the connection may serve more
+
+
+async def test_a_small_body_not_sent_yet_or_stalled_is_not_waited_for(
+    running: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = await running.api.services.keys.create_key("acme", scopes=("read",))
+    headers = {**json_headers(made.plaintext, 3000), "Expect": "100-continue"}
+    answer = await call(running.app, "POST", "/api/v2/files/upload", iter([b"x" * 3000]), headers)
+    assert (answer.status, answer.pulled, answer.headers["connection"]) == (403, 0, "close")
+
+    monkeypatch.setattr(gate, "DRAIN_SECONDS", 0.05)
+    stalled = await call(
+        running.app,
+        "POST",
+        "/api/v2/files/upload",
+        iter([b"x" * 1000, STALL]),
+        json_headers(made.plaintext, 3000),
+    )
+    assert (stalled.status, stalled.pulled, stalled.headers["connection"]) == (403, 1000, "close")
 
 
 async def test_a_json_body_over_1_mib_is_refused_by_its_declared_length(running: Running) -> None:

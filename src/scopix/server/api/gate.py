@@ -13,6 +13,7 @@ Pure ASGI, so uploads stay streaming.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -52,6 +53,13 @@ PUBLIC_ROUTES: Final = frozenset(
 )
 #: Public path prefixes: the docs page's script and Swagger UI's files live under it.
 PUBLIC_PREFIXES: Final = (f"{API_PREFIX}/docs/",)
+#: A refusal reads and drops a body that declares at most this many bytes before it answers: the
+#: client is still sending it, and closing on unread bytes resets the connection, which can
+#: destroy the answer before the client reads it. A bigger or chunked body is left unread and the
+#: connection closed, as is any body the client has not sent yet (`Expect: 100-continue`).
+DRAINED_BODY_BYTES: Final = MAX_JSON_BODY_BYTES
+#: How long a refusal waits for the rest of such a body before it closes instead.
+DRAIN_SECONDS: Final = 5.0
 #: The scope each access dependency demands (admin implies both, `Principal.require` says).
 SCOPE_OF: Final[dict[Callable[..., Any], str]] = {reader: "read", writer: "write"}
 
@@ -125,7 +133,7 @@ class GateMiddleware:
             if rule.json_body:
                 receive = await _capped_json_body(scope, receive)
         except DomainError as exc:
-            await _refuse(scope, send, exc)
+            await _refuse(scope, receive, send, exc)
             return
         except _ClientLeft:
             return  # no one is left to answer
@@ -175,12 +183,26 @@ async def _capped_json_body(scope: Scope, receive: Receive) -> Receive:
     return replay
 
 
-async def _refuse(scope: Scope, send: Send, exc: DomainError) -> None:
-    """The refusal, closing the connection when a body may still be on its way (so the server
-    does not wait for it, nor read it, to keep the connection alive)."""
+async def _refuse(scope: Scope, receive: Receive, send: Send, exc: DomainError) -> None:
+    """The refusal, after the rest of a small body (`DRAINED_BODY_BYTES`); when a bigger body
+    may still be on its way, the connection is closed so the server neither waits for it nor
+    reads it to keep the connection alive."""
     headers = Headers(scope=scope)
-    has_body = "transfer-encoding" in headers or bool(
-        declared_length(headers.get("content-length"))
-    )
+    length = declared_length(headers.get("content-length"))
+    has_body = "transfer-encoding" in headers or bool(length)
+    if has_body and length is not None and length <= DRAINED_BODY_BYTES:
+        has_body = "expect" in headers or not await _drained(receive)
     request_id = str(scope.get("state", {}).get("request_id", ""))
     await send_domain_error(send, request_id, exc, {"Connection": "close"} if has_body else None)
+
+
+async def _drained(receive: Receive) -> bool:
+    """Whether the rest of the body came, and was dropped, within `DRAIN_SECONDS`."""
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            while (message := await receive())["type"] == "http.request":
+                if not message.get("more_body", False):
+                    return True
+    except TimeoutError:
+        pass
+    return False
