@@ -14,10 +14,11 @@ from sqlalchemy import Connection, MetaData, Table, create_engine, insert
 from catalogrows import blob_row, tenant_row
 from scopix.server.catalog.db import connect, sync_url
 from scopix.server.catalog.migrate import alembic_config, upgrade
-from scopix.server.catalog.models import File
+from scopix.server.catalog.models import File, Job
 from scopix.server.catalog.uow import UnitOfWorkFactory
 from scopix.server.domain.ids import new_id
 from scopix.server.domain.listing import file_query
+from scopix.server.jobs.records import VARIANTS, new_job
 
 SHA = "ab" * 32
 
@@ -142,3 +143,47 @@ def _old_file(
         "updated_at": at,
         "deleted_at": at if deleted else None,
     }
+
+
+async def test_added_rows_go_in_as_plain_inserts_with_the_orm_defaults(
+    uows: UnitOfWorkFactory,
+) -> None:
+    tenant_id = await _tenant(uows)
+    now = datetime.now(UTC)
+    file = File(  # content_category and auto_describe left to their defaults
+        id=new_id(),
+        tenant_id=tenant_id,
+        sha256=SHA,
+        filename="f.png",
+        media_type="image",
+        mime_type="image/png",
+        size_bytes=1,
+        status="processing",
+        description_status="pending",
+        created_at=now,
+        updated_at=now,
+    )
+    async with uows.write() as uow:
+        await uow.blobs.add_if_absent(blob_row(tenant_id, SHA))
+        job = new_job(VARIANTS, file, max_attempts=3, now=now)
+        uow.jobs.add(job)  # added before the file it names: inserted after it all the same
+        uow.files.add(file, ["b", "a"])
+        uow.files.add_event(file.id, now, "uploaded")
+        await uow.insert_added()
+        assert not uow.session.new and file not in uow.session
+        await uow.commit()
+    async with uows.read() as uow:
+        stored = await uow.files.get(tenant_id, file.id)
+        events = await uow.files.events_for(file.id)
+        tags = await uow.files.tags_for([file.id])
+        stored_job = await uow.session.get(Job, job.id)
+    assert stored is not None and stored_job is not None
+    assert (stored.content_category, stored.auto_describe, stored.created_at) == (
+        "general",
+        True,
+        now,
+    )
+    assert [(e.event, e.at, e.detail) for e in events] == [("uploaded", now, None)]
+    assert events[0].id is not None  # numbered by the database
+    assert tags == {file.id: ["b", "a"]}
+    assert (stored_job.file_id, stored_job.kind, stored_job.state) == (file.id, VARIANTS, "queued")

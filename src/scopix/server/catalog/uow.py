@@ -7,6 +7,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scopix.server.catalog.added_rows import insert_added
 from scopix.server.catalog.db import Database
 from scopix.server.catalog.repositories import (
     AnalysisRepository,
@@ -68,6 +69,11 @@ class UnitOfWork:
     ) -> None:
         # Closing rolls back whatever was not committed and keeps loaded rows readable.
         await self.session.close()
+
+    async def insert_added(self) -> None:
+        """Write the rows added since the last flush now, as plain INSERTs; the objects leave
+        the session, so later changes to them are not written (`added_rows`)."""
+        await insert_added(self.session)
 
     async def commit(self) -> None:
         """Make everything done in this unit durable."""

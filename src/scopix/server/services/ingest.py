@@ -544,6 +544,7 @@ class Ingestor:
             uow.files.add(file, options.tags)
             uow.files.add_event(file.id, file.created_at, "uploaded", _upload_note(deduplicated))
             jobs = self._queue_work(uow, file, saved, variants_needed=new_blob is not None)
+            await uow.insert_added()
             await uow.files.index_new(file, options.tags)
             await uow.commit()
             if reservation is not None:
