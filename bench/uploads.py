@@ -38,7 +38,7 @@ from pathlib import Path
 import psutil
 import pyvips
 
-from scopix.server.testing import ServerProcess, free_port, start_server
+from scopix.server.testing import ServerProcess, collect_output, free_port, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTOS = ROOT / "tests" / "assets" / "photos"
@@ -227,6 +227,7 @@ def scopix_small(paths: list[Path], concurrency: int, work: Path) -> Rate:
 def floor_small(paths: list[Path], concurrency: int, work: Path) -> Rate:
     with tempfile.TemporaryDirectory(dir=work) as tmp:
         port = free_port()
+        # Its output goes where `scopix serve`'s goes (start_server): a pipe this process reads.
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -236,9 +237,12 @@ def floor_small(paths: list[Path], concurrency: int, work: Path) -> Rate:
                 "--data",
                 tmp,
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+        collect_output(process)
         try:
             _wait_port(process, port)
             requests = [multipart_request(p, port, "/upload", None) for p in paths]
@@ -255,7 +259,7 @@ def _rate(uploads: int, took: float, rss: RssSampler, cpu: CpuMeter) -> Rate:
     return Rate(uploads / took, rss.peak, 1000 * cpu.seconds / uploads)
 
 
-def _wait_port(process: subprocess.Popen[bytes], port: int) -> None:
+def _wait_port(process: subprocess.Popen[str], port: int) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -113,10 +113,16 @@ def start_server(
         text=True,
         env=child_env,
     )
-    server = ServerProcess(process, port)
-    threading.Thread(target=_collect, args=(process, server.lines), daemon=True).start()
+    server = ServerProcess(process, port, collect_output(process))
     server.wait_ready()
     return server
+
+
+def collect_output(process: subprocess.Popen[str]) -> list[str]:
+    """The lines `process` prints (its stdout, a text pipe), gathered by a thread as they come."""
+    lines: list[str] = []
+    threading.Thread(target=_collect, args=(process, lines), daemon=True).start()
+    return lines
 
 
 def _collect(process: subprocess.Popen[str], lines: list[str]) -> None:
@@ -167,8 +173,7 @@ def start_worker(data_dir: Path, env: dict[str, str], concurrency: int = 2) -> W
         text=True,
         env=child_env,
     )
-    worker = WorkerProcess(process)
-    threading.Thread(target=_collect, args=(process, worker.lines), daemon=True).start()
+    worker = WorkerProcess(process, collect_output(process))
     try:
         worker.wait_ready()
     except (RuntimeError, TimeoutError):
