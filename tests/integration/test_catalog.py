@@ -187,3 +187,14 @@ async def test_added_rows_go_in_as_plain_inserts_with_the_orm_defaults(
     assert events[0].id is not None  # numbered by the database
     assert tags == {file.id: ["b", "a"]}
     assert (stored_job.file_id, stored_job.kind, stored_job.state) == (file.id, VARIANTS, "queued")
+
+
+async def test_has_tells_a_tenants_stored_bytes_from_new_ones(uows: UnitOfWorkFactory) -> None:
+    tenant_id, other = await _tenant(uows), await _tenant(uows)
+    async with uows.write() as uow:
+        assert not await uow.blobs.has(tenant_id, SHA)
+        await uow.blobs.add_if_absent(blob_row(tenant_id, SHA))
+        await uow.commit()
+    async with uows.write() as uow:
+        assert await uow.blobs.has(tenant_id, SHA)
+        assert not await uow.blobs.has(other, SHA)  # the same bytes of another tenant

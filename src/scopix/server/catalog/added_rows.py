@@ -16,8 +16,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, Final
 
-from sqlalchemy import Table, bindparam, insert, inspect
+from sqlalchemy import Column, Table, bindparam, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapper
 from sqlalchemy.sql.dml import Insert
 
 from scopix.server.catalog.loop_session import ON_DRIVER
@@ -34,8 +35,8 @@ async def insert_added(session: AsyncSession) -> None:
     for instance in added:
         session.expunge(instance)  # before any statement, so autoflush does not write it too
     for instance in added:
-        table, row = _row_of(instance)
-        await session.execute(_insert_into(table), row)
+        mapper, row = _row_of(instance)
+        await session.execute(_insert_into(mapper), row)
 
 
 def _insert_order(instance: object) -> tuple[int, int]:
@@ -43,18 +44,17 @@ def _insert_order(instance: object) -> tuple[int, int]:
     return _TABLE_ORDER[state.mapper.local_table], state.insert_order
 
 
-def _row_of(instance: object) -> tuple[Table, dict[str, Any]]:
+def _row_of(instance: object) -> tuple[Mapper[Any], dict[str, Any]]:
     """The table row of a new mapped object, with the Python-side defaults the ORM applies."""
-    mapper = inspect(instance).mapper
-    table = mapper.local_table
-    assert isinstance(table, Table)
+    state = inspect(instance)
+    given = state.dict  # the attributes set on it; an unset one reads as None
     row = {}
-    for column in _written_columns(table):
-        value = getattr(instance, mapper.get_property_by_column(column).key)
+    for column, attribute in _written_columns(state.mapper):
+        value = given.get(attribute)
         if value is None and column.default is not None:
             value = _default(column.default)
         row[column.key] = value
-    return table, row
+    return state.mapper, row
 
 
 def _default(default: Any) -> Any:
@@ -66,13 +66,26 @@ def _default(default: Any) -> Any:
 
 
 @cache
-def _written_columns(table: Table) -> tuple[Any, ...]:
-    """Every column but an autoincrementing key, which the database numbers."""
-    return tuple(column for column in table.columns if column is not table.autoincrement_column)
+def _written_columns(mapper: Mapper[Any]) -> tuple[tuple[Column[Any], str], ...]:
+    """Every column of the mapper's table but an autoincrementing key (the database numbers
+    it), with the name of the attribute that holds its value."""
+    table = _table_of(mapper)
+    return tuple(
+        (column, mapper.get_property_by_column(column).key)
+        for column in table.columns
+        if column is not table.autoincrement_column
+    )
 
 
 @cache
-def _insert_into(table: Table) -> Insert:
-    columns = _written_columns(table)
-    values: dict[str, Any] = {column.key: bindparam(column.key) for column in columns}
-    return insert(table).values(values).execution_options(**ON_DRIVER)
+def _insert_into(mapper: Mapper[Any]) -> Insert:
+    values: dict[str, Any] = {
+        column.key: bindparam(column.key) for column, _ in _written_columns(mapper)
+    }
+    return insert(_table_of(mapper)).values(values).execution_options(**ON_DRIVER)
+
+
+def _table_of(mapper: Mapper[Any]) -> Table:
+    table = mapper.local_table
+    assert isinstance(table, Table)  # every model maps one table
+    return table

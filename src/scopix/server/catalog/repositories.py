@@ -115,6 +115,11 @@ _INSERT_BLOB_IF_ABSENT = {
 _BLOB_BY_KEY = select(Blob).where(
     Blob.tenant_id == bindparam("tenant_id"), Blob.sha256 == bindparam("sha256")
 )
+_BLOB_KEY = (
+    select(_BLOBS.c.sha256)
+    .where(_BLOBS.c.tenant_id == bindparam("tenant_id"), _BLOBS.c.sha256 == bindparam("sha256"))
+    .execution_options(**ON_DRIVER)
+)
 # Plain columns, not entities: no ORM loading on every request (135 against 205 us a lookup).
 _CREDENTIALS = (
     select(
@@ -277,6 +282,13 @@ class BlobRepository:
     async def get(self, tenant_id: str, sha256: str) -> Blob | None:
         # A statement built once: `session.get` builds its own on every call (80 µs more).
         return await self.session.scalar(_BLOB_BY_KEY, {"tenant_id": tenant_id, "sha256": sha256})
+
+    async def has(self, tenant_id: str, sha256: str) -> bool:
+        """Whether the tenant has these bytes: a lookup of the key alone, with no entity loaded
+        (an upload asks first, and most uploads bring new bytes; the ORM's empty `get` took 5 %
+        of the event loop's time under the small-upload bench)."""
+        params = {"tenant_id": tenant_id, "sha256": sha256}
+        return await self.session.scalar(_BLOB_KEY, params) is not None
 
     async def add_if_absent(self, blob: Blob) -> tuple[Blob, bool]:
         """Insert `blob`, or lock the row already there; True when this call inserted it.

@@ -579,7 +579,9 @@ async def _found(uow: UnitOfWork, tenant_id: str, sha256: str, upload_ref: str |
         earlier = await _stored_under(uow, tenant_id, upload_ref, sha256)
         if earlier is not None:
             return _Found(earlier, None, None)
-    blob = await uow.blobs.get(tenant_id, sha256)
+    blob = (
+        await uow.blobs.get(tenant_id, sha256) if await uow.blobs.has(tenant_id, sha256) else None
+    )
     if blob is None:  # a file names its blob (a foreign key): no blob, no file to look for
         return _Found(None, None, None)
     return _Found(None, blob, await uow.files.find_live_by_hash(tenant_id, sha256))
