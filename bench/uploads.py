@@ -3,7 +3,8 @@
 Row 1, small uploads: distinct 320x240 JPEGs posted by 8 concurrent keep-alive clients with
 `auto_describe=false` to a server with no job workers (embedded default: SQLite, local disk),
 against bench/floor_app.py (python-multipart parsing, SHA-256, fsynced write, a 64 px pyvips
-thumbnail and one SQLite insert) under the same uvicorn settings. Rounds alternate the two
+thumbnail and one SQLite insert) under the same uvicorn settings, each server's output (its
+access log) going to a pipe that this process reads. Rounds alternate the two
 servers, each fresh, so drift of the machine hits both alike; best and median are printed,
 with the CPU time each server (its children included) spent per upload: how much work an
 upload is, apart from how well the server spreads it over the cores.
