@@ -33,6 +33,24 @@ def blob_row(tenant_id: str, sha256: str) -> Blob:
     )
 
 
+def file_row(tenant_id: str, sha256: str, at: datetime) -> File:
+    """A new PNG file of `sha256`, its variants still to be made, created `at`; its content
+    category and auto_describe left to their defaults."""
+    return File(
+        id=new_id(),
+        tenant_id=tenant_id,
+        sha256=sha256,
+        filename="f.png",
+        media_type="image",
+        mime_type="image/png",
+        size_bytes=1,
+        status="processing",
+        description_status="pending",
+        created_at=at,
+        updated_at=at,
+    )
+
+
 async def give_analysis(
     api: Api,
     file_id: str,
