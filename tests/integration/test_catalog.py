@@ -159,6 +159,7 @@ async def test_added_rows_go_in_as_plain_inserts_with_the_orm_defaults(
         uow.files.add_event(file.id, now, "uploaded")
         await uow.insert_added()
         assert not uow.session.new and file not in uow.session
+        assert (file.content_category, file.auto_describe) == ("general", True)
         await uow.commit()
     async with uows.read() as uow:
         stored = await uow.files.get(tenant_id, file.id)

@@ -53,6 +53,7 @@ def _row_of(instance: object) -> tuple[Mapper[Any], dict[str, Any]]:
         value = given.get(attribute)
         if value is None and column.default is not None:
             value = _default(column.default)
+            setattr(instance, attribute, value)  # as the ORM's flush leaves the object
         row[column.key] = value
     return state.mapper, row
 
