@@ -1,16 +1,21 @@
-"""People detection's decisions: one box per face, bodies counted only where no face is."""
+"""People detection's decisions: faces read off CenterFace's maps, one box per face, bodies
+counted only where no face is."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from scopix.server.vision.ondevice.people import (
-    SURE_NEIGHBOURS,
+    FACE_MIN_SCORE,
     Box,
     bodies_without_face,
     count_people,
-    face_confidence,
+    faces_from_maps,
     non_max_suppression,
     overlap,
 )
@@ -45,10 +50,63 @@ def test_nobody_seen() -> None:
     assert count_people([], []) == (0, 0.0)
 
 
-def test_confidence_grows_with_hits_up_to_sure() -> None:
-    assert face_confidence(0) == 0.0
-    assert face_confidence(SURE_NEIGHBOURS // 2) == 0.5
-    assert face_confidence(SURE_NEIGHBOURS * 3) == 1.0
+def maps(rows: int, columns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cold CenterFace maps: no face anywhere."""
+    heatmap = np.zeros((rows, columns), np.float32)
+    return (
+        heatmap,
+        np.zeros((2, rows, columns), np.float32),
+        np.zeros_like(heatmap, shape=(2, rows, columns)),
+    )
+
+
+def test_a_hot_cell_is_a_face_centred_on_it_and_sized_by_its_scale() -> None:
+    heatmap, scale, offset = maps(10, 20)
+    heatmap[4, 6] = 0.9
+    scale[:, 4, 6] = (math.log(2.0), math.log(4.0))  # 2 cells high, 4 wide
+    offset[:, 4, 6] = (0.5, -0.5)
+    (face,) = faces_from_maps(heatmap, scale, offset)
+    # Centre: row 4 + 0.5 + 0.5 = 5.0 of 10, column 6 - 0.5 + 0.5 = 6.0 of 20.
+    near = {"abs_tol": 1e-6}  # the maps are float32
+    assert math.isclose(face.y + face.height / 2, 0.5, **near)
+    assert math.isclose(face.x + face.width / 2, 0.3, **near)
+    assert math.isclose(face.height, 0.2, **near) and math.isclose(face.width, 0.2, **near)
+    assert math.isclose(face.confidence, 0.9, **near)
+
+
+def test_cells_below_the_threshold_are_no_face() -> None:
+    heatmap, scale, offset = maps(8, 8)
+    heatmap[2, 2] = FACE_MIN_SCORE - 0.01
+    assert faces_from_maps(heatmap, scale, offset) == []
+
+
+def test_a_face_at_the_edge_is_clipped_to_the_image() -> None:
+    heatmap, scale, offset = maps(8, 8)
+    heatmap[0, 7] = 0.8
+    scale[:, 0, 7] = math.log(4.0)
+    (face,) = faces_from_maps(heatmap, scale, offset)
+    assert face.x >= 0 and face.y == 0
+    assert math.isclose(face.x + face.width, 1.0, abs_tol=1e-6) and face.height < 4 / 8
+
+
+finite = {"allow_nan": False, "allow_infinity": False, "width": 32}
+
+
+@given(
+    hnp.arrays(np.float32, (6, 9), elements=st.floats(0, 1, **finite)),
+    hnp.arrays(np.float32, (2, 6, 9), elements=st.floats(-8, 4, **finite)),
+    hnp.arrays(np.float32, (2, 6, 9), elements=st.floats(-2, 2, **finite)),
+)
+def test_every_face_lies_inside_the_image(
+    heatmap: np.ndarray, scale: np.ndarray, offset: np.ndarray
+) -> None:
+    faces = faces_from_maps(heatmap, scale, offset)
+    assert len(faces) <= int((heatmap >= FACE_MIN_SCORE).sum())
+    for face in faces:
+        assert face.x >= 0 and face.x + face.width <= 1 + 1e-6
+        assert face.y >= 0 and face.y + face.height <= 1 + 1e-6
+        assert face.width > 0 and face.height > 0
+        assert FACE_MIN_SCORE <= face.confidence <= 1
 
 
 @given(st.lists(box, max_size=12))

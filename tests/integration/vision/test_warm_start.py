@@ -15,8 +15,8 @@ ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
 def engines_made() -> tuple[int, int]:
-    """Sets of face cascades and tesseract engines this process has made."""
-    return people._detector_sets.made, tesseract._apis.made
+    """HOG body detectors and tesseract engines this process has made."""
+    return people._body_detectors.made, tesseract._apis.made
 
 
 async def test_the_first_descriptions_find_every_engine_loaded(tmp_path: Path) -> None:

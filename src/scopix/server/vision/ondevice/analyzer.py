@@ -78,7 +78,7 @@ class OnDeviceAnalyzer:
         self._threads = threads
         self._reader = reader or OcrRouter(threads=threads)
         self._tagger = tagger or Tagger(threads=threads)
-        self._people = people or PeopleDetector()
+        self._people = people or PeopleDetector(threads=threads)
 
     @property
     def name(self) -> str:
@@ -103,9 +103,9 @@ class OnDeviceAnalyzer:
         of those that serve one thread at a time (one per analysis that runs at once)."""
         import cv2  # deferred: OpenCV maps some 35 MiB of libraries that only analyses need
 
-        # OpenCV's own pool (the cascades, HOG, resizes) starts a thread per core in every
-        # analysis running at once: held to an analysis's share of the cores, as onnxruntime is,
-        # the analyses that run at once do not oversubscribe them.
+        # OpenCV's own pool (HOG, resizes) starts a thread per core in every analysis running
+        # at once: held to an analysis's share of the cores, as onnxruntime is, the analyses
+        # that run at once do not oversubscribe them.
         cv2.setNumThreads(self._threads)
         self._reader.load(engines)
         self._tagger.load()
