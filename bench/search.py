@@ -25,9 +25,10 @@ in ~/.cache/scopix-bench (--cache-dir), so only the first run embeds them (about
 Prints the load time, then p50, p99 and max per kind, each p50 over the listing's, whether p99
 beats the targets (text 50 ms, semantic 100 ms), and how many text queries were ranked by
 relevance: a search matching more than `MAX_RANKED_MATCHES` files lists them newest first.
-Then the vectors' memory (mapped from files, or the process's own) and int8 recall@10, and last
-a restart: a second set of services on the same catalog and data folder, whose first semantic
-query and similar-images request map the snapshots the first one wrote.
+Then the vectors' memory (mapped from files, or the process's own) and recall@10 of the
+quantized rows, and last a restart: a second set of services on the same catalog and data
+folder, whose first semantic query and similar-images request map the snapshots the first one
+wrote.
 
     .venv/bin/python bench/search.py [--records 100000] [--queries 200]
         [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/postgres]
@@ -524,8 +525,9 @@ async def vectors_report(
             )
         )
     print(
-        f"int8 recall@10 against exact float32: texts {np.mean(text_found):.3f}"
-        f" ({len(queries)} queries), images {np.mean(image_found):.3f} ({len(probe)} files)"
+        f"recall@10 against exact float32: texts (int8, refined) {np.mean(text_found):.3f}"
+        f" ({len(queries)} queries), images (int8) {np.mean(image_found):.3f}"
+        f" ({len(probe)} files)"
     )
 
 

@@ -227,6 +227,68 @@ def test_quantized_rows_take_a_quarter_of_the_memory_and_find_the_same_neighbour
     assert sum(found) / (10 * len(queries)) >= 0.98
 
 
+@given(
+    rows=st.dictionaries(st.text("abcdefgh", min_size=1, max_size=3), vectors, max_size=40),
+    query=vectors,
+)
+def test_refined_scores_stay_within_a_hundredth_of_the_int8_bound(
+    rows: dict[str, np.ndarray], query: np.ndarray
+) -> None:
+    index = VectorIndex(DIMENSIONS, quantized=True, refined=True)
+    ids = list(rows)
+    index.put("t", ids, np.array([rows[i] for i in ids]).reshape(-1, DIMENSIONS))
+    # The rounding error (at most half a step, 1/254 of the row's peak) is itself rounded to
+    # half of its own step: the int8 bound over 127, plus float32's own rounding.
+    bound = np.sqrt(DIMENSIONS) * 2 / 254 / 127 + 1e-5
+    for row_id, score in index.nearest("t", query, len(rows)):
+        exact = brute_force({row_id: rows[row_id]}, query, set())[0]
+        assert score == pytest.approx(exact, abs=bound)
+        stored = index.get("t", row_id)
+        assert stored is not None
+        expected = rows[row_id] / np.linalg.norm(rows[row_id])
+        np.testing.assert_allclose(stored, expected, atol=2 / 254 / 127 + 1e-5)
+
+
+def test_refined_rows_tell_near_duplicates_apart() -> None:
+    """Clusters of rows a little noise apart (a library of near-identical descriptions): int8
+    alone reorders them, the refined rows find what float32 finds."""
+    rng = np.random.default_rng(11)
+    centres = rng.normal(size=(40, 384)).astype(np.float32)
+    noise = rng.normal(size=(4000, 384)).astype(np.float32) * 0.3 / np.sqrt(384)
+    matrix = centres[np.arange(4000) % 40] / np.sqrt(384) + noise
+    ids = [str(n) for n in range(len(matrix))]
+    found = {}
+    for kind, index in {
+        "int8": VectorIndex(384, quantized=True),
+        "refined": VectorIndex(384, quantized=True, refined=True),
+    }.items():
+        exact = VectorIndex(384)
+        for target in (exact, index):
+            target.put("t", ids, matrix)
+        queries = centres[:30] / np.sqrt(384) + noise[:30] / 3
+        found[kind] = np.mean(
+            [
+                len(
+                    {i for i, _ in exact.nearest("t", q, 10)}
+                    & {i for i, _ in index.nearest("t", q, 10)}
+                )
+                / 10
+                for q in queries
+            ]
+        )
+    assert found["int8"] < 0.99
+    assert found["refined"] >= 0.995
+
+
+def test_refined_rows_take_half_the_memory_of_float32() -> None:
+    matrix = np.random.default_rng(2).normal(size=(1000, 384)).astype(np.float32)
+    ids = [str(n) for n in range(len(matrix))]
+    exact, refined = VectorIndex(384), VectorIndex(384, quantized=True, refined=True)
+    exact.put("t", ids, matrix)
+    refined.put("t", ids, matrix)
+    assert refined.nbytes() < exact.nbytes() * 0.55
+
+
 def test_quantized_removal_moves_the_scale_with_the_row() -> None:
     index = VectorIndex(2, quantized=True)
     index.put("t", ["small", "big"], np.array([[0.001, 0], [0, 1000]], np.float32))
@@ -242,21 +304,22 @@ def test_quantized_removal_moves_the_scale_with_the_row() -> None:
 @given(
     kept=st.lists(st.tuples(st.integers(0, 30), vectors), min_size=1, max_size=40),
     later=st.lists(st.tuples(st.booleans(), st.integers(0, 40), vectors), max_size=40),
-    quantized=st.booleans(),
+    kind=st.sampled_from(["float32", "int8", "refined"]),
 )
 def test_adopted_rows_answer_and_change_as_the_index_they_came_from(
     kept: list[tuple[int, np.ndarray]],
     later: list[tuple[bool, int, np.ndarray]],
-    quantized: bool,
+    kind: str,
 ) -> None:
     """An index that adopted another's rows (a snapshot read back) then replays the same puts
     and removes: both must answer every query alike, payloads included."""
-    original = VectorIndex(DIMENSIONS, payload_width=1, quantized=quantized)
+    quantized, refined = kind != "float32", kind == "refined"
+    original = VectorIndex(DIMENSIONS, payload_width=1, quantized=quantized, refined=refined)
     for number, vector in kept:
         original.put("t", [f"f{number}"], vector[np.newaxis], [[number]])
     rows = original.rows("t")
     assert rows is not None
-    adopted = VectorIndex(DIMENSIONS, payload_width=1, quantized=quantized)
+    adopted = VectorIndex(DIMENSIONS, payload_width=1, quantized=quantized, refined=refined)
     adopted.adopt("t", rows)
     for index in (original, adopted):
         for is_put, number, vector in later:
@@ -284,14 +347,18 @@ def test_rows_are_a_copy_and_adopt_refuses_rows_of_another_shape() -> None:
         VectorIndex(2, payload_width=1).adopt("t", rows)  # int8 rows into a float32 index
     with pytest.raises(ValueError):
         VectorIndex(2, payload_width=1, quantized=True).adopt("t", replace(rows, ids=["x", "x"]))
+    with pytest.raises(ValueError):  # int8 rows without their rounding errors
+        VectorIndex(2, payload_width=1, quantized=True, refined=True).adopt("t", rows)
+    with pytest.raises(ValueError):
+        VectorIndex(2, refined=True)  # float32 rows have no rounding to refine
 
 
-@pytest.mark.parametrize("quantized", [False, True])
-def test_rows_past_the_first_capacity_read_back(quantized: bool) -> None:
+@pytest.mark.parametrize("kind", ["float32", "int8", "refined"])
+def test_rows_past_the_first_capacity_read_back(kind: str) -> None:
     """Rows that grew the arrays (past the first 64) read back as put, exact or quantized."""
     rng = np.random.default_rng(5)
     vectors = rng.normal(size=(200, 8)).astype(np.float32)
-    index = VectorIndex(8, quantized=quantized)
+    index = VectorIndex(8, quantized=kind != "float32", refined=kind == "refined")
     index.put("t", [f"f{n}" for n in range(200)], vectors)
     for n in (0, 63, 64, 199):
         stored = index.get("t", f"f{n}")

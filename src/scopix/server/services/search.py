@@ -61,7 +61,7 @@ _PAYLOAD_WIDTH: Final = _CLASSES_WIDTH + 2
 SNAPSHOT_ROWS: Final = 2_000
 #: Bump when what a snapshot's rows hold changes for the same embedder (the payload's layout,
 #: the quantization): older snapshots are then ignored.
-_SNAPSHOT_REVISION: Final = 1
+_SNAPSHOT_REVISION: Final = 2  # 2: text rows refined
 
 
 class SemanticIndex:
@@ -88,8 +88,14 @@ class SemanticIndex:
         # Each text row carries the file's packed class scores, for the tag bridge, then the
         # mean and spread of its similarities to REFERENCE_QUERIES (domain/relevance.py).
         allocate = snapshots.allocate if snapshots is not None else np.zeros
+        # Text rows are refined: near-duplicate descriptions sit closer together than int8
+        # rounding tells apart (vector_index.py).
         self.texts = VectorIndex(
-            TEXT_DIMENSIONS, payload_width=_PAYLOAD_WIDTH, quantized=True, allocate=allocate
+            TEXT_DIMENSIONS,
+            payload_width=_PAYLOAD_WIDTH,
+            quantized=True,
+            refined=True,
+            allocate=allocate,
         )
         self.images = VectorIndex(IMAGE_DIMENSIONS, quantized=True, allocate=allocate)
         self._seen_until: dict[tuple[str, bool], datetime] = {}
@@ -314,13 +320,21 @@ def _snapshot(rows: TenantRows, seen_until: datetime) -> Snapshot:
     arrays = {"matrix": rows.matrix, "scale": rows.scale, "payload": rows.payload}
     if rows.centre is not None:
         arrays["centre"] = rows.centre
+    if rows.fine is not None:
+        arrays["fine"] = rows.fine
     return Snapshot(rows.ids, arrays, seen_until)
 
 
 def _tenant_rows(snapshot: Snapshot) -> TenantRows:
     arrays = snapshot.arrays
-    centre = arrays.get("centre")
-    return TenantRows(snapshot.ids, arrays["matrix"], arrays["scale"], centre, arrays["payload"])
+    return TenantRows(
+        snapshot.ids,
+        arrays["matrix"],
+        arrays["scale"],
+        arrays.get("centre"),
+        arrays["payload"],
+        arrays.get("fine"),
+    )
 
 
 def _unit(vector: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
