@@ -23,6 +23,8 @@ class Api:
     services: Services
     key: str
     other_key: str
+    #: the app's transport, for another client (the SDK's) to the same app
+    transport: httpx.AsyncBaseTransport
 
     def auth(self, key: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key or self.key}"}
@@ -50,7 +52,7 @@ async def running_api(settings: Settings) -> AsyncIterator[Api]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             client.headers["Authorization"] = f"Bearer {key.plaintext}"
-            yield Api(client, services, key.plaintext, other.plaintext)
+            yield Api(client, services, key.plaintext, other.plaintext, transport)
 
 
 def stored_files(api: Api) -> list[str]:

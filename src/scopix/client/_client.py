@@ -11,6 +11,7 @@ import httpx
 from scopix.client._documents import AsyncDocuments
 from scopix.client._files import AsyncFiles
 from scopix.client._options import ClientOptions, from_environment
+from scopix.client._projects import AsyncProjects
 from scopix.client._transport import Transport
 from scopix.types.quota import UsageCheck
 
@@ -83,6 +84,7 @@ class Scopix:
         self._transport = Transport(self.options, http_client)
         self.files = AsyncFiles(self._transport)
         self.documents = AsyncDocuments(self._transport)
+        self.projects = AsyncProjects(self._transport)
         self.usage = AsyncUsage(self._transport)
 
     @classmethod

@@ -23,10 +23,12 @@ from scopix.client._client import AsyncUsage, Scopix
 from scopix.client._documents import AsyncDocuments
 from scopix.client._files import AsyncFiles
 from scopix.client._options import from_environment
+from scopix.client._projects import AsyncProjects
 from scopix.client._sources import UploadSource
 from scopix.types.documents import DocumentChunk
 from scopix.types.events import UploadProgress
 from scopix.types.files import FileDetails
+from scopix.types.projects import Project
 from scopix.types.upload import BatchUploadResults, UploadResult
 
 P = ParamSpec("P")
@@ -39,6 +41,17 @@ class _Facade:
     def __init__(self, portal: BlockingPortal, target: Any) -> None:
         self._portal = portal
         self._target = target
+
+    def _each(self, items: Any) -> Iterator[Any]:
+        """The items of an async iterator, each fetched through the portal."""
+        try:
+            while True:
+                more, item = self._portal.call(_next, items)
+                if not more:
+                    return
+                yield item
+        finally:
+            self._portal.call(items.aclose)
 
 
 def _blocking(
@@ -136,22 +149,25 @@ class SyncFiles(_Facade):
         """Every chunk of a document in order; see ``Scopix.files.iter_chunks``."""
         return self._each(self._target.iter_chunks(file_id))
 
-    def _each(self, items: Any) -> Iterator[Any]:
-        """The items of an async iterator, each fetched through the portal."""
-        try:
-            while True:
-                more, item = self._portal.call(_next, items)
-                if not more:
-                    return
-                yield item
-        finally:
-            self._portal.call(items.aclose)
-
 
 class SyncDocuments(_Facade):
     """Document operations of a ``SyncScopix``; the same methods as ``Scopix.documents``."""
 
     search = _blocking(AsyncDocuments.search)
+
+
+class SyncProjects(_Facade):
+    """Project operations of a ``SyncScopix``."""
+
+    create = _blocking(AsyncProjects.create)
+    list = _blocking(AsyncProjects.list)
+    get = _blocking(AsyncProjects.get)
+    rename = _blocking(AsyncProjects.rename)
+    delete = _blocking(AsyncProjects.delete)
+
+    def list_all(self) -> Iterator[Project]:
+        """Every project of the tenant by name; see ``Scopix.projects.list_all``."""
+        return self._each(self._target.list_all())
 
 
 class SyncUsage(_Facade):
@@ -210,6 +226,7 @@ class SyncScopix:
         self._portal: BlockingPortal | None = self._portal_cm.__enter__()
         self.files = SyncFiles(self._portal, self._async.files)
         self.documents = SyncDocuments(self._portal, self._async.documents)
+        self.projects = SyncProjects(self._portal, self._async.projects)
         self.usage = SyncUsage(self._portal, self._async.usage)
 
     @classmethod

@@ -25,6 +25,7 @@ from scopix.server.api.routes import (
     documents,
     files,
     links,
+    projects,
     system,
     uploads,
     usage,
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(documents.router, prefix=API_PREFIX)
     app.include_router(videos.router, prefix=API_PREFIX)
     app.include_router(usage.router, prefix=API_PREFIX)
+    app.include_router(projects.router, prefix=API_PREFIX)
     app.include_router(web.router)
     app.include_router(docs.router)
     app.mount("/static", web.static_files, name="static")

@@ -60,7 +60,7 @@ async def described(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[D
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
                 http.headers["Authorization"] = f"Bearer {key}"
-                api = Api(http, services, key, key)
+                api = Api(http, services, key, key, transport)
                 page, _ = document_png()
                 uploaded = await http.post("/api/v2/files/upload", files={"file": ("i.png", page)})
                 assert uploaded.status_code == 201, uploaded.text

@@ -67,7 +67,7 @@ async def started(settings: Settings) -> AsyncIterator[Running]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             client.headers["Authorization"] = f"Bearer {key.plaintext}"
-            yield Running(app, Api(client, services, key.plaintext, other.plaintext))
+            yield Running(app, Api(client, services, key.plaintext, other.plaintext, transport))
 
 
 @pytest.fixture

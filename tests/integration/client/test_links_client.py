@@ -344,11 +344,10 @@ async def app_client(tmp_path: Path) -> AsyncIterator[tuple[Scopix, Api]]:
     async with app.router.lifespan_context(app):
         services: Services = app.state.services
         key = (await services.keys.create_key("acme", tier="starter")).plaintext
-        http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver/api/v2"
-        )
+        transport = httpx.ASGITransport(app=app)
+        http = httpx.AsyncClient(transport=transport, base_url="http://testserver/api/v2")
         async with Scopix(api_key=key, retry_delay=0, http_client=http) as scopix:
-            yield scopix, Api(http, services, key, key)
+            yield scopix, Api(http, services, key, key, transport)
 
 
 async def test_the_sdk_saves_links_and_recrawls_against_the_app(

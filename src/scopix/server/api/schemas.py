@@ -290,6 +290,38 @@ class FileUpdateIn(BaseModel):
     )
 
 
+class ProjectIn(BaseModel):
+    """A project to create, or a project's new name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        description=(
+            "1-255 characters once trimmed, no control characters, unique among the tenant's "
+            "projects in any letter case"
+        )
+    )
+
+
+class ProjectOut(BaseModel):
+    """A project: a named workspace of the tenant's."""
+
+    id: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProjectListOut(BaseModel):
+    """A page of projects, by name."""
+
+    items: list[ProjectOut]
+    total_count: int
+    has_more: bool
+    limit: int
+    offset: int
+
+
 class BatchDeleteIn(BaseModel):
     """Ids to soft-delete."""
 

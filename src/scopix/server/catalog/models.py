@@ -90,6 +90,25 @@ class ApiKey(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class Project(Base):
+    """A tenant's workspace of folders and files, named uniquely within the tenant."""
+
+    __tablename__ = "projects"
+    __table_args__ = (
+        # Unique by the name's key (case-folded): "Photos" and "photos" are one name. The
+        # listing reads this index in name order.
+        Index("ux_projects_tenant_name_key", "tenant_id", "name_key", unique=True),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    #: case-folding may lengthen a name (ß -> ss): room for four times its characters
+    name_key: Mapped[str] = mapped_column(String(1020))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class Blob(Base):
     """Stored bytes, once per tenant and SHA-256, with what was learnt from decoding them."""
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scopix.server.catalog.added_rows import insert_added
 from scopix.server.catalog.db import Database
+from scopix.server.catalog.projects import ProjectRepository
 from scopix.server.catalog.repositories import (
     AnalysisRepository,
     ApiKeyRepository,
@@ -41,6 +42,7 @@ class UnitOfWork:
     direct_uploads: DirectUploadRepository
     documents: DocumentRepository
     videos: VideoRepository
+    projects: ProjectRepository
 
     def __init__(self, session_factory: Callable[[], AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -59,6 +61,7 @@ class UnitOfWork:
         self.direct_uploads = DirectUploadRepository(self.session)
         self.documents = DocumentRepository(self.session)
         self.videos = VideoRepository(self.session)
+        self.projects = ProjectRepository(self.session)
         return self
 
     async def __aexit__(

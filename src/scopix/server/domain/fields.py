@@ -12,6 +12,7 @@ MAX_TITLE_CHARS: Final = 255
 MAX_TAGS: Final = 40
 MAX_TAG_CHARS: Final = 50
 MAX_FILENAME_CHARS: Final = 255
+MAX_NAME_CHARS: Final = 255
 
 CONTENT_CATEGORIES: Final = frozenset(
     {
@@ -143,6 +144,28 @@ def validate_filename(raw: str | None) -> str:
             f"filename may be at most {MAX_FILENAME_CHARS} characters", field="filename"
         )
     return name
+
+
+def validate_name(raw: str, *, field: str = "name") -> str:
+    """A project's or folder's name: 1-255 characters once trimmed and composed (NFC), no
+    control characters, and not "." or ".." (a path of names would read them as steps)."""
+    name = unicodedata.normalize("NFC", raw.strip())
+    if not name:
+        raise ValidationFailed(f"{field} may not be empty", field=field)
+    if len(name) > MAX_NAME_CHARS:
+        raise ValidationFailed(
+            f"{field} may be at most {MAX_NAME_CHARS} characters", field=field, length=len(name)
+        )
+    if _has_control_chars(name):
+        raise ValidationFailed(f"{field} may not contain control characters", field=field)
+    if name in (".", ".."):
+        raise ValidationFailed(f'{field} may not be "." or ".."', field=field)
+    return name
+
+
+def name_key(name: str) -> str:
+    """What two names that may not live side by side share: "Photos" and "PHOTOS" are one."""
+    return unicodedata.normalize("NFC", name.casefold())
 
 
 def validate_optional_id(raw: str | None, *, field: str) -> str | None:

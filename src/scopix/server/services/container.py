@@ -45,6 +45,7 @@ from scopix.server.services.ingest import Ingestor, JobSettings, StorageRoom
 from scopix.server.services.keys import KeyService
 from scopix.server.services.links import LinkService
 from scopix.server.services.maintenance import Maintenance
+from scopix.server.services.projects import ProjectService
 from scopix.server.services.purge import Purger
 from scopix.server.services.quota import QuotaService
 from scopix.server.services.ratelimit import RateLimiter
@@ -89,6 +90,7 @@ class Services:
     documents: DocumentService
     videos: VideoService
     links: LinkService
+    projects: ProjectService
     idempotency: IdempotencyService
     pipeline: DescriptionPipeline
     #: what each media kind does: the only place that knows
@@ -204,6 +206,7 @@ def build_services(settings: Settings) -> Services:
         documents=DocumentService(uows, store, media, embedder),
         videos=VideoService(uows),
         links=links,
+        projects=ProjectService(uows),
         idempotency=idempotency,
         pipeline=pipeline,
         media=media,
