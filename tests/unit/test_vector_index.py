@@ -185,26 +185,32 @@ def test_an_id_twice_in_one_batch_keeps_its_last_vector() -> None:
     assert index.get_with_payload("t", "z") is None
 
 
+#: int8 with a scale per row: each component of a unit row less the centre (at most 2 long) is
+#: off by at most half a step, 2/254, so a cosine with a unit query by sqrt(d) * 2/254. Refined
+#: rows round that error again, to half of its own step: the int8 bound over 127, plus float32's
+#: own rounding.
+COMPONENT_ERROR = {"int8": 2 / 254, "refined": 2 / 254 / 127 + 1e-5}
+
+
 @given(
     rows=st.dictionaries(st.text("abcdefgh", min_size=1, max_size=3), vectors, max_size=40),
     query=vectors,
+    kind=st.sampled_from(sorted(COMPONENT_ERROR)),
 )
 def test_quantized_scores_stay_within_a_bound_of_the_exact_ones(
-    rows: dict[str, np.ndarray], query: np.ndarray
+    rows: dict[str, np.ndarray], query: np.ndarray, kind: str
 ) -> None:
-    index = VectorIndex(DIMENSIONS, quantized=True)
+    index = VectorIndex(DIMENSIONS, quantized=True, refined=kind == "refined")
     ids = list(rows)
     index.put("t", ids, np.array([rows[i] for i in ids]).reshape(-1, DIMENSIONS))
-    # int8 with a scale per row: each component of a unit row less the centre (at most 2 long)
-    # is off by at most half a step, 2/254, so a cosine with a unit query by sqrt(d) * 2/254.
-    bound = np.sqrt(DIMENSIONS) * 2 / 254
+    error = COMPONENT_ERROR[kind]
     for row_id, score in index.nearest("t", query, len(rows)):
         exact = brute_force({row_id: rows[row_id]}, query, set())[0]
-        assert score == pytest.approx(exact, abs=bound)
+        assert score == pytest.approx(exact, abs=np.sqrt(DIMENSIONS) * error)
         stored = index.get("t", row_id)
         assert stored is not None
         expected = rows[row_id] / np.linalg.norm(rows[row_id])
-        np.testing.assert_allclose(stored, expected, atol=2 / 254 + 1e-6)
+        np.testing.assert_allclose(stored, expected, atol=error + 1e-6)
 
 
 def test_quantized_rows_take_a_quarter_of_the_memory_and_find_the_same_neighbours() -> None:
@@ -225,28 +231,6 @@ def test_quantized_rows_take_a_quarter_of_the_memory_and_find_the_same_neighbour
         for q in queries
     ]
     assert sum(found) / (10 * len(queries)) >= 0.98
-
-
-@given(
-    rows=st.dictionaries(st.text("abcdefgh", min_size=1, max_size=3), vectors, max_size=40),
-    query=vectors,
-)
-def test_refined_scores_stay_within_a_hundredth_of_the_int8_bound(
-    rows: dict[str, np.ndarray], query: np.ndarray
-) -> None:
-    index = VectorIndex(DIMENSIONS, quantized=True, refined=True)
-    ids = list(rows)
-    index.put("t", ids, np.array([rows[i] for i in ids]).reshape(-1, DIMENSIONS))
-    # The rounding error (at most half a step, 1/254 of the row's peak) is itself rounded to
-    # half of its own step: the int8 bound over 127, plus float32's own rounding.
-    bound = np.sqrt(DIMENSIONS) * 2 / 254 / 127 + 1e-5
-    for row_id, score in index.nearest("t", query, len(rows)):
-        exact = brute_force({row_id: rows[row_id]}, query, set())[0]
-        assert score == pytest.approx(exact, abs=bound)
-        stored = index.get("t", row_id)
-        assert stored is not None
-        expected = rows[row_id] / np.linalg.norm(rows[row_id])
-        np.testing.assert_allclose(stored, expected, atol=2 / 254 / 127 + 1e-5)
 
 
 def test_refined_rows_tell_near_duplicates_apart() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Generic, TypeVar
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -80,3 +81,17 @@ class Reusable(Generic[V]):
             with self._lock:
                 self._made -= 1
             raise
+
+
+def onnx_session(model: Path, threads: int) -> Any:
+    """An onnxruntime CPU session on a shipped model, with `threads` intra-op threads (run()
+    is safe from many threads)."""
+    import onnxruntime  # type: ignore[import-untyped]  # deferred: only analyzers need it
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # errors only
+    return onnxruntime.InferenceSession(
+        str(model), sess_options=options, providers=["CPUExecutionProvider"]
+    )

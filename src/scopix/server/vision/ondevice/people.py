@@ -15,14 +15,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
 from scopix.server.vision.base import DecodedImage, Face
-from scopix.server.vision.ondevice.loading import PerProcess, Reusable
+from scopix.server.vision.ondevice.loading import PerProcess, Reusable, onnx_session
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -225,19 +225,6 @@ def _next_multiple(side: int) -> int:
     return max(INPUT_MULTIPLE, -(-side // INPUT_MULTIPLE) * INPUT_MULTIPLE)
 
 
-def _create_face_session(threads: int) -> Any:
-    """An onnxruntime CPU session on the shipped face network (run() is safe from many threads)."""
-    import onnxruntime  # type: ignore[import-untyped]  # deferred: only analyzers need it
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3  # errors only
-    return onnxruntime.InferenceSession(
-        str(FACE_MODEL_PATH), sess_options=options, providers=["CPUExecutionProvider"]
-    )
-
-
 def _body_detector() -> Any:
     """OpenCV's HOG people detector, for one thread at a time."""
     import cv2
@@ -270,5 +257,5 @@ def _flat(values: Any) -> list[float]:
     return [float(v) for v in np.ravel(values)]
 
 
-_face_sessions: PerProcess[int, Any] = PerProcess(_create_face_session)
+_face_sessions: PerProcess[int, Any] = PerProcess(partial(onnx_session, FACE_MODEL_PATH))
 _body_detectors: Reusable[Any] = Reusable(_body_detector)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from scopix.server.vision.base import DecodedImage, Pixels, Tag
 from scopix.server.vision.caption import Finding
-from scopix.server.vision.ondevice.loading import PerProcess
+from scopix.server.vision.ondevice.loading import PerProcess, onnx_session
 
 __all__ = [
     "KINDS",
@@ -181,19 +181,6 @@ def _unit(vector: npt.ArrayLike) -> npt.NDArray[np.float32]:
     return array / norm if norm > 0 else array
 
 
-def _create_session(threads: int) -> Any:
-    """An onnxruntime CPU session on the bundled model (run() is safe from many threads)."""
-    import onnxruntime  # type: ignore[import-untyped]  # deferred: only analyzers need it
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3  # errors only
-    return onnxruntime.InferenceSession(
-        str(MODEL_PATH), sess_options=options, providers=["CPUExecutionProvider"]
-    )
-
-
 def _network_input(pixels: Pixels) -> Pixels:
     """The evaluation crop: the central square, resized to INPUT_SIDE, uint8 RGB HWC."""
     height, width = pixels.shape[:2]
@@ -208,4 +195,4 @@ def _network_input(pixels: Pixels) -> Pixels:
     return np.ascontiguousarray(resized, dtype=np.uint8)
 
 
-_sessions: PerProcess[int, Any] = PerProcess(_create_session)
+_sessions: PerProcess[int, Any] = PerProcess(partial(onnx_session, MODEL_PATH))
