@@ -50,6 +50,18 @@ def refused_for_disk(response: Any) -> bool:
     return bool(response.json()["error"]["code"] == "INSUFFICIENT_STORAGE")
 
 
+def refused_name(response: Any) -> bool:
+    """A generated project name that is blank once trimmed, or holds a control or format
+    character, is refused with 422 naming the field (domain.fields.validate_name): the rule
+    covers all of Unicode's format characters, which no pattern that both the OpenAPI
+    document's readers and this generator understand can list. The answer must still match
+    the document."""
+    if response.status_code != 422:
+        return False
+    error = response.json()["error"]
+    return bool(error["code"] == "VALIDATION_ERROR" and error["details"].get("field") == "name")
+
+
 def test_generated_requests_get_documented_answers(
     api_schema: schemathesis.schemas.BaseSchema, live_server: ServerProcess
 ) -> None:
@@ -65,7 +77,10 @@ def test_generated_requests_get_documented_answers(
             response = case.call(headers=headers)
             if refused_for_disk(response):
                 return
-            case.validate_response(response, excluded_checks=excluded(case))
+            skipped = excluded(case)
+            if refused_name(response):
+                skipped = [positive_data_acceptance]
+            case.validate_response(response, excluded_checks=skipped)
 
         call()
 
