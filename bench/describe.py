@@ -13,7 +13,9 @@ server's default worker count unless --workers is given), then reads the same te
 rapidocr alone (its own call and defaults, warm, one after another), in 5 rounds that alternate
 the two so that the machine's drift hits both alike (each round's photos are uploaded by a
 tenant of its own: analyses are cached per tenant), and prints the rates and the median of the
-rounds' ratios (issue 21: the whole description at least as fast as rapidocr alone).
+rounds' ratios (issue 21: the whole description at least as fast as rapidocr alone), then each
+side's peak RSS: this process's after the first round (before rapidocr alone is loaded in it),
+and rapidocr alone's over a warm pass in a process of its own.
 
     .venv/bin/python bench/describe.py [--photos 70] [--documents 30] [--workers 1] [--rounds 1]
     .venv/bin/python bench/describe.py --everyday [--rounds 5]
@@ -23,11 +25,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import random
+import resource
 import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -54,6 +59,7 @@ WORDS = (
     *("Rechnung", "Betrag", "Lieferung", "Kunde", "Straße", "facture", "montant", "livraison"),
 )
 INFERENCE_STAGES = ("ocr", "tags", "people", "embedding")
+MiB = 1 << 20
 #: The ten everyday photos (the other two of the folder are pictures of text).
 EVERYDAY = (
     *("astronaut.png", "camera.png", "chelsea.png", "coffee.png", "coins.png", "group.png"),
@@ -132,6 +138,7 @@ async def upload_as(services: Services, app: FastAPI, tenant: str, files: list[P
 async def main(
     photos: int, documents: int, workers: int, everyday: bool, cold: bool, rounds: int
 ) -> None:
+    scopix_rss = 0
     with tempfile.TemporaryDirectory(prefix="scopix-bench-") as tmp:
         work = Path(tmp)
         if everyday:
@@ -150,7 +157,7 @@ async def main(
                 await services.warm_up()
             first_ms = await first_description(services)
             print(f"first description after start: {first_ms:.0f} ms (models warmed: {not cold})")
-            alone = RapidocrAlone(files, services.pipeline.max_side) if everyday else None
+            alone: RapidocrAlone | None = None
             walls, claims_ms, ratios = [], [], []
             for round_ in range(rounds):
                 if round_:  # a tenant of its own: the analyses cached for the last one are not its
@@ -158,7 +165,10 @@ async def main(
                 wall_s, claims = await describe_all(services, workers)
                 walls.append(wall_s)
                 claims_ms += claims
-                if alone is not None:
+                if everyday:
+                    # Made after the first round, so the peak so far is the pipeline's alone.
+                    scopix_rss = scopix_rss or peak_rss()
+                    alone = alone or RapidocrAlone(files, services.pipeline.max_side)
                     ratios.append(alone.seconds() / wall_s)
             timings = await stage_timings(services)
         report(len(files) * rounds, workers, sum(walls), claims_ms, timings)
@@ -169,6 +179,12 @@ async def main(
                 f" photos/s median ({workers} workers); ratio to rapidocr alone, per round"
                 f" {' '.join(f'{r:.2f}' for r in ratios)}, median {statistics.median(ratios):.2f}"
             )
+            floor_rss = alone_peak_rss(files, alone.max_side)
+            print(
+                f"peak RSS: scopix {scopix_rss / MiB:.0f} MiB (the server, its models for"
+                f" {workers} workers and the catalog, in this process), rapidocr alone"
+                f" {floor_rss / MiB:.0f} MiB (in a process of its own)"
+            )
 
 
 class RapidocrAlone:
@@ -178,6 +194,7 @@ class RapidocrAlone:
     def __init__(self, paths: list[Path], max_side: int) -> None:
         import rapidocr
 
+        self.max_side = max_side
         models = Path(rapidocr.__file__).resolve().parent / "models"
         self.engine = rapidocr.RapidOCR(
             params={
@@ -195,6 +212,23 @@ class RapidocrAlone:
         for bgr in self.images:
             self.engine(bgr)
         return time.perf_counter() - start
+
+
+def peak_rss() -> int:
+    """This process's peak resident memory so far, in bytes (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def alone_peak_rss(paths: list[Path], max_side: int) -> int:
+    """rapidocr alone's peak RSS over one warm pass, measured in a process of its own."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        return pool.submit(_alone_pass, paths, max_side).result()
+
+
+def _alone_pass(paths: list[Path], max_side: int) -> int:
+    RapidocrAlone(paths, max_side).seconds()
+    return peak_rss()
 
 
 async def first_description(services: Services) -> float:
