@@ -24,6 +24,7 @@ from scopix.server.api.routes import (
     direct_uploads,
     documents,
     files,
+    folders,
     links,
     projects,
     system,
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(videos.router, prefix=API_PREFIX)
     app.include_router(usage.router, prefix=API_PREFIX)
     app.include_router(projects.router, prefix=API_PREFIX)
+    app.include_router(folders.router, prefix=API_PREFIX)
     app.include_router(web.router)
     app.include_router(docs.router)
     app.mount("/static", web.static_files, name="static")

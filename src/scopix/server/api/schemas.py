@@ -288,6 +288,8 @@ class FileUpdateIn(BaseModel):
     tags: list[Annotated[str, Field(max_length=MAX_TAG_CHARS)]] | None = Field(
         default=None, max_length=MAX_TAGS
     )
+    folder_id: str | None = Field(default=None, max_length=64)
+    project_id: str | None = Field(default=None, max_length=64)
 
 
 class ProjectIn(BaseModel):
@@ -320,6 +322,103 @@ class ProjectListOut(BaseModel):
     has_more: bool
     limit: int
     offset: int
+
+
+_NAME_RULE = "1-255 characters once trimmed, no control characters"
+
+
+class FolderIn(BaseModel):
+    """A folder to create: under a parent (it takes the parent's project), or at the top
+    level of a project, or outside any project."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description=f"{_NAME_RULE}, unique among its siblings in any letter case")
+    parent_id: str | None = Field(default=None, max_length=64)
+    project_id: str | None = Field(
+        default=None, max_length=64, description="with parent_id, it must be the parent's"
+    )
+
+
+class FolderRenameIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description=f"{_NAME_RULE}, unique among its siblings in any letter case")
+
+
+class FolderMoveIn(BaseModel):
+    """The folder's new parent, in its own project; null puts it at the project's top level."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    parent_id: str | None = Field(max_length=64)
+
+
+class FolderOut(BaseModel):
+    """A folder, with what it holds directly."""
+
+    id: str
+    name: str
+    parent_id: str | None
+    project_id: str | None
+    depth: int = Field(description="0 at the top level")
+    file_count: int = Field(description="live files directly in it")
+    subfolder_count: int = Field(description="folders directly in it")
+    created_at: datetime
+    updated_at: datetime
+
+
+class FolderListOut(BaseModel):
+    """The tenant's folders as a flat list, top levels first: the tree is in `parent_id`."""
+
+    items: list[FolderOut]
+    total_count: int
+    has_more: bool
+
+
+class BreadcrumbOut(BaseModel):
+    id: str
+    name: str
+    depth: int
+
+
+class BreadcrumbsOut(BaseModel):
+    """The folders from the top level down to this one, itself last."""
+
+    breadcrumbs: list[BreadcrumbOut]
+
+
+class FolderDetailOut(BaseModel):
+    """A folder, the way to it, its subfolders and a page of its files."""
+
+    folder: FolderOut
+    breadcrumbs: list[BreadcrumbOut]
+    subfolders: list[FolderOut]
+    files: list[FileOut]
+    total_files: int
+    has_more_files: bool
+
+
+class MoveFilesIn(BaseModel):
+    """Files to put into a folder, or at the top level of a project."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file_ids: list[Annotated[str, Field(max_length=64)]] = Field(min_length=1, max_length=100)
+    folder_id: str | None = Field(max_length=64)
+    project_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description=(
+            "with folder_id, it must be the folder's; with folder_id null, the project whose "
+            "top level the files go to (null: none), each file's own when left out"
+        ),
+    )
+
+
+class MoveFilesOut(BaseModel):
+    moved: list[str]
+    skipped: list[str] = Field(description="ids of no live file of the tenant's")
 
 
 class BatchDeleteIn(BaseModel):
@@ -586,6 +685,12 @@ class LinkIn(BaseModel):
     skip_duplicates: bool = Field(
         default=False, description="a URL the tenant saved already gives that link back"
     )
+    folder_id: str | None = Field(
+        default=None, max_length=64, description="the folder to put it in (and so its project)"
+    )
+    project_id: str | None = Field(
+        default=None, max_length=64, description="the project to put it in, at its top level"
+    )
 
 
 class LinkBatchIn(BaseModel):
@@ -599,6 +704,12 @@ class LinkBatchIn(BaseModel):
     )
     auto_describe: bool = True
     skip_duplicates: bool = False
+    folder_id: str | None = Field(
+        default=None, max_length=64, description="the folder to put it in (and so its project)"
+    )
+    project_id: str | None = Field(
+        default=None, max_length=64, description="the project to put it in, at its top level"
+    )
 
 
 class LinkBatchItemOut(BaseModel):

@@ -109,6 +109,40 @@ class Project(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class Folder(Base):
+    """A named folder of a tenant's files, in a project or outside any, under a parent or at
+    the top level.
+
+    `path` holds the ids from the top-level folder down to this one, joined by "/": a
+    subtree is one prefix match, breadcrumbs one lookup by ids, and a move rewrites the
+    prefixes below it. Files name their folder in `files.folder_id` without a foreign key:
+    the services lock the folder row instead (services/folders.py), which adding a key to
+    the files table would not spare.
+    """
+
+    __tablename__ = "folders"
+    __table_args__ = (
+        # Sibling names are unique by key; `siblings` names the parent, or the project's top
+        # level, as NULLs would be distinct in a unique index on parent_id.
+        Index("ux_folders_tenant_siblings_name", "tenant_id", "siblings", "name_key", unique=True),
+        Index("ix_folders_tenant_path", "tenant_id", "path"),
+        Index("ix_folders_tenant_project", "tenant_id", "project_id", "depth"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id"))
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("folders.id"))
+    #: the parent's id, or `top:<project id>` (`top:` outside any project)
+    siblings: Mapped[str] = mapped_column(String(48))
+    name: Mapped[str] = mapped_column(String(255))
+    name_key: Mapped[str] = mapped_column(String(1020))
+    path: Mapped[str] = mapped_column(String(800))
+    depth: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class Blob(Base):
     """Stored bytes, once per tenant and SHA-256, with what was learnt from decoding them."""
 
@@ -171,6 +205,21 @@ class File(Base):
             postgresql_where=text("deleted_at IS NULL"),
         ),
         Index("ix_files_tenant_sha256", "tenant_id", "sha256"),
+        # A folder's and a project's files (listings, counts, moves); most files are in none.
+        Index(
+            "ix_files_tenant_folder",
+            "tenant_id",
+            "folder_id",
+            sqlite_where=text("folder_id IS NOT NULL"),
+            postgresql_where=text("folder_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_files_tenant_project",
+            "tenant_id",
+            "project_id",
+            sqlite_where=text("project_id IS NOT NULL"),
+            postgresql_where=text("project_id IS NOT NULL"),
+        ),
         # Deleted files in the order they fall due for purging; live files are not in it.
         Index(
             "ix_files_deleted_at",

@@ -20,6 +20,22 @@ class ProjectRepository:
         project = await self.session.get(Project, project_id)
         return project if project is not None and project.tenant_id == tenant_id else None
 
+    async def hold(self, tenant_id: str, project_id: str) -> Project | None:
+        """The project, key-share locked until the transaction ends: it cannot go meanwhile."""
+        return await self.session.scalar(
+            select(Project)
+            .where(Project.id == project_id, Project.tenant_id == tenant_id)
+            .with_for_update(read=True, key_share=True)
+        )
+
+    async def lock(self, tenant_id: str, project_id: str) -> Project | None:
+        """The project, locked for update until the transaction ends."""
+        return await self.session.scalar(
+            select(Project)
+            .where(Project.id == project_id, Project.tenant_id == tenant_id)
+            .with_for_update()
+        )
+
     async def named(self, tenant_id: str, name_key: str) -> Project | None:
         """The tenant's project whose name has this key, if any."""
         found = await self.session.execute(

@@ -44,6 +44,7 @@ from scopix.server.catalog.models import (
     File,
     FileEvent,
     FileTag,
+    Folder,
     IdempotencyKey,
     Job,
     StorageReservation,
@@ -845,7 +846,22 @@ def _filtered(tenant_id: str, query: FileQuery) -> Select[File]:
         stmt = stmt.where(File.description.is_(None))
     if query.ids:
         stmt = stmt.where(File.id.in_(query.ids))
+    if query.folder_id is not None:
+        stmt = stmt.where(_in_folder(tenant_id, query.folder_id, query.include_subfolders))
+    if query.project_id is not None:
+        stmt = stmt.where(File.project_id == query.project_id)
     return stmt
+
+
+def _in_folder(tenant_id: str, folder_id: str, below_too: bool) -> ColumnElement[bool]:
+    if not below_too:
+        return File.folder_id == folder_id
+    top = select(Folder.path).where(Folder.id == folder_id, Folder.tenant_id == tenant_id)
+    below = select(Folder.id).where(
+        Folder.tenant_id == tenant_id,
+        or_(Folder.id == folder_id, Folder.path.startswith(top.scalar_subquery() + "/")),
+    )
+    return File.folder_id.in_(below)
 
 
 class SessionRepository:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scopix.server.catalog.added_rows import insert_added
 from scopix.server.catalog.db import Database
+from scopix.server.catalog.folders import FolderRepository
 from scopix.server.catalog.projects import ProjectRepository
 from scopix.server.catalog.repositories import (
     AnalysisRepository,
@@ -43,6 +44,7 @@ class UnitOfWork:
     documents: DocumentRepository
     videos: VideoRepository
     projects: ProjectRepository
+    folders: FolderRepository
 
     def __init__(self, session_factory: Callable[[], AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -62,6 +64,7 @@ class UnitOfWork:
         self.documents = DocumentRepository(self.session)
         self.videos = VideoRepository(self.session)
         self.projects = ProjectRepository(self.session)
+        self.folders = FolderRepository(self.session)
         return self
 
     async def __aexit__(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Final, Literal
 
 from scopix.server.domain.errors import ValidationFailed
-from scopix.server.domain.fields import MAX_TAGS
+from scopix.server.domain.fields import MAX_TAGS, validate_optional_id
 
 SortField = Literal["content_created_at", "created_at", "title", "size_bytes"]
 SORT_FIELDS: Final = ("content_created_at", "created_at", "title", "size_bytes")
@@ -57,6 +57,10 @@ class FileQuery:
     date_to: datetime | None = None
     has_description: bool | None = None
     ids: tuple[str, ...] = ()
+    #: files directly in this folder, or anywhere below it with `include_subfolders`
+    folder_id: str | None = None
+    include_subfolders: bool = False
+    project_id: str | None = None
     limit: int = 20
     offset: int = 0
     #: None: by relevance when searching, else by created_at
@@ -74,6 +78,8 @@ class FileQuery:
             or self.date_to
             or self.has_description is not None
             or self.ids
+            or self.folder_id
+            or self.project_id
         )
 
     def ranks_by_relevance(self, matches: int) -> bool:
@@ -161,6 +167,9 @@ def file_query(
     sort_order: str = "desc",
     search: str | None = None,
     search_mode: str = "all",
+    folder_id: str | None = None,
+    include_subfolders: bool = False,
+    project_id: str | None = None,
 ) -> FileQuery:
     """Check every listing parameter against API.md's rules."""
     if not 1 <= limit <= MAX_LIMIT:
@@ -188,4 +197,7 @@ def file_query(
         sort_by=sort_by,  # type: ignore[arg-type]  # checked against SORT_FIELDS above
         descending=sort_order == "desc",
         search=text,
+        folder_id=validate_optional_id(folder_id, field="folder_id"),
+        include_subfolders=include_subfolders,
+        project_id=validate_optional_id(project_id, field="project_id"),
     )

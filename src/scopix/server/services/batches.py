@@ -65,6 +65,7 @@ class BatchService:
             upload_ref(idempotency_record, i) if idempotency_record else None
             for i in range(len(staged))
         ]
+        await self.ingestor.check_placement(tenant_id, options)  # one place for all: 404 once
         if options.auto_describe and staged:
             await self._reserve(tenant_id, refs)
         session_id = idempotency_record or new_id()

@@ -39,6 +39,7 @@ from scopix.server.services.direct_uploads import DirectUploadService, DirectUpl
 from scopix.server.services.documents import DocumentService
 from scopix.server.services.extract import ChunkSettings, ExtractHandler
 from scopix.server.services.files import FileService
+from scopix.server.services.folders import FolderService
 from scopix.server.services.idempotency import IdempotencyService
 from scopix.server.services.image_links import ImageLinks
 from scopix.server.services.ingest import Ingestor, JobSettings, StorageRoom
@@ -91,6 +92,7 @@ class Services:
     videos: VideoService
     links: LinkService
     projects: ProjectService
+    folders: FolderService
     idempotency: IdempotencyService
     pipeline: DescriptionPipeline
     #: what each media kind does: the only place that knows
@@ -207,6 +209,7 @@ def build_services(settings: Settings) -> Services:
         videos=VideoService(uows),
         links=links,
         projects=ProjectService(uows),
+        folders=FolderService(uows),
         idempotency=idempotency,
         pipeline=pipeline,
         media=media,

@@ -162,6 +162,7 @@ class DirectUploadService:
         filename = validate_filename(request.filename)
         plan = plan_parts(request.size_bytes)
         sha256 = valid_sha256(request.sha256)
+        await self.ingest.check_placement(tenant_id, request.options)
         if sha256 is not None:
             known = await self.ingest.ingest_known(
                 tenant_id, filename, sha256, request.options, upload_ref

@@ -19,6 +19,7 @@ from scopix.server.domain.listing import FileQuery
 from scopix.server.domain.ranking import fused_window
 from scopix.server.domain.variants import ORIGINAL, is_known_variant
 from scopix.server.jobs.records import DESCRIBE
+from scopix.server.services.placement import folder_or_404, project_or_404, target
 from scopix.server.services.search import SemanticIndex
 
 MAX_BATCH_DELETE = 100
@@ -57,6 +58,40 @@ class FilePage:
     items: list[FileView]
     total_count: int
     has_more: bool
+
+
+@dataclass(frozen=True)
+class FileEdit:
+    """What a PATCH changes: a field left out (`*_given` false, `tags` None) stays as it is.
+
+    `folder_id` moves the file into that folder (and its project); without a folder, the
+    file goes to the top level of `project_id` when given, else of its own project.
+    """
+
+    title: str | None = None
+    title_given: bool = False
+    tags: list[str] | None = None
+    folder_id: str | None = None
+    folder_given: bool = False
+    project_id: str | None = None
+    project_given: bool = False
+
+    @property
+    def moves(self) -> bool:
+        return self.folder_given or self.project_given
+
+    def note(self) -> str:
+        changed = [
+            name
+            for name, given in (
+                ("title", self.title_given),
+                ("tags", self.tags is not None),
+                ("folder", self.folder_given),
+                ("project", self.project_given),
+            )
+            if given
+        ]
+        return ", ".join(changed) or "nothing"
 
 
 @dataclass(frozen=True)
@@ -102,7 +137,9 @@ class FileService:
 
     async def page(self, tenant_id: str, query: FileQuery) -> FilePage:
         """A page of live files matching `query`: semantic searches rank by meaning, and `all`
-        fuses the full-text and the semantic rankings (unless a sort is asked for)."""
+        fuses the full-text and the semantic rankings (unless a sort is asked for). A
+        folder or project to list in that the tenant does not have is not found."""
+        await self._check_scope(tenant_id, query)
         search = query.search
         if search is not None and search.words and self._ranks_by_meaning(query):
             window, total = await self._ranked_by_meaning(tenant_id, query)
@@ -129,6 +166,15 @@ class FileService:
             )
         async with self.uows.read() as uow:
             return await _views(uow, await uow.files.in_order(tenant_id, found))
+
+    async def _check_scope(self, tenant_id: str, query: FileQuery) -> None:
+        if query.folder_id is None and query.project_id is None:
+            return
+        async with self.uows.read() as uow:
+            if query.folder_id is not None:
+                await folder_or_404(uow, tenant_id, query.folder_id)
+            if query.project_id is not None:
+                await project_or_404(uow, tenant_id, query.project_id)
 
     def _ranks_by_meaning(self, query: FileQuery) -> bool:
         assert query.search is not None
@@ -174,25 +220,26 @@ class FileService:
         async with self.uows.read() as uow:
             return await uow.files.words_count(tenant_id, query)
 
-    async def update(
-        self,
-        tenant_id: str,
-        file_id: str,
-        *,
-        title: str | None,
-        tags: list[str] | None,
-        title_given: bool,
-    ) -> FileView:
-        """Change the title and/or the tags."""
+    async def update(self, tenant_id: str, file_id: str, edit: FileEdit) -> FileView:
+        """Change the title, the tags, and/or where the file is (`FileEdit`)."""
         async with self.uows.write() as uow:
             file = await live_file(uow, tenant_id, file_id)
             now = datetime.now(UTC)
-            if title_given:
-                file.title = validate_title(title)
-            if tags is not None:
-                await uow.files.replace_tags(file.id, validate_tags(tags))
+            if edit.title_given:
+                file.title = validate_title(edit.title)
+            if edit.tags is not None:
+                await uow.files.replace_tags(file.id, validate_tags(edit.tags))
+            if edit.moves:
+                where = await target(
+                    uow,
+                    tenant_id,
+                    edit.folder_id,
+                    edit.project_id,
+                    project_given=edit.project_given,
+                )
+                where.place(file, now)
             file.updated_at = now
-            uow.files.add_event(file.id, now, "edited", _edit_note(title_given, tags))
+            uow.files.add_event(file.id, now, "edited", edit.note())
             await uow.files.reindex(file)
             await uow.commit()
             return await _view(uow, file, with_history=True)
@@ -201,7 +248,7 @@ class FileService:
         """Soft-delete: hidden at once, recoverable for 30 days."""
         async with self.uows.write() as uow:
             file = await live_file(uow, tenant_id, file_id)
-            await _soft_delete(uow, file)
+            await soft_delete(uow, file)
             await uow.commit()
 
     async def restore(self, tenant_id: str, file_id: str) -> FileView:
@@ -233,7 +280,7 @@ class FileService:
                 if file is None:
                     outcome.skipped.append(file_id)
                     continue
-                await _soft_delete(uow, file)
+                await soft_delete(uow, file)
                 outcome.deleted.append(file_id)
             await uow.commit()
         return outcome
@@ -286,19 +333,13 @@ async def _view(uow: UnitOfWork, file: File, *, with_history: bool) -> FileView:
     )
 
 
-async def _soft_delete(uow: UnitOfWork, file: File) -> None:
+async def soft_delete(uow: UnitOfWork, file: File) -> None:
+    """Hide the file now, recoverable for 30 days (`FileService.restore`)."""
     now = datetime.now(UTC)
     file.deleted_at = now
     file.updated_at = now
     uow.files.add_event(file.id, now, "deleted", None)
     await uow.files.reindex(file)  # out of the search index in the same transaction
-
-
-def _edit_note(title_given: bool, tags: list[str] | None) -> str:
-    changed = [
-        name for name, given in (("title", title_given), ("tags", tags is not None)) if given
-    ]
-    return ", ".join(changed) or "nothing"
 
 
 async def _views(uow: UnitOfWork, files: list[File]) -> list[FileView]:

@@ -31,6 +31,7 @@ from scopix.server.media import MediaHandlers
 from scopix.server.media.base import MediaHandler, Probe
 from scopix.server.services.describe import queue_new_file, reserve_descriptions
 from scopix.server.services.media_jobs import queue_media_job
+from scopix.server.services.placement import Target, target
 from scopix.server.services.storage_quota import DiskGuard, Reservation, StorageQuota
 from scopix.server.services.variants import VARIANT_ATTEMPTS
 from scopix.server.storage.base import BlobStore
@@ -287,6 +288,12 @@ class Ingestor:
         except _BytesPurged:  # purged since the look above: the client sends the bytes
             return None
 
+    async def check_placement(self, tenant_id: str, options: UploadOptions) -> None:
+        """Refuse a folder or project the tenant does not have (404), or a folder of another
+        project (422), before work starts; recording the file checks again."""
+        async with self.uows.read() as uow:
+            await _target_of(uow, tenant_id, options, hold=False)
+
     async def recorded(self, tenant_id: str, upload_ref: str) -> Ingested | None:
         """What an earlier attempt stored under `upload_ref`, if it got that far."""
         async with self.uows.read() as uow:
@@ -308,7 +315,12 @@ class Ingestor:
         a look and a reservation took two. The caller settles or releases the reservation."""
         async with self.uows.write() as uow:
             found = await _found(uow, tenant_id, staged.sha256, upload_ref)
-            if found.earlier is not None or found.blob is not None:
+            if found.earlier is not None:
+                return found
+            # Refused before any byte is stored; held only where the file is recorded, after
+            # the tenant row, as a folder's deletion orders its locks.
+            await _target_of(uow, tenant_id, options, hold=False)
+            if found.blob is not None:
                 return found  # nothing to store (or a purge to wait for first): no room taken
             if options.auto_describe:  # refuse before any byte is stored; _record checks again
                 await reserve_descriptions(uow, tenant_id, 1)
@@ -541,6 +553,7 @@ class Ingestor:
                 await reserve_descriptions(uow, tenant_id, 1)
             handler = self.media.of(media)
             file = _new_file(tenant_id, staged, media, handler, saved, options, placed)
+            (await _target_of(uow, tenant_id, options)).place(file, file.created_at)
             uow.files.add(file, options.tags)
             uow.files.add_event(file.id, file.created_at, "uploaded", _upload_note(deduplicated))
             jobs = self._queue_work(uow, file, saved, variants_needed=new_blob is not None)
@@ -642,6 +655,20 @@ async def blob_row(
     return existing, True
 
 
+async def _target_of(
+    uow: UnitOfWork, tenant_id: str, options: UploadOptions, *, hold: bool = True
+) -> Target:
+    """Where the upload's file goes (services/placement.py)."""
+    return await target(
+        uow,
+        tenant_id,
+        options.folder_id,
+        options.project_id,
+        project_given=options.project_id is not None,
+        hold=hold,
+    )
+
+
 def _settles_ahead(staged: StagedUpload, found: _Found) -> bool:
     """Whether large new bytes should start their way to the disk now (SETTLE_AHEAD_BYTES)."""
     return staged.size >= SETTLE_AHEAD_BYTES and found.blob is None
@@ -690,8 +717,6 @@ def _new_file(
         filename=staged.filename,
         title=options.title,
         content_category=options.content_category,
-        folder_id=options.folder_id,
-        project_id=options.project_id,
         media_type=media.kind,
         # This file's own type: the same bytes are Markdown in one file, plain text in another.
         mime_type=media.mime,

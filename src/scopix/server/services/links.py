@@ -22,6 +22,7 @@ from scopix.server.domain.errors import (
 from scopix.server.domain.fields import (
     MAX_FILENAME_CHARS,
     UploadOptions,
+    validate_optional_id,
     validate_tags,
     validate_title,
 )
@@ -49,6 +50,8 @@ class LinkRequest:
     tags: tuple[str, ...] = ()
     auto_describe: bool = True
     skip_duplicates: bool = False
+    folder_id: str | None = None
+    project_id: str | None = None
     #: `<idempotency record id>:<position>` when the request carries an Idempotency-Key: a
     #: retry finds the link its first attempt saved, even after a crash between the two
     upload_ref: str | None = None
@@ -85,12 +88,7 @@ class LinkService:
         asked for); with `skip_duplicates`, the tenant's live link to the same URL instead.
         A URL that is not http(s), or names a refused address, is refused here."""
         url = normalize_url(request.url, allow_private=self.allow_private)
-        options = UploadOptions(
-            title=validate_title(request.title),
-            tags=validate_tags(request.tags),
-            auto_describe=request.auto_describe,
-            skip_duplicates=request.skip_duplicates,
-        )
+        options = _options(request)
         if request.upload_ref is not None:
             earlier = await self._saved_under(tenant_id, request.upload_ref, url)
             if earlier is not None:
@@ -99,6 +97,7 @@ class LinkService:
             found = await self._live_link(tenant_id, url)
             if found is not None:
                 return found
+        await self.ingest.check_placement(tenant_id, options)
         fields = {"source_url": url, "domain": url_domain(url)}
         staged = self._stage(url)
         return await self.ingest.ingest_written(
@@ -108,6 +107,8 @@ class LinkService:
     async def add_batch(self, tenant_id: str, requests: Sequence[LinkRequest]) -> list[LinkOutcome]:
         """Add each link; a bad URL fails alone. A batch whose descriptions do not all fit in
         the quota is refused whole, before anything is recorded, as a batch upload is."""
+        if requests:  # one place for the whole batch: refused once, before anything
+            await self.ingest.check_placement(tenant_id, _options(requests[0]))
         wanted = sum(1 for request in requests if request.auto_describe)
         if wanted:
             async with self.uows.read() as uow:
@@ -196,3 +197,14 @@ async def _queue_recrawl(uow: UnitOfWork, file: File) -> Job | None:
     if await uow.jobs.running_for_file(file.id):
         return None
     return queue_crawl(uow, file, datetime.now(UTC))
+
+
+def _options(request: LinkRequest) -> UploadOptions:
+    return UploadOptions(
+        title=validate_title(request.title),
+        tags=validate_tags(request.tags),
+        auto_describe=request.auto_describe,
+        skip_duplicates=request.skip_duplicates,
+        folder_id=validate_optional_id(request.folder_id, field="folder_id"),
+        project_id=validate_optional_id(request.project_id, field="project_id"),
+    )

@@ -1,4 +1,4 @@
-"""Projects: a tenant's named workspaces (folders and files join them in later revisions)."""
+"""Projects: a tenant's named workspaces of folders and files."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 
+from scopix.server.catalog.folders import files_in_project
 from scopix.server.catalog.models import Project
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
 from scopix.server.domain.errors import Conflict, NotFound
 from scopix.server.domain.fields import name_key, validate_name
 from scopix.server.domain.ids import looks_like_id, new_id
+from scopix.server.services.files import soft_delete
 
 
 @dataclass(frozen=True)
@@ -78,14 +80,38 @@ class ProjectService:
             await _committed(uow, name)
             return _view(project)
 
-    async def delete(self, tenant_id: str, project_id: str) -> None:
+    async def delete(
+        self, tenant_id: str, project_id: str, *, recursive: bool, delete_files: bool
+    ) -> None:
+        """Delete an empty project; with `recursive`, its folders go too and its files leave
+        it (to no project and no folder), or are soft-deleted with `delete_files`."""
         async with self.uows.write() as uow:
-            await uow.projects.remove(await _project(uow, tenant_id, project_id))
+            await uow.usage.lock_tenant(tenant_id)
+            project = await _project(uow, tenant_id, project_id, lock=True)
+            holds = files_in_project(project.id)
+            if not recursive:
+                folders = await uow.folders.count_in_project(tenant_id, project.id)
+                live = await uow.folders.live_file_count(tenant_id, holds)
+                if folders or live:
+                    raise Conflict(
+                        "the project is not empty: delete it with recursive=true",
+                        file_count=live,
+                        folder_count=folders,
+                    )
+            if delete_files:
+                for file in await uow.folders.live_files_in(tenant_id, holds):
+                    await soft_delete(uow, file)
+            await uow.folders.replace_placement(tenant_id, holds, None, None, datetime.now(UTC))
+            await uow.folders.remove_in_project(tenant_id, project.id)
+            await uow.projects.remove(project)
             await uow.commit()
 
 
-async def _project(uow: UnitOfWork, tenant_id: str, project_id: str) -> Project:
-    project = await uow.projects.get(tenant_id, project_id) if looks_like_id(project_id) else None
+async def _project(
+    uow: UnitOfWork, tenant_id: str, project_id: str, *, lock: bool = False
+) -> Project:
+    find = uow.projects.lock if lock else uow.projects.get
+    project = await find(tenant_id, project_id) if looks_like_id(project_id) else None
     if project is None:
         raise NotFound("no project with this id", project_id=project_id)
     return project

@@ -30,6 +30,7 @@ from scopix.server.domain.listing import (
     file_query,
 )
 from scopix.server.domain.variants import ORIGINAL
+from scopix.server.services.files import FileEdit
 
 router = APIRouter(tags=["files"], responses={"default": {"model": ErrorEnvelope}})
 
@@ -85,8 +86,18 @@ async def list_files(
         Query(description="default: best match first when searching, else created_at"),
     ] = None,
     sort_order: Literal["asc", "desc"] = "desc",
+    folder_id: Annotated[
+        str | None, Query(max_length=64, description="only the files in this folder")
+    ] = None,
+    include_subfolders: Annotated[
+        bool, Query(description="with `folder_id`: the files in its subfolders too, at any depth")
+    ] = False,
+    project_id: Annotated[
+        str | None, Query(max_length=64, description="only the files in this project")
+    ] = None,
 ) -> FileListOut:
-    """List the tenant's files with filters, sorting and paging."""
+    """List the tenant's files with filters, sorting and paging (404 for a folder or project
+    the tenant does not have)."""
     query = file_query(
         tags=tags,
         media_types=media_types,
@@ -100,6 +111,9 @@ async def list_files(
         sort_order=sort_order,
         search=search,
         search_mode=search_mode,
+        folder_id=folder_id,
+        include_subfolders=include_subfolders,
+        project_id=project_id,
     )
     page = await services.files.page(principal.tenant_id, query)
     urls = UrlMaker(request)
@@ -152,14 +166,21 @@ async def get_file(
 async def update_file(
     request: Request, file_id: str, body: FileUpdateIn, principal: Writer, services: ServicesDep
 ) -> FileOut:
-    """Change the title and/or tags."""
-    view = await services.files.update(
-        principal.tenant_id,
-        file_id,
+    """Change the title, the tags, or where the file is: `folder_id` moves it into that
+    folder (and its project); without it, `project_id` moves it to that project's top level
+    (null: out of every project), and `folder_id: null` alone to its own project's top
+    level. Unknown folders and projects are 404; a folder of another project 422."""
+    given = body.model_fields_set
+    edit = FileEdit(
         title=body.title,
+        title_given="title" in given,
         tags=body.tags,
-        title_given="title" in body.model_fields_set,
+        folder_id=body.folder_id,
+        folder_given="folder_id" in given,
+        project_id=body.project_id,
+        project_given="project_id" in given,
     )
+    view = await services.files.update(principal.tenant_id, file_id, edit)
     return file_out(view, UrlMaker(request), with_history=True)
 
 

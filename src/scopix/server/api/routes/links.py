@@ -48,6 +48,8 @@ async def add_link(
             tags=_tags(body.tags),
             auto_describe=body.auto_describe,
             skip_duplicates=body.skip_duplicates,
+            folder_id=body.folder_id,
+            project_id=body.project_id,
             upload_ref=upload_ref(record, 0) if record else None,
         ),
     )
@@ -70,6 +72,8 @@ async def add_links(
                 tags=tags,
                 auto_describe=body.auto_describe,
                 skip_duplicates=body.skip_duplicates,
+                folder_id=body.folder_id,
+                project_id=body.project_id,
                 upload_ref=upload_ref(record, position) if record else None,
             )
             for position, url in enumerate(body.urls)

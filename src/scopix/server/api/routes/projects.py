@@ -58,9 +58,23 @@ async def rename_project(
     return _out(await services.projects.rename(principal.tenant_id, project_id, body.name))
 
 
-@router.delete("/projects/{project_id}", status_code=204)
-async def delete_project(project_id: str, principal: Writer, services: ServicesDep) -> Response:
-    await services.projects.delete(principal.tenant_id, project_id)
+@router.delete("/projects/{project_id}", status_code=204, responses={409: {"model": ErrorEnvelope}})
+async def delete_project(
+    project_id: str,
+    principal: Writer,
+    services: ServicesDep,
+    recursive: Annotated[
+        bool, Query(description="delete its folders too (else 409 unless it is empty)")
+    ] = False,
+    delete_files: Annotated[
+        bool, Query(description="soft-delete its files instead of moving them out of it")
+    ] = False,
+) -> Response:
+    """Delete a project: an empty one, or with `recursive` its folders too, its files leaving
+    it (to no project and no folder) or soft-deleted with `delete_files`."""
+    await services.projects.delete(
+        principal.tenant_id, project_id, recursive=recursive, delete_files=delete_files
+    )
     return Response(status_code=204)
 
 
