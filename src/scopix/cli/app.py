@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from scopix.cli import client_commands, server_commands
+from scopix.cli import client_commands, folder_commands, server_commands
 
 app = typer.Typer(
     help="Scopix: self-hostable visual intelligence.",
@@ -14,6 +14,12 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Manage API keys (on the server's machine).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+folders_app = typer.Typer(
+    help="Organize files in folders: list, create, show, rename, move and delete folders, and "
+    "move files between them.",
+    no_args_is_help=True,
+)
+app.add_typer(folders_app, name="folders")
 
 app.command()(server_commands.serve)
 app.command()(server_commands.worker)
@@ -34,3 +40,10 @@ app.command()(client_commands.scenes)
 app.command()(client_commands.quota)
 app.command()(client_commands.describe)
 app.command()(client_commands.recrawl)
+folders_app.command("list")(folder_commands.list_folders)
+folders_app.command("create")(folder_commands.create)
+folders_app.command("show")(folder_commands.show)
+folders_app.command("rename")(folder_commands.rename)
+folders_app.command("move")(folder_commands.move)
+folders_app.command("delete")(folder_commands.delete)
+folders_app.command("move-files")(folder_commands.move_files)

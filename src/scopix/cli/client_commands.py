@@ -106,6 +106,8 @@ class UploadRequest:
     skip_duplicates: bool
     recursive: bool
     include_hidden: bool
+    folder_id: str | None = None
+    project_id: str | None = None
 
 
 def upload(
@@ -127,12 +129,20 @@ def upload(
     include_hidden: Annotated[
         bool, typer.Option("--include-hidden", help="upload dot-files found in folders too")
     ] = False,
+    folder: Annotated[
+        str | None, typer.Option("--folder", help="the id of the folder to put the files in")
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option("--project", help="the id of the project to put the files in"),
+    ] = None,
     api_key: ApiKeyOption = None,
     base_url: BaseUrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Upload files and folders (supported images and documents in folders), then show each
-    result.
+    result. --folder puts them in a Scopix folder (and its project), --project alone at the top
+    level of a project.
 
     Exits 1 when any file failed: refused by the server, or its description failed.
     """
@@ -145,6 +155,8 @@ def upload(
         skip_duplicates=skip_duplicates,
         recursive=recursive,
         include_hidden=include_hidden,
+        folder_id=folder,
+        project_id=project,
     )
     run_client(api_key, base_url, lambda client: _upload(client, request, as_json))
 
@@ -361,6 +373,8 @@ async def _upload(client: Scopix, request: UploadRequest, as_json: bool) -> int:
                 tags=request.tags or None,
                 auto_describe=request.describe,
                 skip_duplicates=request.skip_duplicates,
+                folder_id=request.folder_id,
+                project_id=request.project_id,
                 wait_for_descriptions=request.wait,
                 on_progress=display.on_upload,
                 on_description_progress=display.on_descriptions,

@@ -21,6 +21,7 @@ from rich.text import Text
 from scopix.types.describe import DescriptionStatus
 from scopix.types.documents import DocumentSearchResults
 from scopix.types.files import FileDetails, FileList
+from scopix.types.folders import Folder, FolderContents, MovedFiles, tree_order
 from scopix.types.links import LinkResult
 from scopix.types.upload import QuotaInfo, UploadResult
 from scopix.types.videos import MatchedScene, Scene, SceneList, VideoMetadata
@@ -61,7 +62,12 @@ _COLUMNS: dict[str, dict[str, Any]] = {
     "Site": {"overflow": "fold", "min_width": 8},
     "Title": {"min_width": 12},
     "Crawl": {"min_width": 10},
+    "Folder": {"overflow": "fold", "min_width": 12},
+    "Files": {"justify": "right", "no_wrap": True},
+    "Subfolders": {"justify": "right", "no_wrap": True},
 }
+#: Spaces a folder's name is indented by per level in ``folder_tree``.
+TREE_INDENT = 2
 
 
 def jsonable(value: Any) -> Any:
@@ -384,6 +390,64 @@ def description_view(result: UploadResult) -> RenderableType:
     if result.description_error:
         lines.append(Text(f"error: {result.description_error}", style="red"))
     return Group(*lines)
+
+
+def folder_tree(folders: Sequence[Folder]) -> Table:
+    """The folders as a tree: each under its parent, its name indented by its depth, with
+    how many files and subfolders it holds directly."""
+    table = _table("Folder", "Files", "Subfolders", "ID")
+    for folder in tree_order(folders):
+        indent = " " * (TREE_INDENT * folder.depth)
+        _add_row(
+            table,
+            indent + folder.name,
+            str(folder.file_count),
+            str(folder.subfolder_count),
+            folder.id,
+        )
+    return table
+
+
+def folder_panel(folder: Folder, path: str | None = None) -> Panel:
+    """One folder's fields in a titled panel; ``path`` its names from the top level down."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    rows = [
+        ("id", folder.id),
+        ("path", path or folder.name),
+        ("parent", folder.parent_id or "(top level)"),
+        ("project", folder.project_id or "(no project)"),
+        ("depth", str(folder.depth)),
+        ("files", str(folder.file_count)),
+        ("subfolders", str(folder.subfolder_count)),
+        ("created", when(folder.created_at)),
+        ("updated", when(folder.updated_at)),
+    ]
+    for label, value in rows:
+        _add_row(grid, label, value)
+    return Panel(grid, title=Text(folder.name), title_align="left", expand=False)
+
+
+def folder_view(contents: FolderContents, offset: int = 0) -> RenderableType:
+    """A folder, its subfolders and one page of its files (that page starting at ``offset``)."""
+    parts: list[RenderableType] = [folder_panel(contents.folder, contents.path)]
+    if contents.subfolders:
+        parts.append(folder_tree(contents.subfolders))
+    if contents.files:
+        parts.append(file_table(contents.files))
+    shown = len(contents.files)
+    span = f"{offset + 1}-{offset + shown}" if shown else "0"
+    parts.append(Text(f"showing {span} of {contents.total_files} files"))
+    return Group(*parts)
+
+
+def moved_summary(moved: MovedFiles) -> Text:
+    """ "moved n files", and the ids skipped (unknown or deleted) in red."""
+    line = Text(f"moved {len(moved.moved)} file{'' if len(moved.moved) == 1 else 's'}")
+    if moved.skipped:
+        line.append(f"\nskipped (unknown or deleted): {', '.join(moved.skipped)}", style="red")
+    return line
 
 
 def _table(*headers: str) -> Table:

@@ -10,6 +10,7 @@ import httpx
 
 from scopix.client._documents import AsyncDocuments
 from scopix.client._files import AsyncFiles
+from scopix.client._folders import AsyncFolders
 from scopix.client._options import ClientOptions, from_environment
 from scopix.client._projects import AsyncProjects
 from scopix.client._transport import Transport
@@ -85,6 +86,7 @@ class Scopix:
         self.files = AsyncFiles(self._transport)
         self.documents = AsyncDocuments(self._transport)
         self.projects = AsyncProjects(self._transport)
+        self.folders = AsyncFolders(self._transport)
         self.usage = AsyncUsage(self._transport)
 
     @classmethod

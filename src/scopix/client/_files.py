@@ -76,6 +76,8 @@ class AsyncFiles:
         auto_describe: bool = True,
         skip_duplicates: bool = False,
         content_category: str = "general",
+        folder_id: str | None = None,
+        project_id: str | None = None,
         wait_for_descriptions: bool = True,
         description_timeout: float | None = None,
         raise_on_failure: bool = True,
@@ -91,12 +93,19 @@ class AsyncFiles:
         of the upload itself raise the matching ``ScopixError`` for one file and appear
         as failed results in a list.
 
+        The files go into the folder ``folder_id`` (and its project), or with only
+        ``project_id`` to the top level of that project; an unknown folder or project is
+        ``ResourceNotFoundError``, a folder of another project than ``project_id`` a
+        ``ValidationError``.
+
         A file over 100 MiB goes straight to storage in parts, a few at a time. An
         interrupted one resumes on the next call with the same file and options, sending
         only the parts still missing; ``on_progress`` then starts from the bytes the
         server holds already.
         """
-        options = UploadOptions(title, tags, auto_describe, skip_duplicates, content_category)
+        options = UploadOptions(
+            title, tags, auto_describe, skip_duplicates, content_category, folder_id, project_id
+        )
         if isinstance(source, list | tuple):
             return await self.upload_batch(
                 source,
@@ -105,6 +114,8 @@ class AsyncFiles:
                 auto_describe=auto_describe,
                 skip_duplicates=skip_duplicates,
                 content_category=content_category,
+                folder_id=folder_id,
+                project_id=project_id,
                 wait_for_descriptions=wait_for_descriptions,
                 description_timeout=description_timeout,
                 raise_on_failure=raise_on_failure,
@@ -128,6 +139,8 @@ class AsyncFiles:
         auto_describe: bool = True,
         skip_duplicates: bool = False,
         content_category: str = "general",
+        folder_id: str | None = None,
+        project_id: str | None = None,
         wait_for_descriptions: bool = True,
         description_timeout: float | None = None,
         raise_on_failure: bool = False,
@@ -143,7 +156,8 @@ class AsyncFiles:
         Files travel in requests of at most the tier's batch size (and 100 files or
         64 MiB), at most ``max_concurrency`` requests at once (default 4, never more than
         the tier's ``max_concurrent_uploads``); files over 100 MiB go one by one straight
-        to storage, as with ``upload``. Results come back in the order given.
+        to storage, as with ``upload``. Results come back in the order given. Every file
+        goes to ``folder_id`` and ``project_id`` as with ``upload``.
         A file the server refuses is a failed result; a quota refusal stops the batch
         and raises ``QuotaExceededError`` whose ``partial_results`` holds the files stored
         (described, when waiting); a server that stays down or failing after the retries
@@ -158,7 +172,15 @@ class AsyncFiles:
         run = BatchRun(
             self._transport,
             chosen,
-            UploadOptions(title, tags, auto_describe, skip_duplicates, content_category),
+            UploadOptions(
+                title,
+                tags,
+                auto_describe,
+                skip_duplicates,
+                content_category,
+                folder_id,
+                project_id,
+            ),
             BatchCallbacks(on_progress, on_file_complete, on_description_progress),
         )
         waiting = wait_for_descriptions and auto_describe
@@ -189,6 +211,8 @@ class AsyncFiles:
         tags: Sequence[str] | None = None,
         auto_describe: bool = True,
         skip_duplicates: bool = False,
+        folder_id: str | None = None,
+        project_id: str | None = None,
     ) -> UploadResult:
         """Save the web page at ``url``: the server fetches it in the background, keeps its
         main text, title, Open Graph card and images, and describes it like a document.
@@ -198,9 +222,9 @@ class AsyncFiles:
         With ``skip_duplicates`` a URL already saved (after normalization) gives that link
         back, ``deduplicated``. A URL the server will not fetch (not http or https, or an
         address inside its own network) raises ``ValidationError`` with code INVALID_URL
-        or URL_REFUSED.
+        or URL_REFUSED. The link goes to ``folder_id`` and ``project_id`` as an upload does.
         """
-        body = _link_options(tags, auto_describe, skip_duplicates)
+        body = _link_options(tags, auto_describe, skip_duplicates, folder_id, project_id)
         body["url"] = url
         if title is not None:
             body["title"] = title
@@ -214,11 +238,14 @@ class AsyncFiles:
         tags: Sequence[str] | None = None,
         auto_describe: bool = True,
         skip_duplicates: bool = False,
+        folder_id: str | None = None,
+        project_id: str | None = None,
     ) -> list[LinkResult]:
         """Save many web pages (sent 100 URLs per request); one ``LinkResult`` per URL, in
         the order given. A URL the server refuses is a result with its ``error_code``, not
-        an exception; the others are saved as ``add_link`` saves one."""
-        options = _link_options(tags, auto_describe, skip_duplicates)
+        an exception; the others are saved as ``add_link`` saves one, into ``folder_id`` and
+        ``project_id``."""
+        options = _link_options(tags, auto_describe, skip_duplicates, folder_id, project_id)
         results: list[LinkResult] = []
         for start in range(0, len(urls), LINKS_PER_REQUEST):
             chunk = list(urls[start : start + LINKS_PER_REQUEST])
@@ -257,12 +284,17 @@ class AsyncFiles:
         ids: Sequence[str] | None = None,
         sort_by: SortField | None = None,
         sort_order: Literal["asc", "desc"] = "desc",
+        folder_id: str | None = None,
+        include_subfolders: bool = False,
+        project_id: str | None = None,
     ) -> FileList:
         """One page of files (``limit`` 1-100), filtered and sorted on the server.
 
         ``search_mode``: ``metadata``, ``visible_text`` (ranked full text), ``semantic`` (by
         meaning, in any language) or ``all`` (both rankings fused, the default). Without
         ``sort_by``, a search comes best match first and a listing newest first.
+        ``folder_id`` keeps the files directly in that folder (with ``include_subfolders``,
+        in any folder below it too), ``project_id`` those of that project.
         """
         params = {
             "limit": limit,
@@ -277,6 +309,9 @@ class AsyncFiles:
             "ids": list(ids) if ids else None,
             "sort_by": sort_by,
             "sort_order": sort_order,
+            "folder_id": folder_id,
+            "include_subfolders": include_subfolders or None,
+            "project_id": project_id,
         }
         return FileList.from_dict(await self._transport.json("GET", "files", params=params))
 
@@ -311,13 +346,22 @@ class AsyncFiles:
         *,
         title: str | _Unset | None = UNSET,
         tags: Sequence[str] | None = None,
+        folder_id: str | _Unset | None = UNSET,
+        project_id: str | _Unset | None = UNSET,
     ) -> FileDetails:
-        """Change the title (None clears it) and/or replace the user tags."""
+        """Change the title (None clears it) and/or replace the user tags, and/or move the
+        file: into the folder ``folder_id`` (None: out of any folder, to the top level of
+        its project) and to the project ``project_id`` (None: out of any project). What is
+        not given stays as it is; see ``client.folders.move_files`` for many files."""
         body: dict[str, Any] = {}
         if not isinstance(title, _Unset):
             body["title"] = title
         if tags is not None:
             body["tags"] = list(tags)
+        if not isinstance(folder_id, _Unset):
+            body["folder_id"] = folder_id
+        if not isinstance(project_id, _Unset):
+            body["project_id"] = project_id
         answer = await self._transport.json("PATCH", f"files/{image_id}", body=body, write=True)
         return FileDetails.from_dict(answer)
 
@@ -491,13 +535,19 @@ def _settled(status: ProcessingStatus) -> bool:
 
 
 def _link_options(
-    tags: Sequence[str] | None, auto_describe: bool, skip_duplicates: bool
+    tags: Sequence[str] | None,
+    auto_describe: bool,
+    skip_duplicates: bool,
+    folder_id: str | None,
+    project_id: str | None,
 ) -> dict[str, Any]:
-    """The JSON fields a link request shares with a batch of links."""
+    """The JSON fields a link request shares with a batch of links; the folder and project
+    only where given, so a server without them takes the request too."""
     body: dict[str, Any] = {"auto_describe": auto_describe, "skip_duplicates": skip_duplicates}
     if tags:
         body["tags"] = list(tags)
-    return body
+    placement = {"folder_id": folder_id, "project_id": project_id}
+    return body | {name: value for name, value in placement.items() if value is not None}
 
 
 async def _stream_to(chunks: AsyncIterator[bytes], target: Path) -> None:

@@ -29,6 +29,8 @@ class UploadArguments(TypedDict, total=False):
     auto_describe: bool
     skip_duplicates: bool
     content_category: str
+    folder_id: str | None
+    project_id: str | None
     wait_for_descriptions: bool
     description_timeout: float | None
     raise_on_failure: bool
@@ -37,13 +39,15 @@ class UploadArguments(TypedDict, total=False):
 
 @dataclass(frozen=True)
 class UploadOptions:
-    """What every file of one ``upload`` call shares."""
+    """What every file of one ``upload`` call shares, where the files go included."""
 
     title: str | None = None
     tags: Sequence[str] | None = None
     auto_describe: bool = True
     skip_duplicates: bool = False
     content_category: str = "general"
+    folder_id: str | None = None
+    project_id: str | None = None
 
     def fields(self) -> dict[str, str]:
         """The multipart form fields; unset ones are left out so the server's defaults apply."""
@@ -56,7 +60,12 @@ class UploadOptions:
             fields["title"] = self.title
         if self.tags:
             fields["tags"] = ",".join(self.tags)
-        return fields
+        return fields | self.placement()
+
+    def placement(self) -> dict[str, str]:
+        """The folder and project the files go to, where given."""
+        chosen = {"folder_id": self.folder_id, "project_id": self.project_id}
+        return {name: value for name, value in chosen.items() if value is not None}
 
 
 def _flag(value: bool) -> str:

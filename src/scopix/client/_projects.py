@@ -52,6 +52,14 @@ class AsyncProjects:
         )
         return Project.from_dict(answer)
 
-    async def delete(self, project_id: str) -> None:
-        """Delete a project."""
-        await self._transport.send("DELETE", f"projects/{project_id}", write=True)
+    async def delete(
+        self, project_id: str, *, recursive: bool = False, delete_files: bool = False
+    ) -> None:
+        """Delete a project.
+
+        Without ``recursive`` only an empty one (a ``ScopixError`` with code CONFLICT when
+        it holds folders or files). With it, its folders are deleted and its files leave
+        the project, or are deleted (restorable for 30 days) with ``delete_files``.
+        """
+        params = {"recursive": recursive or None, "delete_files": delete_files or None}
+        await self._transport.send("DELETE", f"projects/{project_id}", params=params, write=True)

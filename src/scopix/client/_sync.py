@@ -22,6 +22,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from scopix.client._client import AsyncUsage, Scopix
 from scopix.client._documents import AsyncDocuments
 from scopix.client._files import AsyncFiles
+from scopix.client._folders import AsyncFolders
 from scopix.client._options import from_environment
 from scopix.client._projects import AsyncProjects
 from scopix.client._sources import UploadSource
@@ -101,6 +102,8 @@ class SyncFiles(_Facade):
         auto_describe: bool = True,
         skip_duplicates: bool = False,
         content_category: str = "general",
+        folder_id: str | None = None,
+        project_id: str | None = None,
         wait_for_descriptions: bool = True,
         description_timeout: float | None = None,
         raise_on_failure: bool = True,
@@ -117,6 +120,8 @@ class SyncFiles(_Facade):
         auto_describe: bool = True,
         skip_duplicates: bool = False,
         content_category: str = "general",
+        folder_id: str | None = None,
+        project_id: str | None = None,
         wait_for_descriptions: bool = True,
         description_timeout: float | None = None,
         raise_on_failure: bool = True,
@@ -168,6 +173,19 @@ class SyncProjects(_Facade):
     def list_all(self) -> Iterator[Project]:
         """Every project of the tenant by name; see ``Scopix.projects.list_all``."""
         return self._each(self._target.list_all())
+
+
+class SyncFolders(_Facade):
+    """Folder operations of a ``SyncScopix``; the same methods as ``Scopix.folders``."""
+
+    create = _blocking(AsyncFolders.create)
+    list = _blocking(AsyncFolders.list)
+    get = _blocking(AsyncFolders.get)
+    breadcrumbs = _blocking(AsyncFolders.breadcrumbs)
+    rename = _blocking(AsyncFolders.rename)
+    move = _blocking(AsyncFolders.move)
+    delete = _blocking(AsyncFolders.delete)
+    move_files = _blocking(AsyncFolders.move_files)
 
 
 class SyncUsage(_Facade):
@@ -227,6 +245,7 @@ class SyncScopix:
         self.files = SyncFiles(self._portal, self._async.files)
         self.documents = SyncDocuments(self._portal, self._async.documents)
         self.projects = SyncProjects(self._portal, self._async.projects)
+        self.folders = SyncFolders(self._portal, self._async.folders)
         self.usage = SyncUsage(self._portal, self._async.usage)
 
     @classmethod
