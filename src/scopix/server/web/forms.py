@@ -1,5 +1,5 @@
-"""The page's forms: the gallery's filters, read into a file query (a form sends every field,
-blank or not), and the "Add a link" field."""
+"""The page's forms: the gallery's filters and the open folder, read into a file query (a form
+sends every field, blank or not), and the "Add a link" field."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from scopix.server.domain.listing import FileQuery, file_query
 
 #: Cards per page: fills rows of 2, 3, 4 and 6 columns.
 PAGE_SIZE = 24
-#: The form's fields, in the order the page shows them.
+#: The form's fields, in the order the page shows them; last the open folder, which the folder
+#: tree sets in a hidden field (blank: every file, in a folder or not).
 FILTER_FIELDS = (
     "search",
     "search_mode",
@@ -23,6 +24,7 @@ FILTER_FIELDS = (
     "date_from",
     "date_to",
     "has_description",
+    "folder_id",
 )
 _HAS_DESCRIPTION = {"": None, "yes": True, "no": False}
 
@@ -52,6 +54,7 @@ class GalleryForm:
             # The whole of the last day: up to, not including, the midnight after it.
             date_to=date_to + timedelta(days=1, microseconds=-1) if date_to else None,
             has_description=_HAS_DESCRIPTION[values["has_description"]],
+            folder_id=values["folder_id"] or None,
             limit=PAGE_SIZE,
             offset=offset,
         )
@@ -67,7 +70,9 @@ def _day(value: str, field: str) -> datetime | None:
 
 
 class LinkForm(BaseModel):
-    """The "Add a link" field as the page sends it; the link service reads the URL itself."""
+    """The "Add a link" field as the page sends it, with the folder open in the page (None: no
+    folder); the link service reads the URL itself and refuses an unknown folder."""
 
     #: Room for a long URL before it is normalized; the service refuses one still too long.
     url: str = Field(min_length=1, max_length=8192)
+    folder_id: str | None = Field(default=None, min_length=1, max_length=64)

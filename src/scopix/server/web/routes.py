@@ -1,5 +1,6 @@
-"""The page at `/`, the HTML fragments it fetches with the caller's key, the links it saves, and
-signed images, document pages, originals (a video plays from one) and scene thumbnails."""
+"""The page at `/`, the HTML fragments it fetches with the caller's key (cards, a file's detail,
+the folder tree), the links it saves, and signed images, document pages, originals (a video
+plays from one) and scene thumbnails."""
 
 from __future__ import annotations
 
@@ -21,12 +22,14 @@ from scopix.server.api.deps import Reader, ServicesDep, Writer
 from scopix.server.api.presenters import UrlMaker, file_out
 from scopix.server.api.schemas import FileOut
 from scopix.server.domain.errors import Conflict, NotFound, SearchUnavailable, WrongMediaType
+from scopix.server.domain.fields import MAX_NAME_CHARS
 from scopix.server.domain.listing import MAX_IDS, MAX_SEARCH_CHARS, file_query
 from scopix.server.domain.scene_match import SceneMatch
 from scopix.server.domain.signing import PageGrant, SceneGrant, ViewGrant
 from scopix.server.domain.variants import ORIGINAL
 from scopix.server.services.container import Services
 from scopix.server.services.files import FileView
+from scopix.server.services.folders import MAX_FOLDER_PAGE, FolderView
 from scopix.server.services.image_links import ImageLink, ImageLinks
 from scopix.server.services.keys import Principal
 from scopix.server.services.links import LinkRequest
@@ -137,6 +140,7 @@ async def page(request: Request, services: ServicesDep) -> HTMLResponse:
         version=__version__,
         max_upload_bytes=services.settings.max_upload_bytes,
         max_search_chars=MAX_SEARCH_CHARS,
+        max_name_chars=MAX_NAME_CHARS,
     )
 
 
@@ -183,7 +187,9 @@ async def add_link(
     """Saves the link typed in the page and answers with its card, to follow while the page is
     fetched. A URL that is not one, or that names a refused address, is a 422 whose message the
     page shows (`INVALID_URL`, `URL_REFUSED`); nothing is saved then."""
-    added = await services.links.add(principal.tenant_id, LinkRequest(form.url))
+    added = await services.links.add(
+        principal.tenant_id, LinkRequest(form.url, folder_id=form.folder_id)
+    )
     view = await services.files.get(principal.tenant_id, added.file.id)
     response = _cards(request, principal, services, [view], FRAGMENT_HEADERS)
     response.status_code = 201
@@ -256,7 +262,28 @@ async def similar(
         return render("notice.html", FRAGMENT_HEADERS, message=exc.message)
     if not found:
         return render("notice.html", FRAGMENT_HEADERS, message="No other files to compare yet.")
-    return _cards(request, principal, services, found, FRAGMENT_HEADERS)
+    return _cards(request, principal, services, found, FRAGMENT_HEADERS, movable=False)
+
+
+@router.get("/ui/folders", response_class=HTMLResponse)
+async def folders(
+    principal: Reader,
+    services: ServicesDep,
+    folder_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> HTMLResponse:
+    """The folder tree with each folder's file count, the path to the open folder, and the
+    folders a file can be moved to. The open folder is in `data-open` of the tree: blank when
+    it is not there (deleted since the page opened it)."""
+    tree = views.folder_tree(await _all_folders(services, principal.tenant_id))
+    path = tree.path(folder_id) if folder_id else []
+    return render(
+        "folders.html",
+        FRAGMENT_HEADERS,
+        tree=tree,
+        path=path,
+        open_id=path[-1].id if path else "",
+        can_write="write" in principal.scopes,
+    )
 
 
 @dataclass(frozen=True)
@@ -332,6 +359,16 @@ async def download(
     return blob_response(services, location, attachment=True, request=request)
 
 
+async def _all_folders(services: Services, tenant_id: str) -> list[FolderView]:
+    """Every folder of the tenant, in pages of the most one listing holds."""
+    found: list[FolderView] = []
+    while True:
+        page = await services.folders.page(tenant_id, None, MAX_FOLDER_PAGE, len(found))
+        found.extend(page.items)
+        if not page.items or len(found) >= page.total_count:
+            return found
+
+
 def _cards(
     request: Request,
     principal: Principal,
@@ -339,7 +376,11 @@ def _cards(
     items: Sequence[FileView],
     headers: Mapping[str, str],
     matches: Mapping[str, SceneMatch] | None = None,
+    *,
+    movable: bool = True,
 ) -> HTMLResponse:
+    """Cards of these files; `movable` ones (the gallery's, for a key that may write) can be
+    dragged onto a folder and have a "Move to…" button."""
     urls = UrlMaker(request)
     matched = matches or {}
     return render(
@@ -356,6 +397,7 @@ def _cards(
             for view in items
         ],
         images=Images(services.image_links, principal),
+        movable=movable and "write" in principal.scopes,
     )
 
 

@@ -1,9 +1,9 @@
 """How the templates show values: sizes, times, statuses, region outlines, a document's, a
-video's and a link's facts. No I/O."""
+video's and a link's facts, the folder tree. No I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -13,6 +13,7 @@ from scopix.server.catalog.models import File
 from scopix.server.domain.variants import ORIGINAL
 from scopix.server.domain.videos import VideoMetadata
 from scopix.server.services.files import BlobLocation
+from scopix.server.services.folders import FolderView
 
 #: Largest first: what the detail view shows, where it exists.
 DETAIL_VARIANTS = ("large_1024", "medium_750", "small_256")
@@ -264,3 +265,62 @@ def shows_inline(location: BlobLocation) -> bool:
     """Only images open in the page; any other original is downloaded, never rendered by the
     browser on this origin."""
     return location.media_type.startswith("image/")
+
+
+@dataclass(frozen=True)
+class FolderNode:
+    """One folder of the tree panel, with the folders directly under it."""
+
+    id: str
+    name: str
+    #: the files directly in it
+    file_count: int
+    children: tuple[FolderNode, ...]
+
+
+@dataclass(frozen=True)
+class FolderTree:
+    """A tenant's folders as the panel shows them: top levels first, siblings by name."""
+
+    roots: tuple[FolderNode, ...]
+
+    def walk(self) -> Iterator[tuple[FolderNode, int]]:
+        """Every folder with its level (0 at the top), each before the folders under it."""
+        stack = [(node, 0) for node in reversed(self.roots)]
+        while stack:
+            node, level = stack.pop()
+            yield node, level
+            stack.extend((child, level + 1) for child in reversed(node.children))
+
+    def path(self, folder_id: str) -> list[FolderNode]:
+        """The folders from the top level down to `folder_id`, itself last; [] when it is not
+        in the tree (deleted since the page opened it)."""
+        parents: dict[str, FolderNode | None] = {}
+        nodes: dict[str, FolderNode] = {}
+        for node, _ in self.walk():
+            nodes[node.id] = node
+            parents.update((child.id, node) for child in node.children)
+        found: list[FolderNode] = []
+        step = nodes.get(folder_id)
+        while step is not None:
+            found.append(step)
+            step = parents.get(step.id)
+        return found[::-1]
+
+
+def folder_tree(folders: Sequence[FolderView]) -> FolderTree:
+    """The flat listing as a tree by `parent_id`, keeping the listing's order among siblings
+    (by name). A folder whose parent is not listed is shown at the top level."""
+    listed = {view.folder.id for view in folders}
+    below: dict[str | None, list[FolderView]] = {}
+    for view in folders:
+        parent = view.folder.parent_id
+        below.setdefault(parent if parent in listed else None, []).append(view)
+
+    def build(parent: str | None) -> tuple[FolderNode, ...]:
+        return tuple(
+            FolderNode(view.folder.id, view.folder.name, view.file_count, build(view.folder.id))
+            for view in below.get(parent, [])
+        )
+
+    return FolderTree(build(None))

@@ -1,4 +1,5 @@
-// The Scopix page: sign in, upload, browse, search and inspect. No framework, no build step.
+// The Scopix page: sign in, upload, browse, sort into folders, search and inspect. No framework,
+// no build step.
 // The server renders every piece of HTML; this script fetches it with the key, wires the
 // controls and follows files that are still being processed.
 "use strict";
@@ -8,6 +9,7 @@ const POLL_MS = 1500;
 const POLL_MAX_MS = 15000; // a quiet wait slows the polling: it counts against the rate limit
 const UPLOADS_AT_ONCE = 3;
 const UPLOAD_ATTEMPTS = 4;
+const FILE_DRAG = "application/x-scopix-file"; // a card dragged onto a folder carries its id
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
@@ -94,8 +96,9 @@ async function signIn(event) {
   try {
     await loadGallery();
   } catch (error) {
-    // A wrong filter in the address is not a wrong key: the gallery says what is wrong.
-    const keyAccepted = error instanceof ApiError && error.status === 422;
+    // A wrong filter or a deleted folder in the address is not a wrong key: the gallery says
+    // what is wrong (and the folder tree goes back to all files).
+    const keyAccepted = error instanceof ApiError && (error.status === 422 || error.status === 404);
     if (!keyAccepted) {
       if (error.status !== 401) $("#sign-in-error").textContent = `Could not sign in: ${error}`;
       return;
@@ -104,6 +107,7 @@ async function signIn(event) {
   sessionStorage.setItem(KEY_STORAGE, apiKey);
   input.value = "";
   showApp(true);
+  refreshFolders();
 }
 
 function signOut(message = "") {
@@ -111,6 +115,9 @@ function signOut(message = "") {
   sessionStorage.removeItem(KEY_STORAGE);
   watched.clear();
   $("#gallery").replaceChildren();
+  $("#folder-tree").replaceChildren();
+  $("#crumbs").replaceChildren();
+  if ($("#move").open) $("#move").close();
   if ($("#detail").open) $("#detail").close();
   $("#sign-in-error").textContent = message;
   showApp(false);
@@ -133,10 +140,17 @@ function filterParams() {
   return params;
 }
 
+// Whether anything but the open folder narrows the gallery.
 function isFiltered() {
   const params = filterParams();
   params.delete("search_mode");
+  params.delete("folder_id");
   return params.size > 0;
+}
+
+// Whether a card the gallery does not show yet belongs in it (a new upload, a saved link).
+function belongsHere(card) {
+  return !isFiltered() && (openFolder === null || card.dataset.folder === openFolder);
 }
 
 async function loadGallery({ append = false } = {}) {
@@ -169,7 +183,12 @@ async function loadGallery({ append = false } = {}) {
 
 function summarize(count) {
   const many = count.toLocaleString();
-  if (!isFiltered()) {
+  if (!isFiltered() && openFolder !== null) {
+    $("#summary").textContent =
+      count === 0
+        ? "This folder is empty: files dropped above go into it."
+        : `${many} ${count === 1 ? "file" : "files"} in this folder`;
+  } else if (!isFiltered()) {
     $("#summary").textContent =
       count === 0 ? "No files yet: drop some images, documents or videos above." : `${many} ${count === 1 ? "file" : "files"}`;
   } else {
@@ -238,7 +257,7 @@ async function refreshCards(ids) {
       shown.dataset.status !== card.dataset.status ||
       shown.dataset.extraction !== card.dataset.extraction;
     if (shown) shown.replaceWith(card);
-    else if (!isFiltered()) {
+    else if (belongsHere(card)) {
       $("#gallery").prepend(card);
       summarize((total += 1));
     }
@@ -278,7 +297,7 @@ function addFiles(files) {
         "failed: too large for the page; `scopix upload` sends big files in parts (FILE_TOO_LARGE)";
       continue;
     }
-    uploadQueue.push({ file, row, bar, state });
+    uploadQueue.push({ file, row, bar, state, folderId: openFolder }); // where it was dropped
   }
   while (uploadsRunning < UPLOADS_AT_ONCE && uploadQueue.length) runUploads();
 }
@@ -337,6 +356,7 @@ function send(item, idempotencyKey) {
     request.addEventListener("error", () => reject(new Error("connection failed")));
     const form = new FormData();
     form.append("file", item.file, item.file.name);
+    if (item.folderId) form.append("folder_id", item.folderId);
     request.send(form);
   });
 }
@@ -349,6 +369,7 @@ function uploaded(item, result) {
     : result.description_status;
   refreshCards([result.image_id]).catch(() => {});
   follow(result.image_id);
+  refreshFolders();
 }
 
 function updateUploadRow(id, status) {
@@ -367,6 +388,7 @@ function wireDropzone() {
     input.value = "";
   });
   zone.addEventListener("dragover", (event) => {
+    if (event.dataTransfer.types.includes(FILE_DRAG)) return; // a card, not a file to upload
     event.preventDefault();
     zone.classList.add("over");
   });
@@ -388,21 +410,293 @@ async function addLink(event) {
   $("#link-error").textContent = "";
   button.disabled = true;
   try {
-    const { body } = await call("/ui/links", { method: "POST", json: { url: input.value.trim() }, html: true });
+    const json = { url: input.value.trim(), folder_id: openFolder };
+    const { body } = await call("/ui/links", { method: "POST", json, html: true });
     const card = $(".card", fragment(body));
     const shown = $(`#gallery .card[data-id="${card.dataset.id}"]`);
     if (shown) shown.replaceWith(card);
-    else if (!isFiltered()) {
+    else if (belongsHere(card)) {
       $("#gallery").prepend(card);
       summarize((total += 1));
     }
     input.value = "";
     follow(card.dataset.id);
+    refreshFolders();
   } catch (error) {
     $("#link-error").textContent = `Not added: ${error}`;
   } finally {
     button.disabled = false;
   }
+}
+
+// --- folders --------------------------------------------------------------------------------
+
+// The server renders the tree (each folder with its file count), the path to the open folder
+// and the folders a file can move to; the page keeps which folders are expanded. The open
+// folder is in the filters' hidden field, so it is in the address like a search.
+let openFolder = null;
+const expanded = new Set();
+let foldersGeneration = 0;
+
+async function loadFolders() {
+  const mine = ++foldersGeneration;
+  const query = openFolder ? `?folder_id=${encodeURIComponent(openFolder)}` : "";
+  const { body } = await call(`/ui/folders${query}`, { html: true });
+  if (mine !== foldersGeneration || !apiKey) return;
+  const parts = fragment(body);
+  const tree = $("#folder-tree", parts);
+  if (openFolder !== null && tree.dataset.open !== openFolder) {
+    await openFolderView(null); // deleted since it was opened: back to every file
+    return;
+  }
+  const focused = focusInFolders();
+  $("#folder-tree").replaceWith(tree);
+  $("#crumbs").replaceWith($("#crumbs", parts));
+  const select = $("#move-folder");
+  const chosen = select.value;
+  select.replaceChildren(...$("#folder-choices", parts).children);
+  select.value = chosen;
+  if (select.selectedIndex < 0) select.selectedIndex = 0;
+  $("#new-folder").hidden = tree.dataset.write !== "yes";
+  expandToOpenFolder();
+  showExpanded();
+  if (focused) $(focused)?.focus();
+  describeWhere();
+  $("#folder-error").textContent = "";
+}
+
+function refreshFolders() {
+  loadFolders().catch(showFolderError);
+}
+
+function showFolderError(error) {
+  $("#folder-error").textContent = `${error}`;
+}
+
+async function openFolderView(id) {
+  openFolder = id || null;
+  $("#f-folder").value = openFolder ?? "";
+  const params = filterParams();
+  history.replaceState(null, "", params.size ? `/?${params}` : "/");
+  $("#clear-filters").href = openFolder ? `/?folder_id=${encodeURIComponent(openFolder)}` : "/";
+  for (const button of $$("#folder-tree .folder")) {
+    if (button.dataset.folder === (openFolder ?? "")) button.setAttribute("aria-current", "true");
+    else button.removeAttribute("aria-current");
+  }
+  describeWhere();
+  await Promise.all([loadGallery().catch(() => {}), loadFolders().catch(showFolderError)]);
+}
+
+function folderButton(id) {
+  return $(`#folder-tree .folder[data-folder="${CSS.escape(id ?? "")}"]`);
+}
+
+// Re-rendering the tree must not lose a keyboard user's place: the same control gets the
+// focus back, and a step of the path hands it to its folder in the tree.
+function focusInFolders() {
+  const active = document.activeElement;
+  if (!active?.closest("#folder-tree, #crumbs")) return null;
+  if (active.classList.contains("twisty")) {
+    return `li[data-id="${CSS.escape(active.closest("li").dataset.id)}"] > .folder-row > .twisty`;
+  }
+  if (active.dataset.folder === undefined) return null;
+  return `#folder-tree .folder[data-folder="${CSS.escape(active.dataset.folder)}"]`;
+}
+
+// The folders above the open one are expanded, so that it shows.
+function expandToOpenFolder() {
+  let item = openFolder ? folderButton(openFolder)?.closest("li") : null;
+  while ((item = item?.parentElement?.closest("li[data-id]"))) expanded.add(item.dataset.id);
+}
+
+function showExpanded() {
+  for (const twisty of $$("#folder-tree .twisty")) {
+    const open = expanded.has(twisty.closest("li").dataset.id);
+    twisty.setAttribute("aria-expanded", String(open));
+    document.getElementById(twisty.getAttribute("aria-controls")).hidden = !open;
+  }
+}
+
+function toggleFolder(twisty) {
+  const id = twisty.closest("li").dataset.id;
+  if (!expanded.delete(id)) expanded.add(id);
+  showExpanded();
+}
+
+// Where uploads, links and new folders go: the open folder.
+function describeWhere() {
+  const name = openFolder ? folderButton(openFolder)?.dataset.name : null;
+  $("#upload-where").textContent = name ? `Uploads and links go into “${name}”.` : "";
+  $("#new-folder-where").textContent = name ? `Inside “${name}”` : "At the top level";
+}
+
+function say(message, { error = false } = {}) {
+  const status = $("#folder-status");
+  status.textContent = message;
+  status.classList.toggle("error", error);
+}
+
+function showNewFolder(shown) {
+  $("#new-folder-form").hidden = !shown;
+  $("#new-folder").setAttribute("aria-expanded", String(shown));
+  $("#new-folder-error").textContent = "";
+  if (shown) $("#new-folder-name").focus();
+  else $("#new-folder").focus();
+}
+
+async function createFolder(event) {
+  event.preventDefault();
+  const input = $("#new-folder-name");
+  const button = $("#new-folder-form button[type='submit']");
+  const json = { name: input.value.trim(), parent_id: openFolder, project_id: null };
+  button.disabled = true;
+  let made;
+  try {
+    ({ body: made } = await call("/api/v2/folders", { method: "POST", json }));
+  } catch (error) {
+    $("#new-folder-error").textContent = `Not created: ${error}`;
+    return;
+  } finally {
+    button.disabled = false;
+  }
+  if (openFolder) expanded.add(openFolder);
+  input.value = "";
+  showNewFolder(false);
+  say(`Created the folder “${made.name}”.`);
+  await loadFolders().catch(showFolderError);
+  folderButton(made.id)?.focus();
+}
+
+// Moving a file: dropped on a folder, or chosen in the "Move to…" dialog. The file leaves a
+// folder it no longer is in; the counts are read again.
+async function moveFile(id, folderId) {
+  const card = $(`#gallery .card[data-id="${CSS.escape(id)}"]`);
+  const name = card?.querySelector(".move")?.dataset.name ?? "the file";
+  const json = { file_ids: [id], folder_id: folderId };
+  const { body } = await call("/api/v2/folders/move-files", { method: "POST", json });
+  if (!body.moved.includes(id)) throw new ApiError(404, "NOT_FOUND", "the file was deleted", 0);
+  const where = folderId ? `to “${folderButton(folderId)?.dataset.name ?? "a folder"}”` : "out of its folder";
+  say(`Moved “${name}” ${where}.`);
+  if (openFolder !== null && folderId !== openFolder) {
+    if (card) {
+      card.remove();
+      summarize((total -= 1));
+    }
+  } else {
+    await refreshCards([id]).catch(() => {});
+  }
+  refreshFolders();
+}
+
+let moving = null; // the file whose "Move to…" dialog is open, and where its card was
+
+function openMoveDialog(button) {
+  const card = button.closest(".card");
+  moving = { id: card.dataset.id, at: $$("#gallery .card").indexOf(card) };
+  $("#move-title").textContent = `Move “${button.dataset.name}”`;
+  const select = $("#move-folder");
+  select.value = card.dataset.folder;
+  if (select.selectedIndex < 0) select.selectedIndex = 0;
+  $("#move-error").textContent = "";
+  $("#move").showModal();
+}
+
+async function onMoveSubmit(event) {
+  event.preventDefault();
+  const button = $("#move-form button[type='submit']");
+  button.disabled = true;
+  try {
+    await moveFile(moving.id, $("#move-folder").value || null);
+    $("#move").close();
+  } catch (error) {
+    $("#move-error").textContent = `Not moved: ${error}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// The focus goes back to the card, or to the one now where it was when it left the folder.
+function onMoveClosed() {
+  if (!moving) return;
+  const card = $(`#gallery .card[data-id="${CSS.escape(moving.id)}"]`);
+  const cards = $$("#gallery .card .open");
+  const next = card ? $(".move", card) : cards[Math.min(moving.at, cards.length - 1)];
+  (next ?? folderButton(openFolder))?.focus();
+  moving = null;
+}
+
+function onCardDragStart(event) {
+  const card = event.target.closest?.("#gallery .card[draggable='true']");
+  if (!card) return;
+  event.dataTransfer.setData(FILE_DRAG, card.dataset.id);
+  event.dataTransfer.effectAllowed = "move";
+  card.classList.add("dragging");
+  document.body.classList.add("dragging-file"); // the folders show where it can go
+}
+
+function onCardDragEnd() {
+  for (const card of $$("#gallery .card.dragging")) card.classList.remove("dragging");
+  document.body.classList.remove("dragging-file");
+}
+
+function folderDropTarget(event) {
+  if (!event.dataTransfer.types.includes(FILE_DRAG)) return null;
+  return event.target.closest?.("#folder-tree .folder, #crumbs .crumb") ?? null;
+}
+
+function onFolderDragOver(event) {
+  const target = folderDropTarget(event);
+  if (!target) return;
+  event.preventDefault();
+  event.dataTransfer.dropEffect = "move";
+  target.classList.add("drop-over");
+}
+
+function onFolderDragLeave(event) {
+  event.target.closest?.(".drop-over")?.classList.remove("drop-over");
+}
+
+async function onFolderDrop(event) {
+  const target = folderDropTarget(event);
+  if (!target) return;
+  event.preventDefault();
+  target.classList.remove("drop-over");
+  onCardDragEnd(); // the card may leave the page before its own "dragend" could reach it
+  try {
+    await moveFile(event.dataTransfer.getData(FILE_DRAG), target.dataset.folder || null);
+  } catch (error) {
+    say(`Not moved: ${error}`, { error: true });
+  }
+}
+
+function onAppClick(event) {
+  const twisty = event.target.closest("#folder-tree .twisty");
+  const folder = event.target.closest("#folder-tree .folder, #crumbs .crumb");
+  const move = event.target.closest("#gallery .card .move");
+  if (twisty) toggleFolder(twisty);
+  else if (folder) openFolderView(folder.dataset.folder);
+  else if (move) openMoveDialog(move);
+}
+
+function wireFolders() {
+  openFolder = $("#f-folder").value || null;
+  const app = $("#app");
+  app.addEventListener("click", onAppClick);
+  app.addEventListener("dragstart", onCardDragStart);
+  app.addEventListener("dragend", onCardDragEnd);
+  app.addEventListener("dragover", onFolderDragOver);
+  app.addEventListener("dragleave", onFolderDragLeave);
+  app.addEventListener("drop", onFolderDrop);
+  $("#new-folder").addEventListener("click", () => showNewFolder($("#new-folder-form").hidden));
+  $("#new-folder-cancel").addEventListener("click", () => showNewFolder(false));
+  $("#new-folder-form").addEventListener("submit", createFolder);
+  $("#new-folder-form").addEventListener("keydown", (event) => {
+    if (event.key === "Escape") showNewFolder(false);
+  });
+  const dialog = $("#move");
+  $("#move-form").addEventListener("submit", onMoveSubmit);
+  $("#move-cancel").addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", onMoveClosed);
 }
 
 // --- the detail view ------------------------------------------------------------------------
@@ -510,6 +804,7 @@ async function onDetailClick(event) {
     $(`#gallery .card[data-id="${id}"]`)?.remove();
     watched.delete(id);
     summarize((total -= 1));
+    refreshFolders();
   }
 }
 
@@ -692,6 +987,7 @@ function start() {
     if (event.target.name !== "search") applyFilters(event);
   });
   wireDropzone();
+  wireFolders();
   $("#link-form").addEventListener("submit", addLink);
   loadMoreWhenSeen();
   const dialog = $("#detail");
@@ -718,6 +1014,7 @@ function start() {
     loadGallery()
       .then(onHashChange)
       .catch(() => {});
+    refreshFolders();
   } else {
     showApp(false);
   }
