@@ -74,6 +74,8 @@ def test_generated_requests_get_documented_answers(
         @given(case=operation.as_strategy())
         @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
         def call(case: schemathesis.Case) -> None:
+            if case.path == "/api/v2/events":  # a generated wait would hold each call 30 s
+                case.query = {**(case.query or {}), "timeout": 0}
             response = case.call(headers=headers)
             if refused_for_disk(response):
                 return

@@ -156,7 +156,7 @@ async def test_added_rows_go_in_as_plain_inserts_with_the_orm_defaults(
         job = new_job(VARIANTS, file, max_attempts=3, now=now)
         uow.jobs.add(job)  # added before the file it names: inserted after it all the same
         uow.files.add(file, ["b", "a"])
-        uow.files.add_event(file.id, now, "uploaded")
+        uow.files.add_event(file, now, "uploaded")
         await uow.insert_added()
         assert not uow.session.new and file not in uow.session
         assert (file.content_category, file.auto_describe) == ("general", True)

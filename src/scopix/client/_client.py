@@ -9,6 +9,7 @@ from typing import Any, Literal
 import httpx
 
 from scopix.client._documents import AsyncDocuments
+from scopix.client._events import AsyncEvents, AsyncWebhooks
 from scopix.client._files import AsyncFiles
 from scopix.client._folders import AsyncFolders
 from scopix.client._options import ClientOptions, from_environment
@@ -87,6 +88,8 @@ class Scopix:
         self.documents = AsyncDocuments(self._transport)
         self.projects = AsyncProjects(self._transport)
         self.folders = AsyncFolders(self._transport)
+        self.events = AsyncEvents(self._transport)
+        self.webhooks = AsyncWebhooks(self._transport)
         self.usage = AsyncUsage(self._transport)
 
     @classmethod

@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 import functools
 import os
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Generator, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
@@ -21,6 +21,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from scopix.client._client import AsyncUsage, Scopix
 from scopix.client._documents import AsyncDocuments
+from scopix.client._events import AsyncEvents, AsyncWebhooks, EventStream
 from scopix.client._files import AsyncFiles
 from scopix.client._folders import AsyncFolders
 from scopix.client._options import from_environment
@@ -31,6 +32,7 @@ from scopix.types.events import UploadProgress
 from scopix.types.files import FileDetails
 from scopix.types.projects import Project
 from scopix.types.upload import BatchUploadResults, UploadResult
+from scopix.types.webhooks import Event
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -43,7 +45,7 @@ class _Facade:
         self._portal = portal
         self._target = target
 
-    def _each(self, items: Any) -> Iterator[Any]:
+    def _each(self, items: Any) -> Generator[Any]:
         """The items of an async iterator, each fetched through the portal."""
         try:
             while True:
@@ -175,6 +177,53 @@ class SyncProjects(_Facade):
         return self._each(self._target.list_all())
 
 
+class SyncEventStream:
+    """``Scopix.events.stream`` for a ``SyncScopix``: iterate it (``with`` it, when the loop
+    may be left early); ``cursor`` resumes it."""
+
+    def __init__(self, events: Generator[Event], stream: EventStream) -> None:
+        self._events = events
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[Event]:
+        return self._events
+
+    @property
+    def cursor(self) -> str | None:
+        return self._stream.cursor
+
+    def close(self) -> None:
+        """Stop reading (before the client closes, when the loop was left early)."""
+        self._events.close()
+
+    def __enter__(self) -> SyncEventStream:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class SyncEvents(_Facade):
+    """Event reading of a ``SyncScopix``; the same methods as ``Scopix.events``."""
+
+    list = _blocking(AsyncEvents.list)
+
+    def stream(self, *, after: str | None = None, wait: float = 25.0) -> SyncEventStream:
+        """Every event after ``after`` as it happens; see ``Scopix.events.stream``."""
+        stream = self._target.stream(after=after, wait=wait)
+        return SyncEventStream(self._each(stream), stream)
+
+
+class SyncWebhooks(_Facade):
+    """Webhook endpoints of a ``SyncScopix``; the same methods as ``Scopix.webhooks``."""
+
+    create = _blocking(AsyncWebhooks.create)
+    list = _blocking(AsyncWebhooks.list)
+    delete = _blocking(AsyncWebhooks.delete)
+    test = _blocking(AsyncWebhooks.test)
+    deliveries = _blocking(AsyncWebhooks.deliveries)
+
+
 class SyncFolders(_Facade):
     """Folder operations of a ``SyncScopix``; the same methods as ``Scopix.folders``."""
 
@@ -246,6 +295,8 @@ class SyncScopix:
         self.documents = SyncDocuments(self._portal, self._async.documents)
         self.projects = SyncProjects(self._portal, self._async.projects)
         self.folders = SyncFolders(self._portal, self._async.folders)
+        self.events = SyncEvents(self._portal, self._async.events)
+        self.webhooks = SyncWebhooks(self._portal, self._async.webhooks)
         self.usage = SyncUsage(self._portal, self._async.usage)
 
     @classmethod

@@ -23,6 +23,7 @@ from scopix.server.api.ratelimit import RateLimitHeadersMiddleware
 from scopix.server.api.routes import (
     direct_uploads,
     documents,
+    events,
     files,
     folders,
     links,
@@ -63,6 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(_sweep_until(stopping, services), name="scopix-sweeper"),
             asyncio.create_task(sweeping_jobs, name="scopix-job-sweeper"),
             asyncio.create_task(services.workers.run(), name="scopix-workers"),
+            asyncio.create_task(
+                services.deliverer.run(jobs_stopping), name="scopix-webhook-deliverer"
+            ),
         ]
         if warms_models(settings):  # beside the workers: variants need no model to start
             background.append(asyncio.create_task(services.warm_up(), name="scopix-warm-up"))
@@ -102,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(usage.router, prefix=API_PREFIX)
     app.include_router(projects.router, prefix=API_PREFIX)
     app.include_router(folders.router, prefix=API_PREFIX)
+    app.include_router(events.router, prefix=API_PREFIX)
     app.include_router(web.router)
     app.include_router(docs.router)
     app.mount("/static", web.static_files, name="static")

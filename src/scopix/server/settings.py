@@ -218,6 +218,24 @@ class Settings(BaseSettings):
     job_redispatch_seconds: float = Field(
         default=60.0, gt=0, description="a due job's unanswered message is sent again after this"
     )
+    # Events and webhooks
+    events_poll_seconds: float = Field(
+        default=0.25, gt=0, le=5, description="how often a waiting GET /events looks again"
+    )
+    webhook_retry_seconds: list[float] | None = Field(
+        default=None,
+        description="waits before each attempt after the first at one event (unset: 5 s, "
+        "5 min, 30 min, 2 h, 5 h, 10 h, 10 h); the endpoint is disabled when all fail",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="one delivery's whole time"
+    )
+    webhook_lease_seconds: float = Field(
+        default=60.0, gt=0, description="a deliverer's hold on an endpoint while it delivers"
+    )
+    webhook_poll_seconds: float = Field(
+        default=0.5, gt=0, description="how often deliverers look for events to deliver"
+    )
     describe_max_attempts: int = Field(default=4, ge=1, description="attempts per description")
     retry_base_seconds: float = Field(default=2.0, ge=0, description="first retry's delay")
     retry_max_seconds: float = Field(default=300.0, ge=0, description="longest retry delay")

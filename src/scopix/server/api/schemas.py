@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from scopix.server.domain.events import EVENT_TYPES
 from scopix.server.domain.fields import MAX_TAG_CHARS, MAX_TAGS, MAX_TITLE_CHARS
 from scopix.server.domain.listing import MAX_SEARCH_CHARS
 from scopix.server.domain.quota import AnalysisLevel
@@ -14,6 +15,8 @@ from scopix.server.domain.urls import MAX_URL_CHARS
 from scopix.server.domain.variants import VariantState
 from scopix.server.services.files import MAX_BATCH_DELETE
 from scopix.server.services.quota import MAX_FILE_COUNT
+
+Url = Annotated[str, Field(min_length=1, max_length=MAX_URL_CHARS)]
 
 #: URLs per `POST /files/links/batch`
 MAX_LINK_BATCH = 100
@@ -421,6 +424,77 @@ class MoveFilesOut(BaseModel):
     skipped: list[str] = Field(description="ids of no live file of the tenant's")
 
 
+class EventOut(BaseModel):
+    """Something that happened: the Standard Webhooks payload shape."""
+
+    id: str = Field(description="the same on every delivery of this event")
+    type: str
+    timestamp: datetime
+    data: dict[str, Any]
+
+
+class EventPageOut(BaseModel):
+    """Events in order, and the cursor to ask after next (the same one when none came)."""
+
+    items: list[EventOut]
+    next_cursor: str
+
+
+class WebhookIn(BaseModel):
+    """An endpoint to deliver events to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: Url = Field(description="http or https, on an address the server may reach")
+    events: list[str] = Field(
+        min_length=1, max_length=len(EVENT_TYPES), description="event types to deliver"
+    )
+
+
+class WebhookOut(BaseModel):
+    """An endpoint; its secret is shown only when it is created."""
+
+    id: str
+    url: str
+    events: list[str]
+    enabled: bool
+    disabled_reason: str | None = Field(description="why deliveries stopped, when they did")
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret: str = Field(description="`whsec_` + base64: verifies `webhook-signature`; shown once")
+
+
+class WebhookListOut(BaseModel):
+    items: list[WebhookOut]
+
+
+class WebhookDeliveryOut(BaseModel):
+    """One attempt to deliver one event."""
+
+    id: str
+    event_id: str
+    event_type: str
+    attempt: int
+    succeeded: bool
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    created_at: datetime
+
+
+class WebhookDeliveryListOut(BaseModel):
+    """Delivery attempts, newest first."""
+
+    items: list[WebhookDeliveryOut]
+    total_count: int
+    has_more: bool
+    limit: int
+    offset: int
+
+
 class BatchDeleteIn(BaseModel):
     """Ids to soft-delete."""
 
@@ -668,7 +742,6 @@ class SceneListOut(BaseModel):
 
 #: Tags as a JSON list, or one comma-separated string as upload forms send them.
 TagsIn = list[Annotated[str, Field(max_length=MAX_TAG_CHARS)]] | str | None
-Url = Annotated[str, Field(min_length=1, max_length=MAX_URL_CHARS)]
 
 
 class LinkIn(BaseModel):

@@ -143,6 +143,80 @@ class Folder(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class Event(Base):
+    """Something the API exposes happened (an outbox row, written in the transaction that made
+    the change): what `GET /events` streams and webhooks deliver.
+
+    Events are read in the order of (`txid`, `seq`). On PostgreSQL `txid` is the writing
+    transaction's id and readers take only events of transactions older than every one still
+    running (catalog/events.py), so an event never appears behind one already read; SQLite
+    has one writer at a time, so `seq` alone is commit order and `txid` is 0.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_tenant_position", "tenant_id", "txid", "seq"),)
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    #: the event's stable id: the same on every delivery of it (`webhook-id`)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    txid: Mapped[int] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(40))
+    #: no foreign key: an event outlives the file it tells of
+    file_id: Mapped[str | None] = mapped_column(String(36))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Webhook(Base):
+    """An endpoint of a tenant's that gets the events it asked for, in order, signed.
+
+    `cursor_txid`/`cursor_seq` is the position of the last event handled (delivered, or not of
+    a type it wants); `failures` counts the failed attempts at the next one. A deliverer holds
+    it with a lease while it delivers (jobs/webhooks.py).
+    """
+
+    __tablename__ = "webhooks"
+    __table_args__ = (Index("ix_webhooks_due", "enabled", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    #: `whsec_` + base64: the HMAC key every delivery is signed with, shown once
+    secret: Mapped[str] = mapped_column(String(100))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    cursor_txid: Mapped[int] = mapped_column(BigInteger)
+    cursor_seq: Mapped[int] = mapped_column(BigInteger)
+    failures: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    lease_token: Mapped[str | None] = mapped_column(String(36))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class WebhookDelivery(Base):
+    """One attempt to deliver one event to one endpoint: the delivery log."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_webhook", "webhook_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(36))
+    event_type: Mapped[str] = mapped_column(String(40))
+    attempt: Mapped[int] = mapped_column(Integer)
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class Blob(Base):
     """Stored bytes, once per tenant and SHA-256, with what was learnt from decoding them."""
 

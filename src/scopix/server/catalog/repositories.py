@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, make_transient_to_detached
 
+from scopix.server.catalog.events import EventRepository
 from scopix.server.catalog.loop_session import ON_DRIVER
 from scopix.server.catalog.models import (
     ACTIVE_JOB_STATES,
@@ -69,6 +70,7 @@ from scopix.server.catalog.search_index import (
     unindex_files,
 )
 from scopix.server.domain.chunking import Chunk
+from scopix.server.domain.events import event_of_history
 from scopix.server.domain.ids import new_id
 from scopix.server.domain.listing import FileQuery
 from scopix.server.domain.media import URI_LIST_MIME
@@ -382,8 +384,9 @@ class WordsCount:
 class FileRepository:
     """Files, their tags and their history; deleted files are invisible unless asked for."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, outbox: EventRepository) -> None:
         self.session = session
+        self.outbox = outbox
 
     async def get(self, tenant_id: str, file_id: str) -> File | None:
         return await self.session.scalar(
@@ -597,8 +600,13 @@ class FileRepository:
             tags[file_id].append(tag)
         return tags
 
-    def add_event(self, file_id: str, at: datetime, event: str, detail: str | None = None) -> None:
-        self.session.add(FileEvent(file_id=file_id, at=at, event=event, detail=detail))
+    def add_event(self, file: File, at: datetime, event: str, detail: str | None = None) -> None:
+        """A line of the file's history; a line that is an event of the API goes to the
+        events outbox too, in the same transaction."""
+        self.session.add(FileEvent(file_id=file.id, at=at, event=event, detail=detail))
+        api_event = event_of_history(event)
+        if api_event is not None:
+            self.outbox.record(file.tenant_id, api_event, at, file_event_data(file), file.id)
 
     async def events_for(self, file_id: str) -> Sequence[FileEvent]:
         rows = await self.session.scalars(
@@ -1568,3 +1576,15 @@ class VideoRepository:
 
 def _live_of(tenant_id: str) -> ColumnElement[bool]:
     return and_(File.tenant_id == tenant_id, File.deleted_at.is_(None))
+
+
+def file_event_data(file: File) -> dict[str, Any]:
+    """What an event about a file says of it (`data` of the Standard Webhooks payload)."""
+    return {
+        "file_id": file.id,
+        "filename": file.filename,
+        "media_type": file.media_type,
+        "folder_id": file.folder_id,
+        "project_id": file.project_id,
+        "description_status": file.description_status,
+    }

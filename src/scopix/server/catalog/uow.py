@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scopix.server.catalog.added_rows import insert_added
 from scopix.server.catalog.db import Database
+from scopix.server.catalog.events import EventRepository, WebhookRepository
 from scopix.server.catalog.folders import FolderRepository
 from scopix.server.catalog.projects import ProjectRepository
 from scopix.server.catalog.repositories import (
@@ -45,6 +46,8 @@ class UnitOfWork:
     videos: VideoRepository
     projects: ProjectRepository
     folders: FolderRepository
+    events: EventRepository
+    webhooks: WebhookRepository
 
     def __init__(self, session_factory: Callable[[], AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -54,7 +57,9 @@ class UnitOfWork:
         self.tenants = TenantRepository(self.session)
         self.keys = ApiKeyRepository(self.session)
         self.blobs = BlobRepository(self.session)
-        self.files = FileRepository(self.session)
+        self.events = EventRepository(self.session)
+        self.webhooks = WebhookRepository(self.session)
+        self.files = FileRepository(self.session, self.events)
         self.sessions = SessionRepository(self.session)
         self.usage = UsageRepository(self.session)
         self.jobs = JobRepository(self.session)
@@ -82,7 +87,8 @@ class UnitOfWork:
         await insert_added(self.session)
 
     async def commit(self) -> None:
-        """Make everything done in this unit durable."""
+        """Make everything done in this unit durable, with the events it recorded."""
+        await self.events.write()
         await self.session.commit()
 
 

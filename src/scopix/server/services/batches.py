@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from scopix.server.catalog.models import UploadSession, UploadSessionItem
 from scopix.server.catalog.uow import UnitOfWorkFactory
 from scopix.server.domain.errors import DomainError, IdempotencyKeyReused, NotFound
+from scopix.server.domain.events import BATCH_COMPLETED
 from scopix.server.domain.fields import UploadOptions
 from scopix.server.domain.idempotency import upload_ref
 from scopix.server.domain.ids import looks_like_id, new_id
@@ -124,6 +125,7 @@ class BatchService:
                 # recorded it before dying.
                 await uow.sessions.remove(tenant_id, session_id)
                 uow.sessions.add(session, rows)
+                uow.events.record(tenant_id, BATCH_COMPLETED, now, _completed_data(session))
                 await uow.commit()
         except IntegrityError:  # a concurrent attempt of the same keyed batch recorded it
             async with self.uows.read() as uow:
@@ -187,3 +189,12 @@ def _stored_item(row: UploadSessionItem, view: FileView | None) -> BatchItem:
         row.error_code,
         row.error_message,
     )
+
+
+def _completed_data(session: UploadSession) -> dict[str, object]:
+    return {
+        "session_id": session.id,
+        "total_files": session.total_files,
+        "succeeded": session.succeeded,
+        "failed": session.failed,
+    }

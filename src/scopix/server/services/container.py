@@ -16,6 +16,7 @@ from scopix.server.catalog.uow import UnitOfWorkFactory
 from scopix.server.catalog.vector_snapshots import VectorSnapshots
 from scopix.server.datadir import signing_secret
 from scopix.server.domain.breaker import CircuitBreaker
+from scopix.server.domain.events import RETRY_DELAYS
 from scopix.server.domain.failures import RetryPolicy
 from scopix.server.domain.limits import DocumentLimits, ImageLimits, VideoLimits
 from scopix.server.imaging.checked import ImageDecoders
@@ -26,6 +27,7 @@ from scopix.server.jobs.inline import InlineWorkerPool
 from scopix.server.jobs.queue import JobQueue
 from scopix.server.jobs.runner import JobRunner, LeaseSettings
 from scopix.server.jobs.sweeper import JobSweeper
+from scopix.server.jobs.webhooks import DeliverySettings, WebhookDeliverer, WebhookSender
 from scopix.server.media import MediaHandlers
 from scopix.server.media.document import DocumentHandler
 from scopix.server.media.image import ImageHandler
@@ -37,6 +39,7 @@ from scopix.server.services.crawl import CrawlHandler, CrawlSettings
 from scopix.server.services.describe import DescribeHandler, DescribeService
 from scopix.server.services.direct_uploads import DirectUploadService, DirectUploadSettings
 from scopix.server.services.documents import DocumentService
+from scopix.server.services.events import EventService
 from scopix.server.services.extract import ChunkSettings, ExtractHandler
 from scopix.server.services.files import FileService
 from scopix.server.services.folders import FolderService
@@ -56,6 +59,7 @@ from scopix.server.services.storage_quota import DiskGuard, StorageQuota
 from scopix.server.services.upload_slots import UploadSlots, build_limits
 from scopix.server.services.variants import VariantsHandler
 from scopix.server.services.videos import VideoService
+from scopix.server.services.webhooks import WebhookService
 from scopix.server.settings import Settings
 from scopix.server.storage.base import BlobStore
 from scopix.server.storage.local import LocalBlobStore
@@ -93,6 +97,9 @@ class Services:
     links: LinkService
     projects: ProjectService
     folders: FolderService
+    events: EventService
+    webhooks: WebhookService
+    deliverer: WebhookDeliverer
     idempotency: IdempotencyService
     pipeline: DescriptionPipeline
     #: what each media kind does: the only place that knows
@@ -148,6 +155,7 @@ def build_services(settings: Settings) -> Services:
     }
     workers = _worker_pool(settings, uows, handlers)
     queue = _queue(settings, workers)
+    sender = webhook_sender(settings)
     ingest = Ingestor(
         uows,
         store,
@@ -210,6 +218,9 @@ def build_services(settings: Settings) -> Services:
         links=links,
         projects=ProjectService(uows),
         folders=FolderService(uows),
+        events=EventService(uows, poll_s=settings.events_poll_seconds),
+        webhooks=WebhookService(uows, sender),
+        deliverer=WebhookDeliverer(uows, sender, delivery_settings(settings)),
         idempotency=idempotency,
         pipeline=pipeline,
         media=media,
@@ -217,6 +228,26 @@ def build_services(settings: Settings) -> Services:
         workers=workers,
         queue=queue,
         sweeper=JobSweeper(uows, handlers, timedelta(seconds=settings.job_redispatch_seconds)),
+    )
+
+
+def webhook_sender(settings: Settings) -> WebhookSender:
+    """Deliveries go out as links' pages are fetched: to checked addresses only (unless
+    `links_allow_private`), within `webhook_timeout_seconds`."""
+    rules = FetchRules(
+        allow_private=settings.links_allow_private,
+        deadline_seconds=settings.webhook_timeout_seconds,
+        user_agent=settings.links_user_agent,
+    )
+    return WebhookSender(rules)
+
+
+def delivery_settings(settings: Settings) -> DeliverySettings:
+    waits = settings.webhook_retry_seconds
+    return DeliverySettings(
+        retry_delays=RETRY_DELAYS if waits is None else [timedelta(seconds=s) for s in waits],
+        lease=timedelta(seconds=settings.webhook_lease_seconds),
+        poll_s=settings.webhook_poll_seconds,
     )
 
 

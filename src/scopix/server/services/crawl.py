@@ -272,7 +272,7 @@ class CrawlHandler(PipelineJob):
         try:
             await reserve_descriptions(uow, file.tenant_id, 1)
         except QuotaExceeded as exc:
-            uow.files.add_event(file.id, now, "description_not_queued", exc.message)
+            uow.files.add_event(file, now, "description_not_queued", exc.message)
             return
         uow.jobs.add(new_job(DESCRIBE, file, max_attempts=self.describe_attempts, now=now))
         record_event(uow, file, DescriptionEvent.REQUESTED, now, "the page changed")

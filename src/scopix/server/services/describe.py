@@ -51,7 +51,7 @@ def record_event(
     """Move the file's description status through the state machine and write it in history."""
     file.description_status = next_status(DescriptionStatus(file.description_status), event).value
     file.updated_at = now
-    uow.files.add_event(file.id, now, f"description_{event.value}", detail)
+    uow.files.add_event(file, now, f"description_{event.value}", detail)
 
 
 async def reserve_descriptions(uow: UnitOfWork, tenant_id: str, count: int) -> None:
@@ -77,7 +77,7 @@ def queue_new_file(uow: UnitOfWork, file: File, *, max_attempts: int, now: datet
     """Queue the first description of a just-recorded file (its status is already `queued`)."""
     job = new_job(DESCRIBE, file, max_attempts=max_attempts, now=now)
     uow.jobs.add(job)
-    uow.files.add_event(file.id, now, "description_queued", "asked for at upload")
+    uow.files.add_event(file, now, "description_queued", "asked for at upload")
     return job
 
 

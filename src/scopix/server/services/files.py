@@ -239,7 +239,7 @@ class FileService:
                 )
                 where.place(file, now)
             file.updated_at = now
-            uow.files.add_event(file.id, now, "edited", edit.note())
+            uow.files.add_event(file, now, "edited", edit.note())
             await uow.files.reindex(file)
             await uow.commit()
             return await _view(uow, file, with_history=True)
@@ -262,7 +262,7 @@ class FileService:
                 raise NotFound("no recoverable deleted file with this id", file_id=file_id)
             file.deleted_at = None
             file.updated_at = now
-            uow.files.add_event(file.id, now, "restored", None)
+            uow.files.add_event(file, now, "restored", None)
             await uow.files.reindex(file)
             await uow.commit()
             return await _view(uow, file, with_history=True)
@@ -338,7 +338,7 @@ async def soft_delete(uow: UnitOfWork, file: File) -> None:
     now = datetime.now(UTC)
     file.deleted_at = now
     file.updated_at = now
-    uow.files.add_event(file.id, now, "deleted", None)
+    uow.files.add_event(file, now, "deleted", None)
     await uow.files.reindex(file)  # out of the search index in the same transaction
 
 

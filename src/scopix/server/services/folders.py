@@ -238,7 +238,7 @@ class FolderService:
                     skipped.append(file_id)
                     continue
                 where.place(file, now)
-                uow.files.add_event(file.id, now, "moved", _moved_note(where))
+                uow.files.add_event(file, now, "moved", _moved_note(where))
                 moved.append(file_id)
             await uow.commit()
         return MovedFiles(moved, skipped)

@@ -555,7 +555,7 @@ class Ingestor:
             file = _new_file(tenant_id, staged, media, handler, saved, options, placed)
             (await _target_of(uow, tenant_id, options)).place(file, file.created_at)
             uow.files.add(file, options.tags)
-            uow.files.add_event(file.id, file.created_at, "uploaded", _upload_note(deduplicated))
+            uow.files.add_event(file, file.created_at, "uploaded", _upload_note(deduplicated))
             jobs = self._queue_work(uow, file, saved, variants_needed=new_blob is not None)
             await uow.insert_added()
             await uow.files.index_new(file, options.tags)
@@ -632,7 +632,7 @@ def queue_variants(
         uow.jobs.add(job)
         return [job]
     if file.status == "completed":
-        uow.files.add_event(file.id, now, *_variant_event(blob))
+        uow.files.add_event(file, now, *_variant_event(blob))
     return []
 
 

@@ -46,34 +46,34 @@ class PipelineStatus:
         self._set(file, "pending")
         job = new_job(kind, file, max_attempts=attempts, now=now)
         uow.jobs.add(job)
-        uow.files.add_event(file.id, now, f"{self.name}_queued")
+        uow.files.add_event(file, now, f"{self.name}_queued")
         return job
 
     def started(self, uow: UnitOfWork, file: File, job: Job) -> None:
         now = self._set(file, "processing")
         detail = f"attempt {job.attempts} of {job.max_attempts}"
-        uow.files.add_event(file.id, now, f"{self.name}_started", detail)
+        uow.files.add_event(file, now, f"{self.name}_started", detail)
 
     def completed(self, uow: UnitOfWork, file: File, detail: str) -> None:
         now = self._set(file, "completed")
         self._error(file, None, None)
-        uow.files.add_event(file.id, now, f"{self.name}_completed", detail)
+        uow.files.add_event(file, now, f"{self.name}_completed", detail)
 
     def retrying(self, uow: UnitOfWork, file: File, failure: Failure, run_after: datetime) -> None:
         now = self._set(file, "pending")
         wait = max((run_after - now).total_seconds(), 0)
         note = f"{failure.error_type.value}: {failure.message}; retrying in {wait:.0f} s"
-        uow.files.add_event(file.id, now, f"{self.name}_retry_scheduled", note)
+        uow.files.add_event(file, now, f"{self.name}_retry_scheduled", note)
 
     def requeued(self, uow: UnitOfWork, file: File, reason: str) -> None:
         now = self._set(file, "pending")
-        uow.files.add_event(file.id, now, f"{self.name}_requeued", reason)
+        uow.files.add_event(file, now, f"{self.name}_requeued", reason)
 
     def failed(self, uow: UnitOfWork, file: File, job: Job, failure: Failure) -> None:
         now = self._set(file, "failed")
         self._error(file, failure.message, failure.error_type.value)
         note = f"{failure.error_type.value}: {failure.message} (after {job.attempts} attempts)"
-        uow.files.add_event(file.id, now, f"{self.name}_failed", note)
+        uow.files.add_event(file, now, f"{self.name}_failed", note)
         log.info("%s of file %s failed: %s", self.name, file.id, note)
 
     def _set(self, file: File, status: str) -> datetime:

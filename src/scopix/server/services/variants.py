@@ -113,4 +113,4 @@ async def _finish_files(uow: UnitOfWork, job: Job, event: str, detail: str) -> N
     for file in await uow.files.awaiting_variants(job.tenant_id, job.sha256):
         file.status = "completed"
         file.updated_at = now
-        uow.files.add_event(file.id, now, event, detail)
+        uow.files.add_event(file, now, event, detail)

@@ -55,6 +55,7 @@ __all__ = [
     "Fetched",
     "fetch",
     "is_html",
+    "post",
 ]
 
 FailureKind = Literal["refused", "client", "server", "network", "timeout", "too_large"]
@@ -65,6 +66,7 @@ _HTML_TYPES: Final = frozenset({"text/html", "application/xhtml+xml"})
 _UNTYPED: Final = frozenset({"", "application/octet-stream"})
 _HTML_STARTS: Final = (b"<!doctype html", b"<html", b"<head", b"<body", b"<!--")
 _MIB: Final = 1 << 20
+_ANSWER_READ: Final = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,31 @@ def fetch(
             current = _checked_url(
                 redirect_target, current, location, allow_private=rules.allow_private
             )
+
+
+def post(url: str, body: bytes, headers: Mapping[str, str], rules: FetchRules) -> int:
+    """POST `body` to `url` under the same rules as `fetch` (checked addresses, nothing from
+    the environment, one deadline) and answer the status; redirects are not followed, and
+    at most 64 KiB of the answer is read. Raises FetchFailed (webhook deliveries)."""
+    deadline = _Deadline(rules.deadline_seconds)
+    target = _checked_url(normalize_url, url, allow_private=rules.allow_private)
+    sent: dict[bytes | str, bytes | str] = {"User-Agent": rules.user_agent}
+    sent.update(headers)
+    timeouts = dict.fromkeys(("connect", "read", "write", "pool"), rules.deadline_seconds)
+    backend = _CheckedBackend(rules, deadline)
+    with (
+        httpcore.ConnectionPool(ssl_context=_ssl_context(), network_backend=backend) as pool,
+        _mapped_failures(deadline),
+        pool.stream(
+            "POST", target, headers=sent, content=body, extensions={"timeout": timeouts}
+        ) as response,
+    ):
+        read = 0
+        for chunk in response.iter_stream():
+            read += len(chunk)
+            if read >= _ANSWER_READ:
+                break
+        return int(response.status)
 
 
 def is_html(fetched: Fetched) -> bool:
