@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -239,3 +240,17 @@ async def test_the_sdk_registers_endpoints_and_streams_a_files_description(
         assert [w.id for w in await scopix.webhooks.list()] == [webhook.id]
         await scopix.webhooks.delete(webhook.id)
         assert await scopix.webhooks.list() == []
+
+
+async def test_events_and_delivery_logs_are_forgotten_after_their_time(
+    api: Api, receiver: Receiver
+) -> None:
+    webhook = await hook(api, receiver)
+    await upload(api, 1, auto_describe="false")
+    await received(receiver, 1)
+    api.services.maintenance.keep_events = timedelta(0)
+    report = await api.services.maintenance.sweep()
+    assert report.expired_events == 1
+    assert (await api.client.get(f"{BASE}/events", params={"timeout": 0})).json()["items"] == []
+    log = await api.client.get(f"{BASE}/webhooks/{webhook['id']}/deliveries")
+    assert log.json()["total_count"] == 0

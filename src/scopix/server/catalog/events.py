@@ -12,6 +12,7 @@ from sqlalchemy import (
     Table,
     Text,
     cast,
+    delete,
     func,
     insert,
     select,
@@ -82,6 +83,15 @@ class EventRepository:
             )
         found = await self.session.scalars(listed.order_by(Event.txid, Event.seq).limit(limit))
         return found.all()
+
+    async def expire(self, before: datetime) -> int:
+        """Forget events written before `before`; how many."""
+        gone = await self.session.execute(
+            delete(Event)
+            .where(Event.created_at < before)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(gone, "rowcount", 0) or 0)
 
     async def head(self, tenant_id: str) -> Position:
         """A position after every event committed so far (and, on PostgreSQL, before those of
@@ -178,6 +188,13 @@ class WebhookRepository:
 
     def log(self, delivery: WebhookDelivery) -> None:
         self.session.add(delivery)
+
+    async def expire_log(self, before: datetime) -> None:
+        await self.session.execute(
+            delete(WebhookDelivery)
+            .where(WebhookDelivery.created_at < before)
+            .execution_options(synchronize_session=False)
+        )
 
     async def deliveries(
         self, webhook_id: str, limit: int, offset: int

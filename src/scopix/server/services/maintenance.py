@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from scopix.server.catalog.uow import UnitOfWorkFactory
@@ -25,6 +25,9 @@ log = logging.getLogger("scopix.maintenance")
 
 #: Purge batches per sweep, so one sweep stays short; what is left goes at the next sweep.
 PURGE_BATCHES_PER_SWEEP: Final = 50
+#: How long `GET /events` can read back, and delivery logs are kept: a webhook disabled for
+#: longer misses what fell out.
+DEFAULT_KEEP_EVENTS: Final = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class SweepReport:
     purged_blobs: int = 0
     recrawled_links: int = 0
     reclaimed_bytes: int = 0
+    expired_events: int = 0
 
 
 class Maintenance:
@@ -56,6 +60,7 @@ class Maintenance:
         links: LinkService | None = None,
         recrawl_after: timedelta | None = None,
         storage: StorageQuota | None = None,
+        keep_events: timedelta = DEFAULT_KEEP_EVENTS,
     ) -> None:
         self.uows = uows
         self.store = store
@@ -67,6 +72,7 @@ class Maintenance:
         self.links = links
         self.recrawl_after = recrawl_after
         self.storage = storage or StorageQuota(uows, {})
+        self.keep_events = keep_events
         self._swept = asyncio.Event()
 
     async def swept_once(self) -> None:
@@ -77,7 +83,8 @@ class Maintenance:
         """Remove staging files and orphan blobs older than the grace period, idempotency keys
         past retention, and files deleted more than `purge_after` ago; queue a crawl of the
         links last crawled more than `recrawl_after` ago (None: never); give back the room of
-        storage reservations past their lease."""
+        storage reservations past their lease; forget events and webhook delivery logs older
+        than `keep_events`."""
         try:
             return await self._sweep()
         finally:
@@ -94,6 +101,7 @@ class Maintenance:
         uploads = await self.direct_uploads.sweep() if self.direct_uploads else 0
         reclaimed = await self.storage.reclaim_expired()
         purged = await self.purger.purge(self.purge_after, PURGE_BATCHES_PER_SWEEP)
+        expired = await self._expire_events()
         recrawled = 0
         if self.links is not None and self.recrawl_after is not None:
             recrawled = await self.links.recrawl_due(self.recrawl_after)
@@ -106,8 +114,24 @@ class Maintenance:
                 uploads,
             )
         return SweepReport(
-            staging, orphans, keys, uploads, purged.files, purged.blobs, recrawled, reclaimed
+            staging,
+            orphans,
+            keys,
+            uploads,
+            purged.files,
+            purged.blobs,
+            recrawled,
+            reclaimed,
+            expired,
         )
+
+    async def _expire_events(self) -> int:
+        before = datetime.now(UTC) - self.keep_events
+        async with self.uows.write() as uow:
+            expired = await uow.events.expire(before)
+            await uow.webhooks.expire_log(before)
+            await uow.commit()
+        return expired
 
     async def _is_orphan(self, prefix: str) -> bool:
         parsed = parse_blob_prefix(prefix)
