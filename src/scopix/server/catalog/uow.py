@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import TracebackType
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scopix.server.catalog.added_rows import insert_added
@@ -90,6 +91,14 @@ class UnitOfWork:
         """Make everything done in this unit durable, with the events it recorded."""
         await self.events.write()
         await self.session.commit()
+
+    async def commit_unique(self, conflict: Exception) -> None:
+        """Commit, where a unique key was checked first: one that another transaction took
+        since the check (an IntegrityError) raises `conflict` instead."""
+        try:
+            await self.commit()
+        except IntegrityError as exc:
+            raise conflict from exc
 
 
 class UnitOfWorkFactory:

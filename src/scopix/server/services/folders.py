@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from scopix.server.catalog.folders import files_in_folders
 from scopix.server.catalog.models import Folder
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
@@ -114,7 +112,7 @@ class FolderService:
             )
             await _refuse_taken(uow, tenant_id, folder.siblings, name)
             uow.folders.add(folder)
-            await _committed(uow, name)
+            await uow.commit_unique(_taken(name))
         return FolderView(folder, 0, 0)
 
     async def page(
@@ -152,7 +150,7 @@ class FolderService:
                 await _refuse_taken(uow, tenant_id, folder.siblings, name)
             folder.name, folder.name_key = name, name_key(name)
             folder.updated_at = datetime.now(UTC)
-            await _committed(uow, name)
+            await uow.commit_unique(_taken(name))
             return (await _views(uow, tenant_id, [folder]))[0]
 
     async def move(self, tenant_id: str, folder_id: str, parent_id: str | None) -> FolderView:
@@ -182,7 +180,7 @@ class FolderService:
             folder.parent_id, folder.siblings = parent_id, siblings
             folder.path, folder.depth = new_path, depth
             folder.updated_at = datetime.now(UTC)
-            await _committed(uow, folder.name)
+            await uow.commit_unique(_taken(folder.name))
             return (await _views(uow, tenant_id, [folder]))[0]
 
     async def delete(
@@ -270,14 +268,6 @@ async def _breadcrumbs(uow: UnitOfWork, folder: Folder) -> list[Breadcrumb]:
 async def _refuse_taken(uow: UnitOfWork, tenant_id: str, siblings: str, name: str) -> None:
     if await uow.folders.sibling_named(tenant_id, siblings, name_key(name)) is not None:
         raise _taken(name)
-
-
-async def _committed(uow: UnitOfWork, name: str) -> None:
-    """Commit; a sibling of the same name committed since the check is a conflict too."""
-    try:
-        await uow.commit()
-    except IntegrityError as exc:
-        raise _taken(name) from exc
 
 
 def _taken(name: str) -> Conflict:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from scopix.server.catalog.folders import files_in_project
 from scopix.server.catalog.models import Project
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
@@ -55,7 +53,7 @@ class ProjectService:
         async with self.uows.write() as uow:
             await _refuse_taken(uow, tenant_id, name)
             uow.projects.add(project)
-            await _committed(uow, name)
+            await uow.commit_unique(_taken(name))
         return _view(project)
 
     async def page(self, tenant_id: str, limit: int, offset: int) -> ProjectPage:
@@ -77,7 +75,7 @@ class ProjectService:
                 await _refuse_taken(uow, tenant_id, name)
             project.name, project.name_key = name, name_key(name)
             project.updated_at = datetime.now(UTC)
-            await _committed(uow, name)
+            await uow.commit_unique(_taken(name))
             return _view(project)
 
     async def delete(
@@ -120,14 +118,6 @@ async def _project(
 async def _refuse_taken(uow: UnitOfWork, tenant_id: str, name: str) -> None:
     if await uow.projects.named(tenant_id, name_key(name)) is not None:
         raise _taken(name)
-
-
-async def _committed(uow: UnitOfWork, name: str) -> None:
-    """Commit; a project of the same name committed since the check above is a conflict too."""
-    try:
-        await uow.commit()
-    except IntegrityError as exc:
-        raise _taken(name) from exc
 
 
 def _taken(name: str) -> Conflict:
