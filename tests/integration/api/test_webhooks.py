@@ -17,6 +17,7 @@ from standardwebhooks.webhooks import Webhook as Verifier
 
 from apiclient import Api, running_api
 from imagefactory import jpeg_bytes
+from linkserver import LinkSite
 from scopix import Scopix
 from scopix.server.domain.events import EVENT_TYPES
 from scopix.server.settings import Settings
@@ -254,3 +255,33 @@ async def test_events_and_delivery_logs_are_forgotten_after_their_time(
     assert (await api.client.get(f"{BASE}/events", params={"timeout": 0})).json()["items"] == []
     log = await api.client.get(f"{BASE}/webhooks/{webhook['id']}/deliveries")
     assert log.json()["total_count"] == 0
+
+
+async def test_documents_links_and_batches_have_their_events(api: Api) -> None:
+    notes = await api.client.post(
+        f"{BASE}/files/upload",
+        files={"file": ("notes.txt", b"Otters are back in the Elbe.\n")},
+        data={"auto_describe": "false"},
+    )
+    assert notes.status_code == 201, notes.text
+    batch = await api.client.post(
+        f"{BASE}/files/upload/batch",
+        files=[("files", ("a.jpg", jpeg_bytes(40, 30, seed=1)))],
+        data={"auto_describe": "false"},
+    )
+    assert batch.status_code == 201, batch.text
+    with LinkSite() as site:
+        link = await api.client.post(
+            f"{BASE}/files/links", json={"url": site.url("/article"), "auto_describe": False}
+        )
+        assert link.status_code == 201, link.text
+        await api.drain()
+    events = (await api.client.get(f"{BASE}/events", params={"timeout": 0})).json()["items"]
+    happened = {(e["type"], e["data"].get("file_id")) for e in events}
+    assert ("document.extracted", notes.json()["image_id"]) in happened
+    assert ("link.crawled", link.json()["image_id"]) in happened
+    finished = [e["data"] for e in events if e["type"] == "batch.completed"]
+    assert finished == [
+        {"session_id": batch.json()["session_id"], "total_files": 1, "succeeded": 1, "failed": 0}
+    ]
+    assert [e["type"] for e in events].count("file.uploaded") == 3
