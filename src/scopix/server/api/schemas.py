@@ -447,7 +447,10 @@ class WebhookIn(BaseModel):
 
     url: Url = Field(description="http or https, on an address the server may reach")
     events: list[str] = Field(
-        min_length=1, max_length=len(EVENT_TYPES), description="event types to deliver"
+        min_length=1,
+        max_length=len(EVENT_TYPES),
+        description="event types to deliver",
+        json_schema_extra={"items": {"type": "string", "enum": list(EVENT_TYPES)}},
     )
 
 

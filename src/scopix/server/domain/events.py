@@ -64,8 +64,9 @@ class Position:
 
 
 START: Final = Position(0, 0)
-_CURSOR: Final = re.compile(r"([0-9]{1,19})-([0-9]{1,19})")
-_BIGGEST: Final = 2**63 - 1  # a BIGINT's
+CURSOR_PATTERN: Final = r"^[0-9]{1,19}-[0-9]{1,19}$"
+_CURSOR: Final = re.compile(CURSOR_PATTERN)
+_BIGGEST: Final = 2**63 - 1  # a BIGINT's: no position lies past it
 
 
 def parse_cursor(raw: str | None) -> Position:
@@ -73,9 +74,10 @@ def parse_cursor(raw: str | None) -> Position:
     if raw is None or raw == "":
         return START
     found = _CURSOR.fullmatch(raw)
-    if found is None or max(int(found[1]), int(found[2])) > _BIGGEST:
+    if found is None:
         raise ValidationFailed("after is not a cursor this server gave", field="after")
-    return Position(int(found[1]), int(found[2]))
+    txid, seq = (int(part) for part in raw.split("-"))
+    return Position(min(txid, _BIGGEST), min(seq, _BIGGEST))
 
 
 def event_types(wanted: Sequence[str]) -> list[str]:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Final, Literal
 
 from scopix.server.domain.errors import ValidationFailed
-from scopix.server.domain.fields import MAX_TAGS, validate_optional_id
+from scopix.server.domain.fields import MAX_TAGS
 
 SortField = Literal["content_created_at", "created_at", "title", "size_bytes"]
 SORT_FIELDS: Final = ("content_created_at", "created_at", "title", "size_bytes")
@@ -197,7 +197,8 @@ def file_query(
         sort_by=sort_by,  # type: ignore[arg-type]  # checked against SORT_FIELDS above
         descending=sort_order == "desc",
         search=text,
-        folder_id=validate_optional_id(folder_id, field="folder_id"),
+        # Any other string names no folder or project of the tenant's: 404, not a refusal.
+        folder_id=folder_id or None,
         include_subfolders=include_subfolders,
-        project_id=validate_optional_id(project_id, field="project_id"),
+        project_id=project_id or None,
     )

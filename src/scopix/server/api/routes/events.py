@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from scopix.server.api.deps import Reader, ServicesDep, Writer
@@ -24,7 +24,7 @@ from scopix.server.api.schemas import (
 )
 from scopix.server.catalog.events import event_payload
 from scopix.server.catalog.models import Webhook, WebhookDelivery
-from scopix.server.domain.events import parse_cursor
+from scopix.server.domain.events import CURSOR_PATTERN, parse_cursor
 from scopix.server.domain.listing import MAX_OFFSET
 from scopix.server.services.events import EventService
 from scopix.server.services.webhooks import MAX_DELIVERY_PAGE
@@ -43,11 +43,15 @@ _STREAM = "text/event-stream"
     responses={200: {"content": {_STREAM: {"schema": {"type": "string"}}}}},
 )
 async def events(
+    request: Request,
     principal: Reader,
     services: ServicesDep,
     after: Annotated[
         str | None,
-        Query(max_length=40, description="a `next_cursor` (or an SSE `id:`); none: the start"),
+        Query(
+            pattern=CURSOR_PATTERN,
+            description="a `next_cursor` (or an SSE `id:`); none: the oldest event kept",
+        ),
     ] = None,
     wait_seconds: Annotated[
         float,
@@ -56,13 +60,13 @@ async def events(
         ),
     ] = 25,
     accept: Annotated[str | None, Header()] = None,
-    last_event_id: Annotated[str | None, Header(max_length=40)] = None,
 ) -> Any:
     """The tenant's events after `after`, oldest first: answered as soon as there is one, or
     with none at `timeout`. With `Accept: text/event-stream`, a stream of them that does not
     end (each event's `id:` is its cursor; a reconnection's `Last-Event-ID` resumes)."""
     if accept is not None and _STREAM in accept:
-        start = parse_cursor(after or last_event_id)
+        # A reconnecting EventSource sends the last `id:` it saw; ours are cursors.
+        start = parse_cursor(after or request.headers.get("last-event-id"))
         stream = _sse(services.events, principal.tenant_id, start)
         return StreamingResponse(stream, media_type=_STREAM, headers=_NO_BUFFERING)
     page = await services.events.wait(principal.tenant_id, parse_cursor(after), wait_seconds)
