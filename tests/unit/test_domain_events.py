@@ -74,6 +74,8 @@ def test_the_history_lines_that_are_events() -> None:
     assert event_of_history("text_extraction_completed") == "document.extracted"
     assert event_of_history("video_analysis_completed") == "video.analyzed"
     assert event_of_history("crawl_completed") == "link.crawled"
+    assert event_of_history("variants_ready") == "file.variants_ready"
+    assert event_of_history("crawl_failed") == "link.crawl_failed"
     assert event_of_history("description_claimed") is None
     assert event_of_history("moved") is None
     mapped = {event_of_history(line) for line in ("uploaded", "deleted", "restored")}

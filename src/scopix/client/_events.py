@@ -52,8 +52,9 @@ class AsyncEvents:
         self._transport = transport
 
     async def list(self, *, after: str | None = None, wait: float = 0) -> EventPage:
-        """The events after the cursor ``after`` (None: the oldest kept), oldest first,
-        waiting up to ``wait`` seconds (at most 30) for one to happen."""
+        """The events after the cursor ``after`` (None: the oldest kept; ``"now"``: those
+        that happen from now on), oldest first, waiting up to ``wait`` seconds (at most 30)
+        for one to happen."""
         answer = await self._transport.json(
             "GET", "events", params={"after": after, "timeout": wait}
         )
@@ -61,9 +62,8 @@ class AsyncEvents:
 
     def stream(self, *, after: str | None = None, wait: float = _WAIT) -> EventStream:
         """Every event after ``after`` as it happens, by long-polling: an ``EventStream``
-        (``async for``), whose ``cursor`` resumes it later. With no cursor it starts at the
-        oldest event kept; ``after=(await client.events.list()).next_cursor`` would not
-        start "now", so pass the cursor of a page read before the work you wait for."""
+        (``async for``), whose ``cursor`` resumes it later. ``after="now"`` starts with what
+        happens after its first read; None, with the oldest event kept (30 days)."""
         return EventStream(self, after, wait)
 
 

@@ -8,6 +8,8 @@ connection open without end.
   counted from its last bytes or the application's last ask for more, whichever is later (a
   client waiting for `100 Continue`, or blocked while the application does not read, is not
   idle); a stalled body is cut and the request's handler receives `http.disconnect`.
+- A graceful shutdown cuts the event streams (`GET /api/v2/events` as server-sent events),
+  which never end by themselves, instead of waiting for them; their clients resume.
 
 Cutting means closing the transport: uvicorn's `connection_lost` then ends the request cycle.
 """
@@ -24,6 +26,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 # Well above what browsers and SDKs send (cookies included), far below what harms memory.
 MAX_HEADER_BYTES = 64 * 1024
+#: `GET` of it with `Accept: text/event-stream` streams until the client leaves
+EVENT_STREAM_PATH = "/api/v2/events"
 
 _HEADERS_TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
@@ -59,6 +63,21 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self.flow = _AskingFlowControl(transport, self._restart_body_clock)
         self._arm_header_timer()
+
+    def shutdown(self) -> None:
+        """A graceful shutdown waits for responses to end, and an event stream never does: it
+        is cut now (its client resumes from its last `id:`); the rest end as they would."""
+        if self.cycle is not None and not self.cycle.response_complete and self._streams_events():
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()  # the app hears a disconnect and stops streaming
+            self.transport.close()
+            return
+        super().shutdown()
+
+    def _streams_events(self) -> bool:
+        scope = self.scope
+        accept = dict(scope["headers"]).get(b"accept", b"")
+        return scope["path"] == EVENT_STREAM_PATH and b"text/event-stream" in accept
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_timer()

@@ -79,9 +79,10 @@ async def test_a_files_life_reaches_the_endpoint_signed_and_in_order(
     assert (await api.client.delete(f"{BASE}/files/{file_id}")).status_code == 204
     assert (await api.client.post(f"{BASE}/files/{file_id}/restore")).status_code == 200
 
-    payloads = await received(receiver, 4)
+    payloads = await received(receiver, 5)
     assert [p["type"] for p in payloads] == [
         "file.uploaded",
+        "file.variants_ready",
         "file.described",
         "file.deleted",
         "file.restored",
@@ -97,9 +98,9 @@ async def test_a_files_life_reaches_the_endpoint_signed_and_in_order(
 
     streamed = (await api.client.get(f"{BASE}/events", params={"timeout": 0})).json()
     assert [e["id"] for e in streamed["items"]] == [p["id"] for p in payloads]
-    assert streamed["items"][1]["data"]["description_status"] == "completed"
+    assert streamed["items"][2]["data"]["description_status"] == "completed"
     log = (await api.client.get(f"{BASE}/webhooks/{webhook['id']}/deliveries")).json()
-    assert log["total_count"] == 4 and all(d["succeeded"] for d in log["items"])
+    assert log["total_count"] == 5 and all(d["succeeded"] for d in log["items"])
     listed = (await api.client.get(f"{BASE}/webhooks")).json()["items"]
     assert [w["id"] for w in listed] == [webhook["id"]] and "secret" not in listed[0]
 
@@ -188,6 +189,13 @@ async def test_events_long_poll_from_a_cursor(api: Api) -> None:
         await api.client.get(f"{BASE}/events", params={"after": page["next_cursor"], "timeout": 0})
     ).json()
     assert after["items"] == [] and after["next_cursor"] == page["next_cursor"]
+    now = (await api.client.get(f"{BASE}/events", params={"after": "now", "timeout": 0})).json()
+    assert now["items"] == []
+    later = await upload(api, 2, auto_describe="false")
+    from_now = (
+        await api.client.get(f"{BASE}/events", params={"after": now["next_cursor"], "timeout": 5})
+    ).json()
+    assert [e["data"]["file_id"] for e in from_now["items"]] == [later]
     bad = await api.client.get(f"{BASE}/events", params={"after": "yesterday"})
     assert bad.status_code == 422
     assert [e["field"] for e in bad.json()["error"]["details"]["errors"]] == ["after"]
@@ -218,8 +226,7 @@ async def test_the_sdk_registers_endpoints_and_streams_a_files_description(
     async with Scopix(api_key=api.key, retry_delay=0, http_client=http) as scopix:
         webhook = await scopix.webhooks.create(receiver.url, ["file.described"])
         assert webhook.secret is not None and webhook.events == ["file.described"]
-        start = (await scopix.events.list()).next_cursor
-        stream = scopix.events.stream(after=start, wait=5)
+        stream = scopix.events.stream(after="now", wait=5)
         uploaded = await upload(api, 5)  # (the SDK's uploads are tested on real sockets)
 
         async def described() -> str:  # an event of another tenant's would never come

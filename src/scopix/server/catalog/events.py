@@ -94,10 +94,12 @@ class EventRepository:
         return int(getattr(gone, "rowcount", 0) or 0)
 
     async def head(self, tenant_id: str) -> Position:
-        """A position after every event committed so far (and, on PostgreSQL, before those of
-        transactions that started after this one)."""
+        """A position before every event not committed yet and after those committed so far;
+        on PostgreSQL, events of transactions still running when this one began may come
+        after it although committed since: read again, never missed."""
         if self._on_postgres():
-            txid = await self.session.scalar(select(self._txid()))
+            oldest_running = func.pg_snapshot_xmin(func.pg_current_snapshot())
+            txid = await self.session.scalar(select(_pg_xid(oldest_running)))
             return Position(int(txid or 0), 0)
         last = await self.session.scalar(
             select(func.max(Event.seq)).where(Event.tenant_id == tenant_id)

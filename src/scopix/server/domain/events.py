@@ -19,6 +19,12 @@ DOCUMENT_EXTRACTED: Final = "document.extracted"
 VIDEO_ANALYZED: Final = "video.analyzed"
 LINK_CRAWLED: Final = "link.crawled"
 BATCH_COMPLETED: Final = "batch.completed"
+# Beyond the Scopix service's list: every other state change a file's status shows.
+FILE_VARIANTS_READY: Final = "file.variants_ready"
+FILE_VARIANTS_FAILED: Final = "file.variants_failed"
+DOCUMENT_EXTRACTION_FAILED: Final = "document.extraction_failed"
+VIDEO_ANALYSIS_FAILED: Final = "video.analysis_failed"
+LINK_CRAWL_FAILED: Final = "link.crawl_failed"
 #: what `POST /webhooks/{id}/test` sends; never written to the stream
 WEBHOOK_TEST: Final = "webhook.test"
 
@@ -32,6 +38,11 @@ EVENT_TYPES: Final = (
     VIDEO_ANALYZED,
     LINK_CRAWLED,
     BATCH_COMPLETED,
+    FILE_VARIANTS_READY,
+    FILE_VARIANTS_FAILED,
+    DOCUMENT_EXTRACTION_FAILED,
+    VIDEO_ANALYSIS_FAILED,
+    LINK_CRAWL_FAILED,
 )
 
 #: A file's history lines (FileEvent.event) that are events of the API, and which.
@@ -44,6 +55,11 @@ _FROM_HISTORY: Final = {
     "text_extraction_completed": DOCUMENT_EXTRACTED,
     "video_analysis_completed": VIDEO_ANALYZED,
     "crawl_completed": LINK_CRAWLED,
+    "variants_ready": FILE_VARIANTS_READY,
+    "variants_failed": FILE_VARIANTS_FAILED,
+    "text_extraction_failed": DOCUMENT_EXTRACTION_FAILED,
+    "video_analysis_failed": VIDEO_ANALYSIS_FAILED,
+    "crawl_failed": LINK_CRAWL_FAILED,
 }
 
 
@@ -64,8 +80,10 @@ class Position:
 
 
 START: Final = Position(0, 0)
-CURSOR_PATTERN: Final = r"^[0-9]{1,19}-[0-9]{1,19}$"
-_CURSOR: Final = re.compile(CURSOR_PATTERN)
+_CURSOR: Final = re.compile(r"^[0-9]{1,19}-[0-9]{1,19}$")
+#: what `after` may be: a cursor, or `now` (where the stream stands when it is read)
+NOW: Final = "now"
+AFTER_PATTERN: Final = r"^([0-9]{1,19}-[0-9]{1,19}|now)$"
 _BIGGEST: Final = 2**63 - 1  # a BIGINT's: no position lies past it
 
 

@@ -33,6 +33,11 @@ class EventService:
         self.uows = uows
         self.poll_s = poll_s
 
+    async def head(self, tenant_id: str) -> Position:
+        """Where the stream stands now: events written from here on come after it."""
+        async with self.uows.read() as uow:
+            return await uow.events.head(tenant_id)
+
     async def wait(self, tenant_id: str, after: Position, timeout_s: float) -> EventPage:
         """The events after `after`, answered as soon as there is one or after `timeout_s`."""
         deadline = anyio.current_time() + timeout_s

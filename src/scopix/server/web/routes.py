@@ -174,7 +174,7 @@ async def cards(
     services: ServicesDep,
     ids: Annotated[str, Query(max_length=MAX_IDS * 40)],
 ) -> HTMLResponse:
-    """The cards of these files as they stand now, for the page to follow their progress."""
+    """The cards of these files as they stand now: the page asks when events touch them."""
     query = file_query(ids=[ids], limit=100)
     page = await services.files.page(principal.tenant_id, query)
     return _cards(request, principal, services, page.items, FRAGMENT_HEADERS)

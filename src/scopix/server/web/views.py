@@ -88,7 +88,7 @@ def is_moving(
 ) -> bool:
     """Whether a card will change by itself: its variants are being made, it is being
     described, or its kind's own pipeline (`pipeline_status`: a document's text, a video's
-    scenes) is running. The page keeps polling such cards."""
+    scenes) is running. The page fetches such a card again when an event about it comes."""
     return (
         upload_status == "processing"
         or description_status in MOVING_STATES

@@ -24,7 +24,7 @@ from scopix.server.api.schemas import (
 )
 from scopix.server.catalog.events import event_payload
 from scopix.server.catalog.models import Webhook, WebhookDelivery
-from scopix.server.domain.events import CURSOR_PATTERN, parse_cursor
+from scopix.server.domain.events import AFTER_PATTERN, NOW, Position, parse_cursor
 from scopix.server.domain.listing import MAX_OFFSET
 from scopix.server.services.events import EventService
 from scopix.server.services.webhooks import MAX_DELIVERY_PAGE
@@ -49,8 +49,8 @@ async def events(
     after: Annotated[
         str | None,
         Query(
-            pattern=CURSOR_PATTERN,
-            description="a `next_cursor` (or an SSE `id:`); none: the oldest event kept",
+            pattern=AFTER_PATTERN,
+            description="a `next_cursor` (or an SSE `id:`), or `now`; none: the oldest event kept",
         ),
     ] = None,
     wait_seconds: Annotated[
@@ -62,18 +62,27 @@ async def events(
     accept: Annotated[str | None, Header()] = None,
 ) -> Any:
     """The tenant's events after `after`, oldest first: answered as soon as there is one, or
-    with none at `timeout`. With `Accept: text/event-stream`, a stream of them that does not
-    end (each event's `id:` is its cursor; a reconnection's `Last-Event-ID` resumes)."""
+    with none at `timeout` (`after=now`: those that happen from now on). With `Accept:
+    text/event-stream`, a stream of them that does not end (each event's `id:` is its
+    cursor; a reconnection's `Last-Event-ID` resumes)."""
+    tenant_id = principal.tenant_id
     if accept is not None and _STREAM in accept:
         # A reconnecting EventSource sends the last `id:` it saw; ours are cursors.
-        start = parse_cursor(after or request.headers.get("last-event-id"))
-        stream = _sse(services.events, principal.tenant_id, start)
+        start = await _start(
+            services.events, tenant_id, after or request.headers.get("last-event-id")
+        )
+        stream = _sse(services.events, tenant_id, start)
         return StreamingResponse(stream, media_type=_STREAM, headers=_NO_BUFFERING)
-    page = await services.events.wait(principal.tenant_id, parse_cursor(after), wait_seconds)
+    start = await _start(services.events, tenant_id, after)
+    page = await services.events.wait(tenant_id, start, wait_seconds)
     return EventPageOut.model_validate({"items": page.items, "next_cursor": page.next_cursor})
 
 
 _NO_BUFFERING = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
+async def _start(events: EventService, tenant_id: str, after: str | None) -> Position:
+    return await events.head(tenant_id) if after == NOW else parse_cursor(after)
 
 
 async def _sse(events: EventService, tenant_id: str, start: Any) -> AsyncIterator[bytes]:

@@ -1,12 +1,16 @@
 // The Scopix page: sign in, upload, browse, sort into folders, search and inspect. No framework,
 // no build step.
 // The server renders every piece of HTML; this script fetches it with the key, wires the
-// controls and follows files that are still being processed.
+// controls and follows the server's events to refresh what each one touches.
 "use strict";
 
 const KEY_STORAGE = "scopix.apiKey";
-const POLL_MS = 1500;
-const POLL_MAX_MS = 15000; // a quiet wait slows the polling: it counts against the rate limit
+const CURSOR_STORAGE = "scopix.eventsCursor"; // where the page follows on from after a reload
+const EVENTS_RETRY_MS = 1000; // the first wait before following again (the server's `retry:`)
+const EVENTS_RETRY_MAX_MS = 30000; // each failure doubles the wait, up to this
+const EVENTS_BATCH_MS = 300; // the events of a burst are one refresh
+const EVENTS_HIDDEN_MS = 5 * 60 * 1000; // a page hidden this long stops following
+const CARDS_AT_ONCE = 100; // the most cards one `/ui/cards` answers
 const UPLOADS_AT_ONCE = 3;
 const UPLOAD_ATTEMPTS = 4;
 const FILE_DRAG = "application/x-scopix-file"; // a card dragged onto a folder carries its id
@@ -108,12 +112,15 @@ async function signIn(event) {
   input.value = "";
   showApp(true);
   refreshFolders();
+  startEvents();
 }
 
 function signOut(message = "") {
   apiKey = null;
   sessionStorage.removeItem(KEY_STORAGE);
-  watched.clear();
+  stopEvents();
+  keepCursor(null);
+  forgetTouched();
   $("#gallery").replaceChildren();
   $("#folder-tree").replaceChildren();
   $("#crumbs").replaceChildren();
@@ -148,9 +155,10 @@ function isFiltered() {
   return params.size > 0;
 }
 
-// Whether a card the gallery does not show yet belongs in it (a new upload, a saved link).
-function belongsHere(card) {
-  return !isFiltered() && (openFolder === null || card.dataset.folder === openFolder);
+// Whether a file the gallery does not show yet belongs in it (a new upload, a saved link):
+// `folderId` is where it is ("" or null at the top level).
+function belongsHere(folderId) {
+  return !isFiltered() && (openFolder === null || folderId === openFolder);
 }
 
 async function loadGallery({ append = false } = {}) {
@@ -172,7 +180,6 @@ async function loadGallery({ append = false } = {}) {
     total = Number(headers.get("X-Total-Count"));
     summarize(total);
     $("#gallery-error").textContent = "";
-    followMovingCards($("#gallery"));
   } catch (error) {
     if (mine === generation) $("#gallery-error").textContent = `${error}`;
     throw error;
@@ -213,60 +220,226 @@ function loadMoreWhenSeen() {
   $("#load-more").addEventListener("click", () => loadGallery({ append: true }).catch(() => {}));
 }
 
-// --- following files until their processing is final ----------------------------------------
+// --- following the server's events ----------------------------------------------------------
 
-const watched = new Set();
-let polling = false;
-let pollDelay = POLL_MS;
+// One stream per open page: `GET /api/v2/events` as server-sent events, read through fetch so
+// that the key travels in its header (EventSource sends none, and no URL ever holds the key).
+// Each event refreshes only what it touches, a burst of them at once. A stream that fails or
+// ends is opened again from the last event seen, after a wait that doubles with each failure.
+const feed = {
+  run: 0,
+  abort: null,
+  cursor: sessionStorage.getItem(CURSOR_STORAGE),
+  retryMs: EVENTS_RETRY_MS,
+  hiddenTimer: null,
+};
+// What the events since the last refresh touched: cards shown, new cards, files gone, the
+// open detail view, the folder counts.
+const touched = {};
+forgetTouched();
 
-function followMovingCards(root) {
-  for (const card of $$(".card[data-moving='yes']", root)) watched.add(card.dataset.id);
-  follow();
+function forgetTouched() {
+  clearTimeout(touched.timer);
+  const nothing = { shown: new Set(), added: new Set(), gone: new Set(), detail: null };
+  Object.assign(touched, { ...nothing, folders: false, timer: null });
 }
 
-function follow(id) {
-  if (id) watched.add(id);
-  pollDelay = POLL_MS;
-  if (watched.size && !polling) poll();
+function startEvents() {
+  if (feed.abort || !apiKey) return; // following already, or signed out
+  const run = ++feed.run;
+  const abort = new AbortController();
+  feed.abort = abort;
+  followEvents(run, abort.signal).finally(() => {
+    if (feed.abort === abort) feed.abort = null;
+  });
 }
 
-async function poll() {
-  polling = true;
-  try {
-    while (watched.size && apiKey) {
-      await sleep(pollDelay);
-      const changed = await refreshCards(Array.from(watched).slice(0, 100)).catch(() => false);
-      pollDelay = changed ? POLL_MS : Math.min(pollDelay * 1.5, POLL_MAX_MS);
+function stopEvents() {
+  feed.run += 1;
+  feed.abort?.abort();
+  feed.abort = null;
+}
+
+async function followEvents(run, signal) {
+  let wait = feed.retryMs;
+  while (run === feed.run) {
+    try {
+      if (feed.cursor === null) await catchUp(run);
+      if (run !== feed.run) return;
+      const response = await fetch(`/api/v2/events?after=${encodeURIComponent(feed.cursor)}`, {
+        headers: { Authorization: `Bearer ${apiKey}`, Accept: "text/event-stream" },
+        cache: "no-store",
+        signal,
+      });
+      if (response.status === 401) signOut("The server refused this key: sign in again.");
+      if (response.status === 422) keepCursor(null); // not a cursor of this server's: from now
+      if (response.ok) {
+        wait = feed.retryMs;
+        await readEvents(response.body, (event) => onStreamEvent(run, event), (ms) => {
+          feed.retryMs = ms;
+        });
+      } else {
+        const retryAfter = Number(response.headers.get("Retry-After")) || 0;
+        wait = Math.max(wait, retryAfter * 1000); // the rate limit says how long
+      }
+    } catch {
+      // The network failed, or the stream was stopped: the run tells which.
     }
-  } finally {
-    polling = false;
+    if (run !== feed.run) return;
+    await sleep(wait * (0.75 + Math.random() / 2)); // pages reconnecting together spread out
+    wait = Math.min(wait * 2, EVENTS_RETRY_MAX_MS);
   }
 }
 
-async function refreshCards(ids) {
+function keepCursor(cursor) {
+  feed.cursor = cursor;
+  if (cursor === null) sessionStorage.removeItem(CURSOR_STORAGE);
+  else sessionStorage.setItem(CURSOR_STORAGE, cursor);
+}
+
+// Where the stream stands now, for a page signed in afresh: the gallery, drawn already, is
+// newer than what came before. A card that was still moving may have settled between the
+// gallery's answer and this one: it is fetched again.
+async function catchUp(run) {
+  const { body } = await call("/api/v2/events?after=now&timeout=0");
+  if (run !== feed.run) return;
+  const cursor = body.next_cursor;
+  keepCursor(cursor);
+  for (const card of $$("#gallery .card[data-moving='yes']")) touched.shown.add(card.dataset.id);
+  if (openFileId !== null && $("#detail-body .detail[data-moving='yes']")) {
+    touched.detail = openFileId;
+  }
+  refreshSoon();
+}
+
+// Reads a `text/event-stream` body as the HTML standard says ("event stream interpretation"):
+// `onEvent({ type, data, id })` for each event, `onRetry(ms)` for a reconnection time. Ends
+// with the stream.
+async function readEvents(body, onEvent, onRetry = () => {}) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let partial = ""; // a line not ended yet; a lone "\r" at the end may be half of "\r\n"
+  let event = { type: "", data: [], id: null };
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    const lines = (partial + value).split(/\r\n|\r(?!$)|\n/);
+    partial = lines.pop();
+    for (const line of lines) {
+      if (line === "") {
+        if (event.data.length) {
+          onEvent({ type: event.type || "message", data: event.data.join("\n"), id: event.id });
+        }
+        event = { type: "", data: [], id: null };
+        continue;
+      }
+      const colon = line.indexOf(":");
+      if (colon === 0) continue; // a comment: the server's keep-alive
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const text = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+      if (field === "data") event.data.push(text);
+      else if (field === "event") event.type = text;
+      else if (field === "id" && !text.includes("\0")) event.id = text;
+      else if (field === "retry" && /^\d+$/.test(text)) onRetry(Number(text));
+    }
+  }
+}
+
+function onStreamEvent(run, { type, data, id }) {
+  if (run !== feed.run) return;
+  if (id) keepCursor(id);
+  let payload;
+  try {
+    payload = JSON.parse(data);
+  } catch {
+    return; // not one of ours: nothing to refresh
+  }
+  touch(type, payload.data ?? {});
+}
+
+// What an event touches: its file's card wherever the page shows it (the gallery, the upload
+// list, the detail view), a new card where the gallery lists it, the folder counts.
+function touch(type, { file_id: id, folder_id: folderId = null }) {
+  if (!id) return; // a batch's end: its files had events of their own
+  if (type === "file.deleted") {
+    touched.gone.add(id);
+    touched.folders = true;
+  } else if (type === "file.uploaded" || type === "file.restored") {
+    touched.folders = true;
+    if (!cardOf(id) && belongsHere(folderId)) touched.added.add(id);
+  } else {
+    if (cardOf(id) || uploadRowOf(id)) touched.shown.add(id);
+    if (openFileId === id) touched.detail = id;
+  }
+  refreshSoon();
+}
+
+function refreshSoon() {
+  const { shown, added, gone, detail, folders } = touched;
+  if (shown.size || added.size || gone.size || detail !== null || folders) {
+    touched.timer ??= setTimeout(refreshTouched, EVENTS_BATCH_MS);
+  }
+}
+
+async function refreshTouched() {
+  const { shown, added, gone, detail, folders } = touched;
+  forgetTouched(); // new sets: these stay as they are
+  if (!apiKey) return;
+  for (const id of gone) forget(id);
+  const without = (ids) => Array.from(ids).filter((id) => !gone.has(id));
+  await refreshCardsAll(without(shown));
+  await refreshCardsAll(without(added), { add: true });
+  if (detail !== null && detail === openFileId && !gone.has(detail)) {
+    openDetail(detail, { again: true }).catch(() => {});
+  }
+  if (folders) refreshFolders();
+}
+
+async function refreshCardsAll(ids, options) {
+  for (let at = 0; at < ids.length; at += CARDS_AT_ONCE) {
+    await refreshCards(ids.slice(at, at + CARDS_AT_ONCE), options).catch(() => {});
+  }
+}
+
+// A file deleted (here or elsewhere) leaves the gallery and the detail view.
+function forget(id) {
+  const card = cardOf(id);
+  if (card) {
+    card.remove();
+    summarize((total -= 1));
+  }
+  if (openFileId === id) $("#detail").close();
+}
+
+// The page stops following when hidden for long, and follows on from there when shown again.
+function onVisibilityChange() {
+  clearTimeout(feed.hiddenTimer);
+  if (document.hidden) feed.hiddenTimer = setTimeout(stopEvents, EVENTS_HIDDEN_MS);
+  else startEvents();
+}
+
+const cardOf = (id) => $(`#gallery .card[data-id="${CSS.escape(id)}"]`);
+const uploadRowOf = (id) => $(`#upload-list .upload[data-id="${CSS.escape(id)}"]`);
+
+// A card drawn again at any moment keeps a keyboard user's place: its link or its button.
+function replaceCard(shown, card) {
+  const focused = [".open", ".move"].find((part) => $(part, shown) === document.activeElement);
+  shown.replaceWith(card);
+  if (focused) $(focused, card)?.focus();
+}
+
+// The cards of these files as they stand now, in place; with `add`, one not shown yet joins the
+// gallery where it belongs (a new file). An upload's row follows its card's status.
+async function refreshCards(ids, { add = false } = {}) {
   const { body } = await call(`/ui/cards?ids=${ids.join(",")}`, { html: true });
-  const fresh = $$(".card", fragment(body));
-  const returned = new Set(fresh.map((card) => card.dataset.id));
-  for (const id of ids) if (!returned.has(id)) watched.delete(id); // deleted meanwhile
-  let changed = false;
-  for (const card of fresh) {
-    const id = card.dataset.id;
-    const shown = $(`#gallery .card[data-id="${id}"]`);
-    changed ||=
-      !shown ||
-      shown.dataset.status !== card.dataset.status ||
-      shown.dataset.extraction !== card.dataset.extraction;
-    if (shown) shown.replaceWith(card);
-    else if (belongsHere(card)) {
+  for (const card of $$(".card", fragment(body))) {
+    const shown = cardOf(card.dataset.id);
+    if (shown) replaceCard(shown, card);
+    else if (add && belongsHere(card.dataset.folder)) {
       $("#gallery").prepend(card);
       summarize((total += 1));
     }
-    updateUploadRow(id, card.dataset.status);
-    if (card.dataset.moving === "no" && watched.delete(id) && openFileId === id) {
-      openDetail(id).catch(() => {}); // it has just settled: show the outcome
-    }
+    updateUploadRow(card.dataset.id, card.dataset.status);
   }
-  return changed;
 }
 
 // --- uploads --------------------------------------------------------------------------------
@@ -367,9 +540,7 @@ function uploaded(item, result) {
   item.state.textContent = result.deduplicated
     ? `${result.description_status} (already stored)`
     : result.description_status;
-  refreshCards([result.image_id]).catch(() => {});
-  follow(result.image_id);
-  refreshFolders();
+  refreshCards([result.image_id], { add: true }).catch(() => {}); // events bring the rest
 }
 
 function updateUploadRow(id, status) {
@@ -402,7 +573,8 @@ function wireDropzone() {
 
 // --- links ----------------------------------------------------------------------------------
 
-// The server fetches the page; the answer is the link's card, followed like an upload's.
+// The server fetches the page; the answer is the link's card, which events refresh as the
+// page is read, like an upload's (and the folder counts).
 async function addLink(event) {
   event.preventDefault();
   const input = $("#link-url");
@@ -413,15 +585,13 @@ async function addLink(event) {
     const json = { url: input.value.trim(), folder_id: openFolder };
     const { body } = await call("/ui/links", { method: "POST", json, html: true });
     const card = $(".card", fragment(body));
-    const shown = $(`#gallery .card[data-id="${card.dataset.id}"]`);
-    if (shown) shown.replaceWith(card);
-    else if (belongsHere(card)) {
+    const shown = cardOf(card.dataset.id);
+    if (shown) replaceCard(shown, card);
+    else if (belongsHere(card.dataset.folder)) {
       $("#gallery").prepend(card);
       summarize((total += 1));
     }
     input.value = "";
-    follow(card.dataset.id);
-    refreshFolders();
   } catch (error) {
     $("#link-error").textContent = `Not added: ${error}`;
   } finally {
@@ -617,7 +787,7 @@ async function onMoveSubmit(event) {
 
 // The focus goes back to the card, or to the one now where it was when it left the folder.
 function onMoveClosed() {
-  if (!moving) return;
+  if (!moving || $("#move").open) return; // a late "close" of the time before: opened again
   const card = $(`#gallery .card[data-id="${CSS.escape(moving.id)}"]`);
   const cards = $$("#gallery .card .open");
   const next = card ? $(".move", card) : cards[Math.min(moving.at, cards.length - 1)];
@@ -703,14 +873,15 @@ function wireFolders() {
 
 let openFileId = null;
 
-async function openDetail(id) {
+// Opens a file's detail view, or (`again`) shows the open one as the file now stands, unless
+// it was closed meanwhile.
+async function openDetail(id, { again = false } = {}) {
   const dialog = $("#detail");
   const { body } = await call(`/ui/files/${encodeURIComponent(id)}`, { html: true });
+  if (again && (openFileId !== id || !dialog.open)) return;
   openFileId = id;
   $("#detail-body").replaceChildren(fragment(body));
   if (!dialog.open) dialog.showModal();
-  const article = $("#detail-body .detail");
-  if (article.dataset.moving === "yes") follow(id);
   loadSimilar(id);
 }
 
@@ -791,7 +962,7 @@ async function onDetailClick(event) {
     button.disabled = true;
     await call(`/api/v2/files/${id}/describe`, { method: "POST" }).catch(showDetailError);
     await openDetail(id);
-    follow(id);
+    refreshCards([id]).catch(() => {}); // queued now; events tell how it ends
   } else if (button.dataset.action === "delete") {
     if (!confirm(`Delete “${button.dataset.name}”? It can be restored for 30 days.`)) return;
     try {
@@ -802,9 +973,7 @@ async function onDetailClick(event) {
     }
     $("#detail").close();
     $(`#gallery .card[data-id="${id}"]`)?.remove();
-    watched.delete(id);
-    summarize((total -= 1));
-    refreshFolders();
+    summarize((total -= 1)); // its event brings the folder counts
   }
 }
 
@@ -1001,6 +1170,7 @@ function start() {
   }
   $("#detail-close").addEventListener("click", () => dialog.close());
   window.addEventListener("hashchange", onHashChange);
+  document.addEventListener("visibilitychange", onVisibilityChange);
   // Images fade in over their placeholder once loaded ("load" does not bubble: capture it).
   document.addEventListener(
     "load",
@@ -1013,12 +1183,13 @@ function start() {
     showApp(true);
     loadGallery()
       .then(onHashChange)
-      .catch(() => {});
+      .catch(() => {})
+      .then(startEvents); // after the gallery: what it shows is where following starts
     refreshFolders();
   } else {
     showApp(false);
   }
 }
 
-window.Scopix = { decodeBlurhash };
+window.Scopix = { decodeBlurhash, readEvents };
 start();
