@@ -62,9 +62,6 @@ class EventRepository:
         assert isinstance(table, Table)
         await self.session.execute(insert(table).values(txid=self._txid()), rows)
 
-    def discard(self) -> None:
-        self._pending.clear()
-
     async def after(
         self, tenant_id: str, position: Position, limit: int, types: Sequence[str] | None = None
     ) -> Sequence[Event]:
