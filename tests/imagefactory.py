@@ -232,3 +232,33 @@ def overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 def coverage(inner: tuple[float, ...], outer: tuple[float, ...]) -> float:
     """How much of the (x, y, w, h) box `inner` lies inside `outer`, from 0 to 1."""
     return _intersection(inner, outer) / (inner[2] * inner[3])
+
+
+#: A generated invoice's lines (left, top) and the fields an extraction must read from them;
+#: the subtotal and tax are there to be passed over.
+INVOICE_LINES = (
+    ("ACME Supplies Ltd.", 60, 50),
+    ("INVOICE", 60, 110),
+    ("Invoice No: INV-2024-0042", 60, 190),
+    ("Date: 2024-03-15", 60, 240),
+    ("Bill To: Initech Corp", 60, 290),
+    ("Subtotal: $1,100.00", 60, 380),
+    ("Tax: $134.56", 60, 430),
+    ("Total: $1,234.56", 60, 480),
+    ("Email: billing@acme-supplies.com", 60, 560),
+)
+INVOICE_FIELDS = {
+    "invoice_number": "INV-2024-0042",
+    "date": "2024-03-15",
+    "total": 1234.56,
+    "email": "billing@acme-supplies.com",
+}
+
+
+def invoice_png() -> bytes:
+    """A white 1000x700 invoice of black text (INVOICE_LINES)."""
+    page = pyvips.Image.black(1000, 700) + 255
+    for text, left, top in INVOICE_LINES:
+        mask = pyvips.Image.text(text, font="sans 30", dpi=72)
+        page = page.insert(255 - mask, left, top)
+    return bytes(page.cast("uchar").pngsave_buffer())

@@ -607,6 +607,7 @@ class DirectUploadIn(BaseModel):
     content_category: str = "general"
     folder_id: str | None = Field(default=None, max_length=64)
     project_id: str | None = Field(default=None, max_length=64)
+    custom_schema_id: str | None = Field(default=None, max_length=64)
 
 
 class DirectUploadCompleteIn(BaseModel):
@@ -767,6 +768,9 @@ class LinkIn(BaseModel):
     project_id: str | None = Field(
         default=None, max_length=64, description="the project to put it in, at its top level"
     )
+    custom_schema_id: str | None = Field(
+        default=None, max_length=64, description="a schema to extract with after the description"
+    )
 
 
 class LinkBatchIn(BaseModel):
@@ -785,6 +789,9 @@ class LinkBatchIn(BaseModel):
     )
     project_id: str | None = Field(
         default=None, max_length=64, description="the project to put it in, at its top level"
+    )
+    custom_schema_id: str | None = Field(
+        default=None, max_length=64, description="a schema to extract with after the description"
     )
 
 
@@ -807,3 +814,125 @@ class RecrawlOut(BaseModel):
 
     file_id: str
     crawl_status: str
+
+
+_SCHEMA_RULES = (
+    "a JSON Schema whose root is an object: at most 3 levels deep, 50 properties per object, "
+    "200 nodes and 32 KB; types string, integer, number, boolean, array and object; anyOf is "
+    "the only composition ($ref, allOf and oneOf are refused)"
+)
+
+
+class ExtractionSchemaIn(BaseModel):
+    """A custom extraction schema to create."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="1-255 characters, unique among the tenant's schemas")
+    description: str | None = Field(default=None, description="at most 1,000 characters")
+    json_schema: dict[str, Any] = Field(alias="schema", description=_SCHEMA_RULES)
+    prompt_hint: str | None = Field(
+        default=None, description="at most 2,000 characters, told to the extractor"
+    )
+
+
+class ExtractionSchemaPatch(BaseModel):
+    """What to change of a schema: only the fields given (null clears a text field)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    description: str | None = None
+    json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+    prompt_hint: str | None = None
+
+
+class ExtractionSchemaOut(BaseModel):
+    """A custom extraction schema of the tenant's."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    name: str
+    description: str | None
+    json_schema: dict[str, Any] = Field(alias="schema")
+    prompt_hint: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ExtractionSchemaListOut(BaseModel):
+    """A page of schemas, by name."""
+
+    items: list[ExtractionSchemaOut]
+    total_count: int
+    has_more: bool
+    limit: int
+    offset: int
+
+
+class ExtractIn(BaseModel):
+    """What to extract: a stored schema by id, or a schema given inline; `prompt` adds to the
+    stored schema's hint."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_id: str | None = Field(default=None, max_length=64)
+    json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+    prompt: str | None = Field(default=None, description="at most 2,000 characters")
+
+
+class ExtractionStartedOut(BaseModel):
+    """A queued extraction: poll `GET /files/{id}/extractions/{schema_id}`."""
+
+    schema_id: str
+    status: str
+
+
+class BoxOut(BaseModel):
+    """A normalized (0-1) box of the image, or of its page."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+class FieldSourceOut(BaseModel):
+    """Where a value was read: a text region (its page for documents, else null)."""
+
+    page: int | None
+    bbox: BoxOut
+    text: str
+
+
+class ExtractedFieldOut(BaseModel):
+    """One leaf field the extractor found: dotted path, value, confidence and source."""
+
+    path: str
+    value: Any
+    confidence: float
+    source: FieldSourceOut | None
+    extractor: str
+
+
+class ExtractionOut(BaseModel):
+    """An extraction of a file with one schema; `data` follows the schema, null where nothing
+    supports a field."""
+
+    schema_id: str
+    status: Literal["queued", "processing", "completed", "failed"]
+    data: dict[str, Any] | None
+    fields: list[ExtractedFieldOut]
+    confidence_score: float | None
+    error: str | None
+    error_type: str | None
+    extractor: str | None
+    requested_at: datetime
+    completed_at: datetime | None
+
+
+class ExtractionListOut(BaseModel):
+    """A file's extractions, the latest requested first."""
+
+    items: list[ExtractionOut]

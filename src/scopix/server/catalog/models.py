@@ -143,6 +143,57 @@ class Folder(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class ExtractionSchema(Base):
+    """A tenant's named JSON Schema of fields to pull out of files (custom extraction)."""
+
+    __tablename__ = "extraction_schemas"
+    __table_args__ = (
+        Index("ux_extraction_schemas_tenant_name_key", "tenant_id", "name_key", unique=True),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    name_key: Mapped[str] = mapped_column(String(1020))
+    description: Mapped[str | None] = mapped_column(Text)
+    schema: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prompt_hint: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Extraction(Base):
+    """The fields one schema pulled out of one file: the latest request and its result.
+
+    The schema and prompt are copied when the extraction is requested, so an edit or deletion
+    of the named schema never changes what a queued or finished extraction means; an inline
+    schema's `schema_id` is derived from its content. `job_id` names the job that may write
+    the result: a newer request points it at its own job, and the older one's result is dropped.
+    """
+
+    __tablename__ = "extractions"
+    __table_args__ = (Index("ux_extractions_file_schema", "file_id", "schema_id", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"))
+    #: no foreign key: results outlive a deleted schema, and inline schemas have no row
+    schema_id: Mapped[str] = mapped_column(String(64))
+    schema: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prompt: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    fields: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    confidence_score: Mapped[float | None] = mapped_column(Float)
+    extractor: Mapped[str | None] = mapped_column(String(100))
+    error: Mapped[str | None] = mapped_column(Text)
+    error_type: Mapped[str | None] = mapped_column(String(20))
+    job_id: Mapped[str | None] = mapped_column(String(36))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class Event(Base):
     """Something the API exposes happened (an outbox row, written in the transaction that made
     the change): what `GET /events` streams and webhooks deliver.
@@ -548,14 +599,15 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_ready", "state", "run_after"),
         Index("ix_jobs_tenant_kind_state", "tenant_id", "kind", "state"),
-        # At most one queued or running job of a kind per file.
+        # At most one queued or running job of a kind per file; a file's `fields` jobs are
+        # one per schema, each named by its extraction row instead.
         Index(
             "ux_jobs_active_per_file",
             "file_id",
             "kind",
             unique=True,
-            sqlite_where=text("state IN ('queued', 'running')"),
-            postgresql_where=text("state IN ('queued', 'running')"),
+            sqlite_where=text("state IN ('queued', 'running') AND kind <> 'fields'"),
+            postgresql_where=text("state IN ('queued', 'running') AND kind <> 'fields'"),
         ),
     )
 

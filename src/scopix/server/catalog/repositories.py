@@ -78,7 +78,7 @@ from scopix.server.domain.purge import BlobState
 from scopix.server.domain.regions import as_record, from_record
 from scopix.server.domain.tiers import TIERS
 from scopix.server.domain.videos import SceneSpan, VideoMetadata
-from scopix.server.jobs.records import CRAWL, DESCRIBE, EXTRACT, SCENES, VARIANTS
+from scopix.server.jobs.records import CRAWL, DESCRIBE, EXTRACT, FIELDS, SCENES, VARIANTS
 from scopix.server.media.base import Extracted, ExtractedPage, Scene, SceneCut
 
 # Statements every upload or request runs, built once: building one and its cache key cost more
@@ -1140,6 +1140,8 @@ WAITS_FOR: dict[str, tuple[str, ...]] = {
     VARIANTS: (CRAWL,),
     EXTRACT: (CRAWL,),
     SCENES: (CRAWL,),
+    # Custom extraction reads the text the description found (services/custom_extraction.py).
+    FIELDS: (DESCRIBE, EXTRACT, SCENES, CRAWL),
 }
 
 

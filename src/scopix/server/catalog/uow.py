@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scopix.server.catalog.added_rows import insert_added
 from scopix.server.catalog.db import Database
 from scopix.server.catalog.events import EventRepository, WebhookRepository
+from scopix.server.catalog.extractions import ExtractionRepository, ExtractionSchemaRepository
 from scopix.server.catalog.folders import FolderRepository
 from scopix.server.catalog.projects import ProjectRepository
 from scopix.server.catalog.repositories import (
@@ -47,6 +48,8 @@ class UnitOfWork:
     videos: VideoRepository
     projects: ProjectRepository
     folders: FolderRepository
+    extraction_schemas: ExtractionSchemaRepository
+    extractions: ExtractionRepository
     events: EventRepository
     webhooks: WebhookRepository
 
@@ -71,6 +74,8 @@ class UnitOfWork:
         self.videos = VideoRepository(self.session)
         self.projects = ProjectRepository(self.session)
         self.folders = FolderRepository(self.session)
+        self.extraction_schemas = ExtractionSchemaRepository(self.session)
+        self.extractions = ExtractionRepository(self.session)
         return self
 
     async def __aexit__(

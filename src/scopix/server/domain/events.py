@@ -25,6 +25,8 @@ FILE_VARIANTS_FAILED: Final = "file.variants_failed"
 DOCUMENT_EXTRACTION_FAILED: Final = "document.extraction_failed"
 VIDEO_ANALYSIS_FAILED: Final = "video.analysis_failed"
 LINK_CRAWL_FAILED: Final = "link.crawl_failed"
+FILE_EXTRACTED: Final = "file.extracted"
+FILE_EXTRACTION_FAILED: Final = "file.extraction_failed"
 #: what `POST /webhooks/{id}/test` sends; never written to the stream
 WEBHOOK_TEST: Final = "webhook.test"
 
@@ -43,6 +45,8 @@ EVENT_TYPES: Final = (
     DOCUMENT_EXTRACTION_FAILED,
     VIDEO_ANALYSIS_FAILED,
     LINK_CRAWL_FAILED,
+    FILE_EXTRACTED,
+    FILE_EXTRACTION_FAILED,
 )
 
 #: A file's history lines (FileEvent.event) that are events of the API, and which.
@@ -60,6 +64,8 @@ _FROM_HISTORY: Final = {
     "text_extraction_failed": DOCUMENT_EXTRACTION_FAILED,
     "video_analysis_failed": VIDEO_ANALYSIS_FAILED,
     "crawl_failed": LINK_CRAWL_FAILED,
+    "extraction_completed": FILE_EXTRACTED,
+    "extraction_failed": FILE_EXTRACTION_FAILED,
 }
 
 

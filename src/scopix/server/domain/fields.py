@@ -51,6 +51,8 @@ class UploadOptions:
     content_category: str = "general"
     folder_id: str | None = None
     project_id: str | None = None
+    #: a schema of the tenant's to extract with once the description settles
+    custom_schema_id: str | None = None
 
 
 #: Format characters that ordinary text needs (emoji sequences, Persian and Indic scripts).
@@ -169,7 +171,7 @@ def name_key(name: str) -> str:
 
 
 def validate_optional_id(raw: str | None, *, field: str) -> str | None:
-    """Folder and project ids are opaque strings of at most 64 printable characters."""
+    """Folder, project and schema ids are opaque strings of at most 64 printable characters."""
     if raw is None or raw.strip() == "":
         return None
     value = raw.strip()
@@ -190,4 +192,7 @@ def upload_options(fields: dict[str, str]) -> UploadOptions:
         content_category=validate_content_category(fields.get("content_category")),
         folder_id=validate_optional_id(fields.get("folder_id"), field="folder_id"),
         project_id=validate_optional_id(fields.get("project_id"), field="project_id"),
+        custom_schema_id=validate_optional_id(
+            fields.get("custom_schema_id"), field="custom_schema_id"
+        ),
     )

@@ -12,6 +12,7 @@ DESCRIBE = "describe"
 EXTRACT = "extract"
 SCENES = "scenes"
 CRAWL = "crawl"
+FIELDS = "fields"  # a custom extraction: one job per file and schema
 
 
 def new_job(kind: str, file: File, *, max_attempts: int, now: datetime) -> Job:

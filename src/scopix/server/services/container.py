@@ -36,6 +36,11 @@ from scopix.server.media.links.fetch import FetchRules
 from scopix.server.media.video import VideoHandler
 from scopix.server.services.batches import BatchService
 from scopix.server.services.crawl import CrawlHandler, CrawlSettings
+from scopix.server.services.custom_extraction import (
+    ExtractionService,
+    FieldsHandler,
+    SchemaService,
+)
 from scopix.server.services.describe import DescribeHandler, DescribeService
 from scopix.server.services.direct_uploads import DirectUploadService, DirectUploadSettings
 from scopix.server.services.documents import DocumentService
@@ -64,6 +69,7 @@ from scopix.server.settings import Settings
 from scopix.server.storage.base import BlobStore
 from scopix.server.storage.local import LocalBlobStore
 from scopix.server.vision.base import Analyzer, TextEmbedder
+from scopix.server.vision.fields.base import FieldExtractor
 from scopix.server.vision.guarded import GuardedAnalyzer
 
 if TYPE_CHECKING:
@@ -97,6 +103,8 @@ class Services:
     links: LinkService
     projects: ProjectService
     folders: FolderService
+    extraction_schemas: SchemaService
+    extractions: ExtractionService
     events: EventService
     webhooks: WebhookService
     deliverer: WebhookDeliverer
@@ -152,6 +160,9 @@ def build_services(settings: Settings) -> Services:
         DescribeHandler.kind: DescribeHandler(uows, store, pipeline, media),
         ExtractHandler.kind: ExtractHandler(uows, store, media, embedder, chunking),
         SceneHandler.kind: SceneHandler(uows, store, media),
+        FieldsHandler.kind: FieldsHandler(
+            uows, store, media, field_extractor(pipeline), pipeline.max_side
+        ),
     }
     workers = _worker_pool(settings, uows, handlers)
     queue = _queue(settings, workers)
@@ -218,6 +229,8 @@ def build_services(settings: Settings) -> Services:
         links=links,
         projects=ProjectService(uows),
         folders=FolderService(uows),
+        extraction_schemas=SchemaService(uows),
+        extractions=ExtractionService(uows, queue),
         events=EventService(uows, poll_s=settings.events_poll_seconds),
         webhooks=WebhookService(uows, sender),
         deliverer=WebhookDeliverer(uows, sender, delivery_settings(settings)),
@@ -401,6 +414,20 @@ def build_pipeline(
     if not analyzers:
         raise ValueError("no analyzer is configured: enable SCOPIX_ONDEVICE or set SCOPIX_VLM_*")
     return DescriptionPipeline(analyzers, embedder)
+
+
+def field_extractor(pipeline: DescriptionPipeline) -> FieldExtractor:
+    """The VLM the pipeline asks, when there is one: it reads what OCR cannot tie to a label;
+    else the on-device extractor, which fills only what the OCR text supports."""
+    from scopix.server.vision.fields.ondevice import OnDeviceFieldExtractor
+    from scopix.server.vision.fields.remote import VLMFieldExtractor
+    from scopix.server.vision.remote.openai_compat import OpenAICompatibleAnalyzer
+
+    for analyzer in pipeline.analyzers:
+        inner = getattr(analyzer, "inner", analyzer)
+        if isinstance(inner, OpenAICompatibleAnalyzer):
+            return VLMFieldExtractor(inner)
+    return OnDeviceFieldExtractor()
 
 
 def warms_models(settings: Settings) -> bool:

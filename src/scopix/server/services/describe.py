@@ -23,7 +23,7 @@ from scopix.server.jobs.handler import JobFailed
 from scopix.server.jobs.queue import JobQueue
 from scopix.server.jobs.records import DESCRIBE, new_job
 from scopix.server.media import MediaHandlers
-from scopix.server.media.base import MediaFailed
+from scopix.server.media.base import DescribeInputs, MediaFailed
 from scopix.server.services.media_jobs import load_extraction
 from scopix.server.storage.base import BlobNotFound, BlobStore, local_copy
 from scopix.server.vision.base import AnalyzerError
@@ -179,20 +179,11 @@ class DescribeHandler:
         return DescribeResult(analysis, reused=False)
 
     async def _describe(self, job: Job, file: File) -> Described:
-        """What the file's handler gives the analyzers (with the kind's extraction, when it has
-        one), analysed; its decode is timed too."""
-        media = media_of_mime(file.mime_type)
-        handler = self.media.of(media)
-        extracted = None
-        if handler.extract_job is not None:
-            async with self.uows.read() as uow:
-                extracted = await load_extraction(
-                    uow, handler.extract_job, job.tenant_id, job.file_id
-                )
-        key = blobkeys.original_key(job.tenant_id, job.sha256)
+        """What the file's handler gives the analyzers, analysed; its decode is timed too."""
         started = time.perf_counter()
-        async with local_copy(self.store, key) as path:
-            inputs = await handler.describe_inputs(path, media, self.pipeline.max_side, extracted)
+        inputs = await read_inputs(
+            self.uows, self.store, self.media, file, job.sha256, self.pipeline.max_side
+        )
         decode_ms = round((time.perf_counter() - started) * 1000, 1)
         described = await self.pipeline.describe(inputs)
         described.merged.timings_ms["decode"] = decode_ms
@@ -231,6 +222,27 @@ class DescribeHandler:
         _record_error(file, failure)
         note = f"{failure.error_type.value}: {failure.message} (after {job.attempts} attempts)"
         record_event(uow, file, DescriptionEvent.FAILED, datetime.now(UTC), note)
+
+
+async def read_inputs(
+    uows: UnitOfWorkFactory,
+    store: BlobStore,
+    media: MediaHandlers,
+    file: File,
+    sha256: str,
+    max_side: int,
+) -> DescribeInputs:
+    """What the file's handler gives the analyzers, read from the original stored as `sha256`
+    (with the kind's extraction, when it has one). Raises MediaFailed and BlobNotFound."""
+    kind = media_of_mime(file.mime_type)
+    handler = media.of(kind)
+    extracted = None
+    if handler.extract_job is not None:
+        async with uows.read() as uow:
+            extracted = await load_extraction(uow, handler.extract_job, file.tenant_id, file.id)
+    key = blobkeys.original_key(file.tenant_id, sha256)
+    async with local_copy(store, key) as path:
+        return await handler.describe_inputs(path, kind, max_side, extracted)
 
 
 async def _file_of(uow: UnitOfWork, job: Job) -> File:

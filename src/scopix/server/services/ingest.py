@@ -13,7 +13,7 @@ from typing import Final
 import anyio
 from sqlalchemy.exc import IntegrityError
 
-from scopix.server.catalog.models import Blob, File, Job
+from scopix.server.catalog.models import Blob, ExtractionSchema, File, Job
 from scopix.server.catalog.uow import UnitOfWork, UnitOfWorkFactory
 from scopix.server.domain import blobkeys
 from scopix.server.domain.dedup import DedupOutcome, dedup_outcome
@@ -29,6 +29,7 @@ from scopix.server.jobs.queue import JobQueue
 from scopix.server.jobs.records import VARIANTS, new_job
 from scopix.server.media import MediaHandlers
 from scopix.server.media.base import MediaHandler, Probe
+from scopix.server.services.custom_extraction import queue_stored_schema, schema_or_404
 from scopix.server.services.describe import queue_new_file, reserve_descriptions
 from scopix.server.services.media_jobs import queue_media_job
 from scopix.server.services.placement import Target, target
@@ -293,6 +294,7 @@ class Ingestor:
         project (422), before work starts; recording the file checks again."""
         async with self.uows.read() as uow:
             await _target_of(uow, tenant_id, options, hold=False)
+            await _schema_of(uow, tenant_id, options)
 
     async def recorded(self, tenant_id: str, upload_ref: str) -> Ingested | None:
         """What an earlier attempt stored under `upload_ref`, if it got that far."""
@@ -320,6 +322,7 @@ class Ingestor:
             # Refused before any byte is stored; held only where the file is recorded, after
             # the tenant row, as a folder's deletion orders its locks.
             await _target_of(uow, tenant_id, options, hold=False)
+            await _schema_of(uow, tenant_id, options)
             if found.blob is not None:
                 return found  # nothing to store (or a purge to wait for first): no room taken
             if options.auto_describe:  # refuse before any byte is stored; _record checks again
@@ -559,6 +562,9 @@ class Ingestor:
             jobs = self._queue_work(uow, file, saved, variants_needed=new_blob is not None)
             await uow.insert_added()
             await uow.files.index_new(file, options.tags)
+            schema = await _schema_of(uow, tenant_id, options)
+            if schema is not None:
+                jobs.append(await queue_stored_schema(uow, file, schema))
             await uow.commit()
             if reservation is not None:
                 reservation.settled = True
@@ -667,6 +673,15 @@ async def _target_of(
         project_given=options.project_id is not None,
         hold=hold,
     )
+
+
+async def _schema_of(
+    uow: UnitOfWork, tenant_id: str, options: UploadOptions
+) -> ExtractionSchema | None:
+    """The schema the upload asks to extract with, if any (404 for one the tenant lacks)."""
+    if options.custom_schema_id is None:
+        return None
+    return await schema_or_404(uow, tenant_id, options.custom_schema_id, field="custom_schema_id")
 
 
 def _settles_ahead(staged: StagedUpload, found: _Found) -> bool:

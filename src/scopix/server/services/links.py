@@ -52,6 +52,7 @@ class LinkRequest:
     skip_duplicates: bool = False
     folder_id: str | None = None
     project_id: str | None = None
+    custom_schema_id: str | None = None
     #: `<idempotency record id>:<position>` when the request carries an Idempotency-Key: a
     #: retry finds the link its first attempt saved, even after a crash between the two
     upload_ref: str | None = None
@@ -207,4 +208,5 @@ def _options(request: LinkRequest) -> UploadOptions:
         skip_duplicates=request.skip_duplicates,
         folder_id=validate_optional_id(request.folder_id, field="folder_id"),
         project_id=validate_optional_id(request.project_id, field="project_id"),
+        custom_schema_id=validate_optional_id(request.custom_schema_id, field="custom_schema_id"),
     )

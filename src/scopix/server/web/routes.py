@@ -28,6 +28,7 @@ from scopix.server.domain.scene_match import SceneMatch
 from scopix.server.domain.signing import PageGrant, SceneGrant, ViewGrant
 from scopix.server.domain.variants import ORIGINAL
 from scopix.server.services.container import Services
+from scopix.server.services.custom_extraction import INLINE_PREFIX
 from scopix.server.services.files import FileView
 from scopix.server.services.folders import MAX_FOLDER_PAGE, FolderView
 from scopix.server.services.image_links import ImageLink, ImageLinks
@@ -207,6 +208,7 @@ async def detail(
     document = views.document_facts(view.file)
     video = views.video_facts(view.file)
     link = views.link_facts(view.file)
+    extractions = await _extractions(services, principal.tenant_id, file.id, named=True)
     return render(
         "detail.html",
         FRAGMENT_HEADERS,
@@ -215,13 +217,19 @@ async def detail(
             file.variants, services.media.handler_for(file.media_type).shows_original
         ),
         document=document,
-        page=await _page_view(services, principal, file, document, 1) if document else None,
+        page=(
+            await _page_view(services, principal, file, document, 1, extractions)
+            if document
+            else None
+        ),
         video=video,
         scenes=await _scene_views(services, images, file.id, video) if video else [],
         link=link,
         page_text=(
             await _page_text(services, principal, file.id, link) if link and not document else None
         ),
+        extractions=extractions,
+        sources=views.sources_on(extractions, None),
         user_tags=view.user_tags,
         images=images,
         can_write="write" in principal.scopes,
@@ -242,12 +250,13 @@ async def document_page(
     if document is None:
         raise WrongMediaType(f"only documents have pages; this file is a {view.file.media_type}")
     file = file_out(view, UrlMaker(request))
+    extractions = await _extractions(services, principal.tenant_id, file.id, named=False)
     return render(
         "document_page.html",
         FRAGMENT_HEADERS,
         file=file,
         document=document,
-        page=await _page_view(services, principal, file, document, number),
+        page=await _page_view(services, principal, file, document, number, extractions),
     )
 
 
@@ -410,6 +419,8 @@ class PageView:
     #: the signed URL of the page rendered large, or None when the pages do not render
     image: str | None
     regions: list[Mapping[str, Any]]
+    #: where the file's extracted values were read on this page
+    sources: list[views.SourceBox]
     #: the page's text, or None until it has been extracted
     text: str | None
 
@@ -467,6 +478,7 @@ async def _page_view(
     file: FileOut,
     document: views.DocumentFacts,
     number: int,
+    extractions: Sequence[views.ExtractionView],
 ) -> PageView:
     """Page `number` of a document as the viewer shows it; 404 past its last page."""
     count = document.page_count or 1
@@ -482,5 +494,28 @@ async def _page_view(
         count=count,
         image=images.page(file.id, number, views.PAGE_VIEW_SIZE) if shown else None,
         regions=content.regions if content else [],
+        sources=views.sources_on(extractions, number),
         text=content.text if content else None,
     )
+
+
+async def _extractions(
+    services: Services, tenant_id: str, file_id: str, *, named: bool
+) -> list[views.ExtractionView]:
+    """The file's extractions, the latest requested first; `named` looks up their schemas'
+    names (only the list shows them)."""
+    rows = await services.extractions.results(tenant_id, file_id)
+    ids = {row.schema_id for row in rows} if named else set()
+    names = {schema_id: await _schema_name(services, tenant_id, schema_id) for schema_id in ids}
+    return [views.extraction_view(row, names.get(row.schema_id, row.schema_id)) for row in rows]
+
+
+async def _schema_name(services: Services, tenant_id: str, schema_id: str) -> str:
+    """A stored schema's name; "inline schema" for one given with the request, and the id of
+    one deleted since."""
+    if schema_id.startswith(INLINE_PREFIX):
+        return "inline schema"
+    try:
+        return (await services.extraction_schemas.get(tenant_id, schema_id)).name
+    except NotFound:
+        return schema_id

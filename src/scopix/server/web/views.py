@@ -1,15 +1,17 @@
 """How the templates show values: sizes, times, statuses, region outlines, a document's, a
-video's and a link's facts, the folder tree. No I/O."""
+video's and a link's facts, a file's extracted fields, the folder tree. No I/O."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from scopix.server.api.schemas import ProvenanceOut, SourceOut, TagSourceOut
-from scopix.server.catalog.models import File
+from scopix.server.catalog.models import Extraction, File
 from scopix.server.domain.variants import ORIGINAL
 from scopix.server.domain.videos import VideoMetadata
 from scopix.server.services.files import BlobLocation
@@ -265,6 +267,102 @@ def shows_inline(location: BlobLocation) -> bool:
     """Only images open in the page; any other original is downloaded, never rendered by the
     browser on this origin."""
     return location.media_type.startswith("image/")
+
+
+@dataclass(frozen=True)
+class SourceBox:
+    """Where an extracted value was read: its box on the image, or on page `page` of a document.
+    The overlay draws it beside the text boxes, lit while its field's row is hovered or focused
+    (the row and the box share `key`)."""
+
+    key: str
+    page: int | None
+    polygon: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """One extracted field as its table row shows it; `value` is text, escaped like any other."""
+
+    path: str
+    value: str
+    confidence: float | None
+    source: SourceBox | None
+
+
+@dataclass(frozen=True)
+class ExtractionView:
+    """What one schema pulled out of a file, as the detail view lists it."""
+
+    name: str
+    status: str
+    confidence: float | None
+    fields: tuple[FieldView, ...]
+    error: str | None
+    error_type: str | None
+    completed_at: datetime | None
+
+    @property
+    def moving(self) -> bool:
+        """Whether it will change by itself (queued or running)."""
+        return self.status in MOVING_STATES
+
+
+def extraction_view(row: Extraction, name: str) -> ExtractionView:
+    """An extraction as the detail view shows it, under its schema's `name`."""
+    return ExtractionView(
+        name=name,
+        status=row.status,
+        confidence=row.confidence_score,
+        fields=tuple(_field_view(f"{row.id}-{i}", f) for i, f in enumerate(row.fields or [])),
+        error=row.error,
+        error_type=row.error_type,
+        completed_at=row.completed_at,
+    )
+
+
+def sources_on(extractions: Sequence[ExtractionView], page: int | None) -> list[SourceBox]:
+    """The source boxes to draw over an image (`page` None) or over one page of a document."""
+    return [
+        field.source
+        for extraction in extractions
+        for field in extraction.fields
+        if field.source is not None and field.source.page == page
+    ]
+
+
+def value_text(value: Any) -> str:
+    """An extracted value as text: a string as it is, anything else as JSON; "—" for none."""
+    if value is None:
+        return "—"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _field_view(key: str, record: Mapping[str, Any]) -> FieldView:
+    confidence = record.get("confidence")
+    return FieldView(
+        path=str(record.get("path", "")),
+        value=value_text(record.get("value")),
+        confidence=float(confidence) if isinstance(confidence, int | float) else None,
+        source=_source_box(key, record.get("source")),
+    )
+
+
+def _source_box(key: str, source: object) -> SourceBox | None:
+    """The box of a field's `source` record as a rectangle; None when it has none."""
+    if not isinstance(source, Mapping) or not isinstance(box := source.get("bbox"), Mapping):
+        return None
+    try:
+        x, y = float(box["x"]), float(box["y"])
+        right, bottom = x + float(box["width"]), y + float(box["height"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    page = source.get("page")
+    return SourceBox(
+        key=key,
+        page=page if isinstance(page, int) else None,
+        polygon=((x, y), (right, y), (right, bottom), (x, bottom)),
+    )
 
 
 @dataclass(frozen=True)

@@ -140,5 +140,6 @@ def _fields(body: DirectUploadIn) -> dict[str, str]:
         "content_category": body.content_category,
         "folder_id": body.folder_id,
         "project_id": body.project_id,
+        "custom_schema_id": body.custom_schema_id,
     }
     return {name: value for name, value in fields.items() if value is not None}

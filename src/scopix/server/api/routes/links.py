@@ -50,6 +50,7 @@ async def add_link(
             skip_duplicates=body.skip_duplicates,
             folder_id=body.folder_id,
             project_id=body.project_id,
+            custom_schema_id=body.custom_schema_id,
             upload_ref=upload_ref(record, 0) if record else None,
         ),
     )
@@ -74,6 +75,7 @@ async def add_links(
                 skip_duplicates=body.skip_duplicates,
                 folder_id=body.folder_id,
                 project_id=body.project_id,
+                custom_schema_id=body.custom_schema_id,
                 upload_ref=upload_ref(record, position) if record else None,
             )
             for position, url in enumerate(body.urls)

@@ -37,6 +37,11 @@ _FORM_FIELDS: dict[str, object] = {
     },
     "folder_id": {"type": "string", "maxLength": 64},
     "project_id": {"type": "string", "maxLength": 64},
+    "custom_schema_id": {
+        "type": "string",
+        "maxLength": 64,
+        "description": "a schema to extract with once the description settles",
+    },
 }
 _BINARY: dict[str, object] = {"type": "string", "format": "binary"}
 

@@ -202,7 +202,10 @@ def _unique(items: Iterable[str], limit: int) -> tuple[str, ...]:
 
 def parse_answer(content: str) -> VLMAnswer:
     """Parse and validate a model's answer; raises AnalyzerError(VLM_ERROR) when unusable."""
-    data = _load_json_object(content)
+    return _validated(_load_json_object(content))
+
+
+def _validated(data: dict[str, Any]) -> VLMAnswer:
     try:
         return VLMAnswer.model_validate(data)
     except ValidationError as exc:
@@ -309,8 +312,8 @@ class OpenAICompatibleAnalyzer:
             prompt = document_prompt(document)
         elif scene is not None:
             prompt = scene_prompt(scene)
-        reply = await self._post(self._payload(image, prompt))
-        answer = self._answer_of(reply)
+        data = await self.answer_json(image, SYSTEM_PROMPT, prompt, {"type": "json_object"})
+        answer = _validated(data)
         elapsed_ms = (time.perf_counter() - started) * 1000
         log.debug("%s answered in %.0f ms", self.name, elapsed_ms)
         # Every part is the model's: it gives no scores, so tags keep Tag's default.
@@ -341,13 +344,46 @@ class OpenAICompatibleAnalyzer:
     ) -> None:
         await self.aclose()
 
-    def _payload(self, image: DecodedImage, prompt: str) -> dict[str, Any]:
+    async def answer_json(
+        self,
+        image: DecodedImage,
+        system: str,
+        prompt: str,
+        response_format: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The JSON object the model answers to `system` and `prompt` about `image`, asked for
+        in `response_format` (a JSON mode or a JSON schema); raises AnalyzerError on any
+        classified failure, an answer that is no JSON object included."""
+        reply = await self._post(self._payload(image, system, prompt, response_format))
+        body = _loads(reply.text)
+        if body is _NOT_JSON:
+            raise self._error(
+                DescriptionErrorType.VLM_ERROR,
+                f"the vision model answered HTTP {reply.status} with a body that is not JSON",
+                detail=self._excerpt(reply.text),
+            )
+        content, finish_reason = _message_content(body)
+        if not content.strip():
+            raise self._error(DescriptionErrorType.VLM_ERROR, "the vision model gave no answer")
+        try:
+            # Redacted before it is excerpted: a key cut in half would leak its start.
+            return _load_json_object(self._without_key(content))
+        except AnalyzerError as exc:
+            # A cut-off JSON object is the usual cause, and the fix is a setting, not a retry.
+            cut = (
+                f" (cut off at max_tokens={self._max_tokens})" if finish_reason == "length" else ""
+            )
+            raise self._error(exc.error_type, exc.message + cut) from None
+
+    def _payload(
+        self, image: DecodedImage, system: str, prompt: str, response_format: dict[str, Any]
+    ) -> dict[str, Any]:
         """The chat-completions request body: system prompt, then the prompt and the image."""
         data_url = "data:image/jpeg;base64," + base64.b64encode(image.jpeg).decode("ascii")
         return {
             "model": self._model,
             "messages": [
-                {"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "system", "content": system},
                 {
                     "role": "user",
                     "content": [
@@ -358,7 +394,7 @@ class OpenAICompatibleAnalyzer:
             ],
             "temperature": 0,
             "max_tokens": self._max_tokens,
-            "response_format": {"type": "json_object"},
+            "response_format": response_format,
             "stream": False,
         }
 
@@ -431,28 +467,6 @@ class OpenAICompatibleAnalyzer:
             f"the vision model refused the request (HTTP {status}; {hint})",
             detail=detail,
         )
-
-    def _answer_of(self, reply: _Reply) -> VLMAnswer:
-        """The validated answer in a 2xx chat-completions body."""
-        body = _loads(reply.text)
-        if body is _NOT_JSON:
-            raise self._error(
-                DescriptionErrorType.VLM_ERROR,
-                f"the vision model answered HTTP {reply.status} with a body that is not JSON",
-                detail=self._excerpt(reply.text),
-            )
-        content, finish_reason = _message_content(body)
-        if not content.strip():
-            raise self._error(DescriptionErrorType.VLM_ERROR, "the vision model gave no answer")
-        try:
-            # Redacted before parse_answer excerpts it: a key cut in half would leak its start.
-            return parse_answer(self._without_key(content))
-        except AnalyzerError as exc:
-            # A cut-off JSON object is the usual cause, and the fix is a setting, not a retry.
-            cut = (
-                f" (cut off at max_tokens={self._max_tokens})" if finish_reason == "length" else ""
-            )
-            raise self._error(exc.error_type, exc.message + cut) from None
 
     def _error(
         self,

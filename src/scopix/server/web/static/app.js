@@ -1061,6 +1061,17 @@ function onRegion(event) {
   output.style.top = `${box.bottom - frame.top + 4}px`;
 }
 
+// Extracted fields: hovering or focusing a field's row lights the box its value was read from,
+// where the view shows it (a document's box, on its page only).
+function onField(event) {
+  const row = event.target.closest?.("tr[data-source]");
+  if (!row) return;
+  const lit = event.type === "pointerover" || event.type === "focusin";
+  for (const box of $$("#detail-body .source")) {
+    box.classList.toggle("lit", lit && box.dataset.source === row.dataset.source);
+  }
+}
+
 function onDetailChange(event) {
   if (event.target.id === "show-regions") {
     $("#detail-body .regions").classList.toggle("hidden", !event.target.checked);
@@ -1167,6 +1178,7 @@ function start() {
   dialog.addEventListener("timeupdate", onPlayerTime, true); // media events do not bubble
   for (const type of ["pointerover", "pointerout", "focusin", "focusout"]) {
     dialog.addEventListener(type, onRegion);
+    dialog.addEventListener(type, onField);
   }
   $("#detail-close").addEventListener("click", () => dialog.close());
   window.addEventListener("hashchange", onHashChange);
