@@ -828,11 +828,11 @@ class ExtractionSchemaIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(description="1-255 characters, unique among the tenant's schemas")
-    description: str | None = Field(default=None, description="at most 1,000 characters")
+    name: str = Field(min_length=1, max_length=255, description="unique among the tenant's schemas")
+    description: str | None = Field(default=None, max_length=1000)
     json_schema: dict[str, Any] = Field(alias="schema", description=_SCHEMA_RULES)
     prompt_hint: str | None = Field(
-        default=None, description="at most 2,000 characters, told to the extractor"
+        default=None, max_length=2000, description="told to the extractor"
     )
 
 
@@ -841,10 +841,10 @@ class ExtractionSchemaPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = None
-    description: str | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=1000)
     json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
-    prompt_hint: str | None = None
+    prompt_hint: str | None = Field(default=None, max_length=2000)
 
 
 class ExtractionSchemaOut(BaseModel):
@@ -879,7 +879,7 @@ class ExtractIn(BaseModel):
 
     schema_id: str | None = Field(default=None, max_length=64)
     json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
-    prompt: str | None = Field(default=None, description="at most 2,000 characters")
+    prompt: str | None = Field(default=None, max_length=2000)
 
 
 class ExtractionStartedOut(BaseModel):
