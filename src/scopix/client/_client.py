@@ -10,6 +10,7 @@ import httpx
 
 from scopix.client._documents import AsyncDocuments
 from scopix.client._events import AsyncEvents, AsyncWebhooks
+from scopix.client._extraction import AsyncExtraction
 from scopix.client._files import AsyncFiles
 from scopix.client._folders import AsyncFolders
 from scopix.client._options import ClientOptions, from_environment
@@ -88,6 +89,7 @@ class Scopix:
         self.documents = AsyncDocuments(self._transport)
         self.projects = AsyncProjects(self._transport)
         self.folders = AsyncFolders(self._transport)
+        self.extraction = AsyncExtraction(self._transport)
         self.events = AsyncEvents(self._transport)
         self.webhooks = AsyncWebhooks(self._transport)
         self.usage = AsyncUsage(self._transport)

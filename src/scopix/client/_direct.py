@@ -198,7 +198,7 @@ def start_body(source: Source, sha256: str, options: UploadOptions) -> dict[str,
         body["title"] = options.title
     if options.tags:
         body["tags"] = list(options.tags)
-    return body | options.placement()
+    return body | options.optional_fields()
 
 
 async def direct_upload(

@@ -3,10 +3,11 @@ documents' text and chunks and videos' scenes, and save web pages by URL."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Unpack, overload
@@ -15,13 +16,17 @@ import anyio
 
 from scopix.client._batch import DEFAULT_CONCURRENCY, REQUEST_FILES, BatchCallbacks, BatchRun
 from scopix.client._direct import direct_upload, goes_direct
+from scopix.client._extraction import AsyncExtraction
 from scopix.client._forms import UploadArguments, UploadOptions
 from scopix.client._options import ClientOptions
+from scopix.client._polling import poll
 from scopix.client._sources import UploadSource, collect, file_parts, one
 from scopix.client._transport import Multipart, Transport
+from scopix.client._unset import UNSET, _Unset
 from scopix.errors import QuotaExceededError, ScopixTimeoutError
 from scopix.types.documents import ChunkList, DocumentChunk, DocumentText
 from scopix.types.events import DescriptionProgress, UploadProgress
+from scopix.types.extraction import ExtractionResult
 from scopix.types.files import BatchDeleteResult, FileDetails, FileList, ProcessingStatus
 from scopix.types.links import LinkResult, RecrawlResult
 from scopix.types.upload import BatchUploadResults, QuotaInfo, UploadResult
@@ -35,21 +40,12 @@ LINKS_PER_REQUEST = 100
 _PAGE = 100
 
 
-class _Unset:
-    """Marks an argument that was not given (None has a meaning of its own)."""
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET = _Unset()
-
-
 class AsyncFiles:
     """File operations of an async client; reach it as ``client.files``."""
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
+        self._extraction = AsyncExtraction(transport)
 
     @property
     def _options(self) -> ClientOptions:
@@ -78,6 +74,7 @@ class AsyncFiles:
         content_category: str = "general",
         folder_id: str | None = None,
         project_id: str | None = None,
+        custom_schema_id: str | None = None,
         wait_for_descriptions: bool = True,
         description_timeout: float | None = None,
         raise_on_failure: bool = True,
@@ -98,13 +95,26 @@ class AsyncFiles:
         ``ResourceNotFoundError``, a folder of another project than ``project_id`` a
         ``ValidationError``.
 
+        With ``custom_schema_id`` the server extracts that stored schema from each file
+        once it is described (``client.extraction.get_result`` reads the record). Waiting
+        for descriptions then waits for the extractions too, within the same
+        ``description_timeout``, and a result's ``confidence_score`` is its extraction's
+        (None while it is not done, or when it failed).
+
         A file over 100 MiB goes straight to storage in parts, a few at a time. An
         interrupted one resumes on the next call with the same file and options, sending
         only the parts still missing; ``on_progress`` then starts from the bytes the
         server holds already.
         """
         options = UploadOptions(
-            title, tags, auto_describe, skip_duplicates, content_category, folder_id, project_id
+            title,
+            tags,
+            auto_describe,
+            skip_duplicates,
+            content_category,
+            folder_id,
+            project_id,
+            custom_schema_id,
         )
         if isinstance(source, list | tuple):
             return await self.upload_batch(
@@ -116,14 +126,15 @@ class AsyncFiles:
                 content_category=content_category,
                 folder_id=folder_id,
                 project_id=project_id,
+                custom_schema_id=custom_schema_id,
                 wait_for_descriptions=wait_for_descriptions,
                 description_timeout=description_timeout,
                 raise_on_failure=raise_on_failure,
                 on_progress=on_progress,
             )
         result = await self._upload_one(source, options, on_progress)
-        if wait_for_descriptions and result.is_pending and auto_describe:
-            result = await self._settled(result, description_timeout)
+        if wait_for_descriptions and auto_describe:
+            result = await self._settled(result, description_timeout, custom_schema_id)
         if raise_on_failure and result.is_failed:
             BatchUploadResults([result]).raise_on_failures()
         return result
@@ -141,6 +152,7 @@ class AsyncFiles:
         content_category: str = "general",
         folder_id: str | None = None,
         project_id: str | None = None,
+        custom_schema_id: str | None = None,
         wait_for_descriptions: bool = True,
         description_timeout: float | None = None,
         raise_on_failure: bool = False,
@@ -157,7 +169,8 @@ class AsyncFiles:
         64 MiB), at most ``max_concurrency`` requests at once (default 4, never more than
         the tier's ``max_concurrent_uploads``); files over 100 MiB go one by one straight
         to storage, as with ``upload``. Results come back in the order given. Every file
-        goes to ``folder_id`` and ``project_id`` as with ``upload``.
+        goes to ``folder_id`` and ``project_id``, and is extracted with
+        ``custom_schema_id``, as with ``upload``.
         A file the server refuses is a failed result; a quota refusal stops the batch
         and raises ``QuotaExceededError`` whose ``partial_results`` holds the files stored
         (described, when waiting); a server that stays down or failing after the retries
@@ -180,10 +193,11 @@ class AsyncFiles:
                 content_category,
                 folder_id,
                 project_id,
+                custom_schema_id,
             ),
             BatchCallbacks(on_progress, on_file_complete, on_description_progress),
         )
-        waiting = wait_for_descriptions and auto_describe
+        waiting = wait_for_descriptions and auto_describe and bool(chosen)
         if chosen:
             quota = await self.check_quota(len(chosen))
             try:
@@ -195,12 +209,15 @@ class AsyncFiles:
                 )
             except QuotaExceededError as stop:  # what was stored is still described
                 if waiting:
-                    await run.wait_for_descriptions(self._timeout(description_timeout))
-                    stop.partial_results = run.collected()
+                    stop.partial_results = await self._waited(
+                        run, description_timeout, custom_schema_id
+                    )
                 raise
-            if waiting:
-                await run.wait_for_descriptions(self._timeout(description_timeout))
-        results = run.collected()
+        results = (
+            await self._waited(run, description_timeout, custom_schema_id)
+            if waiting
+            else run.collected()
+        )
         return results.raise_on_failures() if raise_on_failure else results
 
     async def add_link(
@@ -213,6 +230,7 @@ class AsyncFiles:
         skip_duplicates: bool = False,
         folder_id: str | None = None,
         project_id: str | None = None,
+        custom_schema_id: str | None = None,
     ) -> UploadResult:
         """Save the web page at ``url``: the server fetches it in the background, keeps its
         main text, title, Open Graph card and images, and describes it like a document.
@@ -222,9 +240,12 @@ class AsyncFiles:
         With ``skip_duplicates`` a URL already saved (after normalization) gives that link
         back, ``deduplicated``. A URL the server will not fetch (not http or https, or an
         address inside its own network) raises ``ValidationError`` with code INVALID_URL
-        or URL_REFUSED. The link goes to ``folder_id`` and ``project_id`` as an upload does.
+        or URL_REFUSED. The link goes to ``folder_id`` and ``project_id``, and is extracted
+        with ``custom_schema_id`` once described, as an upload is.
         """
-        body = _link_options(tags, auto_describe, skip_duplicates, folder_id, project_id)
+        body = _link_options(
+            tags, auto_describe, skip_duplicates, folder_id, project_id, custom_schema_id
+        )
         body["url"] = url
         if title is not None:
             body["title"] = title
@@ -240,12 +261,15 @@ class AsyncFiles:
         skip_duplicates: bool = False,
         folder_id: str | None = None,
         project_id: str | None = None,
+        custom_schema_id: str | None = None,
     ) -> list[LinkResult]:
         """Save many web pages (sent 100 URLs per request); one ``LinkResult`` per URL, in
         the order given. A URL the server refuses is a result with its ``error_code``, not
         an exception; the others are saved as ``add_link`` saves one, into ``folder_id`` and
-        ``project_id``."""
-        options = _link_options(tags, auto_describe, skip_duplicates, folder_id, project_id)
+        ``project_id`` and extracted with ``custom_schema_id``."""
+        options = _link_options(
+            tags, auto_describe, skip_duplicates, folder_id, project_id, custom_schema_id
+        )
         results: list[LinkResult] = []
         for start in range(0, len(urls), LINKS_PER_REQUEST):
             chunk = list(urls[start : start + LINKS_PER_REQUEST])
@@ -457,6 +481,22 @@ class AsyncFiles:
         """
         return SceneList.from_dict(await self._transport.json("GET", f"files/{file_id}/scenes"))
 
+    async def extract(
+        self,
+        file_id: str,
+        *,
+        schema_id: str | None = None,
+        schema: Mapping[str, Any] | None = None,
+        prompt: str | None = None,
+        wait: bool = True,
+        timeout: float | None = None,  # noqa: ASYNC109 - as wait_for_description's
+    ) -> ExtractionResult:
+        """Pull a structured record out of a file with a stored or an inline schema; see
+        ``client.extraction.extract``."""
+        return await self._extraction.extract(
+            file_id, schema_id=schema_id, schema=schema, prompt=prompt, wait=wait, timeout=timeout
+        )
+
     async def wait_for_description(
         self,
         image_id: str,
@@ -503,23 +543,63 @@ class AsyncFiles:
             on_progress(UploadProgress(1, 1, sent, chosen.size))
         return result
 
-    async def _settled(self, uploaded: UploadResult, limit: float | None) -> UploadResult:
-        """The upload's result once its description settles, or as it is when time is up."""
-        waited = await self._poll(uploaded.image_id, self._timeout(limit))
-        if waited is None:
-            return uploaded
-        return dataclasses.replace(waited, deduplicated=uploaded.deduplicated)
+    async def _settled(
+        self, uploaded: UploadResult, limit: float | None, schema_id: str | None
+    ) -> UploadResult:
+        """The upload's result once its description (and its extraction with ``schema_id``)
+        settles, or as it is when time is up."""
+        seconds = self._timeout(limit)
+        deadline = anyio.current_time() + seconds
+        if uploaded.is_pending:
+            waited = await self._poll(uploaded.image_id, seconds)
+            if waited is None:
+                return uploaded
+            uploaded = dataclasses.replace(waited, deduplicated=uploaded.deduplicated)
+        return await self._extracted(uploaded, schema_id, deadline)
+
+    async def _waited(
+        self, run: BatchRun, limit: float | None, schema_id: str | None
+    ) -> BatchUploadResults:
+        """A batch's results once their descriptions (and extractions with ``schema_id``)
+        settle, or as they are when time is up."""
+        seconds = self._timeout(limit)
+        deadline = anyio.current_time() + seconds
+        await run.wait_for_descriptions(seconds)
+        results = run.collected()
+        if schema_id is None:
+            return results
+        return BatchUploadResults([await self._extracted(r, schema_id, deadline) for r in results])
+
+    async def _extracted(
+        self, result: UploadResult, schema_id: str | None, deadline: float
+    ) -> UploadResult:
+        """``result`` with the confidence of its extraction with ``schema_id`` (None until
+        that is done, or when it failed), waiting for it until ``deadline`` (on anyio's
+        clock). The server reads the fields after the description, from what it found:
+        after any other outcome the extraction fails without a record, so only a completed
+        description is worth waiting for."""
+        if schema_id is None:
+            return result
+        score = None
+        if result.is_completed:
+            with contextlib.suppress(ScopixTimeoutError):
+                extraction = await self._extraction.wait_for_result(
+                    result.image_id, schema_id, timeout=deadline - anyio.current_time()
+                )
+                score = extraction.confidence_score
+        return dataclasses.replace(result, confidence_score=score)
 
     async def _poll(self, image_id: str, limit: float) -> UploadResult | None:
         """The file once its description settles, a document's text is extracted, a
         video's scenes found and a link's page fetched (so ``get_text`` and ``get_scenes``
         work at once); None when ``limit`` seconds pass first."""
-        with anyio.move_on_after(limit):
-            # the server is polled: no event here could tell us sooner
-            while not _settled(await self.get_processing_status(image_id)):  # noqa: ASYNC110
-                await anyio.sleep(self._options.polling_interval)
-            return (await self.get(image_id)).to_upload_result()
-        return None
+        status = await poll(
+            lambda: self.get_processing_status(image_id),
+            _settled,
+            interval=self._options.polling_interval,
+            limit=limit,
+        )
+        return None if status is None else (await self.get(image_id)).to_upload_result()
 
     def _timeout(self, timeout: float | None) -> float:
         return float(self._options.polling_timeout if timeout is None else timeout)
@@ -540,14 +620,19 @@ def _link_options(
     skip_duplicates: bool,
     folder_id: str | None,
     project_id: str | None,
+    custom_schema_id: str | None,
 ) -> dict[str, Any]:
-    """The JSON fields a link request shares with a batch of links; the folder and project
-    only where given, so a server without them takes the request too."""
+    """The JSON fields a link request shares with a batch of links; the folder, project and
+    schema only where given, so a server without them takes the request too."""
     body: dict[str, Any] = {"auto_describe": auto_describe, "skip_duplicates": skip_duplicates}
     if tags:
         body["tags"] = list(tags)
-    placement = {"folder_id": folder_id, "project_id": project_id}
-    return body | {name: value for name, value in placement.items() if value is not None}
+    optional = {
+        "folder_id": folder_id,
+        "project_id": project_id,
+        "custom_schema_id": custom_schema_id,
+    }
+    return body | {name: value for name, value in optional.items() if value is not None}
 
 
 async def _stream_to(chunks: AsyncIterator[bytes], target: Path) -> None:

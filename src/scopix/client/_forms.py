@@ -31,6 +31,7 @@ class UploadArguments(TypedDict, total=False):
     content_category: str
     folder_id: str | None
     project_id: str | None
+    custom_schema_id: str | None
     wait_for_descriptions: bool
     description_timeout: float | None
     raise_on_failure: bool
@@ -39,7 +40,8 @@ class UploadArguments(TypedDict, total=False):
 
 @dataclass(frozen=True)
 class UploadOptions:
-    """What every file of one ``upload`` call shares, where the files go included."""
+    """What every file of one ``upload`` call shares, where the files go and the schema
+    extracted from them included."""
 
     title: str | None = None
     tags: Sequence[str] | None = None
@@ -48,6 +50,7 @@ class UploadOptions:
     content_category: str = "general"
     folder_id: str | None = None
     project_id: str | None = None
+    custom_schema_id: str | None = None
 
     def fields(self) -> dict[str, str]:
         """The multipart form fields; unset ones are left out so the server's defaults apply."""
@@ -60,11 +63,16 @@ class UploadOptions:
             fields["title"] = self.title
         if self.tags:
             fields["tags"] = ",".join(self.tags)
-        return fields | self.placement()
+        return fields | self.optional_fields()
 
-    def placement(self) -> dict[str, str]:
-        """The folder and project the files go to, where given."""
-        chosen = {"folder_id": self.folder_id, "project_id": self.project_id}
+    def optional_fields(self) -> dict[str, str]:
+        """The folder and project the files go to and the schema extracted from them, only
+        where given, so a server without them takes the request too."""
+        chosen = {
+            "folder_id": self.folder_id,
+            "project_id": self.project_id,
+            "custom_schema_id": self.custom_schema_id,
+        }
         return {name: value for name, value in chosen.items() if value is not None}
 
 

@@ -22,6 +22,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from scopix.client._client import AsyncUsage, Scopix
 from scopix.client._documents import AsyncDocuments
 from scopix.client._events import AsyncEvents, AsyncWebhooks, EventStream
+from scopix.client._extraction import AsyncExtraction
 from scopix.client._files import AsyncFiles
 from scopix.client._folders import AsyncFolders
 from scopix.client._options import from_environment
@@ -29,6 +30,7 @@ from scopix.client._projects import AsyncProjects
 from scopix.client._sources import UploadSource
 from scopix.types.documents import DocumentChunk
 from scopix.types.events import UploadProgress
+from scopix.types.extraction import ExtractionSchema
 from scopix.types.files import FileDetails
 from scopix.types.projects import Project
 from scopix.types.upload import BatchUploadResults, UploadResult
@@ -93,6 +95,7 @@ class SyncFiles(_Facade):
     add_link = _blocking(AsyncFiles.add_link)
     add_links = _blocking(AsyncFiles.add_links)
     recrawl = _blocking(AsyncFiles.recrawl)
+    extract = _blocking(AsyncFiles.extract)
 
     @overload
     def upload(
@@ -106,6 +109,7 @@ class SyncFiles(_Facade):
         content_category: str = "general",
         folder_id: str | None = None,
         project_id: str | None = None,
+        custom_schema_id: str | None = None,
         wait_for_descriptions: bool = True,
         description_timeout: float | None = None,
         raise_on_failure: bool = True,
@@ -124,6 +128,7 @@ class SyncFiles(_Facade):
         content_category: str = "general",
         folder_id: str | None = None,
         project_id: str | None = None,
+        custom_schema_id: str | None = None,
         wait_for_descriptions: bool = True,
         description_timeout: float | None = None,
         raise_on_failure: bool = True,
@@ -237,6 +242,24 @@ class SyncFolders(_Facade):
     move_files = _blocking(AsyncFolders.move_files)
 
 
+class SyncExtraction(_Facade):
+    """Custom extraction of a ``SyncScopix``; the same methods as ``Scopix.extraction``."""
+
+    create_schema = _blocking(AsyncExtraction.create_schema)
+    list_schemas = _blocking(AsyncExtraction.list_schemas)
+    get_schema = _blocking(AsyncExtraction.get_schema)
+    update_schema = _blocking(AsyncExtraction.update_schema)
+    delete_schema = _blocking(AsyncExtraction.delete_schema)
+    extract = _blocking(AsyncExtraction.extract)
+    get_result = _blocking(AsyncExtraction.get_result)
+    list_results = _blocking(AsyncExtraction.list_results)
+    wait_for_result = _blocking(AsyncExtraction.wait_for_result)
+
+    def list_all_schemas(self) -> Iterator[ExtractionSchema]:
+        """Every schema of the tenant; see ``Scopix.extraction.list_all_schemas``."""
+        return self._each(self._target.list_all_schemas())
+
+
 class SyncUsage(_Facade):
     """Credit checks of a ``SyncScopix``."""
 
@@ -295,6 +318,7 @@ class SyncScopix:
         self.documents = SyncDocuments(self._portal, self._async.documents)
         self.projects = SyncProjects(self._portal, self._async.projects)
         self.folders = SyncFolders(self._portal, self._async.folders)
+        self.extraction = SyncExtraction(self._portal, self._async.extraction)
         self.events = SyncEvents(self._portal, self._async.events)
         self.webhooks = SyncWebhooks(self._portal, self._async.webhooks)
         self.usage = SyncUsage(self._portal, self._async.usage)
