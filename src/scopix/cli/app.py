@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import typer
 
-from scopix.cli import client_commands, folder_commands, server_commands
+from scopix.cli import (
+    client_commands,
+    extract_commands,
+    folder_commands,
+    mcp_command,
+    server_commands,
+)
 
 app = typer.Typer(
     help="Scopix: self-hostable visual intelligence.",
@@ -20,6 +26,11 @@ folders_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(folders_app, name="folders")
+schemas_app = typer.Typer(
+    help="Manage custom extraction schemas: list, create, show and delete them.",
+    no_args_is_help=True,
+)
+app.add_typer(schemas_app, name="schemas")
 
 app.command()(server_commands.serve)
 app.command()(server_commands.worker)
@@ -40,6 +51,8 @@ app.command()(client_commands.scenes)
 app.command()(client_commands.quota)
 app.command()(client_commands.describe)
 app.command()(client_commands.recrawl)
+app.command()(mcp_command.mcp)
+app.command()(extract_commands.extract)
 folders_app.command("list")(folder_commands.list_folders)
 folders_app.command("create")(folder_commands.create)
 folders_app.command("show")(folder_commands.show)
@@ -47,3 +60,7 @@ folders_app.command("rename")(folder_commands.rename)
 folders_app.command("move")(folder_commands.move)
 folders_app.command("delete")(folder_commands.delete)
 folders_app.command("move-files")(folder_commands.move_files)
+schemas_app.command("list")(extract_commands.list_schemas)
+schemas_app.command("create")(extract_commands.create)
+schemas_app.command("show")(extract_commands.show)
+schemas_app.command("delete")(extract_commands.delete)

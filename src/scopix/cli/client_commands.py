@@ -108,6 +108,7 @@ class UploadRequest:
     include_hidden: bool
     folder_id: str | None = None
     project_id: str | None = None
+    schema_id: str | None = None
 
 
 def upload(
@@ -136,13 +137,20 @@ def upload(
         str | None,
         typer.Option("--project", help="the id of the project to put the files in"),
     ] = None,
+    schema: Annotated[
+        str | None,
+        typer.Option(
+            "--schema", help="the id of a stored schema to extract from each file once described"
+        ),
+    ] = None,
     api_key: ApiKeyOption = None,
     base_url: BaseUrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Upload files and folders (supported images and documents in folders), then show each
     result. --folder puts them in a Scopix folder (and its project), --project alone at the top
-    level of a project.
+    level of a project. --schema extracts that stored schema from each file after its
+    description.
 
     Exits 1 when any file failed: refused by the server, or its description failed.
     """
@@ -157,6 +165,7 @@ def upload(
         include_hidden=include_hidden,
         folder_id=folder,
         project_id=project,
+        schema_id=schema,
     )
     run_client(api_key, base_url, lambda client: _upload(client, request, as_json))
 
@@ -375,6 +384,7 @@ async def _upload(client: Scopix, request: UploadRequest, as_json: bool) -> int:
                 skip_duplicates=request.skip_duplicates,
                 folder_id=request.folder_id,
                 project_id=request.project_id,
+                custom_schema_id=request.schema_id,
                 wait_for_descriptions=request.wait,
                 on_progress=display.on_upload,
                 on_description_progress=display.on_descriptions,

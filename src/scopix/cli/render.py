@@ -20,6 +20,13 @@ from rich.text import Text
 
 from scopix.types.describe import DescriptionStatus
 from scopix.types.documents import DocumentSearchResults
+from scopix.types.extraction import (
+    ExtractedField,
+    ExtractionResult,
+    ExtractionSchema,
+    ExtractionSchemaList,
+    FieldSource,
+)
 from scopix.types.files import FileDetails, FileList
 from scopix.types.folders import Folder, FolderContents, MovedFiles, tree_order
 from scopix.types.links import LinkResult
@@ -65,7 +72,15 @@ _COLUMNS: dict[str, dict[str, Any]] = {
     "Folder": {"overflow": "fold", "min_width": 12},
     "Files": {"justify": "right", "no_wrap": True},
     "Subfolders": {"justify": "right", "no_wrap": True},
+    "Field": {"overflow": "fold", "min_width": 10},
+    "Value": {"min_width": 16},
+    "Confidence": {"justify": "right", "no_wrap": True},
+    "Source": {"no_wrap": True},
+    "Name": {"overflow": "fold", "min_width": 10},
+    "Updated": {"no_wrap": True},
 }
+#: Characters of an extracted value shown in a table cell (a long text or list is cut).
+VALUE_SHOWN = 200
 #: Spaces a folder's name is indented by per level in ``folder_tree``.
 TREE_INDENT = 2
 
@@ -448,6 +463,88 @@ def moved_summary(moved: MovedFiles) -> Text:
     if moved.skipped:
         line.append(f"\nskipped (unknown or deleted): {', '.join(moved.skipped)}", style="red")
     return line
+
+
+def extraction_view(result: ExtractionResult) -> RenderableType:
+    """An extraction: its state and overall confidence, a row per field, and why it failed."""
+    parts: list[RenderableType] = [
+        Text.assemble(("extraction status: ", "bold"), state_text(result.status)),
+        Text.assemble(("schema: ", "bold"), result.schema_id),
+        Text.assemble(("confidence: ", "bold"), confidence(result.confidence_score)),
+    ]
+    if result.fields:
+        parts.append(extraction_table(result.fields))
+    if result.is_failed:
+        error = f"error: {result.error_type or 'unknown'}: {result.error or NONE}"
+        parts.append(Text(error, style="red"))
+    return Group(*parts)
+
+
+def extraction_table(fields: Sequence[ExtractedField]) -> Table:
+    """One row per extracted field: its dotted path, value, confidence and where in the
+    file it was read; narrow enough for 80 columns (long values wrap)."""
+    table = _table("Field", "Value", "Confidence", "Source")
+    for item in fields:
+        value = NONE if item.value is None else shorten(value_text(item.value), VALUE_SHOWN)
+        _add_row(table, item.path, value, confidence(item.confidence), source_text(item.source))
+    return table
+
+
+def value_text(value: Any) -> str:
+    """An extracted value as a person reads it: text as it is, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def confidence(score: float | None) -> str:
+    """A confidence (0-1) to two places: "0.93"; "—" when there is none."""
+    return NONE if score is None else f"{score:.2f}"
+
+
+def source_text(source: FieldSource | None) -> str:
+    """Where a value was read: "p.2 (0.12, 0.34)" (page and the top-left corner of its box),
+    "p.2" without a box, "(0.12, 0.34)" on an image; "—" when unknown."""
+    if source is None:
+        return NONE
+    parts = [] if source.page is None else [f"p.{source.page}"]
+    if source.bbox is not None:
+        parts.append(f"({source.bbox.x:.2f}, {source.bbox.y:.2f})")
+    return " ".join(parts) or NONE
+
+
+def schema_table(page: ExtractionSchemaList) -> Table:
+    """One row per stored extraction schema: name, id, description, last change."""
+    table = _table("Name", "ID", "Description", "Updated")
+    for schema in page.items:
+        _add_row(
+            table, schema.name, schema.id, shorten(schema.description, 60), when(schema.updated_at)
+        )
+    return table
+
+
+def schema_footer(page: ExtractionSchemaList) -> str:
+    """ "showing a-b of total schemas" under a page of schemas."""
+    if not page.items:
+        return f"showing 0 of {page.total_count} schemas"
+    last = page.offset + len(page.items)
+    return f"showing {page.offset + 1}-{last} of {page.total_count} schemas"
+
+
+def schema_view(schema: ExtractionSchema) -> RenderableType:
+    """A stored schema's fields in a titled panel, then the JSON Schema itself."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    rows = [
+        ("id", schema.id),
+        ("description", schema.description or NONE),
+        ("prompt hint", schema.prompt_hint or NONE),
+        ("created", when(schema.created_at)),
+        ("updated", when(schema.updated_at)),
+    ]
+    for label, value in rows:
+        _add_row(grid, label, value)
+    panel = Panel(grid, title=Text(schema.name), title_align="left", expand=False)
+    return Group(panel, Text(json.dumps(schema.schema, indent=2, ensure_ascii=False)))
 
 
 def _table(*headers: str) -> Table:

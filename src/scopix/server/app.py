@@ -13,6 +13,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from scopix import __version__
+from scopix.mcp.http import McpEndpoint, mcp_router
 from scopix.server.api import docs
 from scopix.server.api.errors import install_error_handlers
 from scopix.server.api.gate import GateMiddleware
@@ -24,6 +25,7 @@ from scopix.server.api.routes import (
     direct_uploads,
     documents,
     events,
+    extraction,
     files,
     folders,
     links,
@@ -48,6 +50,7 @@ SHUTDOWN_GRACE_S = 10
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A Scopix server for `settings` (read from the environment when not given)."""
     settings = settings or Settings()
+    mcp = McpEndpoint()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,7 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # out of the collector, a full collection no longer walks it again and again.
         gc.freeze()
         try:
-            yield
+            async with mcp.running():  # ends the MCP requests in flight before the services
+                yield
         finally:
             stopping.set()
             jobs_stopping.set()
@@ -106,7 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(usage.router, prefix=API_PREFIX)
     app.include_router(projects.router, prefix=API_PREFIX)
     app.include_router(folders.router, prefix=API_PREFIX)
+    app.include_router(extraction.router, prefix=API_PREFIX)
     app.include_router(events.router, prefix=API_PREFIX)
+    app.include_router(mcp_router(mcp), prefix=API_PREFIX)
     app.include_router(web.router)
     app.include_router(docs.router)
     app.mount("/static", web.static_files, name="static")
