@@ -709,3 +709,91 @@ def test_labelled_dates_round_trip(label: str, day: date, style: int, place: str
     hit = found([field("invoice_date", format="date")], regions)["invoice_date"]
     assert hit.value == day.isoformat()
     assert hit.source is not None and hit.raw in hit.source.text
+
+
+# --- cases from the labeled set (bench/extraction.py) ------------------------------------------
+
+
+def test_a_date_taken_by_a_label_is_no_unlabelled_due_date() -> None:
+    regions = [
+        region("Invoice No.", x=0.06, y=0.39, w=0.1, h=0.02),
+        region("Date", x=0.38, y=0.39, w=0.05, h=0.02),
+        region("INV-2024-0107", x=0.06, y=0.45, w=0.18, h=0.02),
+        region("March 15, 2024", x=0.38, y=0.45, w=0.19, h=0.03),
+    ]
+    fields = [field("date", format="date"), field("due_date", format="date")]
+    assert values(fields, regions) == {"date": "2024-03-15"}
+
+
+def test_a_date_taken_by_a_label_still_makes_other_dates_ambiguous() -> None:
+    regions = [
+        region("Start Date", y=0.6, w=0.2),
+        region("1 Apr 2024", y=0.66, w=0.2),
+        region("Signed on 15 March 2024", y=0.88, w=0.3),
+    ]
+    fields = [field("start_date", format="date"), field("end_date", format="date")]
+    assert values(fields, regions) == {"start_date": "2024-04-01"}
+
+
+LETTERHEAD = (
+    "Fabrikam Legal LLP",
+    "Tel +1 212 555 0199 www.fabrikam-legal.example",
+    "March 15, 2024",
+)
+
+
+def test_one_unlabelled_value_fills_the_plainest_field_only() -> None:
+    fields = [field("date", format="date"), field("due_date", format="date")]
+    assert values(fields, lines(*LETTERHEAD)) == {"date": "2024-03-15"}
+
+
+def test_a_plain_label_claims_its_value_for_its_kind() -> None:
+    both = [field("phone"), field("fax")]
+    assert values(both, lines(*LETTERHEAD)) == {"phone": "+1 212 555 0199"}
+    assert value_of(field("fax"), *LETTERHEAD) is None
+    assert value_of(field("due_date", format="date"), "Invoice Date 2024-03-15") is None
+
+
+def test_a_string_ends_where_the_next_plain_label_starts() -> None:
+    fields = [field("model"), field("serial_number")]
+    assert values(fields, lines("MODEL: XJ-500 S/N 12345-ABC")) == {
+        "model": "XJ-500",
+        "serial_number": "12345-ABC",
+    }
+
+
+def test_label_words_in_prose_are_no_label() -> None:
+    text = "Your bill of 1.234,56 € dated 1 March 2024 is still open."
+    assert value_of(field("date", format="date"), "15 Mar 2024", text) is None
+
+
+def header(labels: str, row: str) -> list[TextRegion]:
+    return [region(labels, y=0.2, w=0.5), region(row, y=0.26, w=0.5)]
+
+
+def test_a_header_row_splits_its_values_by_order_when_the_counts_match() -> None:
+    fields = [field("model"), field("serial_number")]
+    assert values(fields, header("TYPE SERIAL NO.", "PX-2200 0098-7731")) == {
+        "model": "PX-2200",
+        "serial_number": "0098-7731",
+    }
+
+
+def test_a_header_row_reads_typed_values_one_after_the_other() -> None:
+    fields = [field("start_date", format="date"), field("newsletter", "boolean")]
+    assert values(fields, header("Start Date Newsletter", "1 Apr 2024 No")) == {
+        "start_date": "2024-04-01",
+        "newsletter": False,
+    }
+
+
+def test_a_header_row_that_does_not_split_reliably_fills_nothing() -> None:
+    regions = header("Company Name Customer ID", "Tanaka Design KK C-004417")
+    assert values([field("company_name"), field("customer_id")], regions) == {}
+    assert values([field("company_name")], regions) == {}
+
+
+def test_a_label_with_a_qualifier_is_no_header_row() -> None:
+    assert values([field("model")], header("Model No.", "XR-200")) == {"model": "XR-200"}
+    fields = [field("invoice_number"), field("date", format="date")]
+    assert values(fields, header("Invoice Date", "2024-03-15")) == {"date": "2024-03-15"}

@@ -14,7 +14,16 @@ Decisions:
   digit, unless in parentheses: "Tax (8%)"), a wide gap or 4 words; only the whole run counts,
   so "Order Number:" is no "Number:" label. Plain: the first 1-4 digit-free words of a region or
   of a chunk after a wide gap ("Total  $1,234.56", "S/N 12345-ABC"), unless the value would then
-  start with a label word ("Invoice | Date 2024-03-15" is no invoice number). Label and field
+  start with a label word ("Invoice | Date 2024-03-15" is no invoice number). Inner: inside a
+  chunk, 1-4 known label words (the vocabulary below or a wanted field's name words) between two
+  words with a digit ("XJ-500 S/N 12345-ABC"); prose ("1.234,56 € dated 1 March") has none.
+  Header rows: a region of 2-8 label words that splits into 2+ labels, each naming every word of
+  a distinct wanted field or a vocabulary label no wanted field is (a lone "No" qualifies, it is
+  no label), scoring better on average than the whole as one label ("Company Name | Customer ID";
+  not "Model No." nor "Invoice Date"). Its values are the region below, split by order: one word
+  per label when the counts match, else typed values read one after the other, a plain string
+  only as the last; a label whose value does not split off so gets none, nor does any label of a
+  row that splits two ways. Its labels take no other value. Label and field
   name are reduced to word sets: snake_case and camelCase split, lower case, a few stop words
   dropped, and a small synonym table applied (no/nr/#/id -> number, issued/dated -> date, grand
   total/amount due/balance due/total due -> total, e-mail -> email, tel/telephone -> phone,
@@ -33,9 +42,10 @@ Decisions:
   (NEIGHBOUR) or below it (BELOW); a region that itself looks like "label: value" is never taken
   as another label's value. Candidates are tried best label score first, then placement, then
   reading order, then longer label; the first that reads as the field's type wins.
-* Values end at a wide gap (2+ spaces, tab, "|"); typed values are read from the value's start
-  and may be followed by other text ("1,234.56 USD", "12 kg"). A string value that itself holds
-  another "label:" is refused: where it ends cannot be told, and a wrong value is worse than none.
+* Values end at a wide gap (2+ spaces, tab, "|") or an inner label; typed values are read from
+  the value's start and may be followed by other text ("1,234.56 USD", "12 kg"). A string value
+  that itself holds another "label:" is refused: where it ends cannot be told, and a wrong value
+  is worse than none.
 * Types. enum: only a value equal to a member (case-insensitive), returned as the member.
   boolean: only a bare yes/no/true/false. integer, then number: amounts with $ € £ ¥ ₹ or an ISO
   code before or after, thousands grouped by 3 with "," "." "'" or a space; with both
@@ -54,9 +64,12 @@ Decisions:
   and a plain string named a number or id (invoice_number, customer_id) needs a digit.
 * Unlabelled values. A field whose reader is distinctive (date, date-time, email, uri, phone)
   and that got no labelled value may take a value found anywhere, at UNLABELLED, when exactly
-  one distinct value occurs. Occurrences under an explicit label that names a kind ("Due Date:",
-  "Fax:") and does not match the field belong to something else and are skipped. Unlabelled
-  phones need a leading "+" or "(" or 3 digit groups: "2024-0042" is an invoice number.
+  one distinct value occurs and no other wanted field read that value from a label. Occurrences
+  right after a label that names a kind ("Due Date:", "Fax:", or plain words: "Tel +1 ...",
+  "Invoice Date 2024-...") and does not match the field belong to something else and are skipped.
+  One value fills one field: of the fields that would take it, the one with the fewest name words
+  ("date" over "due_date"), none on a tie ("phone" and "fax"). Unlabelled phones need a leading
+  "+" or "(" or 3 digit groups: "2024-0042" is an invoice number.
 * Confidence = the region's OCR confidence x the placement factor, and for a label that names
   only part of the field's name x (1 + the named share) / 2: "Date" for ship_date is weaker
   evidence than "Ship Date".
@@ -70,7 +83,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from itertools import islice, takewhile
+from itertools import islice, pairwise, takewhile
 from typing import Final
 
 from scopix.server.domain.regions import TextRegion, reading_rows
@@ -123,7 +136,9 @@ def find_fields(fields: Sequence[WantedField], regions: Sequence[TextRegion]) ->
     """One FoundValue per field the text supports, in the order of `fields`."""
     profiles = [_profile(field) for field in fields]
     doc = _document(regions, profiles)
-    found = (_find(profile, doc) for profile in profiles)
+    labelled = [_labelled(profile, doc) if profile.readers else None for profile in profiles]
+    unlabelled = _unlabelled_values(profiles, labelled, doc)
+    found = (mine or other for mine, other in zip(labelled, unlabelled, strict=True))
     return [value for value in found if value is not None]
 
 
@@ -642,6 +657,16 @@ class _Slot:
 
 
 @dataclass(frozen=True)
+class _Candidate:
+    """Where a labelled value may be read: a span of a region's text, and how sure its place is."""
+
+    region: TextRegion
+    start: int
+    end: int
+    factor: float
+
+
+@dataclass(frozen=True)
 class _Site:
     """A possible label inside a region, and where its value would start."""
 
@@ -650,6 +675,8 @@ class _Site:
     explicit: bool  # ended by ":" or "#"
     value_at: int
     length: int  # words in the label
+    owner: WantedField | None = None  # a header row's column: only its field reads it
+    fixed: _Candidate | None = None  # and only from this span
 
 
 def _slots(regions: Sequence[TextRegion]) -> list[_Slot]:
@@ -687,7 +714,11 @@ _WORD: Final = re.compile(r"\S+")
 _LABEL_WORD: Final = re.compile(r"[^\W\d_][^\d\s:#]*")  # digit-free, starts with a letter
 
 
-def _sites(slot: _Slot) -> Iterator[_Site]:
+def _sites(slot: _Slot, profiles: Sequence[_Profile], known: frozenset[str]) -> Iterator[_Site]:
+    header = _header(slot, profiles)
+    if header is not None:
+        yield from header
+        return
     text = slot.region.text
     bounds = _bounds(text)
     for at in _colons(text):
@@ -697,6 +728,12 @@ def _sites(slot: _Slot) -> Iterator[_Site]:
     starts = [0, *(gap.end() for gap in _GAP.finditer(text))]
     for start in starts:
         yield from _leading(slot, start)
+    for start, end in pairwise([*bounds, len(text)]):
+        for label_start, label_end in _inner_labels(text, start, end, known):
+            words = _words(text[label_start:label_end])
+            yield _Site(
+                slot, words, False, label_end, len(_WORD.findall(text, label_start, label_end))
+            )
 
 
 _HASH: Final = re.compile("#")
@@ -750,19 +787,146 @@ def _leading(slot: _Slot, start: int) -> Iterator[_Site]:
             yield _Site(slot, _words(text[start : word.end()]), False, word.end(), count)
 
 
+def _inner_labels(
+    text: str, start: int, end: int, known: frozenset[str]
+) -> Iterator[tuple[int, int]]:
+    """Plain labels inside a chunk text[start:end], as spans: a run of up to 4 known label words
+    between two words with a digit ("XJ-500 S/N 12345-ABC"; not "1.234,56 € dated 1 March")."""
+    words = list(_WORD.finditer(text, start, end))
+    for i, word in enumerate(words):
+        if i < 2 or not any(c.isdigit() for c in word.group()):
+            continue
+        run = list(takewhile(lambda w: _known_word(w.group(), known), reversed(words[:i])))
+        while run and not _words(run[-1].group()):  # a label does not start with "of"
+            run.pop()
+        after = words[i - len(run) - 1].group() if 0 < len(run) < i else ""
+        if len(run) <= _LABEL_RUN and any(c.isdigit() for c in after):
+            yield run[-1].start(), run[0].end()
+
+
+_LABEL_RUN: Final = 4
+
+
+def _known_word(word: str, known: frozenset[str]) -> bool:
+    """A label word that is a known one: of the vocabulary or a wanted field's name (or "of")."""
+    return _LABEL_WORD.fullmatch(word) is not None and _words(word) <= known
+
+
+# --- header rows: several labels over their values ---
+
+
+def _header(slot: _Slot, profiles: Sequence[_Profile]) -> list[_Site] | None:
+    """Sites of a header row ("TYPE  SERIAL NO." over "PX-2200 0098-7731"), None when the region
+    is no header: one whose label words split into 2+ labels better than they read as one."""
+    text = slot.region.text
+    words = list(_WORD.finditer(text))
+    if not 2 <= len(words) <= _HEADER_WORDS or not all(
+        _LABEL_WORD.fullmatch(w.group()) for w in words
+    ):
+        return None
+    best, splits = _best_splits([w.group() for w in words], profiles)
+    if best <= _best_score(_words(text), profiles):
+        return None
+    if len({owners for owners, _ in splits}) != 1:
+        return []  # labels that split two ways: which value is whose cannot be told
+    owners, labels = splits[0]
+    spans = _columns(slot.below, [None if o is None else profiles[o] for o in owners])
+    return [
+        _Site(slot, label, False, 0, 1, profiles[owner].field, _Candidate(slot.below, *span, BELOW))
+        for owner, label, span in zip(owners, labels, spans, strict=False)
+        if owner is not None and slot.below is not None
+    ]
+
+
+_HEADER_WORDS: Final = 8
+_Split = tuple[tuple[int | None, ...], tuple[frozenset[str], ...]]
+
+
+def _best_splits(words: Sequence[str], profiles: Sequence[_Profile]) -> tuple[float, list[_Split]]:
+    """The splits of a row of label words into 2+ labels with the best mean score, and it."""
+    best, splits = 0.0, []
+    for sizes in _compositions(len(words)):
+        labels = tuple(_words(" ".join(words[a:b])) for a, b in pairwise(_cuts(sizes)))
+        rated = [_column_owner(label, profiles) for label in labels]
+        owners = tuple(owner for owner, _ in rated)
+        named = [o for o in owners if o is not None]
+        if len(sizes) < 2 or not named or len(set(named)) < len(named) or _NOT_A_LABEL in rated:
+            continue
+        mean = sum(score for _, score in rated) / len(rated)
+        if mean > best:
+            best, splits = mean, [(owners, labels)]
+        elif mean == best:
+            splits.append((owners, labels))
+    return best, splits
+
+
+def _compositions(n: int) -> Iterator[tuple[int, ...]]:
+    """Ways to cut n words into labels of 1-4 words, in order."""
+    if n == 0:
+        yield ()
+    for size in range(1, min(4, n) + 1):
+        for rest in _compositions(n - size):
+            yield (size, *rest)
+
+
+def _cuts(sizes: Sequence[int]) -> list[int]:
+    cuts = [0]
+    for size in sizes:
+        cuts.append(cuts[-1] + size)
+    return cuts
+
+
+_NOT_A_LABEL: Final = (None, 0.0)
+
+
+def _column_owner(label: frozenset[str], profiles: Sequence[_Profile]) -> tuple[int | None, float]:
+    """Which wanted field a header's label is, and its score: one naming every word of a field;
+    else a label of the vocabulary that no wanted field is (not a lone "No", a qualifier)."""
+    scores = [_label_score(label, p) if _names_all(label, p) else 0.0 for p in profiles]
+    best = max(scores, default=0.0)
+    if best >= LABEL_THRESHOLD:
+        return scores.index(best), best
+    if label and label <= _VOCABULARY and label != {"number"}:
+        return None, LABEL_THRESHOLD
+    return _NOT_A_LABEL
+
+
+def _columns(below: TextRegion | None, owners: Sequence[_Profile | None]) -> list[tuple[int, int]]:
+    """Spans of the values under a header's labels, in order; fewer when the row does not split
+    reliably: one word per label when the counts match, else typed values read one after the
+    other (a plain string only as the last), stopping at the first that does not read."""
+    if below is None or _looks_labelled(below.text):
+        return []
+    text = below.text
+    tokens = list(_WORD.finditer(text))
+    if len(tokens) == len(owners):
+        return [token.span() for token in tokens]
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for i, owner in enumerate(owners):
+        at = len(text) - len(text[at:].lstrip())
+        read = None if owner is None else _delimited(owner, text[at:])
+        if i == len(owners) - 1 and read is None and owner is not None and at < len(text.rstrip()):
+            spans.append((at, len(text.rstrip())))
+        if read is None:
+            break
+        spans.append((at + read.start, at + read.end))
+        at += read.end
+    return spans
+
+
+def _delimited(profile: _Profile, text: str) -> _Read | None:
+    """A value of the field read at the start of text by a reader that knows where it ends."""
+    for reader in profile.readers:
+        read = None if reader in (_STRING, _IDENTIFIER) else reader.at_start(text)
+        if read is not None:
+            return read
+    return None
+
+
 # --- finding -----------------------------------------------------------------------------------
 
 _LEADING_MARKS: Final = " \t\u00a0:：#–—"
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    """Where a labelled value may be read: a span of a region's text, and how sure its place is."""
-
-    region: TextRegion
-    start: int
-    end: int
-    factor: float
 
 
 @dataclass(frozen=True)
@@ -773,6 +937,7 @@ class _Document:
     sites: Sequence[_Site]
     profiles: Sequence[_Profile]
     best: Sequence[float]  # per site: the best score any wanted field gives its label
+    known: frozenset[str]  # words that start a label: the vocabulary and wanted fields' names
 
 
 def _best_score(words: frozenset[str], profiles: Sequence[_Profile]) -> float:
@@ -781,24 +946,31 @@ def _best_score(words: frozenset[str], profiles: Sequence[_Profile]) -> float:
 
 def _document(regions: Sequence[TextRegion], profiles: Sequence[_Profile]) -> _Document:
     slots = _slots(regions)
-    sites = [site for slot in slots for site in _sites(slot)]
+    known = _VOCABULARY.union(*(p.name_words for p in profiles))
+    sites = [site for slot in slots for site in _sites(slot, profiles, known)]
     best = [_best_score(site.words, profiles) for site in sites]
-    return _Document(slots, sites, profiles, best)
+    return _Document(slots, sites, profiles, best, known)
 
 
-def _value_span(text: str, at: int) -> tuple[int, int] | None:
-    """The value starting at `at`: leading marks skipped, ended by the next wide gap."""
+def _value_span(text: str, at: int, known: frozenset[str]) -> tuple[int, int] | None:
+    """The value starting at `at`: leading marks skipped, ended by the next wide gap or the
+    next plain label on the line ("XJ-500 S/N 12345-ABC")."""
     while at < len(text) and text[at] in _LEADING_MARKS:
         at += 1
     gap = _GAP.search(text, at)
     end = len(text) if gap is None else gap.start()
+    end = next((label for label, _ in _inner_labels(text, at, end, known)), end)
     value = text[at:end].rstrip()
     return (at, at + len(value)) if value else None
 
 
-def _candidates(site: _Site, profile: _Profile) -> Iterator[_Candidate]:
+def _candidates(site: _Site, profile: _Profile, known: frozenset[str]) -> Iterator[_Candidate]:
+    if site.owner is not None:
+        if site.owner is profile.field and site.fixed is not None:
+            yield site.fixed
+        return
     region = site.slot.region
-    span = _value_span(region.text, site.value_at)
+    span = _value_span(region.text, site.value_at, known)
     if span is not None:
         yield _Candidate(region, *span, SAME_LINE)
         return
@@ -807,7 +979,7 @@ def _candidates(site: _Site, profile: _Profile) -> Iterator[_Candidate]:
     for other, factor in ((site.slot.right, NEIGHBOUR), (site.slot.below, BELOW)):
         if other is None or _looks_labelled(other.text):
             continue
-        span = _value_span(other.text, 0)
+        span = _value_span(other.text, 0, known)
         if span is not None:
             yield _Candidate(other, *span, factor)
 
@@ -843,23 +1015,31 @@ def _labelled(profile: _Profile, doc: _Document) -> FoundValue | None:
         # A label belongs to the wanted field it names best: "Date" is date's, not ship_date's.
         if score >= LABEL_THRESHOLD and score >= best:
             weight = _partial(site.words, profile)
-            for c in _candidates(site, profile):
+            for c in _candidates(site, profile, doc.known):
                 ranked.append(((-score, -c.factor, site.slot.order, -site.length), c, weight))
     ranked.sort(key=lambda entry: entry[0])
     return next((v for _, c, w in ranked if (v := _read(profile, c, w)) is not None), None)
 
 
-def _explicit_label(slot: _Slot, start: int) -> frozenset[str]:
-    """Words of an explicit label right in front of text[start:], empty when there is none."""
+def _label_before(slot: _Slot, start: int) -> frozenset[str]:
+    """Words of the label right in front of text[start:]: one ending in ":" or "#", a label-only
+    region to its left, or the plain label words before it ("Tel +1 ..."); empty when none."""
     before = slot.region.text[:start].rstrip()
     if not before and slot.left is not None:
         before = slot.left.text.rstrip()
         if not before.endswith((":", "：")) and _LABEL_WORDS_ONLY.fullmatch(before) is None:
             return frozenset()
     elif not before.endswith((":", "：", "#")):
-        return frozenset()
+        return _plain_before(before)
     words = _WORD.findall(before[_chunk_start(_bounds(before), len(before) - 1) :])
     return _words(" ".join(words[-4:]))
+
+
+def _plain_before(before: str) -> frozenset[str]:
+    """The last 1-3 label words of the last chunk of `before` ("Tel" in "Tel +1 212 ...")."""
+    words = _WORD.findall(before[_chunk_start(_bounds(before), len(before)) :])
+    run = list(takewhile(_LABEL_WORD.fullmatch, reversed(words)))[:3]
+    return _words(" ".join(reversed(run)))
 
 
 _LABEL_WORDS_ONLY: Final = re.compile(r"[^\W\d_][^\d:]{0,40}")
@@ -873,17 +1053,22 @@ def _elsewhere(label: frozenset[str], profile: _Profile, doc: _Document) -> bool
     return score < LABEL_THRESHOLD or score < _best_score(label, doc.profiles)
 
 
-def _unlabelled(profile: _Profile, doc: _Document) -> FoundValue | None:
-    """The one distinct value of a distinctive kind in the whole text, if there is exactly one."""
-    reader = next((r for r in profile.readers if r.anywhere is not None), None)
+def _anywhere_reader(profile: _Profile) -> _Reader | None:
+    return next((r for r in profile.readers if r.anywhere is not None), None)
+
+
+def _unlabelled(profile: _Profile, doc: _Document, taken: set[object]) -> FoundValue | None:
+    """The one distinct value of a distinctive kind in the whole text, if there is exactly one
+    and it is not in `taken` (another field's, read from a label)."""
+    reader = _anywhere_reader(profile)
     if reader is None or reader.anywhere is None:
         return None
     seen: dict[object, list[tuple[TextRegion, _Read]]] = {}
     for slot in doc.slots:
         for read in reader.anywhere(slot.region.text):
-            if not _elsewhere(_explicit_label(slot, read.start), profile, doc):
+            if not _elsewhere(_label_before(slot, read.start), profile, doc):
                 seen.setdefault(reader.key(read.value), []).append((slot.region, read))
-    if len(seen) != 1:
+    if len(seen) != 1 or next(iter(seen)) in taken:
         return None
     region, read = max(next(iter(seen.values())), key=lambda hit: hit[0].confidence)
     raw = region.text[read.start : read.end]
@@ -891,7 +1076,48 @@ def _unlabelled(profile: _Profile, doc: _Document) -> FoundValue | None:
     return FoundValue(profile.field.path, read.value, confidence, region, raw)
 
 
-def _find(profile: _Profile, doc: _Document) -> FoundValue | None:
-    if not profile.readers:
+def _taken(
+    reader: _Reader, profiles: Sequence[_Profile], labelled: Sequence[FoundValue | None]
+) -> set[object]:
+    """Keys of the labelled values of the fields that read values as `reader` does."""
+    return {
+        reader.key(value.value)
+        for profile, value in zip(profiles, labelled, strict=True)
+        if value is not None and any(r is reader for r in profile.readers)
+    }
+
+
+def _unlabelled_values(
+    profiles: Sequence[_Profile], labelled: Sequence[FoundValue | None], doc: _Document
+) -> list[FoundValue | None]:
+    """Per field without a labelled value, its unlabelled value, settled between rivals."""
+    found: list[FoundValue | None] = []
+    for profile, value in zip(profiles, labelled, strict=True):
+        reader = _anywhere_reader(profile)
+        mine = (
+            None
+            if value is not None or reader is None
+            else _unlabelled(profile, doc, _taken(reader, profiles, labelled))
+        )
+        found.append(mine)
+    return [_settled(i, found, profiles) for i in range(len(found))]
+
+
+def _settled(
+    i: int, found: Sequence[FoundValue | None], profiles: Sequence[_Profile]
+) -> FoundValue | None:
+    """One unlabelled value fills one field: of the fields that would take it, the one with the
+    fewest name words ("date" over "due_date"); none when that is a tie ("phone", "fax")."""
+    value, reader = found[i], _anywhere_reader(profiles[i])
+    if value is None or reader is None:
         return None
-    return _labelled(profile, doc) or _unlabelled(profile, doc)
+    key = reader.key(value.value)
+    rivals = [
+        len(profiles[j].name_words)
+        for j, other in enumerate(found)
+        if other is not None
+        and _anywhere_reader(profiles[j]) is reader
+        and reader.key(other.value) == key
+    ]
+    fewest = min(rivals)
+    return value if len(profiles[i].name_words) == fewest and rivals.count(fewest) == 1 else None
