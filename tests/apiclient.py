@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any, cast
 
 import httpx
+import uvicorn
 
 from scopix.server.app import create_app
 from scopix.server.services.container import Services
 from scopix.server.settings import Settings
 from scopix.server.storage.local import STAGING
 from scopix.server.storage.staging import AHEAD_SUFFIX
+from scopix.server.testing import free_port
 
 
 @dataclass
@@ -61,3 +65,20 @@ def stored_files(api: Api) -> list[str]:
     root = api.services.settings.resolved_storage_dir
     paths = (p.relative_to(root) for p in root.rglob("*") if p.is_file())
     return sorted(p.as_posix() for p in paths if p.parts[0] != STAGING + AHEAD_SUFFIX)
+
+
+@asynccontextmanager
+async def on_socket(api: Api, app: Any = None) -> AsyncIterator[str]:
+    """The app of `api` (or `app`, wrapping it) on a real socket, its lifespan already run by
+    the fixture: the API's base URL, /api/v2 included."""
+    served = app or cast(httpx.ASGITransport, api.transport).app
+    config = uvicorn.Config(served, port=free_port(), lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn sets a flag, not an event
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{config.port}/api/v2"
+    finally:
+        server.should_exit = True
+        await task

@@ -5,7 +5,6 @@ description, finds it by search and reads its text; a read-only key cannot uploa
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import sys
 from collections.abc import AsyncIterator
@@ -16,17 +15,15 @@ from typing import Any, Literal, cast
 import httpx
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, TextResourceContents
 
-from apiclient import Api
+from apiclient import Api, on_socket
 from imagefactory import document_png
 from scopix.mcp import http as mcp_http
 from scopix.server.settings import Settings
-from scopix.server.testing import free_port
 
 TOOLS = {
     "upload_file",
@@ -67,19 +64,8 @@ async def served(api: Api, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str
     The tools poll fast for a quick test, so its tenant gets a tier with no rate limit."""
     monkeypatch.setattr(mcp_http, "POLLING_INTERVAL_S", 0.1)
     await api.services.keys.create_key("acme", tier="custom")
-    config = uvicorn.Config(
-        cast(httpx.ASGITransport, api.transport).app,
-        port=free_port(),
-        lifespan="off",
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn sets a flag, not an event
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{config.port}/api/v2"
-    server.should_exit = True
-    await task
+    async with on_socket(api) as base_url:
+        yield base_url
 
 
 @asynccontextmanager

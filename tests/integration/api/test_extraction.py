@@ -4,7 +4,7 @@ and a VLM over the real OpenAI protocol whose answers are held to the schema."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -27,18 +27,6 @@ INVOICE: dict[str, Any] = {
         "po_number": {"type": "string", "description": "purchase order number"},
     },
 }
-
-
-@pytest.fixture
-async def web(api: Api) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of a tenant with no rate limit."""
-    key = await api.services.keys.create_key("initech", tier="custom")
-    async with httpx.AsyncClient(
-        transport=api.transport,
-        base_url="http://testserver",
-        headers={"Authorization": f"Bearer {key.plaintext}"},
-    ) as client:
-        yield client
 
 
 def ok(answer: httpx.Response, status: int = 200) -> Any:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -17,18 +16,6 @@ from apiclient import Api
 from imagefactory import jpeg_bytes
 
 BASE = "/api/v2"
-
-
-@pytest.fixture
-async def web(api: Api) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of a tenant with no rate limit: these tests make many requests."""
-    key = await api.services.keys.create_key("initech", tier="custom")
-    async with httpx.AsyncClient(
-        transport=api.transport,
-        base_url="http://testserver",
-        headers={"Authorization": f"Bearer {key.plaintext}"},
-    ) as client:
-        yield client
 
 
 def ok(answer: httpx.Response, status: int = 200) -> Any:

@@ -13,15 +13,13 @@ from typing import Any, cast
 
 import httpx
 import pytest
-import uvicorn
 from rich.console import Console, RenderableType
 from typer.testing import CliRunner, Result
 
-from apiclient import Api
+from apiclient import Api, on_socket
 from imagefactory import INVOICE_FIELDS, invoice_png
 from scopix.cli import render
 from scopix.cli.app import app
-from scopix.server.testing import free_port
 from scopix.types.extraction import Box, ExtractedField, ExtractionResult, FieldSource
 from scriptedhttp import Reply, ScriptedServer
 
@@ -339,14 +337,8 @@ async def served(api: Api) -> AsyncIterator[str]:
             await api.drain()
         await inner(scope, receive, send)
 
-    config = uvicorn.Config(draining, port=free_port(), lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn sets a flag, not an event
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{config.port}/api/v2"
-    server.should_exit = True
-    await task
+    async with on_socket(api, draining) as base_url:
+        yield base_url
 
 
 async def cli(api: Api, base_url: str, *args: str) -> Result:

@@ -8,17 +8,14 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 from typer.testing import CliRunner, Result
 
-from apiclient import Api
+from apiclient import Api, on_socket
 from imagefactory import jpeg_bytes
 from scopix.cli.app import app
-from scopix.server.testing import free_port
 from scriptedhttp import Reply, ScriptedServer
 
 STAMP = "2026-12-08T10:00:00Z"
@@ -227,19 +224,8 @@ def test_upload_puts_the_files_in_the_folder_and_project(tmp_path: Path) -> None
 async def served(api: Api) -> AsyncIterator[str]:
     """The app of `api` on a real socket (its lifespan already run by the fixture): the base
     URL, /api/v2 included."""
-    config = uvicorn.Config(
-        cast(httpx.ASGITransport, api.transport).app,
-        port=free_port(),
-        lifespan="off",
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn sets a flag, not an event
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{config.port}/api/v2"
-    server.should_exit = True
-    await task
+    async with on_socket(api) as base_url:
+        yield base_url
 
 
 async def cli(api: Api, base_url: str, *args: str) -> Result:
