@@ -8,7 +8,9 @@ apply exactly as to any client, and a tool can do nothing the key could not do i
 client made for a request is closed when the request ends.
 
 The transport is stateless and answers in JSON: every request stands alone, so any replica
-behind a load balancer can serve it and nothing is kept between requests.
+behind a load balancer can serve it and nothing is kept between requests. The `mcp` package
+is imported, and the transport started, on the first MCP request: a server no agent talks to
+never holds them (they cost about 37 MB and a second at start).
 """
 
 from __future__ import annotations
@@ -23,19 +25,18 @@ from typing import TYPE_CHECKING, Final
 import httpx
 from fastapi import APIRouter, Response
 from fastapi.security.utils import get_authorization_scheme_param
-from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
-from scopix.mcp.tools import build_server
 from scopix.server.api.deps import PrincipalDep
 from scopix.server.api.errors import send_domain_error
 from scopix.server.api.presenters import API_PREFIX
 from scopix.server.domain.errors import Unavailable
 
 if TYPE_CHECKING:
+    from mcp.server.mcpserver import Context, MCPServer
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
     from scopix.client import Scopix
 
 #: Where the transport answers, under the API's prefix.
@@ -48,8 +49,6 @@ CALLER_STATE_KEY: Final = "mcp_caller"
 POLLING_INTERVAL_S = 2.0
 #: The largest MCP request: room for a file of about 12 MiB sent in base64.
 MAX_BODY_BYTES: Final = 16 << 20
-#: The host check guards servers that trust whoever can reach them; this one asks for a key.
-_NO_HOST_CHECK: Final = TransportSecuritySettings(enable_dns_rebinding_protection=False)
 
 
 class CallerClient:
@@ -112,6 +111,8 @@ def bearer_key(scope: Scope) -> str:
 def http_server() -> MCPServer:
     """The tools of every app in this process: they keep nothing of a request, and building
     them (tens of milliseconds) for each app a test suite makes would add up."""
+    from scopix.mcp.tools import build_server
+
     # The transport logs every request it ends at INFO; the access log has them already.
     logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
     return build_server(caller_client, local_files=False)
@@ -119,51 +120,53 @@ def http_server() -> MCPServer:
 
 class McpEndpoint:
     """The ASGI app behind the route at `MCP_ROUTE`. Run `running()` in the app's lifespan:
-    the transport's tasks live in it."""
+    the transport, started by the first MCP request, stops with it."""
 
     def __init__(self) -> None:
-        self.server = http_server()
         self._manager: StreamableHTTPSessionManager | None = None
+        self._serving: asyncio.Task[None] | None = None
+        self._starting = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self._open = False
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Serve while this lasts. The transport's task group lives in a task of its own: a
-        task group must end in the task it began in, and whoever drives the app's lifespan
-        may end it from another one (a test fixture's teardown does)."""
-        manager = self._new_manager()
-        started, stopping = asyncio.Event(), asyncio.Event()
-
-        async def serve() -> None:
-            async with manager.run():
-                self._manager = manager
-                started.set()
-                try:
-                    await stopping.wait()
-                finally:
-                    self._manager = None
-
-        task = asyncio.create_task(serve(), name="scopix-mcp")
-        await _started(task, started)
+        """Serve while this lasts, and stop the transport, if a request started it."""
+        self._open = True
         try:
             yield
         finally:
-            stopping.set()
-            await task
+            self._open = False
+            self._stopping.set()
+            if self._serving is not None:
+                await self._serving
 
-    def _new_manager(self) -> StreamableHTTPSessionManager:
-        """A session manager for one run (one runs only once): stateless, answering in JSON.
-        The server keeps the last one made; it is read before anything else can run."""
-        self.server.streamable_http_app(
-            stateless_http=True,
-            json_response=True,
-            max_request_body_size=MAX_BODY_BYTES,
-            transport_security=_NO_HOST_CHECK,
-        )
-        return self.server.session_manager
+    async def _started(self) -> StreamableHTTPSessionManager | None:
+        """The running transport, started now if no request has yet; None once stopping.
+        Its task group lives in a task of its own: a task group must end in the task it
+        began in, and whoever drives the app's lifespan may end it from another one."""
+        async with self._starting:
+            if self._serving is None and self._open:
+                manager = _new_manager(http_server())
+                started = asyncio.Event()
+                self._serving = asyncio.create_task(
+                    self._serve(manager, started), name="scopix-mcp"
+                )
+                await _started(self._serving, started)
+        return self._manager
+
+    async def _serve(self, manager: StreamableHTTPSessionManager, started: asyncio.Event) -> None:
+        async with manager.run():
+            self._manager = manager
+            started.set()
+            try:
+                await self._stopping.wait()
+            finally:
+                self._manager = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one MCP request of a caller already authenticated (see `mcp_router`)."""
-        manager, base_url = self._manager, own_api_url(scope)
+        manager, base_url = await self._started(), own_api_url(scope)
         if manager is None or base_url is None:
             request_id = str(scope.get("state", {}).get("request_id", ""))
             unavailable = Unavailable("the MCP endpoint is not serving on this server")
@@ -175,6 +178,21 @@ class McpEndpoint:
             await manager.handle_request(scope, receive, send)
         finally:
             await caller.aclose()
+
+
+def _new_manager(server: MCPServer) -> StreamableHTTPSessionManager:
+    """A session manager for one run (one runs only once): stateless, answering in JSON, and
+    no host check (it guards servers that trust whoever reaches them; this one asks for a
+    key). The server keeps the last one made; it is read before anything else can run."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    server.streamable_http_app(
+        stateless_http=True,
+        json_response=True,
+        max_request_body_size=MAX_BODY_BYTES,
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
+    return server.session_manager
 
 
 class _Answer(Response):
