@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import EllipsisType
@@ -42,8 +42,6 @@ log = logging.getLogger("scopix.fields")
 
 #: Attempts of one extraction: a VLM that is busy, slow or answers off-schema gets a few more.
 FIELDS_MAX_ATTEMPTS: Final = 3
-#: The longest prompt a request may add to its schema's hint.
-MAX_PROMPT_CHARS: Final = rules.MAX_PROMPT_HINT_CHARS
 INLINE_PREFIX: Final = "inline_"
 
 _DELETED = Failure(DescriptionErrorType.VALIDATION_ERROR, "the file was deleted first")
@@ -401,7 +399,9 @@ def _checked_name(name: str) -> str:
         raise ValidationFailed(exc.message, field="name", rule=exc.rule) from None
 
 
-def _checked_text(check: Any, text: str | None, field: str) -> str | None:
+def _checked_text(
+    check: Callable[[str | None], object], text: str | None, field: str
+) -> str | None:
     try:
         check(text)
     except rules.SchemaRuleBroken as exc:
